@@ -1,0 +1,101 @@
+# xmcp build. `make` builds everything, `make test` runs the suite,
+# `make bench` the benchmarks; V=1 shows the commands.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD     ?= build
+CLANG     ?= clang
+CC        ?= cc
+BPFTOOL   ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS      := libbpf libxdp json-c libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS    ?= -O2 -g
+XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	     -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS) -MMD -MP
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Iinclude -Ibpf -I$(BUILD) -MMD -MP
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# The CLI and the objects other programs (unit tests, benchmarks) reuse.
+LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c
+CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
+UNIT_BINS := $(BUILD)/test_mp_convert
+BENCH_BINS :=
+
+.PHONY: all clean test unit bench deps
+all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS)
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+# Every user object may include a skeleton: build them first.
+$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/unit/%.c $(SKELS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.o: bench/%.c $(SKELS) | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/xmcp: $(CLI_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
+$(BUILD)/test_%: $(BUILD)/tests/test_%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
+$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
+test: all
+	tests/run.sh
+
+bench: all
+	bench/run.sh $(if $(QUICK),--quick)
+
+clean:
+	rm -rf $(BUILD)
+
+# Skeletons and objects are wanted results, not intermediates to delete.
+.SECONDARY: $(SKELS) $(BPF_OBJS)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xmcp datapath: the XDP SYN classifier and the tc ingress program that
+ * reads its verdict from the XDP metadata.
+ *
+ * Every packet gets exactly one enum xmcp_class. Only SYN segments have
+ * their options walked: they are the only ones xmcp acts on, and it keeps
+ * the cost of a data segment close to that of an empty program.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "parse.h"
+#include "xmcp_maps.h"
+#include "xmcp_tcpopt.h"
+
+#define TC_ACT_OK 0
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmcp_xdp_stats);
+} XMCP_MAP_XDP_STATS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmcp_tc_stats);
+} XMCP_MAP_TC_STATS SEC(".maps");
+
+/* Not used by the programs: userspace's record of where xmcp is attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XMCP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xmcp_iface);
+} XMCP_MAP_IFACES SEC(".maps");
+
+/* Copy up to XMCP_OPTBUF_SIZE bytes at off into buf; 0 on success. */
+static __always_inline int load_bytes(struct xdp_md *ctx, __u32 off, __u32 len,
+				      struct xmcp_optbuf *buf)
+{
+	if (len > XMCP_OPTBUF_SIZE)
+		len = XMCP_OPTBUF_SIZE;
+	/* A no-op after the clamp, but it gives the verifier the bound itself. */
+	len &= 2 * XMCP_OPTBUF_SIZE - 1;
+	if (len == 0)
+		return 0;
+	return bpf_xdp_load_bytes(ctx, off, buf->b, len);
+}
+
+/* Turn scan offsets from index `from` on into frame offsets (base + off). */
+static __always_inline void record_converts(struct xmcp_meta *m, const struct xmcp_scan *s,
+					    __u8 from, __u32 base)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < XMCP_MPC_MAX; i++)
+		if (i >= from && i < s->n_convert)
+			m->convert_off[i] = base + s->convert_off[i];
+	m->n_convert = s->n_convert;
+}
+
+/* Class of a SYN (no ACK) from what its options and payload say. */
+static __always_inline __u8 classify_syn(struct xdp_md *ctx, struct xmcp_meta *m,
+					 struct xmcp_scan *s, __u32 payload_off, __u32 payload_len)
+{
+	struct xmcp_optbuf buf = {};
+	__u8 n_opt = s->n_convert;
+
+	if (s->flags & XMCP_SCAN_AUTH)
+		return XMCP_CLASS_SYN_TCP_AUTH;
+	if (s->flags & XMCP_SCAN_JOIN)
+		return XMCP_CLASS_SYN_MP_JOIN;
+	/* The draft: MP_CONVERT without MP_CAPABLE is ignored. */
+	if (!(s->flags & XMCP_SCAN_MPC))
+		return XMCP_CLASS_SYN;
+
+	if (payload_len && !load_bytes(ctx, payload_off, payload_len, &buf)) {
+		xmcp_scan_syn_payload(&buf, payload_len < XMCP_OPTBUF_SIZE ? payload_len : XMCP_OPTBUF_SIZE, s);
+		record_converts(m, s, n_opt, payload_off);
+	}
+	if (s->convert_err) {
+		m->convert_err = s->convert_err;
+		return XMCP_CLASS_SYN_MP_CONVERT_INVALID;
+	}
+	return s->n_convert ? XMCP_CLASS_SYN_MP_CONVERT : XMCP_CLASS_SYN_MP_CAPABLE;
+}
+
+/* TCP header at c->pos; l3_end bounds the segment. */
+static __always_inline __u8 classify_tcp(struct xdp_md *ctx, struct cursor *c, __u32 l3_end,
+					 struct xmcp_meta *m)
+{
+	struct xmcp_optbuf buf = {};
+	struct xmcp_scan s = {};
+	struct tcphdr *th = c->pos;
+	__u32 hlen, optlen, l4_off = cursor_off(c);
+	__u8 flags;
+
+	if ((void *)(th + 1) > c->end || l4_off + sizeof(*th) > l3_end) {
+		m->reason = XMCP_MF_TCP_TRUNC;
+		return XMCP_CLASS_MALFORMED;
+	}
+	m->l4_off = l4_off;
+	hlen = th->doff * 4;
+	if (hlen < sizeof(*th)) {
+		m->reason = XMCP_MF_TCP_DOFF;
+		return XMCP_CLASS_MALFORMED;
+	}
+	if (l4_off + hlen > l3_end) {
+		m->reason = XMCP_MF_TCP_TRUNC;
+		return XMCP_CLASS_MALFORMED;
+	}
+	flags = ((__u8 *)th)[13];
+	if (!(flags & TCP_FLAG_SYN_BIT))
+		return XMCP_CLASS_TCP;
+
+	optlen = hlen - sizeof(*th);
+	if (optlen) {
+		if (load_bytes(ctx, l4_off + sizeof(*th), optlen, &buf)) {
+			m->reason = XMCP_MF_TCP_TRUNC;
+			return XMCP_CLASS_MALFORMED;
+		}
+		xmcp_scan_tcp_options(&buf, optlen, &s);
+		record_converts(m, &s, 0, l4_off + sizeof(*th));
+	}
+	if (s.flags & XMCP_SCAN_BAD) {
+		m->reason = XMCP_MF_TCP_OPT;
+		return XMCP_CLASS_MALFORMED;
+	}
+	if (flags & TCP_FLAG_ACK_BIT) {
+		/* SYN+ACK: MP_CONVERT here means nothing, MP_CAPABLE teaches us the server. */
+		return (s.flags & XMCP_SCAN_MPC) ? XMCP_CLASS_SYNACK_MP_CAPABLE : XMCP_CLASS_TCP;
+	}
+	return classify_syn(ctx, m, &s, l4_off + hlen, l3_end - (l4_off + hlen));
+}
+
+static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m)
+{
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.start = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	__u32 l3_end = 0;
+	__u16 proto = 0;
+	__u8 l4proto = 0;
+	int err;
+
+	err = parse_eth(&c, &proto);
+	if (err)
+		goto malformed;
+	m->l3_off = cursor_off(&c);
+	if (proto == ETH_P_IP)
+		err = parse_ipv4(&c, &l4proto, &l3_end);
+	else if (proto == ETH_P_IPV6)
+		err = parse_ipv6(&c, &l4proto, &l3_end);
+	else
+		return XMCP_CLASS_NOT_TCP;
+	if (err)
+		goto malformed;
+	if (l4proto != IPPROTO_TCP)
+		return XMCP_CLASS_NOT_TCP;
+	return classify_tcp(ctx, &c, l3_end, m);
+
+malformed:
+	m->reason = err;
+	return XMCP_CLASS_MALFORMED;
+}
+
+static __always_inline void count_xdp(const struct xmcp_meta *m, __u64 len)
+{
+	struct xmcp_xdp_stats *st;
+	__u32 key = 0;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
+	if (!st || m->cls >= XMCP_CLASS_MAX)
+		return;
+	((__u64 *)&st->packets)[m->cls]++;
+	((__u64 *)&st->bytes)[m->cls] += len;
+	if (m->reason > XMCP_MF_NONE && m->reason < XMCP_MF_MAX)
+		((__u64 *)&st->malformed)[m->reason - 1]++;
+}
+
+/* Hand the verdict to tc in front of the packet; false if the driver can't. */
+static __always_inline int write_meta(struct xdp_md *ctx, const struct xmcp_meta *m)
+{
+	struct xmcp_meta *dst;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return 0;
+	dst = (void *)(long)ctx->data_meta;
+	if ((void *)(dst + 1) > (void *)(long)ctx->data)
+		return 0;
+	__builtin_memcpy(dst, m, sizeof(*m));
+	return 1;
+}
+
+SEC("xdp")
+int XMCP_PROG_XDP(struct xdp_md *ctx)
+{
+	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
+	__u64 len = ctx->data_end - ctx->data;
+
+	m.cls = classify(ctx, &m);
+	if (m.cls != XMCP_CLASS_SYN_MP_CONVERT && m.cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
+		/* Options ignored by the draft leave no trace for tc to act on. */
+		m.n_convert = 0;
+		m.convert_off[0] = m.convert_off[1] = 0;
+	}
+	count_xdp(&m, len);
+	if (!write_meta(ctx, &m)) {
+		struct xmcp_xdp_stats *st;
+		__u32 key = 0;
+
+		st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
+		if (st)
+			st->meta_unavailable++;
+	}
+	return XDP_PASS;
+}
+
+SEC("tc")
+int XMCP_PROG_TC(struct __sk_buff *skb)
+{
+	struct xmcp_meta *m = (void *)(long)skb->data_meta;
+	struct xmcp_tc_stats *st;
+	__u32 key = 0;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
+	if (!st)
+		return TC_ACT_OK;
+	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != XMCP_META_MAGIC ||
+	    m->cls >= XMCP_CLASS_MAX)
+		st->no_meta++;
+	else
+		((__u64 *)&st->meta)[m->cls]++;
+	return TC_ACT_OK;
+}

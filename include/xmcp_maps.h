@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Everything that crosses the kernel/user boundary: map names, the pin
+ * directory, counter layouts, the XDP->tc metadata and the interface
+ * registry. Map names are given once here; the BPF side declares maps with
+ * these macros and userspace derives the pin file names from the same ones.
+ */
+#ifndef XMCP_MAPS_H
+#define XMCP_MAPS_H
+
+#include "xmcp_class.h"
+
+#define XMCP_STR_(x) #x
+#define XMCP_STR(x) XMCP_STR_(x)
+
+#define XMCP_PIN_DIR_DEFAULT "/sys/fs/bpf/xmcp"
+
+#define XMCP_MAP_XDP_STATS xmcp_xdp_stats
+#define XMCP_MAP_TC_STATS xmcp_tc_stats
+#define XMCP_MAP_IFACES xmcp_ifaces
+#define XMCP_PROG_XDP xmcp_xdp
+#define XMCP_PROG_TC xmcp_tc_ingress
+
+/* tc filter identity, so detach removes exactly our filter. */
+#define XMCP_TC_HANDLE 0x786d /* "xm" */
+#define XMCP_TC_PRIORITY 1
+
+#define XMCP_MAX_IFACES 64
+
+/*
+ * One named u64 per class, so `bpftool map dump` prints the class names.
+ * The datapath indexes the struct as an array: the layout is asserted below.
+ */
+#define XMCP_U64_FIELD(e, n) __u64 n;
+struct xmcp_class_counts {
+	XMCP_CLASSES(XMCP_U64_FIELD)
+};
+
+struct xmcp_malformed_counts {
+	XMCP_MALFORMED_REASONS(XMCP_U64_FIELD)
+};
+#undef XMCP_U64_FIELD
+
+/* Value of the single-slot per-CPU array XMCP_MAP_XDP_STATS. */
+struct xmcp_xdp_stats {
+	struct xmcp_class_counts packets;
+	struct xmcp_class_counts bytes;
+	struct xmcp_malformed_counts malformed;
+	__u64 meta_unavailable; /* driver gave no headroom for metadata */
+};
+
+/* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
+struct xmcp_tc_stats {
+	struct xmcp_class_counts meta;
+	__u64 no_meta; /* packet reached tc without xmcp metadata */
+};
+
+XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
+XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
+XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 1));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 1));
+
+/*
+ * Written by XDP in front of the packet (bpf_xdp_adjust_meta) and read by
+ * tc from skb->data_meta, and by `xmcp classify` from BPF_PROG_TEST_RUN's
+ * output. Offsets count from the first byte of the Ethernet frame.
+ */
+#define XMCP_META_MAGIC 0x786d6370 /* "xmcp" */
+struct xmcp_meta {
+	__u32 magic;
+	__u8 cls;	    /* enum xmcp_class */
+	__u8 reason;	    /* enum xmcp_malformed_reason, or XMCP_MF_NONE */
+	__u8 n_convert;	    /* MP_CONVERT options recorded in convert_off */
+	__u8 convert_err;   /* enum xmcp_mpc_err for syn_mp_convert_invalid */
+	__u16 l3_off;	    /* IP header */
+	__u16 l4_off;	    /* TCP header, 0 when not TCP */
+	__u16 convert_off[2];
+};
+XMCP_ASSERT_SIZE(struct xmcp_meta, 16);
+_Static_assert(__builtin_offsetof(struct xmcp_meta, cls) == 4, "xmcp_meta.cls moved");
+_Static_assert(__builtin_offsetof(struct xmcp_meta, convert_off) == 12, "xmcp_meta.convert_off moved");
+
+/* Registry of interfaces xmcp is attached to, keyed by ifindex. */
+#define XMCP_IFACE_OWN_CLSACT 0x1 /* we created the clsact qdisc: remove it too */
+struct xmcp_iface {
+	__u64 netns_ino; /* ifindex is only unique within this namespace */
+	__u32 xdp_prog_id;
+	__u32 tc_prog_id;
+	__u32 xdp_mode; /* enum xdp_attach_mode */
+	__u32 flags;
+	char name[16];
+};
+XMCP_ASSERT_SIZE(struct xmcp_iface, 40);
+
+#endif

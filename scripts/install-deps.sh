@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install everything xmcp needs to build, test and benchmark, from Debian 12's
+# own package archive. Idempotent: packages already present are left alone, and
+# `apt-get update` runs only when something is missing.
+set -euo pipefail
+
+PKGS=(
+	# build
+	make gcc clang llvm pkg-config bpftool
+	libbpf-dev libxdp-dev xdp-tools libjson-c-dev libpcap-dev libmnl-dev libelf-dev zlib1g-dev
+	libclang-rt-14-dev
+	# tests
+	bats bats-support bats-assert python3-scapy jq iproute2 tcpdump util-linux procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "install-deps: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

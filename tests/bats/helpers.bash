@@ -1,0 +1,33 @@
+# Shared by every bats file: paths, assertions, and namespace plumbing.
+bats_load_library bats-support
+bats_load_library bats-assert
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+XMCP="$TOP/build/xmcp"
+# Debian's python, which sees python3-scapy (a pyenv python3 may come first on PATH)
+PY=/usr/bin/python3
+MKPCAP="$TOP/tests/tools/mkpcap.py"
+PEER="$TOP/tests/tools/peer.py"
+
+# A short random tag for names that concurrent runs must not share.
+unique_tag() {
+	printf '%04x%04x' "$RANDOM" "$RANDOM"
+}
+
+# Run in a namespace without `ip netns exec`, which remounts /sys and would
+# hide the bpffs pins (KERNEL-NOTES).
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# Skip, naming the feature, when the kernel lacks it.
+require_mptcp() {
+	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "kernel without MPTCP (net.mptcp.enabled)"
+}
+
+# `xmcp stats -j` inside namespace $1, reduced by the jq filter $2.
+stat_of() {
+	in_ns "$1" "$XMCP" stats -j | jq -r "$2"
+}

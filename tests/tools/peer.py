@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Real TCP/MPTCP peers for the tests: bytes in, SHA-256 out.
+
+  peer.py serve ADDR PORT [--mptcp] [--ready FILE]
+      accept one connection, read to EOF, send back the hex SHA-256 of what
+      arrived, print it; with --ready, create FILE once listening.
+  peer.py send ADDR PORT NBYTES [--mptcp]
+      send NBYTES of random data, half-close, read the server's digest and
+      exit 0 only if it matches; prints the digest.
+  peer.py probe ADDR PORT [--mptcp]
+      one connection attempt (a single SYN); refused is fine.
+"""
+import hashlib
+import os
+import socket
+import sys
+
+IPPROTO_MPTCP = 262
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def sock(addr, mptcp):
+    return socket.socket(family(addr), socket.SOCK_STREAM, IPPROTO_MPTCP if mptcp else 0)
+
+
+def serve(addr, port, mptcp, ready):
+    s = sock(addr, mptcp)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(1)
+    if ready:
+        open(ready, "w").close()
+    c, _ = s.accept()
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+    c.sendall(h.hexdigest().encode())
+    c.close()
+    print(h.hexdigest())
+
+
+def send(addr, port, n, mptcp):
+    s = sock(addr, mptcp)
+    s.settimeout(20)
+    s.connect((addr, port))
+    h = hashlib.sha256()
+    left = n
+    while left:
+        b = os.urandom(min(left, 65536))
+        s.sendall(b)
+        h.update(b)
+        left -= len(b)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        b = s.recv(128)
+        if not b:
+            break
+        got += b
+    print(h.hexdigest())
+    if got.decode() != h.hexdigest():
+        sys.exit(f"peer: digest mismatch: sent {h.hexdigest()}, server saw {got.decode()}")
+
+
+def probe(addr, port, mptcp):
+    s = sock(addr, mptcp)
+    s.settimeout(3)
+    try:
+        s.connect((addr, port))
+    except (ConnectionRefusedError, socket.timeout):
+        pass
+
+
+def main():
+    a = sys.argv[1:]
+    mptcp = "--mptcp" in a
+    ready = a[a.index("--ready") + 1] if "--ready" in a else None
+    if len(a) >= 3 and a[0] == "serve":
+        serve(a[1], int(a[2]), mptcp, ready)
+    elif len(a) >= 4 and a[0] == "send":
+        send(a[1], int(a[2]), int(a[3]), mptcp)
+    elif len(a) >= 3 and a[0] == "probe":
+        probe(a[1], int(a[2]), mptcp)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests for the MP_CONVERT codec and the shared option scanner.
+ * Prints TAP; exits non-zero when any check fails.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mp_convert.h"
+
+static int checks, failures;
+
+#define CHECK(cond, ...)                                        \
+	do {                                                    \
+		checks++;                                       \
+		if (cond) {                                     \
+			printf("ok %d - ", checks);             \
+		} else {                                        \
+			failures++;                             \
+			printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__); \
+		}                                               \
+		printf(__VA_ARGS__);                            \
+		printf("\n");                                   \
+	} while (0)
+
+static struct mpc_option opt4(__u8 dir, const char *addr, int port)
+{
+	struct mpc_option o = { .dir = dir, .proto = MPC_PROTO_TCP, .family = 4 };
+
+	inet_pton(AF_INET, addr, o.addr);
+	if (port >= 0) {
+		o.has_port = 1;
+		o.port = port;
+	}
+	return o;
+}
+
+static struct mpc_option opt6(__u8 dir, const char *addr, int port)
+{
+	struct mpc_option o = { .dir = dir, .proto = MPC_PROTO_TCP, .family = 6 };
+
+	inet_pton(AF_INET6, addr, o.addr);
+	if (port >= 0) {
+		o.has_port = 1;
+		o.port = port;
+	}
+	return o;
+}
+
+static void test_roundtrip(const char *what, struct mpc_option o, int want_len)
+{
+	__u8 buf[32];
+	struct mpc_option back;
+	int len = mpc_encode(&o, buf, sizeof(buf));
+
+	CHECK(len == want_len, "%s encodes to %d bytes (got %d)", what, want_len, len);
+	CHECK(buf[0] == 30 && buf[1] == want_len && buf[2] >> 4 == 0xe,
+	      "%s has kind 30, its length and subtype 0xe", what);
+	CHECK(!!(buf[2] & 0x08) == (o.dir == MPC_DIR_SRC), "%s carries the D bit", what);
+	CHECK(mpc_decode(buf, len, &back) == want_len, "%s decodes", what);
+	CHECK(memcmp(&back, &o, sizeof(o)) == 0, "%s survives a round trip", what);
+}
+
+static void test_options(void)
+{
+	struct mpc_option empty = { .proto = MPC_PROTO_TCP };
+	__u8 buf[32];
+
+	test_roundtrip("empty option", empty, 4);
+	test_roundtrip("ipv4 destination", opt4(MPC_DIR_DST, "198.51.100.7", -1), 8);
+	test_roundtrip("ipv4 destination and port", opt4(MPC_DIR_DST, "198.51.100.7", 443), 10);
+	test_roundtrip("ipv6 source", opt6(MPC_DIR_SRC, "2001:db8::7", -1), 20);
+	test_roundtrip("ipv6 source and port", opt6(MPC_DIR_SRC, "2001:db8::7", 65535), 22);
+
+	struct mpc_option bad = opt4(MPC_DIR_DST, "127.0.0.1", 80);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses ipv4 loopback");
+	bad = opt4(MPC_DIR_DST, "224.0.0.5", -1);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses ipv4 multicast");
+	bad = opt4(MPC_DIR_DST, "255.255.255.255", -1);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses limited broadcast");
+	bad = opt6(MPC_DIR_DST, "::1", -1);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses ipv6 loopback");
+	bad = opt6(MPC_DIR_DST, "ff02::1", -1);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses ipv6 multicast");
+	bad = opt6(MPC_DIR_DST, "::ffff:127.0.0.1", -1);
+	CHECK(mpc_encode(&bad, buf, sizeof(buf)) == -XMCP_MPC_ERR_ADDR, "refuses v4-mapped loopback");
+	struct mpc_option ok = opt6(MPC_DIR_DST, "::2", -1);
+	CHECK(mpc_encode(&ok, buf, sizeof(buf)) == 20, "accepts ::2 (not loopback)");
+	ok = opt4(MPC_DIR_DST, "255.255.255.254", -1);
+	CHECK(mpc_encode(&ok, buf, sizeof(buf)) == 8, "accepts 255.255.255.254 (not limited broadcast)");
+	ok = opt4(MPC_DIR_DST, "198.51.100.7", 1);
+	CHECK(mpc_encode(&ok, buf, 9) == -XMCP_MPC_ERR_TRUNC, "reports a short output buffer");
+
+	__u8 badlen[] = { 30, 9, 0xe0, 6, 1, 2, 3, 4, 0 };
+	struct mpc_option o;
+	CHECK(mpc_decode(badlen, sizeof(badlen), &o) == -XMCP_MPC_ERR_LEN, "rejects length 9");
+	__u8 trunc[] = { 30, 10, 0xe0, 6, 1, 2, 3, 4 };
+	CHECK(mpc_decode(trunc, sizeof(trunc), &o) == -XMCP_MPC_ERR_TRUNC, "rejects a cut option");
+	__u8 capable[] = { 30, 4, 0x01, 0x81 };
+	CHECK(mpc_decode(capable, sizeof(capable), &o) == -XMCP_MPC_ERR_KIND,
+	      "MP_CAPABLE is not an MP_CONVERT");
+	__u8 flags[] = { 30, 4, 0xe7, 17 };
+	CHECK(mpc_decode(flags, sizeof(flags), &o) == 4 && o.proto == 17 && o.dir == MPC_DIR_DST,
+	      "reserved flag bits are ignored, protocol is kept");
+}
+
+static void test_frames(void)
+{
+	struct mpc_option two[2] = { opt4(MPC_DIR_DST, "198.51.100.7", 443),
+				     opt6(MPC_DIR_SRC, "2001:db8::1", 40000) };
+	struct mpc_frame f;
+	__u8 buf[128];
+	int len;
+
+	len = mpc_frame_encode(two, 2, "GET /", 5, buf, sizeof(buf));
+	CHECK(len == 10 + 22 + 1 + 5, "two options, EOL and data make %d bytes", len);
+	CHECK(mpc_frame_decode(buf, len, &f) == 33, "frame data starts after the EOL");
+	CHECK(f.n == 2 && f.opt[0].port == 443 && f.opt[1].dir == MPC_DIR_SRC,
+	      "both options decoded in order");
+	CHECK(memcmp(buf + f.data_off, "GET /", 5) == 0, "original data follows the framing");
+
+	struct mpc_option same[2] = { opt4(MPC_DIR_DST, "198.51.100.7", 1),
+				      opt4(MPC_DIR_DST, "198.51.100.8", 2) };
+	CHECK(mpc_frame_encode(same, 2, NULL, 0, buf, sizeof(buf)) == -XMCP_MPC_ERR_DUP_D,
+	      "encoder refuses two options with the same D bit");
+
+	__u8 dup[] = { 30, 4, 0xe0, 6, 30, 4, 0xe0, 6, 0 };
+	CHECK(mpc_frame_decode(dup, sizeof(dup), &f) == -XMCP_MPC_ERR_DUP_D, "decoder rejects a duplicate D bit");
+	__u8 three[] = { 30, 4, 0xe0, 6, 30, 4, 0xe8, 6, 30, 4, 0xe0, 6, 0 };
+	CHECK(mpc_frame_decode(three, sizeof(three), &f) == -XMCP_MPC_ERR_DUP_D, "decoder rejects a third option");
+	__u8 noeol[] = { 30, 4, 0xe0, 6, 'x' };
+	CHECK(mpc_frame_decode(noeol, sizeof(noeol), &f) == -XMCP_MPC_ERR_NO_EOL, "decoder wants an EOL");
+	__u8 cut[] = { 30, 4, 0xe0, 6 };
+	CHECK(mpc_frame_decode(cut, sizeof(cut), &f) == -XMCP_MPC_ERR_NO_EOL, "framing cut before the EOL");
+	__u8 plain[] = { 'G', 'E', 'T' };
+	CHECK(mpc_frame_decode(plain, sizeof(plain), &f) == 0 && f.n == 0, "plain data is no framing");
+	__u8 empty_eol[] = { 30, 4, 0xe0, 6, 0 };
+	CHECK(mpc_frame_decode(empty_eol, sizeof(empty_eol), &f) == 5 && f.n == 1 && f.opt[0].family == 0,
+	      "an empty MP_CONVERT and EOL");
+}
+
+static struct xmcp_scan scan(const __u8 *opts, size_t len)
+{
+	struct xmcp_optbuf buf = { { 0 } };
+	struct xmcp_scan s = { 0 };
+
+	memcpy(buf.b, opts, len);
+	xmcp_scan_tcp_options(&buf, len, &s);
+	return s;
+}
+
+static void test_option_walk(void)
+{
+	/* MSS, SACK-permitted, timestamps, NOP, window scale, MP_CAPABLE v1 */
+	__u8 linux_syn[] = { 2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7, 30, 4, 0x01, 0x81 };
+	struct xmcp_scan s = scan(linux_syn, sizeof(linux_syn));
+	CHECK(s.flags == XMCP_SCAN_MPC, "a Linux MPTCP SYN shows MP_CAPABLE only");
+
+	__u8 join[] = { 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	CHECK(scan(join, sizeof(join)).flags == XMCP_SCAN_JOIN, "MP_JOIN found");
+	__u8 md5[] = { 1, 1, 19, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	CHECK(scan(md5, sizeof(md5)).flags == XMCP_SCAN_AUTH, "TCP-MD5 found");
+	__u8 ao[] = { 29, 4, 1, 1 };
+	CHECK(scan(ao, sizeof(ao)).flags == XMCP_SCAN_AUTH, "TCP-AO found");
+	__u8 short_len[] = { 1, 8, 1 };
+	CHECK(scan(short_len, sizeof(short_len)).flags & XMCP_SCAN_BAD, "length 1 is malformed");
+	__u8 overrun[] = { 2, 8, 5, 0xb4 };
+	CHECK(scan(overrun, sizeof(overrun)).flags & XMCP_SCAN_BAD, "option past the header is malformed");
+	__u8 no_len[] = { 1, 1, 1, 2 };
+	CHECK(scan(no_len, sizeof(no_len)).flags & XMCP_SCAN_BAD, "kind without a length byte is malformed");
+	__u8 after_eol[] = { 0, 1, 8 };
+	CHECK(scan(after_eol, sizeof(after_eol)).flags == 0, "bytes after EOL are not parsed");
+	__u8 mpc_badlen[] = { 30, 5, 0x01, 0x81, 0 };
+	CHECK(scan(mpc_badlen, sizeof(mpc_badlen)).flags == 0, "MP_CAPABLE of a size the kernel ignores");
+	__u8 all_nop[40];
+	memset(all_nop, 1, sizeof(all_nop));
+	CHECK(scan(all_nop, sizeof(all_nop)).flags == 0, "40 NOPs are walked to the end");
+	__u8 nop_then_mpc[40];
+	memset(nop_then_mpc, 1, sizeof(nop_then_mpc));
+	memcpy(nop_then_mpc + 36, (const __u8[]){ 30, 4, 0x01, 0x81 }, 4);
+	CHECK(scan(nop_then_mpc, sizeof(nop_then_mpc)).flags == XMCP_SCAN_MPC,
+	      "MP_CAPABLE in the last 4 bytes after 36 NOPs");
+	__u8 conv_in_opts[] = { 30, 4, 0x01, 0x81, 30, 8, 0xe0, 6, 198, 51, 100, 7 };
+	s = scan(conv_in_opts, sizeof(conv_in_opts));
+	CHECK(s.n_convert == 1 && s.convert_off[0] == 4 && !s.convert_err,
+	      "MP_CONVERT in the option space is recorded");
+	__u8 conv_bad[] = { 30, 8, 0xe0, 6, 127, 0, 0, 1 };
+	CHECK(scan(conv_bad, sizeof(conv_bad)).convert_err == XMCP_MPC_ERR_ADDR,
+	      "loopback MP_CONVERT in the option space is an error");
+}
+
+int main(void)
+{
+	test_options();
+	test_frames();
+	test_option_walk();
+	printf("1..%d\n", checks);
+	if (failures)
+		fprintf(stderr, "%d of %d checks failed\n", failures, checks);
+	return failures ? 1 : 0;
+}

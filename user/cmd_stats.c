@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xmcp stats [-j]: the classifier's counters, summed over CPUs, from the pinned maps. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "cmds.h"
+#include "pins.h"
+#include "util.h"
+#include "xmcp_maps.h"
+
+struct stats {
+	struct xmcp_xdp_stats xdp;
+	struct xmcp_tc_stats tc;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: xmcp stats [-j]\n"
+		   "\n"
+		   "Prints the classifier's per-class packet and byte counters, the classes\n"
+		   "tc read from the XDP metadata, and why packets were malformed; summed\n"
+		   "over every device and CPU since the first attach.\n"
+		   "\n"
+		   "  -j, --json   one JSON object\n");
+}
+
+/* Sum a single-slot per-CPU array of u64 fields into out (value_size bytes). */
+static int read_percpu_u64s(const char *name, void *out, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	size_t stride = (value_size + 7) & ~(size_t)7, i, w, words = value_size / 8;
+	__u64 *vals, *sum = out;
+	__u32 key = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	fd = pins_open_map(xmcp_pin_dir, name);
+	if (fd < 0)
+		return fd;
+	vals = calloc(ncpu, stride);
+	if (!vals) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		err = -errno;
+		xmcp_err("cannot read %s/%s: %s", xmcp_pin_dir, name, strerror(-err));
+	}
+	memset(out, 0, value_size);
+	for (i = 0; !err && i < (size_t)ncpu; i++)
+		for (w = 0; w < words; w++)
+			sum[w] += vals[i * stride / 8 + w];
+	free(vals);
+	close(fd);
+	return err;
+}
+
+static __u64 field(const struct xmcp_class_counts *c, unsigned int i)
+{
+	return ((const __u64 *)c)[i];
+}
+
+static json_object *stats_json(const struct stats *s)
+{
+	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
+		    *mf = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < XMCP_CLASS_MAX; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "packets", json_object_new_int64(field(&s->xdp.packets, i)));
+		json_object_object_add(c, "bytes", json_object_new_int64(field(&s->xdp.bytes, i)));
+		json_object_object_add(c, "tc", json_object_new_int64(field(&s->tc.meta, i)));
+		json_object_object_add(cls, xmcp_class_name(i), c);
+	}
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		json_object_object_add(mf, xmcp_malformed_name(i),
+				       json_object_new_int64(((const __u64 *)&s->xdp.malformed)[i - 1]));
+	json_object_object_add(root, "classes", cls);
+	json_object_object_add(root, "malformed", mf);
+	json_object_object_add(root, "meta_unavailable", json_object_new_int64(s->xdp.meta_unavailable));
+	json_object_object_add(root, "tc_no_meta", json_object_new_int64(s->tc.no_meta));
+	return root;
+}
+
+static void print_table(const struct stats *s)
+{
+	unsigned int i;
+
+	printf("%-24s %12s %14s %12s\n", "class", "packets", "bytes", "seen by tc");
+	for (i = 0; i < XMCP_CLASS_MAX; i++)
+		printf("%-24s %12llu %14llu %12llu\n", xmcp_class_name(i),
+		       (unsigned long long)field(&s->xdp.packets, i),
+		       (unsigned long long)field(&s->xdp.bytes, i),
+		       (unsigned long long)field(&s->tc.meta, i));
+	printf("\nmalformed, by reason:");
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		printf(" %s=%llu", xmcp_malformed_name(i),
+		       (unsigned long long)((const __u64 *)&s->xdp.malformed)[i - 1]);
+	printf("\nno room for metadata: %llu, reached tc without metadata: %llu\n",
+	       (unsigned long long)s->xdp.meta_unavailable, (unsigned long long)s->tc.no_meta);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		XMCP_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct stats s;
+	int opt, ret, json = 0;
+
+	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = 1;
+		} else if ((ret = xmcp_common_opt(opt, optarg))) {
+			usage(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (xmcp_require_root())
+		return 1;
+	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
+	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
+		return 1;
+	if (json) {
+		json_object *o = stats_json(&s);
+
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		print_table(&s);
+	}
+	return 0;
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "util.h"
+#include "xmcp_class.h"
+
+int xmcp_verbose;
+
+void xmcp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xmcp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void xmcp_dbg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!xmcp_verbose)
+		return;
+	fputs("xmcp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!xmcp_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	if (!xmcp_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void xmcp_setup_lib_logging(void)
+{
+	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
+}
+
+int xmcp_require_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	xmcp_err("this command loads BPF programs and must run as root");
+	return -EPERM;
+}
+
+/* The pin directory's parent must be a mounted bpffs. */
+int xmcp_require_bpffs(const char *pin_dir)
+{
+	char parent[512];
+	struct statfs st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	/* A fresh machine may not have bpffs mounted yet: mount it where it belongs, as bpftool does. */
+	if (!strcmp(parent, "/sys/fs/bpf") && !mount("bpf", parent, "bpf", 0, "mode=0700")) {
+		xmcp_dbg("mounted bpffs on %s", parent);
+		return 0;
+	}
+	xmcp_err("%s is not on a BPF filesystem: mount it with 'mount -t bpf bpf %s'", parent, parent);
+	return -ENOENT;
+}
+
+int xmcp_ifindex(const char *dev)
+{
+	unsigned int idx = if_nametoindex(dev);
+
+	if (idx)
+		return idx;
+	xmcp_err("no such network device: %s", dev);
+	return -ENODEV;
+}
+
+void xmcp_explain_load_error(const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		xmcp_err("the kernel refused to load %s: %s (root, and no lockdown or "
+			 "unprivileged-BPF policy in the way?)%s",
+			 what, strerror(-err), xmcp_verbose ? "" : "; -v shows the verifier log");
+	else
+		xmcp_err("could not load %s: %s%s", what, strerror(-err),
+			 xmcp_verbose ? "" : "; -v shows libbpf's detail");
+}
+
+int xmcp_netns_ino(__u64 *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+#define XMCP_CLASS_STR(e, n) #n,
+static const char *const class_names[] = { XMCP_CLASSES(XMCP_CLASS_STR) };
+static const char *const malformed_names[] = { "none", XMCP_MALFORMED_REASONS(XMCP_CLASS_STR) };
+#undef XMCP_CLASS_STR
+
+_Static_assert(sizeof(class_names) / sizeof(class_names[0]) == XMCP_CLASS_MAX, "class names");
+_Static_assert(sizeof(malformed_names) / sizeof(malformed_names[0]) == XMCP_MF_MAX, "reasons");
+
+const char *xmcp_class_name(unsigned int cls)
+{
+	return cls < XMCP_CLASS_MAX ? class_names[cls] : "unknown";
+}
+
+const char *xmcp_malformed_name(unsigned int reason)
+{
+	return reason < XMCP_MF_MAX ? malformed_names[reason] : "unknown";
+}

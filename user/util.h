@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Error reporting and environment checks shared by the xmcp commands. */
+#ifndef XMCP_UTIL_H
+#define XMCP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+extern int xmcp_verbose;
+
+/* "xmcp: <message>" on stderr. */
+void xmcp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -v. */
+void xmcp_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Route libbpf's and libxdp's messages to stderr only under -v. */
+void xmcp_setup_lib_logging(void);
+
+/* Each prints its own plain-words error and returns a negative errno. */
+int xmcp_require_root(void);
+int xmcp_require_bpffs(const char *pin_dir);
+int xmcp_ifindex(const char *dev);
+
+/* Explain a failed BPF object load in plain words. */
+void xmcp_explain_load_error(const char *what, int err);
+
+int xmcp_netns_ino(__u64 *ino);
+
+const char *xmcp_class_name(unsigned int cls);
+const char *xmcp_malformed_name(unsigned int reason);
+
+#endif
