@@ -38,7 +38,7 @@ CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
-BENCH_BINS :=
+BENCH_BINS := $(BUILD)/bench_xdp
 
 .PHONY: all clean test unit bench deps
 all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS)

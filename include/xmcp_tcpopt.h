@@ -47,7 +47,7 @@ _Static_assert(XMCP_MPC_FRAME_MAX <= XMCP_OPTBUF_SIZE, "framing must fit the buf
  */
 struct xmcp_optbuf {
 	__u8 b[XMCP_OPTBUF_SIZE];
-};
+} __attribute__((aligned(8))); /* the datapath fills it a word at a time */
 
 /* Why an MP_CONVERT (or its SYN-payload framing) breaks the draft. */
 enum xmcp_mpc_err {
