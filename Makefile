@@ -40,7 +40,7 @@ CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
 BENCH_BINS := $(BUILD)/bench_xdp
 
-.PHONY: all clean test unit bench deps
+.PHONY: all clean test bench deps demo
 all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS)
 
 deps:
@@ -91,6 +91,9 @@ test: all
 
 bench: all
 	bench/run.sh $(if $(QUICK),--quick)
+
+demo: all
+	scripts/demo.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # make bench [QUICK=1]: the classifier's cost per packet against an empty
 # XDP program measured in the same run. Results go to bench/results/.
+#
+#   bench/run.sh            11 rounds of 1,000,000 runs per packet
+#   bench/run.sh --quick    3 rounds of 100,000
+#   bench/run.sh --smoke    1 round of 1,000, results to $BENCH_OUT (the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0
-[ "${1:-}" = "--quick" ] && quick=1
-if [ "$quick" = 1 ]; then repeat=100000 rounds=3; else repeat=1000000 rounds=11; fi
+out=${BENCH_OUT:-bench/results}
+case "${1:-}" in
+--quick) repeat=100000 rounds=3 ;;
+--smoke) repeat=1000 rounds=1 ;;
+"") repeat=1000000 rounds=11 ;;
+*) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
+esac
 
-out=bench/results
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
@@ -26,5 +33,8 @@ mkdir -p "$out"
 		syn_mp_capable="$tmp/bench_syn_mp_capable.pcap" \
 		syn_mp_convert="$tmp/bench_syn_mp_convert.pcap"
 	echo
+	echo "Frames: a 1400-byte data segment with timestamps; a Linux SYN (MSS, SACK,"
+	echo "timestamps, window scale); the same with MP_CAPABLE; and with an MP_CONVERT"
+	echo "(IPv6 + port) and 16 bytes of SYN data in the payload."
 	echo "Targets: data segment within 1.3x of the empty program, SYNs within 2x."
 } | tee "$out/classifier.md"

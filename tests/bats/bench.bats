@@ -1,0 +1,16 @@
+#!/usr/bin/env bats
+# A smoke run of the benchmark harness so it cannot rot: one round, no
+# thresholds (speed is judged by `make bench`, never by a test).
+load helpers
+
+@test "bench: the harness runs and reports every packet with a ratio" {
+	export BENCH_OUT="$BATS_TEST_TMPDIR/results"
+	run "$TOP/bench/run.sh" --smoke
+	assert_success
+	local p
+	for p in data_segment syn syn_mp_capable syn_mp_convert; do
+		assert_line --regexp "^\| $p \| [0-9]+ \| [0-9]+ \([0-9]+-[0-9]+\) \| [0-9]+ \([0-9]+-[0-9]+\) \| [0-9]+\.[0-9]+x \|$"
+	done
+	[ -s "$BENCH_OUT/classifier.md" ]
+	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
+}

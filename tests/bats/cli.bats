@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# The command line itself: help, usage errors, exit codes.
+load helpers
+
+@test "cli: --help lists the commands" {
+	run "$XMCP" --help
+	assert_success
+	assert_output --partial "Usage: xmcp"
+	local c
+	for c in classify attach detach stats; do
+		assert_output --regexp "  $c +"
+	done
+}
+
+@test "cli: every command has --help" {
+	local c
+	for c in classify attach detach stats; do
+		run "$XMCP" "$c" --help
+		assert_success
+		assert_output --partial "Usage: xmcp $c"
+	done
+}
+
+@test "cli: unknown command or option is a usage error (exit 2)" {
+	run "$XMCP" frobnicate
+	assert_failure 2
+	assert_output --partial "unknown command 'frobnicate'"
+	run "$XMCP" --bogus
+	assert_failure 2
+	run "$XMCP" classify
+	assert_failure 2
+	assert_output --partial "Usage: xmcp classify"
+	run "$XMCP" attach
+	assert_failure 2
+	run "$XMCP" attach eth0 --mode turbo
+	assert_failure 2
+	assert_output --partial "--mode must be native or generic"
+	run "$XMCP"
+	assert_failure 2
+}
+
+@test "cli: classify as a non-root user says why it can't" {
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$XMCP" classify /dev/null
+	assert_failure 1
+	assert_output "xmcp: this command loads BPF programs and must run as root"
+}
+
+@test "cli: -v shows libbpf's own messages, without it they stay quiet" {
+	/usr/bin/python3 "$MKPCAP" "$BATS_TEST_TMPDIR" syn_plain
+	run "$XMCP" classify "$BATS_TEST_TMPDIR/syn_plain.pcap"
+	assert_success
+	refute_output --partial "libbpf:"
+	run "$XMCP" -v classify "$BATS_TEST_TMPDIR/syn_plain.pcap"
+	assert_success
+	assert_output --partial "libbpf:"
+}
