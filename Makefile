@@ -98,7 +98,8 @@ demo: all
 clean:
 	rm -rf $(BUILD)
 
-# Skeletons and objects are wanted results, not intermediates to delete.
-.SECONDARY: $(SKELS) $(BPF_OBJS)
+# Skeletons and objects are wanted results, not intermediates to delete
+# (make would otherwise remove them, and print so after the test summary).
+.SECONDARY:
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
