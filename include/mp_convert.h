@@ -56,5 +56,7 @@ int mpc_frame_encode(const struct mpc_option *opts, unsigned int n, const void *
 int mpc_frame_decode(const void *buf, size_t len, struct mpc_frame *f);
 
 const char *mpc_strerror(int err);
+/* Short stable name of an error ("length", "address", ...), for JSON. */
+const char *mpc_errname(int err);
 
 #endif

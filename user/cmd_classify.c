@@ -17,16 +17,6 @@
 
 #define ETH_HDR_LEN 14
 
-static const char *const mpc_err_names[XMCP_MPC_ERR_MAX] = {
-	[XMCP_MPC_OK] = "ok",
-	[XMCP_MPC_ERR_LEN] = "length",
-	[XMCP_MPC_ERR_TRUNC] = "truncated",
-	[XMCP_MPC_ERR_ADDR] = "address",
-	[XMCP_MPC_ERR_DUP_D] = "duplicate_d",
-	[XMCP_MPC_ERR_NO_EOL] = "no_eol",
-	[XMCP_MPC_ERR_KIND] = "kind",
-};
-
 struct classify_ctx {
 	struct xmcp_testrun tr;
 	int json;
@@ -91,9 +81,8 @@ static json_object *packet_json(unsigned long n, const struct xmcp_meta *m,
 	if (m->cls == XMCP_CLASS_MALFORMED)
 		json_object_object_add(o, "reason",
 				       json_object_new_string(xmcp_malformed_name(m->reason)));
-	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID && m->convert_err < XMCP_MPC_ERR_MAX)
-		json_object_object_add(o, "reason",
-				       json_object_new_string(mpc_err_names[m->convert_err]));
+	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
+		json_object_object_add(o, "reason", json_object_new_string(mpc_errname(m->convert_err)));
 	return o;
 }
 

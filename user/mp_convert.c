@@ -5,23 +5,39 @@
 
 #include "mp_convert.h"
 
-static const char *const mpc_errors[XMCP_MPC_ERR_MAX] = {
-	[XMCP_MPC_OK] = "ok",
-	[XMCP_MPC_ERR_LEN] = "length is not 4, 8, 10, 20 or 22",
-	[XMCP_MPC_ERR_TRUNC] = "option runs past the data",
-	[XMCP_MPC_ERR_ADDR] = "multicast, broadcast or loopback address",
-	[XMCP_MPC_ERR_DUP_D] = "two options with the same D bit",
-	[XMCP_MPC_ERR_NO_EOL] = "options not followed by EOL",
-	[XMCP_MPC_ERR_KIND] = "not an MP_CONVERT option",
+/* A short name for JSON and logs, and a sentence for people. */
+static const struct {
+	const char *name;
+	const char *text;
+} mpc_errors[XMCP_MPC_ERR_MAX] = {
+	[XMCP_MPC_OK] = { "ok", "ok" },
+	[XMCP_MPC_ERR_LEN] = { "length", "length is not 4, 8, 10, 20 or 22" },
+	[XMCP_MPC_ERR_TRUNC] = { "truncated", "option runs past the data" },
+	[XMCP_MPC_ERR_ADDR] = { "address", "multicast, broadcast or loopback address" },
+	[XMCP_MPC_ERR_DUP_D] = { "duplicate_d", "two options with the same D bit" },
+	[XMCP_MPC_ERR_NO_EOL] = { "no_eol", "options not followed by EOL" },
+	[XMCP_MPC_ERR_KIND] = { "kind", "not an MP_CONVERT option" },
 };
 
-const char *mpc_strerror(int err)
+static int mpc_err_index(int err)
 {
 	if (err < 0)
 		err = -err;
-	if (err >= XMCP_MPC_ERR_MAX)
-		return "unknown error";
-	return mpc_errors[err];
+	return err < XMCP_MPC_ERR_MAX ? err : -1;
+}
+
+const char *mpc_strerror(int err)
+{
+	int i = mpc_err_index(err);
+
+	return i < 0 ? "unknown error" : mpc_errors[i].text;
+}
+
+const char *mpc_errname(int err)
+{
+	int i = mpc_err_index(err);
+
+	return i < 0 ? "unknown" : mpc_errors[i].name;
 }
 
 int mpc_option_len(const struct mpc_option *o)

@@ -24,11 +24,12 @@ static int checks, failures;
 		printf("\n");                                   \
 	} while (0)
 
-static struct mpc_option opt4(__u8 dir, const char *addr, int port)
+/* An option for family 4 or 6; port < 0 means none. */
+static struct mpc_option opt(int fam, __u8 dir, const char *addr, int port)
 {
-	struct mpc_option o = { .dir = dir, .proto = MPC_PROTO_TCP, .family = 4 };
+	struct mpc_option o = { .dir = dir, .proto = MPC_PROTO_TCP, .family = fam };
 
-	inet_pton(AF_INET, addr, o.addr);
+	inet_pton(fam == 4 ? AF_INET : AF_INET6, addr, o.addr);
 	if (port >= 0) {
 		o.has_port = 1;
 		o.port = port;
@@ -36,17 +37,8 @@ static struct mpc_option opt4(__u8 dir, const char *addr, int port)
 	return o;
 }
 
-static struct mpc_option opt6(__u8 dir, const char *addr, int port)
-{
-	struct mpc_option o = { .dir = dir, .proto = MPC_PROTO_TCP, .family = 6 };
-
-	inet_pton(AF_INET6, addr, o.addr);
-	if (port >= 0) {
-		o.has_port = 1;
-		o.port = port;
-	}
-	return o;
-}
+#define opt4(...) opt(4, __VA_ARGS__)
+#define opt6(...) opt(6, __VA_ARGS__)
 
 static void test_roundtrip(const char *what, struct mpc_option o, int want_len)
 {
