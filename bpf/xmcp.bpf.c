@@ -284,3 +284,164 @@ int XMCP_PROG_TC(struct __sk_buff *skb)
 		((__u64 *)&st->meta)[m->cls]++;
 	return TC_ACT_OK;
 }
+
+/* ---- steering (xmcp run): hand SYNs to the daemon, keep its flows local ---- */
+
+/* Set through the skeleton's rodata by `xmcp run` before load. */
+const volatile __u32 cfg_mark = 0;
+const volatile __be32 cfg_listen4 = 0;	   /* the listeners' IPv4 address (loopback) */
+const volatile __be16 cfg_listen_port = 0; /* and port, network order */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XMCP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} XMCP_MAP_STEER_IFS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xmcp_prefix_key);
+	__type(value, __u32);
+} XMCP_MAP_SUBSCRIBERS SEC(".maps");
+
+#define XMCP_IPV6_LOOPBACK_LAST 1
+
+/* The segment's 4-tuple from the offsets XDP found; 0 = IPv4, 1 = IPv6, <0 = none. */
+static __always_inline int read_tuple(struct __sk_buff *skb, const struct xmcp_meta *m,
+				      struct bpf_sock_tuple *t)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct tcphdr *th = data + (m->l4_off & 0x3ff);
+	struct iphdr *iph = data + (m->l3_off & 0x3ff);
+	struct ipv6hdr *ip6 = (void *)iph;
+
+	if ((void *)(th + 1) > end || (void *)(iph + 1) > end)
+		return -1;
+	if (iph->version == 4) {
+		t->ipv4.saddr = iph->saddr;
+		t->ipv4.daddr = iph->daddr;
+		t->ipv4.sport = th->source;
+		t->ipv4.dport = th->dest;
+		return 0;
+	}
+	if ((void *)(ip6 + 1) > end)
+		return -1;
+	__builtin_memcpy(t->ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(t->ipv6.daddr, &ip6->daddr, 16);
+	t->ipv6.sport = th->source;
+	t->ipv6.dport = th->dest;
+	return 1;
+}
+
+static __always_inline __u32 tuple_size(int v6)
+{
+	return v6 ? sizeof(((struct bpf_sock_tuple *)0)->ipv6) : sizeof(((struct bpf_sock_tuple *)0)->ipv4);
+}
+
+/* Segment of a flow one of our sockets owns (not a listener): deliver it locally. */
+static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct bpf_sock_tuple *t,
+						 int v6)
+{
+	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
+	int owned;
+
+	if (!sk)
+		return 0;
+	/* A listener matched only by its port would swallow forwarded traffic. */
+	owned = sk->state != BPF_TCP_LISTEN;
+	bpf_sk_release(sk);
+	return owned;
+}
+
+static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
+{
+	struct xmcp_prefix_key k = { .prefixlen = 128 };
+
+	if (v6) {
+		__builtin_memcpy(k.addr, t->ipv6.saddr, 16);
+	} else {
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], &t->ipv4.saddr, 4);
+	}
+	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
+}
+
+/* Hand a SYN to the daemon's listener on the configured loopback address and port. */
+static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_sock_tuple *t, int v6)
+{
+	struct bpf_sock *sk;
+	int err;
+
+	if (v6) {
+		__builtin_memset(t->ipv6.daddr, 0, 16);
+		t->ipv6.daddr[3] = bpf_htonl(XMCP_IPV6_LOOPBACK_LAST);
+		t->ipv6.dport = cfg_listen_port;
+	} else {
+		t->ipv4.daddr = cfg_listen4;
+		t->ipv4.dport = cfg_listen_port;
+	}
+	sk = bpf_sk_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return -1;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return -1;
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return err;
+}
+
+SEC("tc")
+int XMCP_PROG_STEER(struct __sk_buff *skb)
+{
+	struct xmcp_meta *m = (void *)(long)skb->data_meta;
+	struct bpf_sock_tuple t = {};
+	struct xmcp_tc_stats *st;
+	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
+	int v6, want;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
+	if (!st)
+		return TC_ACT_OK;
+	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != XMCP_META_MAGIC ||
+	    m->cls >= XMCP_CLASS_MAX) {
+		st->no_meta++;
+		return TC_ACT_OK;
+	}
+	((__u64 *)&st->meta)[m->cls]++;
+	if (m->cls == XMCP_CLASS_NOT_TCP || m->cls == XMCP_CLASS_MALFORMED || !m->l4_off)
+		return TC_ACT_OK;
+	v6 = read_tuple(skb, m, &t);
+	if (v6 < 0)
+		return TC_ACT_OK;
+
+	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	want = mode && (((*mode & XMCP_STEER_PLAIN_SYN) && m->cls == XMCP_CLASS_SYN) ||
+			((*mode & XMCP_STEER_MPTCP_SYN) && m->cls == XMCP_CLASS_SYN_MP_CAPABLE));
+	if (want && (*mode & XMCP_STEER_MPTCP_SYN) && !is_subscriber(&t, v6)) {
+		st->not_subscriber++;
+		want = 0;
+	}
+	if (want) {
+		if (assign_listener(skb, &t, v6)) {
+			st->no_listener++;
+			return TC_ACT_OK;
+		}
+		skb->mark = cfg_mark;
+		st->steered++;
+		return TC_ACT_OK;
+	}
+	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
+	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
+		return TC_ACT_OK;
+	if (owned_by_local_socket(skb, &t, v6)) {
+		skb->mark = cfg_mark;
+		st->flow_marked++;
+	}
+	return TC_ACT_OK;
+}

@@ -18,8 +18,11 @@
 #define XMCP_MAP_XDP_STATS xmcp_xdp_stats
 #define XMCP_MAP_TC_STATS xmcp_tc_stats
 #define XMCP_MAP_IFACES xmcp_ifaces
+#define XMCP_MAP_STEER_IFS xmcp_steer_ifs
+#define XMCP_MAP_SUBSCRIBERS xmcp_subscr
 #define XMCP_PROG_XDP xmcp_xdp
 #define XMCP_PROG_TC xmcp_tc_ingress
+#define XMCP_PROG_STEER xmcp_tc_steer
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -52,13 +55,32 @@ struct xmcp_xdp_stats {
 /* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
 struct xmcp_tc_stats {
 	struct xmcp_class_counts meta;
-	__u64 no_meta; /* packet reached tc without xmcp metadata */
+	__u64 no_meta;		/* packet reached tc without xmcp metadata */
+	__u64 steered;		/* SYNs handed to the daemon's listener */
+	__u64 flow_marked;	/* segments of relayed flows marked for local delivery */
+	__u64 no_listener;	/* a SYN to steer, but the daemon's listener is gone */
+	__u64 not_subscriber;	/* MPTCP SYN from outside the subscriber prefixes, left alone */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
 XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 1));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 1));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 5));
+
+/*
+ * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by
+ * ifindex). Every steered device also marks the segments of flows that
+ * belong to one of the daemon's sockets, so that they are delivered locally.
+ */
+#define XMCP_STEER_PLAIN_SYN 0x1 /* HCPE LAN: plain TCP SYNs to the TCP listener */
+#define XMCP_STEER_MPTCP_SYN 0x2 /* HAG access: subscribers' MP_CAPABLE SYNs to the MPTCP listener */
+
+/* Subscriber prefixes (LPM trie); IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d/96+n). */
+struct xmcp_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+XMCP_ASSERT_SIZE(struct xmcp_prefix_key, 20);
 
 /*
  * Written by XDP in front of the packet (bpf_xdp_adjust_meta) and read by

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath.h"
+#include "util.h"
+#include "xmcp.skel.h"
+
+struct xdp_multiprog *dp_our_xdp(int ifindex, int *foreign_id)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *main_prog;
+
+	*foreign_id = 0;
+	if (libxdp_get_error(mp) || !mp)
+		return NULL;
+	main_prog = xdp_multiprog__main_prog(mp);
+	if (!main_prog) {
+		xdp_multiprog__close(mp);
+		return NULL;
+	}
+	if (xdp_multiprog__is_legacy(mp) &&
+	    !strcmp(xdp_program__name(main_prog), XMCP_STR(XMCP_PROG_XDP)))
+		return mp;
+	*foreign_id = xdp_program__id(main_prog);
+	xdp_multiprog__close(mp);
+	return NULL;
+}
+
+static int attach_xdp(struct xmcp *skel, int ifindex, const char *dev,
+		      enum xdp_attach_mode mode, __u32 *id)
+{
+	struct xdp_program *prog;
+	int fd, err;
+
+	/* libxdp closes the fd it is given: hand it a copy of the skeleton's. */
+	fd = dup(bpf_program__fd(skel->progs.xmcp_xdp));
+	if (fd < 0)
+		return -errno;
+	prog = xdp_program__from_fd(fd);
+	err = libxdp_get_error(prog);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	err = xdp_program__attach(prog, ifindex, mode, 0);
+	if (!err)
+		*id = xdp_program__id(prog);
+	xdp_program__close(prog);
+	if (err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE)
+		xmcp_err("%s has no native XDP support; try generic mode", dev);
+	else if (err)
+		xmcp_err("cannot attach XDP to %s: %s", dev, strerror(-err));
+	return err;
+}
+
+static int attach_tc(int tc_fd, int ifindex, const char *dev, struct xmcp_iface *rec)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XMCP_TC_HANDLE, .priority = XMCP_TC_PRIORITY,
+		    .prog_fd = tc_fd, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		xmcp_err("cannot add a clsact qdisc to %s: %s", dev, strerror(-err));
+		return err;
+	}
+	if (!err)
+		rec->flags |= XMCP_IFACE_OWN_CLSACT;
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		xmcp_err("cannot attach the tc ingress program to %s: %s", dev, strerror(-err));
+		return err;
+	}
+	rec->tc_prog_id = opts.prog_id;
+	return 0;
+}
+
+static void detach_tc(int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XMCP_TC_HANDLE, .priority = XMCP_TC_PRIORITY);
+	int err = bpf_tc_detach(&hook, &opts);
+
+	if (err && err != -ENOENT && err != -EINVAL)
+		xmcp_err("could not remove the tc filter from ifindex %d: %s", ifindex, strerror(-err));
+	if (flags & XMCP_IFACE_OWN_CLSACT) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+static void detach_xdp(int ifindex, const char *dev)
+{
+	struct xdp_multiprog *mp;
+	int foreign, err;
+
+	mp = dp_our_xdp(ifindex, &foreign);
+	if (!mp) {
+		if (foreign)
+			xmcp_err("%s runs another XDP program (id %d): left alone", dev, foreign);
+		return;
+	}
+	err = xdp_multiprog__detach(mp);
+	if (err)
+		xmcp_err("could not detach XDP from %s: %s", dev, strerror(-err));
+	xdp_multiprog__close(mp);
+}
+
+void dp_detach(int ifindex, const char *dev, __u32 flags)
+{
+	detach_xdp(ifindex, dev);
+	detach_tc(ifindex, flags);
+}
+
+int dp_registry_empty(int reg_fd)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(reg_fd, NULL, &key) != 0;
+}
+
+/* Refuse to mix namespaces in one pin directory: ifindexes would collide. */
+static int check_netns(const struct dp *dp)
+{
+	struct xmcp_iface rec;
+	__u32 key, *prev = NULL;
+
+	while (!bpf_map_get_next_key(dp->reg_fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(dp->reg_fd, &key, &rec) && rec.netns_ino != dp->netns) {
+			xmcp_err("%s is in use by another network namespace; give this one its "
+				 "own with --pin-dir", dp->pins.dir);
+			return -EBUSY;
+		}
+		prev = &key;
+	}
+	return 0;
+}
+
+int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *skel, void *arg),
+	    void *arg)
+{
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->reg_fd = -1;
+	if ((err = xmcp_require_root()) || (err = xmcp_require_bpffs(pin_dir)) ||
+	    (err = xmcp_netns_ino(&dp->netns)))
+		return err;
+	if ((err = pins_lock(&dp->pins, pin_dir, true)))
+		return err;
+	dp->skel = xmcp__open();
+	if (!dp->skel) {
+		err = -errno;
+		xmcp_explain_load_error("xmcp's BPF object", err);
+		goto fail;
+	}
+	if ((err = pins_reuse_maps(&dp->pins, dp->skel->obj)))
+		goto fail;
+	if (configure && (err = configure(dp->skel, arg)))
+		goto fail;
+	if ((err = xmcp__load(dp->skel))) {
+		xmcp_explain_load_error("xmcp's BPF programs", err);
+		goto fail;
+	}
+	dp->reg_fd = bpf_map__fd(dp->skel->maps.xmcp_ifaces);
+	if ((err = check_netns(dp)))
+		goto fail;
+	return 0;
+fail:
+	dp_close(dp);
+	return err;
+}
+
+int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd)
+{
+	struct xmcp_iface rec = { .xdp_mode = mode, .netns_ino = dp->netns };
+	struct xdp_multiprog *mp;
+	int ifindex, foreign, err;
+	__u32 key;
+
+	ifindex = xmcp_ifindex(dev);
+	if (ifindex < 0)
+		return ifindex;
+	key = ifindex;
+	snprintf(rec.name, sizeof(rec.name), "%s", dev);
+	mp = dp_our_xdp(ifindex, &foreign);
+	if (mp || foreign) {
+		if (mp)
+			xdp_multiprog__close(mp);
+		xmcp_err("%s already has %s XDP program; 'xmcp detach %s' first", dev,
+			 mp ? "xmcp's" : "another", dev);
+		return -EBUSY;
+	}
+	if ((err = attach_xdp(dp->skel, ifindex, dev, mode, &rec.xdp_prog_id)))
+		return err;
+	if ((err = attach_tc(tc_fd, ifindex, dev, &rec)) ||
+	    (err = pins_publish_maps(&dp->pins, dp->skel->obj)))
+		goto undo;
+	if (bpf_map_update_elem(dp->reg_fd, &key, &rec, BPF_ANY)) {
+		err = -errno;
+		xmcp_err("cannot record %s in %s/xmcp_ifaces: %s", dev, dp->pins.dir, strerror(-err));
+		goto undo;
+	}
+	return 0;
+undo:
+	dp_detach(ifindex, dev, rec.flags);
+	return err;
+}
+
+void dp_close(struct dp *dp)
+{
+	/* Nothing recorded (a failed first attach, the last detach): no pins either. */
+	if (dp->reg_fd >= 0 && dp_registry_empty(dp->reg_fd))
+		pins_remove_all(&dp->pins);
+	else if (dp->pins.dir_fd >= 0)
+		rmdir(dp->pins.dir); /* only succeeds when empty */
+	xmcp__destroy(dp->skel);
+	dp->skel = NULL;
+	dp->reg_fd = -1;
+	pins_unlock(&dp->pins);
+}
