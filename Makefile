@@ -18,7 +18,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf libxdp json-c libpcap
+PKGS      := libbpf libxdp json-c libpcap libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -33,8 +33,9 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # The CLI and the objects other programs (unit tests, benchmarks) reuse.
-LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c
-CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c
+LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c \
+	     user/policy.c user/netlink.c user/relay.c
+CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert

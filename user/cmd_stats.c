@@ -88,6 +88,10 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "malformed", mf);
 	json_object_object_add(root, "meta_unavailable", json_object_new_int64(s->xdp.meta_unavailable));
 	json_object_object_add(root, "tc_no_meta", json_object_new_int64(s->tc.no_meta));
+	json_object_object_add(root, "steered", json_object_new_int64(s->tc.steered));
+	json_object_object_add(root, "flow_marked", json_object_new_int64(s->tc.flow_marked));
+	json_object_object_add(root, "no_listener", json_object_new_int64(s->tc.no_listener));
+	json_object_object_add(root, "not_subscriber", json_object_new_int64(s->tc.not_subscriber));
 	return root;
 }
 
@@ -107,6 +111,10 @@ static void print_table(const struct stats *s)
 		       (unsigned long long)((const __u64 *)&s->xdp.malformed)[i - 1]);
 	printf("\nno room for metadata: %llu, reached tc without metadata: %llu\n",
 	       (unsigned long long)s->xdp.meta_unavailable, (unsigned long long)s->tc.no_meta);
+	printf("steering (xmcp run): SYNs steered %llu, segments of own flows marked %llu, "
+	       "listener missing %llu, MPTCP SYNs from non-subscribers %llu\n",
+	       (unsigned long long)s->tc.steered, (unsigned long long)s->tc.flow_marked,
+	       (unsigned long long)s->tc.no_listener, (unsigned long long)s->tc.not_subscriber);
 }
 
 int cmd_stats(int argc, char **argv)

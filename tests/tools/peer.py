@@ -3,7 +3,9 @@
 
   peer.py serve ADDR PORT [--mptcp] [--ready FILE]
       accept one connection, read to EOF, send back the hex SHA-256 of what
-      arrived, print it; with --ready, create FILE once listening.
+      arrived, print it and the client's address (and, for an MPTCP
+      listener, whether the connection really is MPTCP: "mptcp" or "tcp");
+      with --ready, create FILE once listening.
   peer.py send ADDR PORT NBYTES [--mptcp]
       send NBYTES of random data, half-close, read the server's digest and
       exit 0 only if it matches; prints the digest.
@@ -33,7 +35,11 @@ def serve(addr, port, mptcp, ready):
     s.listen(1)
     if ready:
         open(ready, "w").close()
-    c, _ = s.accept()
+    c, peer = s.accept()
+    kind = ""
+    if mptcp:
+        # SO_PROTOCOL says whether the client spoke MPTCP or fell back
+        kind = " mptcp" if c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) == IPPROTO_MPTCP else " tcp"
     h = hashlib.sha256()
     while True:
         b = c.recv(65536)
@@ -42,7 +48,7 @@ def serve(addr, port, mptcp, ready):
         h.update(b)
     c.sendall(h.hexdigest().encode())
     c.close()
-    print(h.hexdigest())
+    print(h.hexdigest(), peer[0] + kind)
 
 
 def send(addr, port, n, mptcp):

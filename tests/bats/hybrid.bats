@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# Hybrid access end to end: xmcp run as HCPE and HAG in the lab of
+# tests/lib/lab.bash (H --lan-- HCPE ==dsl/lte== HAG --wan-- S), real bytes
+# over real MPTCP, checked at S.
+load helpers
+load ../lib/lab
+
+setup() {
+	require_mptcp
+	TAG="x$(unique_tag)"
+	lab_up "$TAG"
+	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	cat > "$BATS_TEST_TMPDIR/hcpe.json" <<-JSON
+	{ "role": "hcpe", "interfaces": { "lan": ["lan"], "access": ["dsl", "lte"] } }
+	JSON
+	cat > "$BATS_TEST_TMPDIR/hag.json" <<-JSON
+	{ "role": "hag", "interfaces": { "access": ["dsl", "lte"], "wan": ["wan"] },
+	  "subscribers": ["10.1.0.0/24", "fd01::/64"] }
+	JSON
+}
+
+# stop_daemon PID: SIGTERM, then wait (10 s at most) for it to be gone.
+# The daemons are not children of this shell, so `wait` can't be used.
+stop_daemon() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	return 1
+}
+
+teardown() {
+	local pid
+	for pid in ${HCPE_PID:-} ${HAG_PID:-}; do
+		stop_daemon "$pid"
+	done
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		[ -e "/run/netns/$ns" ] && XMCP_PIN_DIR="$PINS-$ns" in_ns "$ns" "$XMCP" detach --all >/dev/null 2>&1
+	done
+	lab_down
+	rm -rf "$PINS"-*
+}
+
+# start_daemon NS POLICY: xmcp run in NS, its log in $BATS_TEST_TMPDIR/NS.log
+start_daemon() {
+	local ns=$1 log="$BATS_TEST_TMPDIR/$1.log" i
+	# nsenter itself, not the in_ns function: $! must be the daemon, not a
+	# subshell; and 3>&-: a background process holding bats' fd 3 hangs the run
+	XMCP_PIN_DIR="$PINS-$ns" nsenter --net="/run/netns/$ns" "$XMCP" -v run -c "$2" > "$log" 2>&1 3>&- &
+	local pid=$!
+	for i in $(seq 100); do
+		grep -q "running as" "$log" && break
+		kill -0 "$pid" 2>/dev/null || { cat "$log"; return 1; }
+		sleep 0.1
+	done
+	echo "$pid"
+}
+
+start_both() {
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+}
+
+# transfer SERVER_ADDR PORT BYTES [--mptcp]: H sends to S; S's output in $S_OUT
+transfer() {
+	local ready="$BATS_TEST_TMPDIR/ready-$2"
+	S_OUT="$BATS_TEST_TMPDIR/s-$2.out"
+	in_ns "$LAB_S" "$PY" "$PEER" serve "$1" "$2" ${4:-} --ready "$ready" > "$S_OUT" 3>&- &
+	local spid=$! i
+	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
+	wait "$spid"
+}
+
+@test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {
+	start_both
+	transfer 10.4.0.2 8000 3000000
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest 10.1.0.2"
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the HCPE steered exactly one SYN; the HAG terminated one MPTCP connection
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .steered)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
+}
+
+@test "hybrid: IPv6 too" {
+	start_both
+	transfer fd04::2 8001 2000000
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest fd01::2"
+}
+
+@test "hybrid: marker none: the HCPE passes an MPTCP host's SYN, the HAG terminates it" {
+	start_both
+	transfer 10.4.0.2 8002 1000000 --mptcp
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	# pure transparent mode: every subscriber MP_CAPABLE SYN ends at the HAG,
+	# so the MPTCP server sees plain TCP from H's own address
+	assert_output "$digest 10.1.0.2 tcp"
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .steered)" 0
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .classes.syn_mp_capable.packets)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
+}
+
+@test "hybrid: MPTCP SYNs from outside the subscriber prefixes are left alone" {
+	sed -i 's|"10.1.0.0/24", "fd01::/64"|"192.0.2.0/24"|' "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	transfer 10.4.0.2 8003 100000
+	assert_success
+	# the MPTCP connection went through the HAG untouched, to an MPTCP-less S: TCP there
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .not_subscriber)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 0
+}
+
+@test "hybrid: SIGTERM leaves no program, filter, pin, rule or route behind" {
+	start_both
+	stop_daemon "$HCPE_PID"
+	stop_daemon "$HAG_PID"
+	grep -q "shutting down" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	HCPE_PID= HAG_PID=
+	local ns
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		run ip -n "$ns" -d link show
+		refute_output --partial "xdp"
+		run tc -n "$ns" qdisc show
+		refute_output --partial clsact
+		run ip -n "$ns" rule show
+		refute_output --partial fwmark
+		run ip -n "$ns" -6 rule show
+		refute_output --partial fwmark
+		run ip -n "$ns" route show table all
+		refute_output --partial "table 30829"
+		run ip -n "$ns" -6 route show table all
+		refute_output --partial "table 30829"
+		[ ! -e "$PINS-$ns" ]
+	done
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bats
+# Policy validation: a bad policy is refused with the field that is wrong,
+# before anything on the system is touched.
+load helpers
+
+# bad_policy 'JSON' 'expected message': xmcp run refuses it with that message
+bad_policy() {
+	local f="$BATS_TEST_TMPDIR/p.json"
+	printf '%s\n' "$1" > "$f"
+	run "$XMCP" run -c "$f"
+	assert_failure 1
+	assert_output "$f: $2"
+}
+
+@test "policy: each mistake is named by its field" {
+	bad_policy '{}' 'role: missing (hcpe or hag)'
+	bad_policy '{"role":"mcp"}' "role: must be hcpe or hag, not 'mcp'"
+	bad_policy '{"role":"hcpe","colour":1}' 'colour: unknown key'
+	bad_policy '{"role":"hcpe"}' 'interfaces: missing'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"]}}' 'interfaces.access: at least one access interface is needed'
+	bad_policy '{"role":"hcpe","interfaces":{"access":["a"]}}' 'interfaces.lan: an HCPE needs its LAN interface'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG needs its interface toward the servers'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]}}' 'subscribers: a HAG terminates MPTCP only for subscriber prefixes: list them'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"],"dmz":[]}}' 'interfaces.dmz: unknown key'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a-very-long-interface"],"access":["b"]}}' "interfaces.lan[0]: 'a-very-long-interface' is longer than 15 characters"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":[3],"access":["b"]}}' 'interfaces.lan[0]: must be an interface name'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/33"]}' "subscribers[0]: '10.0.0.0/33' is not an IPv4 or IPv6 prefix"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":0}' 'listen_port: must be between 1 and 65535, not 0'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":"80"}' 'listen_port: must be an integer'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"table":254}' 'table: 254 is a table the kernel uses (default, main, local)'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"xdp_mode":"fast"}' "xdp_mode: must be native or generic, not 'fast'"
+}
+
+@test "policy: unreadable or broken JSON is a plain error" {
+	run "$XMCP" run -c "$BATS_TEST_TMPDIR/none.json"
+	assert_failure 1
+	assert_output --partial "none.json"
+	printf '{"role": "hcpe",' > "$BATS_TEST_TMPDIR/broken.json"
+	run "$XMCP" run -c "$BATS_TEST_TMPDIR/broken.json"
+	assert_failure 1
+	assert_output --partial "broken.json"
+}
+
+@test "policy: the shipped examples are valid" {
+	local f
+	for f in "$TOP"/policies/*.json; do
+		# a valid policy gets past validation and fails only on the missing devices
+		run "$XMCP" --pin-dir "/sys/fs/bpf/xmcp-pol-$(unique_tag)" run -c "$f"
+		refute_output --partial "$f:"
+	done
+}

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xmcp run -c POLICY.json: the daemon, in the foreground.
+ *
+ * HCPE: plain TCP SYNs arriving on the LAN are steered by tc into a
+ * transparent TCP listener; each connection is carried on as MPTCP to the
+ * original destination, from the original source (IP_TRANSPARENT).
+ * HAG: subscribers' MP_CAPABLE SYNs arriving from the access side are
+ * steered into a transparent MPTCP listener; each is carried on as plain
+ * TCP to the original destination, from the original source.
+ * Segments of the flows the daemon owns are marked by tc and routed to the
+ * local stack through an fwmark rule and a local default route. On SIGTERM
+ * or SIGINT everything the daemon set up is removed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cmds.h"
+#include "datapath.h"
+#include "netlink.h"
+#include "policy.h"
+#include "relay.h"
+#include "util.h"
+#include "xmcp.skel.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#define RULE_PRIORITY 100
+#define MAX_EVENTS 64
+
+/* epoll tags for the daemon's own fds (the relay's carry their own). */
+enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER };
+
+struct daemon {
+	struct policy pol;
+	struct dp dp;
+	bool dp_open;
+	int attached[3 * POL_MAX_IFS]; /* ifindexes we attached to */
+	__u32 attached_flags[3 * POL_MAX_IFS];
+	char attached_name[3 * POL_MAX_IFS][POL_IFNAMSIZ];
+	int n_attached;
+	bool rule4, rule6, route4, route6;
+	int listen_fd[2];
+	int epfd, sigfd, timerfd;
+	struct relay *relay;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: xmcp run -c POLICY.json [-v]\n"
+		   "\n"
+		   "Runs the conversion daemon in the foreground in the role its policy names\n"
+		   "(hcpe or hag; see docs/policy.md). Logs go to stderr. SIGTERM or SIGINT\n"
+		   "removes everything it set up: programs, pins, ip rules and routes.\n"
+		   "\n"
+		   "  -c, --config FILE   the policy\n");
+}
+
+static int configure_rodata(struct xmcp *skel, void *arg)
+{
+	const struct policy *p = arg;
+
+	skel->rodata->cfg_mark = p->fwmark;
+	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
+	skel->rodata->cfg_listen_port = htons(p->listen_port);
+	return 0;
+}
+
+/* A transparent listener on the loopback address, where tc hands it SYNs. */
+static int open_listener(const struct policy *p, int family)
+{
+	int proto = p->role == POL_ROLE_HAG ? IPPROTO_MPTCP : IPPROTO_TCP;
+	int fd, one = 1;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0) {
+		xmcp_err("cannot create the %s listener: %s%s", proto == IPPROTO_MPTCP ? "MPTCP" : "TCP",
+			 strerror(errno),
+			 proto == IPPROTO_MPTCP ? " (MPTCP disabled? sysctl net.mptcp.enabled)" : "");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (void *)&ss;
+
+		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(p->listen_port);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+
+		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_port = htons(p->listen_port);
+		len = sizeof(*sin6);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+		xmcp_err("cannot listen on %s port %u: %s%s", family == AF_INET ? "127.0.0.1" : "[::1]",
+			 p->listen_port, strerror(errno),
+			 errno == EADDRNOTAVAIL ? " (is the loopback interface up?)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static __u32 steer_mode(const struct policy *p, int which)
+{
+	if (p->role == POL_ROLE_HCPE && which == 0)
+		return XMCP_STEER_PLAIN_SYN;
+	if (p->role == POL_ROLE_HAG && which == 1)
+		return XMCP_STEER_MPTCP_SYN;
+	return 0; /* only mark the segments of our own flows */
+}
+
+static int attach_all(struct daemon *d)
+{
+	const struct pol_ifs *groups[3] = { &d->pol.lan, &d->pol.access, &d->pol.wan };
+	int steer_fd = bpf_program__fd(d->dp.skel->progs.xmcp_tc_steer);
+	int modes_fd = bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs);
+	enum xdp_attach_mode mode = d->pol.xdp_generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	unsigned int g, i;
+	struct xmcp_iface rec;
+
+	for (g = 0; g < 3; g++)
+		for (i = 0; i < groups[g]->n; i++) {
+			const char *dev = groups[g]->name[i];
+			__u32 ifindex, m = steer_mode(&d->pol, g);
+
+			if (dp_attach_dev(&d->dp, dev, mode, steer_fd))
+				return -1;
+			ifindex = xmcp_ifindex(dev);
+			d->attached[d->n_attached] = ifindex;
+			bpf_map_lookup_elem(d->dp.reg_fd, &ifindex, &rec);
+			d->attached_flags[d->n_attached] = rec.flags;
+			snprintf(d->attached_name[d->n_attached++], POL_IFNAMSIZ, "%s", dev);
+			if (bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
+				return -1;
+			xmcp_dbg("attached to %s (steer mode %u)", dev, m);
+		}
+	return 0;
+}
+
+static int load_subscribers(struct daemon *d)
+{
+	int fd = bpf_map__fd(d->dp.skel->maps.xmcp_subscr);
+	unsigned int i;
+	__u32 one = 1;
+
+	for (i = 0; i < d->pol.n_subscribers; i++) {
+		const struct pol_prefix *pp = &d->pol.subscribers[i];
+		struct xmcp_prefix_key k = { 0 };
+
+		if (pp->family == AF_INET) {
+			k.addr[10] = k.addr[11] = 0xff;
+			memcpy(&k.addr[12], pp->addr, 4);
+			k.prefixlen = 96 + pp->len;
+		} else {
+			memcpy(k.addr, pp->addr, 16);
+			k.prefixlen = pp->len;
+		}
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
+			xmcp_err("cannot load subscriber prefixes: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int install_routing(struct daemon *d)
+{
+	const struct policy *p = &d->pol;
+	int err;
+
+	if ((err = nl_local_default(true, AF_INET, p->table)))
+		goto fail;
+	d->route4 = true;
+	if ((err = nl_local_default(true, AF_INET6, p->table)))
+		goto fail;
+	d->route6 = true;
+	if ((err = nl_fwmark_rule(true, AF_INET, p->fwmark, p->table, RULE_PRIORITY)))
+		goto fail;
+	d->rule4 = true;
+	if ((err = nl_fwmark_rule(true, AF_INET6, p->fwmark, p->table, RULE_PRIORITY)))
+		goto fail;
+	d->rule6 = true;
+	return 0;
+fail:
+	xmcp_err("cannot install the fwmark %#x rule / local route in table %u: %s%s", p->fwmark,
+		 p->table, strerror(-err),
+		 err == -EEXIST ? " (left by another daemon? pick another fwmark/table)" : "");
+	return -1;
+}
+
+static void teardown(struct daemon *d)
+{
+	const struct policy *p = &d->pol;
+	int i;
+
+	if (d->relay)
+		relay_free(d->relay);
+	for (i = 0; i < 2; i++)
+		if (d->listen_fd[i] >= 0)
+			close(d->listen_fd[i]);
+	if (d->rule4)
+		nl_fwmark_rule(false, AF_INET, p->fwmark, p->table, RULE_PRIORITY);
+	if (d->rule6)
+		nl_fwmark_rule(false, AF_INET6, p->fwmark, p->table, RULE_PRIORITY);
+	if (d->route4)
+		nl_local_default(false, AF_INET, p->table);
+	if (d->route6)
+		nl_local_default(false, AF_INET6, p->table);
+	if (d->dp_open) {
+		for (i = 0; i < d->n_attached; i++) {
+			__u32 key = d->attached[i];
+
+			dp_detach(d->attached[i], d->attached_name[i], d->attached_flags[i]);
+			bpf_map_delete_elem(d->dp.reg_fd, &key);
+		}
+		/* dp_close wants the pin lock (given up once setup was done) */
+		if (d->dp.pins.dir_fd < 0)
+			pins_lock(&d->dp.pins, d->dp.pins.dir, false);
+		dp_close(&d->dp);
+	}
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
+static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage *out, bool keep_port)
+{
+	*out = *ss;
+	if (!keep_port) {
+		if (ss->ss_family == AF_INET)
+			((struct sockaddr_in *)out)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)out)->sin6_port = 0;
+	}
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/*
+ * The server leg: from the client's own address (and port when free), to
+ * the address the client asked for. MPTCP on the HCPE, TCP on the HAG.
+ */
+static int open_server_leg(const struct daemon *d, const struct sockaddr_storage *client,
+			   const struct sockaddr_storage *server)
+{
+	int proto = d->pol.role == POL_ROLE_HCPE ? IPPROTO_MPTCP : IPPROTO_TCP;
+	int fam = server->ss_family, fd, one = 1;
+	struct sockaddr_storage src;
+	socklen_t len;
+
+	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0)
+		return -1;
+	if (fam == AF_INET)
+		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+	else
+		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+	len = fill_addr(client, &src, true);
+	if (bind(fd, (struct sockaddr *)&src, len)) {
+		len = fill_addr(client, &src, false);
+		if (bind(fd, (struct sockaddr *)&src, len)) {
+			xmcp_dbg("cannot bind the server leg to the client's address: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	len = fill_addr(server, &src, true);
+	if (connect(fd, (struct sockaddr *)&src, len) && errno != EINPROGRESS) {
+		xmcp_dbg("connect: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_storage *s)
+{
+	char cb[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN];
+	const void *ca = c->ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)c)->sin_addr
+						 : (const void *)&((struct sockaddr_in6 *)c)->sin6_addr;
+	const void *sa = s->ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)s)->sin_addr
+						 : (const void *)&((struct sockaddr_in6 *)s)->sin6_addr;
+	int cp = ntohs(c->ss_family == AF_INET ? ((struct sockaddr_in *)c)->sin_port
+					       : ((struct sockaddr_in6 *)c)->sin6_port);
+	int sp = ntohs(s->ss_family == AF_INET ? ((struct sockaddr_in *)s)->sin_port
+					       : ((struct sockaddr_in6 *)s)->sin6_port);
+
+	inet_ntop(c->ss_family, ca, cb, sizeof(cb));
+	inet_ntop(s->ss_family, sa, sb, sizeof(sb));
+	xmcp_dbg("pair %s:%d -> %s:%d", cb, cp, sb, sp);
+}
+
+static void accept_all(struct daemon *d, int lfd)
+{
+	struct sockaddr_storage client, server;
+	socklen_t clen, slen;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int cfd, sfd;
+
+	for (;;) {
+		clen = sizeof(client);
+		cfd = accept4(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			return;
+		slen = sizeof(server);
+		/* tc handed us the SYN as it was: our local address is the server's. */
+		if (getsockname(cfd, (struct sockaddr *)&server, &slen)) {
+			close(cfd);
+			continue;
+		}
+		if (d->pol.listen_port == ntohs(server.ss_family == AF_INET
+							? ((struct sockaddr_in *)&server)->sin_port
+							: ((struct sockaddr_in6 *)&server)->sin6_port) &&
+		    (server.ss_family == AF_INET
+			     ? ((struct sockaddr_in *)&server)->sin_addr.s_addr == htonl(INADDR_LOOPBACK)
+			     : !memcmp(&((struct sockaddr_in6 *)&server)->sin6_addr, &in6addr_loopback, 16))) {
+			close(cfd); /* someone connected to the listener itself: a loop */
+			continue;
+		}
+		if (xmcp_verbose)
+			log_pair(&client, &server);
+		sfd = open_server_leg(d, &client, &server);
+		if (sfd < 0) {
+			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(cfd);
+			continue;
+		}
+		relay_add(d->relay, cfd, sfd);
+	}
+}
+
+static int add_fd(int epfd, int fd, unsigned long tag)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+static int setup(struct daemon *d)
+{
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	sigset_t sigs;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		d->listen_fd[i] = open_listener(&d->pol, i ? AF_INET6 : AF_INET);
+		if (d->listen_fd[i] < 0)
+			return -1;
+	}
+	if (dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
+		return -1;
+	d->dp_open = true;
+	if (attach_all(d) || load_subscribers(d) || install_routing(d))
+		return -1;
+	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
+
+	/*
+	 * An ignored signal is dropped before signalfd could see it, and a
+	 * parent (a test harness, a shell script) may have left SIGTERM or
+	 * SIGINT ignored: take the defaults back, then block them for signalfd.
+	 */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->relay = relay_new(d->epfd, d->pol.idle_timeout);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 || !d->relay ||
+	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
+	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
+	    add_fd(d->epfd, d->listen_fd[1], TAG_LISTEN6) || add_fd(d->epfd, d->sigfd, TAG_SIGNAL) ||
+	    add_fd(d->epfd, d->timerfd, TAG_TIMER)) {
+		xmcp_err("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void loop(struct daemon *d)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	struct signalfd_siginfo si;
+	__u64 ticks;
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, -1);
+		if (n < 0 && errno != EINTR)
+			return;
+		for (i = 0; i < n; i++) {
+			/* small integers are our own tags; anything else is a relay pointer */
+			if (ev[i].data.u64 > TAG_TIMER && relay_owns(ev[i].data.ptr)) {
+				relay_event(d->relay, ev[i].data.ptr, ev[i].events);
+				continue;
+			}
+			switch (ev[i].data.u64) {
+			case TAG_LISTEN4:
+				accept_all(d, d->listen_fd[0]);
+				break;
+			case TAG_LISTEN6:
+				accept_all(d, d->listen_fd[1]);
+				break;
+			case TAG_SIGNAL:
+				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
+					return;
+				}
+				break;
+			case TAG_TIMER:
+				if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
+					relay_expire(d->relay);
+				break;
+			}
+		}
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		XMCP_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	const char *config = NULL;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "c:" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'c') {
+			config = optarg;
+		} else if ((ret = xmcp_common_opt(opt, optarg))) {
+			usage(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 0 : 2;
+		}
+	}
+	if (!config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (policy_load(config, &d.pol))
+		return 1;
+	if (xmcp_require_root())
+		return 1;
+	if (setup(&d)) {
+		teardown(&d);
+		return 1;
+	}
+	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
+		policy_role_name(d.pol.role), d.pol.listen_port);
+	loop(&d);
+	teardown(&d);
+	return 0;
+}

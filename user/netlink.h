@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Routing state the daemon installs and removes itself, over rtnetlink (libmnl). */
+#ifndef XMCP_NETLINK_H
+#define XMCP_NETLINK_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+/* "ip rule add fwmark MARK lookup TABLE pref PRIO" (or del); family AF_INET/AF_INET6. */
+int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio);
+
+/* "ip route add local default dev lo table TABLE" (or del). */
+int nl_local_default(bool add, int family, __u32 table);
+
+#endif

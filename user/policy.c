@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define DEFAULT_LISTEN_PORT 7010
+#define DEFAULT_MARK 0x786d
+#define DEFAULT_TABLE 0x786d
+#define DEFAULT_IDLE 300
+
+struct ctx {
+	const char *file;
+	int failed;
+};
+
+static int bad(struct ctx *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct ctx *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->failed++)
+		return -1; /* report the first problem only */
+	fprintf(stderr, "%s: %s: ", c->file, field);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int only_keys(struct ctx *c, json_object *o, const char *where, const char *const *keys)
+{
+	json_object_object_foreach(o, key, val) {
+		const char *const *k;
+
+		(void)val;
+		for (k = keys; *k && strcmp(*k, key); k++)
+			;
+		if (!*k) {
+			char field[128];
+
+			snprintf(field, sizeof(field), "%s%s%s", where, *where ? "." : "", key);
+			return bad(c, field, "unknown key");
+		}
+	}
+	return 0;
+}
+
+/* An integer in [lo, hi], or def when absent. */
+static int get_uint(struct ctx *c, json_object *o, const char *key, long long lo, long long hi,
+		    long long def, long long *out)
+{
+	json_object *v;
+
+	*out = def;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return bad(c, key, "must be an integer");
+	*out = json_object_get_int64(v);
+	if (*out < lo || *out > hi)
+		return bad(c, key, "must be between %lld and %lld, not %lld", lo, hi, *out);
+	return 0;
+}
+
+static int get_string(struct ctx *c, json_object *o, const char *key, const char **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return bad(c, key, "must be a string");
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_ifs *out)
+{
+	char field[64];
+	json_object *arr;
+	size_t i, n;
+
+	out->n = 0;
+	if (!json_object_object_get_ex(ifs, key, &arr))
+		return 0;
+	snprintf(field, sizeof(field), "interfaces.%s", key);
+	if (!json_object_is_type(arr, json_type_array))
+		return bad(c, field, "must be a list of interface names");
+	n = json_object_array_length(arr);
+	if (n > POL_MAX_IFS)
+		return bad(c, field, "at most %d interfaces", POL_MAX_IFS);
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *name = json_object_get_string(v);
+
+		snprintf(field, sizeof(field), "interfaces.%s[%zu]", key, i);
+		if (!json_object_is_type(v, json_type_string) || !*name)
+			return bad(c, field, "must be an interface name");
+		if (strlen(name) >= POL_IFNAMSIZ)
+			return bad(c, field, "'%s' is longer than %d characters", name, POL_IFNAMSIZ - 1);
+		snprintf(out->name[out->n++], POL_IFNAMSIZ, "%s", name);
+	}
+	return 0;
+}
+
+static int parse_prefix(const char *s, struct pol_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long len;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, p->addr) == 1)
+		p->family = AF_INET6;
+	else
+		return -1;
+	len = p->family == AF_INET ? 32 : 128;
+	if (slash) {
+		long max = len;
+
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || len < 0 || len > max)
+			return -1;
+	}
+	p->len = len;
+	return 0;
+}
+
+static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
+{
+	char field[64];
+	json_object *arr;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(root, "subscribers", &arr))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return bad(c, "subscribers", "must be a list of prefixes");
+	n = json_object_array_length(arr);
+	if (n > POL_MAX_PREFIXES)
+		return bad(c, "subscribers", "at most %d prefixes", POL_MAX_PREFIXES);
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		snprintf(field, sizeof(field), "subscribers[%zu]", i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    parse_prefix(json_object_get_string(v), &p->subscribers[i]))
+			return bad(c, field, "'%s' is not an IPv4 or IPv6 prefix",
+				   json_object_get_string(v));
+	}
+	p->n_subscribers = n;
+	return 0;
+}
+
+static int get_role(struct ctx *c, json_object *root, struct policy *p)
+{
+	const char *role;
+
+	if (get_string(c, root, "role", &role))
+		return -1;
+	if (!role)
+		return bad(c, "role", "missing (hcpe or hag)");
+	if (!strcmp(role, "hcpe"))
+		p->role = POL_ROLE_HCPE;
+	else if (!strcmp(role, "hag"))
+		p->role = POL_ROLE_HAG;
+	else
+		return bad(c, "role", "must be hcpe or hag, not '%s'", role);
+	return 0;
+}
+
+static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "lan", "access", "wan", NULL };
+	json_object *ifs;
+
+	if (!json_object_object_get_ex(root, "interfaces", &ifs))
+		return bad(c, "interfaces", "missing");
+	if (!json_object_is_type(ifs, json_type_object))
+		return bad(c, "interfaces", "must be an object with lan, access, wan");
+	if (only_keys(c, ifs, "interfaces", keys) || get_ifs(c, ifs, "lan", &p->lan) ||
+	    get_ifs(c, ifs, "access", &p->access) || get_ifs(c, ifs, "wan", &p->wan))
+		return -1;
+	if (!p->access.n)
+		return bad(c, "interfaces.access", "at least one access interface is needed");
+	if (p->role == POL_ROLE_HCPE && !p->lan.n)
+		return bad(c, "interfaces.lan", "an HCPE needs its LAN interface");
+	if (p->role == POL_ROLE_HAG && !p->wan.n)
+		return bad(c, "interfaces.wan", "a HAG needs its interface toward the servers");
+	return 0;
+}
+
+static int get_misc(struct ctx *c, json_object *root, struct policy *p)
+{
+	const char *mode, *marker;
+	long long v;
+
+	if (get_uint(c, root, "listen_port", 1, 65535, DEFAULT_LISTEN_PORT, &v))
+		return -1;
+	p->listen_port = v;
+	if (get_uint(c, root, "fwmark", 1, 0xffffffffLL, DEFAULT_MARK, &v))
+		return -1;
+	p->fwmark = v;
+	if (get_uint(c, root, "table", 1, 0xffffffffLL, DEFAULT_TABLE, &v))
+		return -1;
+	if (v == 253 || v == 254 || v == 255)
+		return bad(c, "table", "%lld is a table the kernel uses (default, main, local)", v);
+	p->table = v;
+	if (get_uint(c, root, "idle_timeout", 1, 86400 * 7, DEFAULT_IDLE, &v))
+		return -1;
+	p->idle_timeout = v;
+	if (get_string(c, root, "xdp_mode", &mode))
+		return -1;
+	if (mode && strcmp(mode, "native") && strcmp(mode, "generic"))
+		return bad(c, "xdp_mode", "must be native or generic, not '%s'", mode);
+	p->xdp_generic = mode && !strcmp(mode, "generic");
+	if (get_string(c, root, "marker", &marker))
+		return -1;
+	if (marker && strcmp(marker, "none"))
+		return bad(c, "marker", "'%s' is not supported yet; only \"none\" (every MP_CAPABLE SYN "
+			   "from a subscriber is terminated)", marker);
+	return 0;
+}
+
+int policy_load(const char *path, struct policy *p)
+{
+	static const char *const keys[] = { "role",	   "listen_port", "fwmark", "table",
+					    "idle_timeout", "xdp_mode", "interfaces", "subscribers",
+					    "marker",	   NULL };
+	struct ctx c = { .file = path };
+	json_object *root;
+	int ret = -1;
+
+	memset(p, 0, sizeof(*p));
+	root = json_object_from_file(path);
+	if (!root) {
+		xmcp_err("%s: %s", path, json_util_get_last_err() ?: "cannot read");
+		return -1;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		bad(&c, "(top)", "must be a JSON object");
+		goto out;
+	}
+	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
+	    get_subscribers(&c, root, p) || get_misc(&c, root, p))
+		goto out;
+	if (p->role == POL_ROLE_HAG && !p->n_subscribers) {
+		bad(&c, "subscribers", "a HAG terminates MPTCP only for subscriber prefixes: list them");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_object_put(root);
+	return ret;
+}
+
+const char *policy_role_name(enum pol_role r)
+{
+	return r == POL_ROLE_HCPE ? "hcpe" : "hag";
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The JSON policy of `xmcp run` (docs/policy.md). Loading validates all of
+ * it without touching the system; the first problem is reported as
+ * "FILE: field.path: what is wrong".
+ */
+#ifndef XMCP_POLICY_H
+#define XMCP_POLICY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+#define POL_MAX_IFS 8
+#define POL_MAX_PREFIXES 64
+#define POL_IFNAMSIZ 16
+
+enum pol_role { POL_ROLE_HCPE, POL_ROLE_HAG };
+
+struct pol_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	__u8 addr[16];
+	__u8 len;
+};
+
+struct pol_ifs {
+	unsigned int n;
+	char name[POL_MAX_IFS][POL_IFNAMSIZ];
+};
+
+struct policy {
+	enum pol_role role;
+	__u16 listen_port;
+	__u32 fwmark;
+	__u32 table;
+	bool xdp_generic;
+	unsigned int idle_timeout; /* seconds */
+	struct pol_ifs lan, access, wan;
+	unsigned int n_subscribers;
+	struct pol_prefix subscribers[POL_MAX_PREFIXES];
+};
+
+/* 0, or -1 after printing the first problem. */
+int policy_load(const char *path, struct policy *p);
+
+const char *policy_role_name(enum pol_role r);
+
+#endif

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "relay.h"
+#include "util.h"
+
+#define RELAY_TAG 0x72656c61 /* "rela": marks our epoll data */
+#define SPLICE_CHUNK (1 << 16)
+
+enum { CLIENT, SERVER };
+
+struct pair;
+
+/* What epoll hands back: which pair and which leg. */
+struct leg_ref {
+	unsigned int tag;
+	int side;
+	struct pair *pair;
+};
+
+struct pair {
+	int fd[2];
+	int pipe_r[2], pipe_w[2]; /* pipe[d] carries bytes read from fd[d] */
+	size_t queued[2];	  /* bytes in pipe[d] */
+	bool eof[2];		  /* fd[d] has nothing more to say */
+	bool shut[2];		  /* the other leg was told (shutdown SHUT_WR) */
+	bool connected;
+	time_t last;
+	struct leg_ref ref[2];
+	struct pair *prev, *next;
+};
+
+struct relay {
+	int epfd;
+	unsigned int idle;
+	struct pair *pairs;
+	struct relay_stats st;
+};
+
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+bool relay_owns(const void *ptr)
+{
+	return ptr && ((const struct leg_ref *)ptr)->tag == RELAY_TAG;
+}
+
+struct relay *relay_new(int epfd, unsigned int idle_timeout)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->epfd = epfd;
+		r->idle = idle_timeout;
+	}
+	return r;
+}
+
+const struct relay_stats *relay_stats(const struct relay *r)
+{
+	return &r->st;
+}
+
+/* The events each leg waits for, from the pair's state. */
+static unsigned int wanted(const struct pair *p, int d)
+{
+	unsigned int ev = 0;
+
+	if (d == SERVER && !p->connected)
+		return EPOLLOUT;
+	if (!p->eof[d] && !p->queued[d])
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (p->queued[!d])
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+static void rearm(struct relay *r, struct pair *p)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		struct epoll_event e = { .events = wanted(p, d), .data.ptr = &p->ref[d] };
+
+		epoll_ctl(r->epfd, EPOLL_CTL_MOD, p->fd[d], &e);
+	}
+}
+
+static void unlink_pair(struct relay *r, struct pair *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		r->pairs = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+/* abort: reset both legs (SO_LINGER 0: RST, MP_FASTCLOSE on MPTCP). */
+static void close_pair(struct relay *r, struct pair *p, bool abort)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd[d], NULL);
+		if (abort)
+			setsockopt(p->fd[d], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(p->fd[d]);
+		close(p->pipe_r[d]);
+		close(p->pipe_w[d]);
+	}
+	unlink_pair(r, p);
+	if (abort)
+		r->st.pairs_aborted++;
+	else
+		r->st.pairs_closed++;
+	free(p);
+}
+
+int relay_add(struct relay *r, int client_fd, int server_fd)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	int d, pfd[2];
+
+	if (!p)
+		goto fail;
+	p->fd[CLIENT] = client_fd;
+	p->fd[SERVER] = server_fd;
+	p->pipe_r[0] = p->pipe_r[1] = p->pipe_w[0] = p->pipe_w[1] = -1;
+	for (d = 0; d < 2; d++) {
+		if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC))
+			goto fail_pipes;
+		p->pipe_r[d] = pfd[0];
+		p->pipe_w[d] = pfd[1];
+		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
+	}
+	p->last = now();
+	p->next = r->pairs;
+	if (r->pairs)
+		r->pairs->prev = p;
+	r->pairs = p;
+	for (d = 0; d < 2; d++) {
+		struct epoll_event e = { .events = wanted(p, d), .data.ptr = &p->ref[d] };
+
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, p->fd[d], &e)) {
+			close_pair(r, p, true);
+			return -1;
+		}
+	}
+	r->st.pairs_opened++;
+	return 0;
+fail_pipes:
+	for (d = 0; d < 2; d++) {
+		if (p->pipe_r[d] >= 0)
+			close(p->pipe_r[d]);
+		if (p->pipe_w[d] >= 0)
+			close(p->pipe_w[d]);
+	}
+	free(p);
+fail:
+	close(client_fd);
+	close(server_fd);
+	return -1;
+}
+
+/* Move what sits in pipe[d] to the other leg. -1 on a hard error. */
+static int flush(struct relay *r, struct pair *p, int d)
+{
+	while (p->queued[d]) {
+		ssize_t n = splice(p->pipe_r[d], NULL, p->fd[!d], NULL, p->queued[d],
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+		p->queued[d] -= n;
+		r->st.bytes[d] += n;
+	}
+	/* All of it delivered and nothing more will come: pass the FIN on. */
+	if (p->eof[d] && !p->shut[d]) {
+		shutdown(p->fd[!d], SHUT_WR);
+		p->shut[d] = true;
+	}
+	return 0;
+}
+
+/* Read what leg d has into its pipe. -1 on a hard error (reset, ...). */
+static int fill(struct pair *p, int d)
+{
+	ssize_t n = splice(p->fd[d], NULL, p->pipe_w[d], NULL, SPLICE_CHUNK,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	if (n > 0)
+		p->queued[d] += n;
+	else if (n == 0)
+		p->eof[d] = true;
+	else if (errno != EAGAIN)
+		return -1;
+	return 0;
+}
+
+static int finish_connect(struct pair *p)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(p->fd[SERVER], SOL_SOCKET, SO_ERROR, &err, &len) || err) {
+		xmcp_dbg("connect to the server failed: %s", strerror(err ?: errno));
+		return -1;
+	}
+	p->connected = true;
+	return 0;
+}
+
+void relay_event(struct relay *r, void *ptr, unsigned int events)
+{
+	struct leg_ref *ref = ptr;
+	struct pair *p = ref->pair;
+	int d = ref->side;
+
+	p->last = now();
+	if ((events & EPOLLERR) && p->connected) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(p->fd[d], SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			xmcp_dbg("leg %d failed: %s", d, strerror(err));
+			close_pair(r, p, true);
+			return;
+		}
+	}
+	if (d == SERVER && !p->connected) {
+		if (finish_connect(p)) {
+			r->st.connect_failed++;
+			close_pair(r, p, true);
+			return;
+		}
+	} else if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !p->eof[d] &&
+		   !p->queued[d]) {
+		if (fill(p, d)) {
+			close_pair(r, p, true);
+			return;
+		}
+	}
+	if (p->connected && (flush(r, p, CLIENT) || flush(r, p, SERVER))) {
+		close_pair(r, p, true);
+		return;
+	}
+	if (p->shut[CLIENT] && p->shut[SERVER]) {
+		close_pair(r, p, false);
+		return;
+	}
+	rearm(r, p);
+}
+
+void relay_expire(struct relay *r)
+{
+	time_t t = now();
+	struct pair *p = r->pairs, *next;
+
+	for (; p; p = next) {
+		next = p->next;
+		if (t - p->last > (time_t)r->idle) {
+			r->st.idle_expired++;
+			close_pair(r, p, true);
+		}
+	}
+}
+
+void relay_free(struct relay *r)
+{
+	if (!r)
+		return;
+	while (r->pairs)
+		close_pair(r, r->pairs, true);
+	free(r);
+}

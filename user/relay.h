@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The relay: one epoll loop moving bytes between the two legs of each pair
+ * with splice() through a pipe per direction (MPTCP sockets can't go into a
+ * sockmap, and splice works on them). Bound per the drafts: EOF on one leg
+ * half-closes the other, a reset or error on one aborts both, and each pair
+ * has one idle lifetime. A leg is read only while its pipe is empty, so a
+ * slow reader holds at most one pipe (64 KiB) per direction in the kernel.
+ */
+#ifndef XMCP_RELAY_H
+#define XMCP_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct relay;
+
+struct relay_stats {
+	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
+	unsigned long long bytes[2]; /* client->server, server->client */
+};
+
+struct relay *relay_new(int epfd, unsigned int idle_timeout);
+/*
+ * Take ownership of an accepted client socket and a server socket whose
+ * non-blocking connect is under way. Returns 0, or -1 (both closed).
+ */
+int relay_add(struct relay *r, int client_fd, int server_fd);
+/* Handle an epoll event whose data.ptr came from this relay. */
+void relay_event(struct relay *r, void *ptr, unsigned int events);
+/* Close pairs idle for longer than the lifetime; call every second or so. */
+void relay_expire(struct relay *r);
+/* Abort every pair and free the relay. */
+void relay_free(struct relay *r);
+const struct relay_stats *relay_stats(const struct relay *r);
+/* Whether data.ptr belongs to the relay (the daemon's own fds use other tags). */
+bool relay_owns(const void *ptr);
+
+#endif
