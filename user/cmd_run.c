@@ -30,6 +30,7 @@
 
 #include "cmds.h"
 #include "datapath.h"
+#include "mptcp_pm.h"
 #include "netlink.h"
 #include "policy.h"
 #include "relay.h"
@@ -54,6 +55,9 @@ struct daemon {
 	char attached_name[3 * POL_MAX_IFS][POL_IFNAMSIZ];
 	int n_attached;
 	bool rule4, rule6, route4, route6;
+	bool limits_saved;
+	__u32 old_add_addr_accepted, old_subflows;
+	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
 	int epfd, sigfd, timerfd;
 	struct relay *relay;
@@ -212,11 +216,62 @@ fail:
 	return -1;
 }
 
+/* Limits first (kept to restore them), then the policy's endpoints. */
+static int install_mptcp(struct daemon *d)
+{
+	const struct policy *p = &d->pol;
+	unsigned int i;
+	int err;
+
+	if (p->set_limits) {
+		err = pm_get_limits(&d->old_add_addr_accepted, &d->old_subflows);
+		if (!err) {
+			d->limits_saved = true;
+			err = pm_set_limits(p->add_addr_accepted, p->subflows);
+		}
+		if (err) {
+			xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
+			return -1;
+		}
+	}
+	for (i = 0; i < p->n_endpoints; i++) {
+		const struct pol_endpoint *pe = &p->endpoints[i];
+		struct pm_endpoint e = { .family = pe->addr.family, .id = pe->id, .flags = pe->flags,
+					 .port = pe->port };
+
+		memcpy(e.addr, pe->addr.addr, sizeof(e.addr));
+		if (pe->ifname[0] && (e.ifindex = xmcp_ifindex(pe->ifname)) < 0)
+			return -1;
+		err = pm_add_endpoint(&e);
+		if (err) {
+			xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i,
+				 strerror(-err),
+				 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
+								    "see 'ip mptcp endpoint show')"
+								  : "");
+			return -1;
+		}
+		d->n_endpoints++;
+	}
+	return 0;
+}
+
+static void remove_mptcp(struct daemon *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n_endpoints; i++)
+		pm_del_endpoint(d->pol.endpoints[i].id);
+	if (d->limits_saved)
+		pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
+}
+
 static void teardown(struct daemon *d)
 {
 	const struct policy *p = &d->pol;
 	int i;
 
+	remove_mptcp(d);
 	if (d->relay)
 		relay_free(d->relay);
 	for (i = 0; i < 2; i++)
@@ -372,7 +427,7 @@ static int setup(struct daemon *d)
 	if (dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
 		return -1;
 	d->dp_open = true;
-	if (attach_all(d) || load_subscribers(d) || install_routing(d))
+	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
 

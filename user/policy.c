@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <linux/mptcp.h>
 
 #include "policy.h"
 #include "util.h"
@@ -18,6 +19,7 @@
 
 struct ctx {
 	const char *file;
+	const char *prefix; /* of field names, for nested objects */
 	int failed;
 };
 
@@ -30,7 +32,7 @@ static int bad(struct ctx *c, const char *field, const char *fmt, ...)
 
 	if (c->failed++)
 		return -1; /* report the first problem only */
-	fprintf(stderr, "%s: %s: ", c->file, field);
+	fprintf(stderr, "%s: %s%s: ", c->file, c->prefix ?: "", field);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -169,6 +171,132 @@ static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
+static int parse_prefix(const char *s, struct pol_prefix *p);
+
+#define DEFAULT_ENDPOINT_ID 200 /* ids 200.. stay clear of the ones ip(8) hands out */
+#define MPTCP_LIMIT_MAX 8	 /* the kernel's own bound on both limits */
+
+static int get_endpoint_flags(struct ctx *c, json_object *arr, const char *field, __u32 *flags)
+{
+	static const struct {
+		const char *name;
+		__u32 flag;
+	} names[] = {
+		{ "signal", MPTCP_PM_ADDR_FLAG_SIGNAL },
+		{ "subflow", MPTCP_PM_ADDR_FLAG_SUBFLOW },
+		{ "backup", MPTCP_PM_ADDR_FLAG_BACKUP },
+		{ "fullmesh", MPTCP_PM_ADDR_FLAG_FULLMESH },
+	};
+	size_t i, k, n;
+
+	*flags = 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return bad(c, field, "must be a list of signal, subflow, backup, fullmesh");
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		const char *f = json_object_get_string(json_object_array_get_idx(arr, i));
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (f && !strcmp(f, names[k].name))
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			return bad(c, field, "'%s' is not one of signal, subflow, backup, fullmesh",
+				   f ?: "?");
+		*flags |= names[k].flag;
+	}
+	return 0;
+}
+
+static int get_endpoint(struct ctx *c, json_object *o, size_t i, struct pol_endpoint *e)
+{
+	static const char *const keys[] = { "address", "interface", "flags", "id", "port", NULL };
+	char where[32], field[64];
+	json_object *v;
+	const char *s;
+
+	snprintf(where, sizeof(where), "endpoints[%zu]", i);
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, where, "must be an object");
+	if (only_keys(c, o, where, keys))
+		return -1;
+	snprintf(field, sizeof(field), "%s.address", where);
+	if (!json_object_object_get_ex(o, "address", &v) || !json_object_is_type(v, json_type_string) ||
+	    parse_prefix(json_object_get_string(v), &e->addr) ||
+	    e->addr.len != (e->addr.family == AF_INET ? 32 : 128))
+		return bad(c, field, "needs an IPv4 or IPv6 address");
+	snprintf(field, sizeof(field), "%s.interface", where);
+	if (json_object_object_get_ex(o, "interface", &v)) {
+		s = json_object_get_string(v);
+		if (!json_object_is_type(v, json_type_string) || !*s || strlen(s) >= POL_IFNAMSIZ)
+			return bad(c, field, "must be an interface name");
+		snprintf(e->ifname, sizeof(e->ifname), "%s", s);
+	}
+	snprintf(field, sizeof(field), "%s.flags", where);
+	if (json_object_object_get_ex(o, "flags", &v) && get_endpoint_flags(c, v, field, &e->flags))
+		return -1;
+	if (json_object_object_get_ex(o, "port", &v)) {
+		snprintf(field, sizeof(field), "%s.port", where);
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 65535)
+			return bad(c, field, "must be an integer from 1 to 65535");
+		if (!(e->flags & MPTCP_PM_ADDR_FLAG_SIGNAL))
+			return bad(c, field, "only a signal endpoint takes a port");
+		e->port = json_object_get_int64(v);
+	}
+	e->id = DEFAULT_ENDPOINT_ID + i;
+	if (json_object_object_get_ex(o, "id", &v)) {
+		snprintf(field, sizeof(field), "%s.id", where);
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 255)
+			return bad(c, field, "must be an integer from 1 to 255");
+		e->id = json_object_get_int64(v);
+	}
+	return 0;
+}
+
+static int get_endpoints(struct ctx *c, json_object *root, struct policy *p)
+{
+	json_object *arr;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(root, "endpoints", &arr))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return bad(c, "endpoints", "must be a list");
+	n = json_object_array_length(arr);
+	if (n > POL_MAX_ENDPOINTS)
+		return bad(c, "endpoints", "at most %d endpoints", POL_MAX_ENDPOINTS);
+	for (i = 0; i < n; i++)
+		if (get_endpoint(c, json_object_array_get_idx(arr, i), i, &p->endpoints[i]))
+			return -1;
+	p->n_endpoints = n;
+	return 0;
+}
+
+static int get_limits(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "subflows", "add_addr_accepted", NULL };
+	json_object *o;
+	long long v;
+
+	if (!json_object_object_get_ex(root, "limits", &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, "limits", "must be an object with subflows, add_addr_accepted");
+	if (only_keys(c, o, "limits", keys))
+		return -1;
+	c->prefix = "limits.";
+	if (get_uint(c, o, "subflows", 0, MPTCP_LIMIT_MAX, 2, &v))
+		return -1;
+	p->subflows = v;
+	if (get_uint(c, o, "add_addr_accepted", 0, MPTCP_LIMIT_MAX, 2, &v))
+		return -1;
+	c->prefix = "";
+	p->add_addr_accepted = v;
+	p->set_limits = true;
+	return 0;
+}
+
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
 	const char *role;
@@ -241,9 +369,9 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 
 int policy_load(const char *path, struct policy *p)
 {
-	static const char *const keys[] = { "role",	   "listen_port", "fwmark", "table",
-					    "idle_timeout", "xdp_mode", "interfaces", "subscribers",
-					    "marker",	   NULL };
+	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
+					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
+					    "marker",	  "endpoints",	 "limits",	NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -259,7 +387,8 @@ int policy_load(const char *path, struct policy *p)
 		goto out;
 	}
 	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
-	    get_subscribers(&c, root, p) || get_misc(&c, root, p))
+	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
+	    get_limits(&c, root, p))
 		goto out;
 	if (p->role == POL_ROLE_HAG && !p->n_subscribers) {
 		bad(&c, "subscribers", "a HAG terminates MPTCP only for subscriber prefixes: list them");

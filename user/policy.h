@@ -28,6 +28,17 @@ struct pol_ifs {
 	char name[POL_MAX_IFS][POL_IFNAMSIZ];
 };
 
+#define POL_MAX_ENDPOINTS 8
+
+/* An MPTCP endpoint the daemon adds (and removes on exit). */
+struct pol_endpoint {
+	struct pol_prefix addr; /* len is the full length */
+	char ifname[POL_IFNAMSIZ]; /* empty: any */
+	__u32 flags;		   /* MPTCP_PM_ADDR_FLAG_* */
+	__u16 port;		   /* signal endpoints: the kernel listens there for joins */
+	__u8 id;
+};
+
 struct policy {
 	enum pol_role role;
 	__u16 listen_port;
@@ -38,6 +49,10 @@ struct policy {
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;
 	struct pol_prefix subscribers[POL_MAX_PREFIXES];
+	unsigned int n_endpoints;
+	struct pol_endpoint endpoints[POL_MAX_ENDPOINTS];
+	bool set_limits; /* "limits" given: set them, restore the old ones on exit */
+	__u32 add_addr_accepted, subflows;
 };
 
 /* 0, or -1 after printing the first problem. */

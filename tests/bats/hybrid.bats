@@ -10,13 +10,28 @@ setup() {
 	TAG="x$(unique_tag)"
 	lab_up "$TAG"
 	PINS="/sys/fs/bpf/xmcp-test-$TAG"
-	cat > "$BATS_TEST_TMPDIR/hcpe.json" <<-JSON
-	{ "role": "hcpe", "interfaces": { "lan": ["lan"], "access": ["dsl", "lte"] } }
-	JSON
-	cat > "$BATS_TEST_TMPDIR/hag.json" <<-JSON
-	{ "role": "hag", "interfaces": { "access": ["dsl", "lte"], "wan": ["wan"] },
-	  "subscribers": ["10.1.0.0/24", "fd01::/64"] }
-	JSON
+	# the shipped policies are written for this lab
+	cp "$TOP/policies/hcpe.json" "$TOP/policies/hag.json" "$BATS_TEST_TMPDIR/"
+}
+
+# shape_paths RATE: each direction of dsl and lte limited to RATE (tbf)
+shape_paths() {
+	local ns dev
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		for dev in dsl lte; do
+			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kbit latency 100ms
+		done
+	done
+}
+
+# tx_bytes NS DEV
+tx_bytes() {
+	ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'
+}
+
+# mib NS COUNTER: an absolute nstat counter
+mib() {
+	ip netns exec "$1" nstat -az "$2" | awk -v c="$2" '$1 == c { print $2 }'
 }
 
 # stop_daemon PID: SIGTERM, then wait (10 s at most) for it to be gone.
@@ -90,6 +105,57 @@ transfer() {
 	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
 }
 
+@test "hybrid: both paths carry a real share over two subflows" {
+	start_both
+	local l0 d0
+	l0=$(tx_bytes "$LAB_HCPE" lte) d0=$(tx_bytes "$LAB_HCPE" dsl)
+	transfer 10.4.0.2 8010 20000000
+	assert_success
+	local lte=$(( $(tx_bytes "$LAB_HCPE" lte) - l0 )) dsl=$(( $(tx_bytes "$LAB_HCPE" dsl) - d0 ))
+	echo "HCPE sent: dsl $dsl bytes, lte $lte bytes"
+	# each path carried at least 5% of the 20 MB
+	[ "$lte" -gt 1000000 ]
+	[ "$dsl" -gt 1000000 ]
+	# the HAG accepted a join: the connection had two subflows
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_output --partial "10.3.0.2 port 7011 id 200 signal dev lte"
+}
+
+@test "hybrid: the secondary path fails mid-transfer, the transfer completes intact" {
+	shape_paths 40mbit
+	start_both
+	( sleep 1.5; ip -n "$LAB_HCPE" link set lte down ) &
+	transfer 10.4.0.2 8011 15000000
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest 10.1.0.2"
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+}
+
+@test "hybrid: the primary path fails once the second subflow is up, the transfer completes" {
+	shape_paths 40mbit
+	start_both
+	( sleep 1.5; ip -n "$LAB_HCPE" link set dsl down ) &
+	transfer 10.4.0.2 8012 15000000
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest 10.1.0.2"
+}
+
+@test "hybrid: the server resets, the client sees a reset" {
+	start_both
+	local ready="$BATS_TEST_TMPDIR/ready-reset"
+	in_ns "$LAB_S" "$PY" "$PEER" serve-reset 10.4.0.2 8013 --ready "$ready" 3>&- &
+	local i
+	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 8013
+	assert_success
+	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+}
+
 @test "hybrid: IPv6 too" {
 	start_both
 	transfer fd04::2 8001 2000000
@@ -114,7 +180,7 @@ transfer() {
 }
 
 @test "hybrid: MPTCP SYNs from outside the subscriber prefixes are left alone" {
-	sed -i 's|"10.1.0.0/24", "fd01::/64"|"192.0.2.0/24"|' "$BATS_TEST_TMPDIR/hag.json"
+	jq '.subscribers = ["192.0.2.0/24"]' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
 	start_both
 	transfer 10.4.0.2 8003 100000
 	assert_success
@@ -124,9 +190,16 @@ transfer() {
 }
 
 @test "hybrid: SIGTERM leaves no program, filter, pin, rule or route behind" {
+	local limits_before
+	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)
 	start_both
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_output --partial "id 200 signal"
 	stop_daemon "$HCPE_PID"
 	stop_daemon "$HAG_PID"
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_output ""
+	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 	grep -q "shutting down" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	HCPE_PID= HAG_PID=
 	local ns

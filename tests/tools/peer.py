@@ -9,12 +9,17 @@
   peer.py send ADDR PORT NBYTES [--mptcp]
       send NBYTES of random data, half-close, read the server's digest and
       exit 0 only if it matches; prints the digest.
+  peer.py serve-reset ADDR PORT [--mptcp] [--ready FILE]
+      accept one connection, read 100 kB, then reset it (SO_LINGER 0).
+  peer.py send-until-reset ADDR PORT [--mptcp]
+      send until the connection fails; exit 0 only if it was reset.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
 import hashlib
 import os
 import socket
+import struct
 import sys
 
 IPPROTO_MPTCP = 262
@@ -74,6 +79,37 @@ def send(addr, port, n, mptcp):
         sys.exit(f"peer: digest mismatch: sent {h.hexdigest()}, server saw {got.decode()}")
 
 
+def serve_reset(addr, port, mptcp, ready):
+    s = sock(addr, mptcp)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(1)
+    if ready:
+        open(ready, "w").close()
+    c, _ = s.accept()
+    got = 0
+    while got < 100000:
+        b = c.recv(65536)
+        if not b:
+            sys.exit("peer: the client closed before the reset")
+        got += len(b)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def send_until_reset(addr, port, mptcp):
+    s = sock(addr, mptcp)
+    s.settimeout(20)
+    s.connect((addr, port))
+    try:
+        for _ in range(10000):  # 640 MB: far more than any test path carries in 20 s
+            s.sendall(bytes(65536))
+    except (ConnectionResetError, BrokenPipeError) as e:
+        print(f"reset: {e.__class__.__name__}")
+        return
+    sys.exit("peer: the connection was never reset")
+
+
 def probe(addr, port, mptcp):
     s = sock(addr, mptcp)
     s.settimeout(3)
@@ -91,6 +127,10 @@ def main():
         serve(a[1], int(a[2]), mptcp, ready)
     elif len(a) >= 4 and a[0] == "send":
         send(a[1], int(a[2]), int(a[3]), mptcp)
+    elif len(a) >= 3 and a[0] == "serve-reset":
+        serve_reset(a[1], int(a[2]), mptcp, ready)
+    elif len(a) >= 3 and a[0] == "send-until-reset":
+        send_until_reset(a[1], int(a[2]), mptcp)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
