@@ -1,105 +1,129 @@
 #!/usr/bin/env bash
-# The xmcp demo: a client and a gateway in two network namespaces, the
-# classifier attached to the gateway's interface, live traffic of every
-# kind, the counters, and the same traffic captured and classified offline.
+# The hybrid-access demo: an HCPE and a HAG bond a DSL and an LTE path for a
+# host H talking plain TCP to a server S, with no tunnel and no address
+# translation.
 #
-#   netns xmcp-demo-cli             netns xmcp-demo-gw
-#   +------------------+            +-----------------------------+
-#   | demo-cli         |------------| demo-gw   XDP: xmcp_xdp      |
-#   | 10.99.0.1/24     |            | 10.99.0.2/24 tc: xmcp_tc_... |
-#   +------------------+            +-----------------------------+
+#   H --lan-- HCPE ==dsl (primary, 40 Mbit/s)=== HAG --wan-- S
+#                  ==lte (secondary, 20 Mbit/s)==
 #
-# Everything it creates is removed on exit, even on failure.
+# It measures one plain TCP transfer over the primary path alone, then starts
+# xmcp (policies/hcpe.json, policies/hag.json) and moves data from H to S and
+# back through it, and prints per path the bytes and the rate. Everything
+# is removed on exit, even on failure. (This kernel has no netem: the paths
+# differ in rate only; tests/lib/lab.bash documents the lab.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib/lab.bash
 
-CLI=xmcp-demo-cli GW=xmcp-demo-gw
-PIN=/sys/fs/bpf/xmcp-demo
 PY=/usr/bin/python3
+PEER=tests/tools/peer.py
 XMCP=build/xmcp
+BYTES=${DEMO_BYTES:-25000000}
+DSL_RATE=40mbit LTE_RATE=20mbit
 WORK=$(mktemp -d)
-export XMCP_PIN_DIR=$PIN
+LAB_H=xmcp-demo-h LAB_HCPE=xmcp-demo-hcpe LAB_HAG=xmcp-demo-hag LAB_S=xmcp-demo-s
+PIDS=()
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-in_gw() { nsenter --net=/run/netns/$GW "$@"; }
-in_cli() { nsenter --net=/run/netns/$CLI "$@"; }
 
-# The lab, also as an earlier interrupted demo may have left it.
+# The lab and daemons; also what an interrupted earlier demo may have left.
 remove_lab() {
-	[ -e /run/netns/$GW ] && { in_gw "$XMCP" detach --all >/dev/null 2>&1 || true; }
-	ip netns del $CLI 2>/dev/null || true
-	ip netns del $GW 2>/dev/null || true
-	rm -rf "$PIN"
-	return 0
+	set +e
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
+	lab_down
+	rm -rf /sys/fs/bpf/xmcp-demo-*
+	set -e
 }
 
 cleanup() {
-	set +e
-	[ -n "${DUMP_PID:-}" ] && kill "$DUMP_PID" 2>/dev/null && wait "$DUMP_PID" 2>/dev/null
 	remove_lab
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# Wait (10 s at most) for a server to say it listens.
-wait_ready() {
-	local i
-	for i in $(seq 100); do
-		[ -e "$1" ] && return 0
-		sleep 0.1
-	done
-	echo "demo: a test server did not start" >&2
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (namespaces, XDP)" >&2; exit 1; }
+make -s
+remove_lab
+
+say "the lab: H, HCPE, HAG, S in namespaces; dsl at $DSL_RATE, lte at $LTE_RATE each way"
+lab_up xmcp-demo
+for ns in "$LAB_HCPE" "$LAB_HAG"; do
+	tc -n "$ns" qdisc add dev dsl root tbf rate $DSL_RATE burst 32kbit latency 100ms
+	tc -n "$ns" qdisc add dev lte root tbf rate $LTE_RATE burst 32kbit latency 100ms
+done
+
+wait_file() {
+	for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done
+	echo "demo: a server did not start" >&2
 	return 1
 }
 
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (namespaces, XDP)" >&2; exit 1; }
-make -s
+tx() { ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'; }
+now() { date +%s.%N; }
+mbit() { echo "$1 $2" | awk '{ printf "%.1f", $1 * 8 / $2 / 1e6 }'; }
 
-say "topology: two namespaces joined by a veth pair"
-remove_lab
-ip netns add $CLI
-ip netns add $GW
-ip link add demo-cli netns $CLI type veth peer name demo-gw netns $GW
-ip -n $CLI addr add 10.99.0.1/24 dev demo-cli
-ip -n $GW addr add 10.99.0.2/24 dev demo-gw
-ip -n $CLI link set demo-cli up
-ip -n $GW link set demo-gw up
-ip -n $GW link set lo up
+# upload PORT: H sends $BYTES to S; prints seconds
+upload() {
+	nsenter --net=/run/netns/$LAB_S $PY $PEER serve 10.4.0.2 "$1" --ready "$WORK/r$1" > "$WORK/s$1" &
+	wait_file "$WORK/r$1"
+	local t0 t1
+	t0=$(now)
+	nsenter --net=/run/netns/$LAB_H $PY $PEER send 10.4.0.2 "$1" "$BYTES" > "$WORK/h$1"
+	t1=$(now)
+	wait
+	[ "$(cut -d' ' -f1 "$WORK/s$1")" = "$(cat "$WORK/h$1")" ] || { echo "demo: bytes differ!" >&2; exit 1; }
+	echo "$t0 $t1" | awk '{ print $2 - $1 }'
+}
 
-say "xmcp attach demo-gw"
-in_gw "$XMCP" attach demo-gw
+# download PORT: S sends $BYTES to H; prints seconds
+download() {
+	nsenter --net=/run/netns/$LAB_S $PY $PEER source 10.4.0.2 "$1" "$BYTES" --ready "$WORK/r$1" > "$WORK/s$1" &
+	wait_file "$WORK/r$1"
+	local t0 t1
+	t0=$(now)
+	nsenter --net=/run/netns/$LAB_H $PY $PEER sink 10.4.0.2 "$1" > "$WORK/h$1"
+	t1=$(now)
+	wait
+	[ "$(cat "$WORK/s$1")" = "$(cat "$WORK/h$1")" ] || { echo "demo: bytes differ!" >&2; exit 1; }
+	echo "$t0 $t1" | awk '{ print $2 - $1 }'
+}
 
-# Capture what the gateway receives, to classify it offline afterwards.
-ip netns exec $GW tcpdump -q -i demo-gw -w "$WORK/demo.pcap" -U inbound 2>/dev/null &
-DUMP_PID=$!
-sleep 1
+say "baseline: plain TCP, H to S over the primary path alone (no xmcp)"
+single=$(upload 9000)
+echo "$BYTES bytes in ${single}s: $(mbit "$BYTES" "$single") Mbit/s (dsl alone is $DSL_RATE)"
 
-say "live traffic from the client"
-echo "- a plain TCP connection carrying 1 MB (checksummed end to end):"
-in_gw $PY tests/tools/peer.py serve 10.99.0.2 7000 --ready "$WORK/r1" >/dev/null &
-wait_ready "$WORK/r1"
-in_cli $PY tests/tools/peer.py send 10.99.0.2 7000 1000000
-wait %%
-echo "- an MPTCP connection carrying 1 MB:"
-in_gw $PY tests/tools/peer.py serve 10.99.0.2 7001 --mptcp --ready "$WORK/r2" >/dev/null &
-wait_ready "$WORK/r2"
-in_cli $PY tests/tools/peer.py send 10.99.0.2 7001 1000000 --mptcp
-wait %%
-echo "- crafted SYNs: MP_CONVERT to 198.51.100.7:443, a duplicate-D MP_CONVERT,"
-echo "  an MP_JOIN, a TCP-MD5 SYN and a bad option length (each untagged, 802.1Q, QinQ; IPv4 and IPv6):"
-ip netns exec $CLI $PY tests/tools/mkpcap.py --send demo-cli convert_v4_port invalid_dup_d join md5 option_len_1
-sleep 1
-kill $DUMP_PID
-wait $DUMP_PID 2>/dev/null || true
-DUMP_PID=
+say "xmcp run: HCPE and HAG from policies/"
+for role in hcpe hag; do
+	ns=$LAB_HCPE
+	[ $role = hag ] && ns=$LAB_HAG
+	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-demo-$role nsenter --net=/run/netns/$ns \
+		$XMCP run -c policies/$role.json > "$WORK/$role.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 100); do grep -q "running as" "$WORK/$role.log" && break; sleep 0.1; done
+	grep "running as" "$WORK/$role.log" || { cat "$WORK/$role.log"; exit 1; }
+done
 
-say "xmcp stats (counted live by XDP; 'seen by tc' read from the XDP metadata)"
-in_gw "$XMCP" stats
+report() {
+	local what=$1 secs=$2 ns=$3 dsl0=$4 lte0=$5
+	local dsl=$(( $(tx "$ns" dsl) - dsl0 )) lte=$(( $(tx "$ns" lte) - lte0 ))
+	printf '%-9s %10d bytes in %5.2fs: %6s Mbit/s   dsl %10d bytes (%5s Mbit/s)   lte %10d bytes (%5s Mbit/s)\n' \
+		"$what" "$BYTES" "$secs" "$(mbit "$BYTES" "$secs")" "$dsl" "$(mbit "$dsl" "$secs")" \
+		"$lte" "$(mbit "$lte" "$secs")"
+}
 
-say "xmcp classify: the same traffic, captured and run through the program offline"
-"$XMCP" classify "$WORK/demo.pcap" | awk '{ $1 = ""; print }' | sort | uniq -c | sort -rn
+say "bonded: H to S and back through HCPE and HAG (bytes checked with SHA-256)"
+d0=$(tx $LAB_HCPE dsl) l0=$(tx $LAB_HCPE lte)
+secs=$(upload 9001)
+report upload "$secs" $LAB_HCPE "$d0" "$l0"
+d0=$(tx $LAB_HAG dsl) l0=$(tx $LAB_HAG lte)
+secs=$(download 9002)
+report download "$secs" $LAB_HAG "$d0" "$l0"
+echo "single path: $(mbit "$BYTES" "$single") Mbit/s; sum of the path rates: 60 Mbit/s"
 
-say "xmcp detach --all"
-in_gw "$XMCP" detach --all
-[ ! -e "$PIN" ] && echo "pins removed; the interface has no XDP program left:"
-ip -n $GW link show demo-gw | head -1
+say "what the HAG's datapath saw (xmcp stats)"
+XMCP_PIN_DIR=/sys/fs/bpf/xmcp-demo-hag nsenter --net=/run/netns/$LAB_HAG $XMCP stats | grep -E 'class|syn |syn_mp|tcp |steer'
+say "tearing down (SIGTERM to both daemons, then the lab)"

@@ -13,6 +13,10 @@
       accept one connection, read 100 kB, then reset it (SO_LINGER 0).
   peer.py send-until-reset ADDR PORT [--mptcp]
       send until the connection fails; exit 0 only if it was reset.
+  peer.py source ADDR PORT NBYTES [--ready FILE]
+      accept one connection, send NBYTES of random data, close; print the digest.
+  peer.py sink ADDR PORT
+      connect, read to EOF, print the digest of what arrived.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -110,6 +114,38 @@ def send_until_reset(addr, port, mptcp):
     sys.exit("peer: the connection was never reset")
 
 
+def source(addr, port, n, ready):
+    s = sock(addr, False)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(1)
+    if ready:
+        open(ready, "w").close()
+    c, _ = s.accept()
+    h = hashlib.sha256()
+    left = n
+    while left:
+        b = os.urandom(min(left, 65536))
+        c.sendall(b)
+        h.update(b)
+        left -= len(b)
+    c.close()
+    print(h.hexdigest())
+
+
+def sink(addr, port):
+    s = sock(addr, False)
+    s.settimeout(60)
+    s.connect((addr, port))
+    h = hashlib.sha256()
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        h.update(b)
+    print(h.hexdigest())
+
+
 def probe(addr, port, mptcp):
     s = sock(addr, mptcp)
     s.settimeout(3)
@@ -131,6 +167,10 @@ def main():
         serve_reset(a[1], int(a[2]), mptcp, ready)
     elif len(a) >= 3 and a[0] == "send-until-reset":
         send_until_reset(a[1], int(a[2]), mptcp)
+    elif len(a) >= 4 and a[0] == "source":
+        source(a[1], int(a[2]), int(a[3]), ready)
+    elif len(a) >= 3 and a[0] == "sink":
+        sink(a[1], int(a[2]))
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
