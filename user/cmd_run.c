@@ -497,29 +497,62 @@ static void loop(struct daemon *d)
 	}
 }
 
-int cmd_run(int argc, char **argv)
+/* -c FILE plus the common options; returns 0 with *config set, else an exit code + 1. */
+static int parse_config_arg(int argc, char **argv, const char **config, void (*usage_fn)(FILE *))
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		XMCP_COMMON_LONGOPTS,
 		{ 0 },
 	};
-	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
-	const char *config = NULL;
 	int opt, ret;
 
+	*config = NULL;
 	while ((opt = getopt_long(argc, argv, "c:" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'c') {
-			config = optarg;
+			*config = optarg;
 		} else if ((ret = xmcp_common_opt(opt, optarg))) {
-			usage(ret > 0 ? stdout : stderr);
-			return ret > 0 ? 0 : 2;
+			usage_fn(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 1 : 3;
 		}
 	}
-	if (!config || optind != argc) {
-		usage(stderr);
-		return 2;
+	if (!*config || optind != argc) {
+		usage_fn(stderr);
+		return 3;
 	}
+	return 0;
+}
+
+static void check_usage(FILE *f)
+{
+	fprintf(f, "Usage: xmcp check -c POLICY.json\n"
+		   "\n"
+		   "Validates a policy as 'xmcp run' would, without touching the system:\n"
+		   "prints 'FILE: field.path: what is wrong' and exits 1, or exits 0.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct policy pol;
+	const char *config;
+	int ret = parse_config_arg(argc, argv, &config, check_usage);
+
+	if (ret)
+		return ret - 1;
+	if (policy_load(config, &pol))
+		return 1;
+	printf("%s: a valid %s policy\n", config, policy_role_name(pol.role));
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	const char *config;
+	int ret = parse_config_arg(argc, argv, &config, usage);
+
+	if (ret)
+		return ret - 1;
 	if (policy_load(config, &d.pol))
 		return 1;
 	if (xmcp_require_root())

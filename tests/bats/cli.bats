@@ -7,14 +7,14 @@ load helpers
 	assert_success
 	assert_output --partial "Usage: xmcp"
 	local c
-	for c in classify attach detach stats; do
+	for c in classify attach detach stats run check; do
 		assert_output --regexp "  $c +"
 	done
 }
 
 @test "cli: every command has --help" {
 	local c
-	for c in classify attach detach stats; do
+	for c in classify attach detach stats run check; do
 		run "$XMCP" "$c" --help
 		assert_success
 		assert_output --partial "Usage: xmcp $c"
