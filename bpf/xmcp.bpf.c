@@ -291,6 +291,8 @@ int XMCP_PROG_TC(struct __sk_buff *skb)
 const volatile __u32 cfg_mark = 0;
 const volatile __be32 cfg_listen4 = 0;	   /* the listeners' IPv4 address (loopback) */
 const volatile __be16 cfg_listen_port = 0; /* and port, network order */
+/* HAG: terminate only SYNs marked with an empty MP_CONVERT (else every MP_CAPABLE SYN). */
+const volatile __u8 cfg_marker = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -354,6 +356,24 @@ static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct b
 	owned = sk->state != BPF_TCP_LISTEN;
 	bpf_sk_release(sk);
 	return owned;
+}
+
+/* The marker: exactly one MP_CONVERT, of length 4 (no address). */
+static __always_inline int is_empty_marker(struct __sk_buff *skb, const struct xmcp_meta *m)
+{
+	__u8 *len = (__u8 *)(long)skb->data + (m->convert_off[0] & 0x3ff) + 1;
+
+	if (m->n_convert != 1 || (void *)(len + 1) > (void *)(long)skb->data_end)
+		return 0;
+	return *len == XMCP_MPC_LEN_EMPTY;
+}
+
+/* Is this an MPTCP SYN the HAG terminates? */
+static __always_inline int hag_terminates(struct __sk_buff *skb, const struct xmcp_meta *m)
+{
+	if (cfg_marker)
+		return m->cls == XMCP_CLASS_SYN_MP_CONVERT && is_empty_marker(skb, m);
+	return m->cls == XMCP_CLASS_SYN_MP_CAPABLE;
 }
 
 static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
@@ -422,7 +442,7 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 	want = mode && (((*mode & XMCP_STEER_PLAIN_SYN) && m->cls == XMCP_CLASS_SYN) ||
-			((*mode & XMCP_STEER_MPTCP_SYN) && m->cls == XMCP_CLASS_SYN_MP_CAPABLE));
+			((*mode & XMCP_STEER_MPTCP_SYN) && hag_terminates(skb, m)));
 	if (want && (*mode & XMCP_STEER_MPTCP_SYN) && !is_subscriber(&t, v6)) {
 		st->not_subscriber++;
 		want = 0;

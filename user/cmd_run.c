@@ -30,6 +30,7 @@
 
 #include "cmds.h"
 #include "datapath.h"
+#include "mp_convert.h"
 #include "mptcp_pm.h"
 #include "netlink.h"
 #include "policy.h"
@@ -81,6 +82,7 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_mark = p->fwmark;
 	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
 	skel->rodata->cfg_listen_port = htons(p->listen_port);
+	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
 	return 0;
 }
 
@@ -314,6 +316,25 @@ static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage 
 }
 
 /*
+ * Connect with an empty MP_CONVERT and EOL as TCP Fast Open data in the SYN
+ * (no cookie), the draft's marker telling the HAG to terminate this one.
+ */
+static int send_marked_syn(int fd, const struct sockaddr_storage *dst, socklen_t len)
+{
+	static const struct mpc_option marker = { .dir = MPC_DIR_DST, .proto = MPC_PROTO_TCP };
+	__u8 frame[8];
+	int n = mpc_frame_encode(&marker, 1, NULL, 0, frame, sizeof(frame)), one = 1;
+
+	if (n < 0 || setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one)) ||
+	    sendto(fd, frame, n, MSG_FASTOPEN, (const struct sockaddr *)dst, len) != n) {
+		xmcp_dbg("cannot send the marked SYN: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * The server leg: from the client's own address (and port when free), to
  * the address the client asked for. MPTCP on the HCPE, TCP on the HAG.
  */
@@ -342,6 +363,8 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 		}
 	}
 	len = fill_addr(server, &src, true);
+	if (d->pol.marker && proto == IPPROTO_MPTCP)
+		return send_marked_syn(fd, &src, len);
 	if (connect(fd, (struct sockaddr *)&src, len) && errno != EINPROGRESS) {
 		xmcp_dbg("connect: %s", strerror(errno));
 		close(fd);
@@ -402,7 +425,8 @@ static void accept_all(struct daemon *d, int lfd)
 			close(cfd);
 			continue;
 		}
-		relay_add(d->relay, cfd, sfd);
+		relay_add(d->relay, cfd, sfd,
+			  d->pol.marker && d->pol.role == POL_ROLE_HAG ? RELAY_STRIP_MARKER : 0);
 	}
 }
 

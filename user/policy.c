@@ -361,9 +361,9 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	p->xdp_generic = mode && !strcmp(mode, "generic");
 	if (get_string(c, root, "marker", &marker))
 		return -1;
-	if (marker && strcmp(marker, "none"))
-		return bad(c, "marker", "'%s' is not supported yet; only \"none\" (every MP_CAPABLE SYN "
-			   "from a subscriber is terminated)", marker);
+	if (marker && strcmp(marker, "none") && strcmp(marker, "mp_convert"))
+		return bad(c, "marker", "must be none or mp_convert, not '%s'", marker);
+	p->marker = marker && !strcmp(marker, "mp_convert");
 	return 0;
 }
 

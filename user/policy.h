@@ -45,6 +45,7 @@ struct policy {
 	__u32 fwmark;
 	__u32 table;
 	bool xdp_generic;
+	bool marker; /* "marker": "mp_convert" */
 	unsigned int idle_timeout; /* seconds */
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;

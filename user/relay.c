@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mp_convert.h"
 #include "relay.h"
 #include "util.h"
 
@@ -32,6 +33,7 @@ struct pair {
 	bool eof[2];		  /* fd[d] has nothing more to say */
 	bool shut[2];		  /* the other leg was told (shutdown SHUT_WR) */
 	bool connected;
+	bool strip_marker; /* framing still at the head of the client's stream */
 	time_t last;
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
@@ -130,13 +132,14 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 	free(p);
 }
 
-int relay_add(struct relay *r, int client_fd, int server_fd)
+int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	int d, pfd[2];
 
 	if (!p)
 		goto fail;
+	p->strip_marker = flags & RELAY_STRIP_MARKER;
 	p->fd[CLIENT] = client_fd;
 	p->fd[SERVER] = server_fd;
 	p->pipe_r[0] = p->pipe_r[1] = p->pipe_w[0] = p->pipe_w[1] = -1;
@@ -211,6 +214,38 @@ static int fill(struct pair *p, int d)
 	return 0;
 }
 
+/*
+ * Drop the MP_CONVERT framing (options, EOL) from the head of the client's
+ * stream: it arrives as SYN data or, if the SYN data was not taken, as the
+ * first bytes after the handshake. 1 when done, 0 to wait for more, -1 when
+ * the stream does not start with a valid framing.
+ */
+static int strip_marker(struct relay *r, struct pair *p)
+{
+	__u8 buf[XMCP_OPTBUF_SIZE];
+	struct mpc_frame f;
+	ssize_t n = recv(p->fd[CLIENT], buf, sizeof(buf), MSG_PEEK);
+	int off;
+
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -1;
+	if (n == 0)
+		return -1;
+	off = mpc_frame_decode(buf, n, &f);
+	if (off > 0) {
+		if (recv(p->fd[CLIENT], buf, off, 0) != off)
+			return -1;
+		p->strip_marker = false;
+		return 1;
+	}
+	/* Cut short but possibly valid: wait, as long as more could complete it. */
+	if (n < XMCP_MPC_FRAME_MAX && (n < 3 || off == -XMCP_MPC_ERR_NO_EOL || off == -XMCP_MPC_ERR_TRUNC))
+		return 0;
+	xmcp_dbg("marked connection without a valid marker at its head (%s)", mpc_strerror(off));
+	r->st.bad_marker++;
+	return -1;
+}
+
 static int finish_connect(struct pair *p)
 {
 	int err = 0;
@@ -250,7 +285,9 @@ void relay_event(struct relay *r, void *ptr, unsigned int events)
 		}
 	} else if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !p->eof[d] &&
 		   !p->queued[d]) {
-		if (fill(p, d)) {
+		int ready = d == CLIENT && p->strip_marker ? strip_marker(r, p) : 1;
+
+		if (ready < 0 || (ready > 0 && fill(p, d))) {
 			close_pair(r, p, true);
 			return;
 		}

@@ -17,15 +17,19 @@ struct relay;
 
 struct relay_stats {
 	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
+	unsigned long long bad_marker; /* RELAY_STRIP_MARKER pairs whose stream did not start with it */
 	unsigned long long bytes[2]; /* client->server, server->client */
 };
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout);
+/* relay_add flags */
+#define RELAY_STRIP_MARKER 0x1 /* the client's stream starts with MP_CONVERT framing: drop it */
+
 /*
  * Take ownership of an accepted client socket and a server socket whose
  * non-blocking connect is under way. Returns 0, or -1 (both closed).
  */
-int relay_add(struct relay *r, int client_fd, int server_fd);
+int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags);
 /* Handle an epoll event whose data.ptr came from this relay. */
 void relay_event(struct relay *r, void *ptr, unsigned int events);
 /* Close pairs idle for longer than the lifetime; call every second or so. */

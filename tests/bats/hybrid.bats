@@ -179,6 +179,28 @@ transfer() {
 	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
 }
 
+@test "hybrid: marker mp_convert: TCP is converted, native MPTCP stays end to end" {
+	jq '.marker = "mp_convert"' "$TOP/policies/hcpe.json" > "$BATS_TEST_TMPDIR/hcpe.json"
+	jq '.marker = "mp_convert"' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	# plain TCP from H: the HCPE's SYN carries the empty MP_CONVERT, the HAG
+	# terminates it and strips the marker (else S's digest would differ)
+	transfer 10.4.0.2 8020 2000000
+	assert_success
+	local digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest 10.1.0.2"
+	# an MPTCP host's own connection: not marked, so not terminated
+	transfer 10.4.0.2 8021 2000000 --mptcp
+	assert_success
+	digest=${output}
+	run cat "$S_OUT"
+	assert_output "$digest 10.1.0.2 mptcp"
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_convert.packets)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
+	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
+}
+
 @test "hybrid: MPTCP SYNs from outside the subscriber prefixes are left alone" {
 	jq '.subscribers = ["192.0.2.0/24"]' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
 	start_both

@@ -37,7 +37,7 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.0/8"}]}' 'endpoints[0].address: needs an IPv4 or IPv6 address'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","flags":["turbo"]}]}' "endpoints[0].flags: 'turbo' is not one of signal, subflow, backup, fullmesh"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","port":80}]}' 'endpoints[0].port: only a signal endpoint takes a port'
-	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"mp_convert"}' "marker: 'mp_convert' is not supported yet; only \"none\" (every MP_CAPABLE SYN from a subscriber is terminated)"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"yes"}' "marker: must be none or mp_convert, not 'yes'"
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {
