@@ -8,6 +8,7 @@
  * detach undoes exactly that; the last detach removes the pins too.
  */
 #include <errno.h>
+#include <signal.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "cmds.h"
 #include "datapath.h"
 #include "pins.h"
+#include "runstate.h"
 #include "util.h"
 #include "xmcp_maps.h"
 #include "xmcp.skel.h"
@@ -137,6 +139,20 @@ static int do_detach(const struct attach_opts *o)
 		pins.dir_fd = -1;
 
 	if (o->all) {
+		struct runstate rs;
+
+		if (!runstate_load(&rs)) {
+			if (rs.pid > 0 && kill(rs.pid, 0) == 0) {
+				xmcp_err("xmcp run (pid %d) is still running here: stop it (SIGTERM) "
+					 "instead", rs.pid);
+				err = -EBUSY;
+				goto out;
+			}
+			runstate_undo(&rs);
+			runstate_remove();
+			printf("xmcp: removed the rule, routes and MPTCP endpoints of xmcp run (pid %d)\n",
+			       rs.pid);
+		}
 		detach_all(reg_fd, netns);
 	} else {
 		have_rec = reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &key, &rec) &&
@@ -151,6 +167,7 @@ static int do_detach(const struct attach_opts *o)
 			detach_one(have_rec ? reg_fd : -1, key, have_rec ? &rec : NULL);
 		}
 	}
+out:
 	if (pins.dir_fd >= 0 && (reg_fd < 0 || dp_registry_empty(reg_fd)))
 		pins_remove_all(&pins);
 	if (reg_fd >= 0)

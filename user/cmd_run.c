@@ -35,6 +35,7 @@
 #include "netlink.h"
 #include "policy.h"
 #include "relay.h"
+#include "runstate.h"
 #include "util.h"
 #include "xmcp.skel.h"
 
@@ -268,11 +269,30 @@ static void remove_mptcp(struct daemon *d)
 		pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
 }
 
+static int save_runstate(const struct daemon *d)
+{
+	struct runstate rs = {
+		.pid = getpid(),
+		.fwmark = d->pol.fwmark,
+		.table = d->pol.table,
+		.rule_priority = RULE_PRIORITY,
+		.limits_saved = d->limits_saved,
+		.old_add_addr_accepted = d->old_add_addr_accepted,
+		.old_subflows = d->old_subflows,
+	};
+	unsigned int i;
+
+	for (i = 0; i < d->n_endpoints && i < RUNSTATE_MAX_ENDPOINTS; i++)
+		rs.endpoint_ids[rs.n_endpoints++] = d->pol.endpoints[i].id;
+	return runstate_save(&rs);
+}
+
 static void teardown(struct daemon *d)
 {
 	const struct policy *p = &d->pol;
 	int i;
 
+	runstate_remove();
 	remove_mptcp(d);
 	if (d->relay)
 		relay_free(d->relay);
@@ -453,6 +473,8 @@ static int setup(struct daemon *d)
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d))
 		return -1;
+	if (save_runstate(d))
+		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
 
 	/*
@@ -521,6 +543,24 @@ static void loop(struct daemon *d)
 	}
 }
 
+/* One daemon per network namespace: they would share the rule, table and limits. */
+static int another_daemon(void)
+{
+	struct runstate rs;
+
+	if (runstate_load(&rs))
+		return 0;
+	if (rs.pid > 0 && kill(rs.pid, 0) == 0) {
+		xmcp_err("xmcp run is already running in this network namespace (pid %d)", rs.pid);
+		return 1;
+	}
+	/* a killed daemon's leftovers: clean them before starting afresh */
+	xmcp_err("cleaning up after an xmcp run (pid %d) that did not exit cleanly", rs.pid);
+	runstate_undo(&rs);
+	runstate_remove();
+	return 0;
+}
+
 /* -c FILE plus the common options; returns 0 with *config set, else an exit code + 1. */
 static int parse_config_arg(int argc, char **argv, const char **config, void (*usage_fn)(FILE *))
 {
@@ -580,6 +620,8 @@ int cmd_run(int argc, char **argv)
 	if (policy_load(config, &d.pol))
 		return 1;
 	if (xmcp_require_root())
+		return 1;
+	if (another_daemon())
 		return 1;
 	if (setup(&d)) {
 		teardown(&d);

@@ -211,6 +211,47 @@ transfer() {
 	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 0
 }
 
+# nothing_left NS: no trace of xmcp in namespace NS
+nothing_left() {
+	local ns=$1
+	run ip -n "$ns" -d link show
+	refute_output --partial "xdp"
+	run tc -n "$ns" qdisc show
+	refute_output --partial clsact
+	run ip -n "$ns" rule show
+	refute_output --partial fwmark
+	run ip -n "$ns" -6 rule show
+	refute_output --partial fwmark
+	run ip -n "$ns" route show table all
+	refute_output --partial "table 30829"
+	run ip -n "$ns" -6 route show table all
+	refute_output --partial "table 30829"
+	run ip -n "$ns" mptcp endpoint show
+	assert_output ""
+	[ ! -e "$PINS-$ns" ]
+}
+
+@test "hybrid: after kill -9, detach --all removes programs, pins, rule, routes, endpoints" {
+	local limits_before
+	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)
+	start_both
+	# a second daemon in the same namespace is refused while the first runs
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG-2" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
+	assert_failure 1
+	assert_output --partial "already running in this network namespace (pid $HAG_PID)"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" detach --all
+	assert_failure 1
+	assert_output --partial "is still running here"
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
+	HAG_PID=
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" detach --all
+	assert_success
+	assert_output --partial "removed the rule, routes and MPTCP endpoints"
+	nothing_left "$LAB_HAG"
+	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
+}
+
 @test "hybrid: SIGTERM leaves no program, filter, pin, rule or route behind" {
 	local limits_before
 	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)
@@ -226,18 +267,6 @@ transfer() {
 	HCPE_PID= HAG_PID=
 	local ns
 	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		run ip -n "$ns" -d link show
-		refute_output --partial "xdp"
-		run tc -n "$ns" qdisc show
-		refute_output --partial clsact
-		run ip -n "$ns" rule show
-		refute_output --partial fwmark
-		run ip -n "$ns" -6 rule show
-		refute_output --partial fwmark
-		run ip -n "$ns" route show table all
-		refute_output --partial "table 30829"
-		run ip -n "$ns" -6 route show table all
-		refute_output --partial "table 30829"
-		[ ! -e "$PINS-$ns" ]
+		nothing_left "$ns"
 	done
 }

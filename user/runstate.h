@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a running daemon installed outside bpffs (ip rule, routes, MPTCP
+ * endpoints and limits), written to /run/xmcp/run-<netns inode>.json once
+ * setup is done and removed on a clean exit, so that `xmcp detach --all`
+ * can undo it after the daemon was killed.
+ */
+#ifndef XMCP_RUNSTATE_H
+#define XMCP_RUNSTATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#define RUNSTATE_MAX_ENDPOINTS 8
+
+struct runstate {
+	pid_t pid;
+	__u32 fwmark, table, rule_priority;
+	unsigned int n_endpoints;
+	__u8 endpoint_ids[RUNSTATE_MAX_ENDPOINTS];
+	bool limits_saved;
+	__u32 old_add_addr_accepted, old_subflows;
+};
+
+int runstate_save(const struct runstate *rs);
+/* 0 and *rs filled; -ENOENT when no daemon of this namespace left a record. */
+int runstate_load(struct runstate *rs);
+void runstate_remove(void);
+
+/* Remove the rule, routes and endpoints and restore the limits it records. */
+void runstate_undo(const struct runstate *rs);
+
+#endif
