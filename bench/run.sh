@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench [QUICK=1]: the classifier's cost per packet against an empty
-# XDP program measured in the same run. Results go to bench/results/.
+# XDP program, and the relay's throughput against plain forwarding (each
+# baseline measured in the same run). Results go to bench/results/.
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
 #   bench/run.sh --quick    3 rounds of 100,000
@@ -10,9 +11,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 ;;
---smoke) repeat=1000 rounds=1 ;;
-"") repeat=1000000 rounds=11 ;;
+--quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ;;
+"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -38,3 +39,6 @@ mkdir -p "$out"
 	echo "(IPv6 + port) and 16 bytes of SYN data in the payload."
 	echo "Targets: data segment within 1.3x of the empty program, SYNs within 2x."
 } | tee "$out/classifier.md"
+
+echo
+bench/relay.sh "$relay_secs" "$relay_runs" "$out/relay.md" "$out/relay.csv"

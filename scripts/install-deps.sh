@@ -10,7 +10,7 @@ PKGS=(
 	libbpf-dev libxdp-dev xdp-tools libjson-c-dev libpcap-dev libmnl-dev libelf-dev zlib1g-dev
 	libclang-rt-14-dev
 	# tests
-	bats bats-support bats-assert python3-scapy jq iproute2 tcpdump util-linux procps
+	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps
 )
 
 missing=()

@@ -492,7 +492,8 @@ static int setup(struct daemon *d)
 	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	d->relay = relay_new(d->epfd, d->pol.idle_timeout);
+	d->relay = relay_new(d->epfd, d->pol.idle_timeout,
+			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 || !d->relay ||
 	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
 	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
@@ -540,6 +541,7 @@ static void loop(struct daemon *d)
 				break;
 			}
 		}
+		relay_reap(d->relay);
 	}
 }
 

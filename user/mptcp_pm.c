@@ -80,6 +80,7 @@ static int genl_open(struct genl *g)
 		return err;
 	}
 	g->portid = mnl_socket_get_portid(g->nl);
+	memset(buf, 0, sizeof(buf));
 	nlh = genl_start(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, MPTCP_PM_NAME);
 	err = genl_talk(g, nlh, family_cb, &g->family_id);
@@ -102,6 +103,7 @@ static int pm_request(__u8 cmd, int (*fill)(struct nlmsghdr *, const void *), co
 
 	if (err)
 		return err;
+	memset(buf, 0, sizeof(buf)); /* attribute padding goes on the wire too */
 	nlh = genl_start(buf, g.family_id, cmd, NLM_F_ACK);
 	if (fill)
 		fill(nlh, arg);

@@ -47,9 +47,13 @@ out:
 	return ret;
 }
 
-static struct nlmsghdr *nl_start(char *buf, __u16 type, bool add)
+/* The buffer is zeroed first: attribute padding goes on the wire too. */
+static struct nlmsghdr *nl_start_zeroed(char *buf, size_t size, __u16 type, bool add)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, size);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
@@ -59,7 +63,7 @@ static struct nlmsghdr *nl_start(char *buf, __u16 type, bool add)
 int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_start(buf, add ? RTM_NEWRULE : RTM_DELRULE, add);
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWRULE : RTM_DELRULE, add);
 	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 
 	frh->family = family;
@@ -74,7 +78,7 @@ int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio)
 int nl_local_default(bool add, int family, __u32 table)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nl_start(buf, add ? RTM_NEWROUTE : RTM_DELROUTE, add);
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE, add);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	unsigned int lo = if_nametoindex("lo");
 

@@ -337,7 +337,7 @@ static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
 
 static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 {
-	const char *mode, *marker;
+	const char *mode, *marker, *relay;
 	long long v;
 
 	if (get_uint(c, root, "listen_port", 1, 65535, DEFAULT_LISTEN_PORT, &v))
@@ -364,6 +364,11 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (marker && strcmp(marker, "none") && strcmp(marker, "mp_convert"))
 		return bad(c, "marker", "must be none or mp_convert, not '%s'", marker);
 	p->marker = marker && !strcmp(marker, "mp_convert");
+	if (get_string(c, root, "relay", &relay))
+		return -1;
+	if (relay && strcmp(relay, "splice") && strcmp(relay, "copy"))
+		return bad(c, "relay", "must be splice or copy, not '%s'", relay);
+	p->relay_copy = relay && !strcmp(relay, "copy");
 	return 0;
 }
 
@@ -371,7 +376,8 @@ int policy_load(const char *path, struct policy *p)
 {
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
-					    "marker",	  "endpoints",	 "limits",	NULL };
+					    "marker",	  "endpoints",	 "limits",	"relay",
+					    NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;

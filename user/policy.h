@@ -45,7 +45,8 @@ struct policy {
 	__u32 fwmark;
 	__u32 table;
 	bool xdp_generic;
-	bool marker; /* "marker": "mp_convert" */
+	bool marker;	 /* "marker": "mp_convert" */
+	bool relay_copy; /* "relay": "copy" (default "splice") */
 	unsigned int idle_timeout; /* seconds */
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;

@@ -29,19 +29,24 @@ struct leg_ref {
 struct pair {
 	int fd[2];
 	int pipe_r[2], pipe_w[2]; /* pipe[d] carries bytes read from fd[d] */
-	size_t queued[2];	  /* bytes in pipe[d] */
+	size_t queued[2];	  /* bytes in pipe[d] (or buf[d] from off[d]) */
+	unsigned char *buf[2];	  /* RELAY_COPY: one chunk per direction */
+	size_t off[2];
 	bool eof[2];		  /* fd[d] has nothing more to say */
 	bool shut[2];		  /* the other leg was told (shutdown SHUT_WR) */
 	bool connected;
 	bool strip_marker; /* framing still at the head of the client's stream */
+	bool dead;	   /* closed; freed by relay_reap() once the event batch is done */
 	time_t last;
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
 };
 
 struct relay {
+	struct pair *dead; /* closed pairs that events of this batch may still name */
 	int epfd;
 	unsigned int idle;
+	enum relay_mode mode;
 	struct pair *pairs;
 	struct relay_stats st;
 };
@@ -59,13 +64,14 @@ bool relay_owns(const void *ptr)
 	return ptr && ((const struct leg_ref *)ptr)->tag == RELAY_TAG;
 }
 
-struct relay *relay_new(int epfd, unsigned int idle_timeout)
+struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 
 	if (r) {
 		r->epfd = epfd;
 		r->idle = idle_timeout;
+		r->mode = mode;
 	}
 	return r;
 }
@@ -121,15 +127,34 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 		if (abort)
 			setsockopt(p->fd[d], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(p->fd[d]);
-		close(p->pipe_r[d]);
-		close(p->pipe_w[d]);
+		if (p->pipe_r[d] >= 0)
+			close(p->pipe_r[d]);
+		if (p->pipe_w[d] >= 0)
+			close(p->pipe_w[d]);
+		free(p->buf[d]);
 	}
 	unlink_pair(r, p);
 	if (abort)
 		r->st.pairs_aborted++;
 	else
 		r->st.pairs_closed++;
-	free(p);
+	/*
+	 * Not freed yet: the same epoll_wait() batch may still hold an event
+	 * for the other leg, whose data.ptr points into this pair.
+	 */
+	p->dead = true;
+	p->next = r->dead;
+	r->dead = p;
+}
+
+void relay_reap(struct relay *r)
+{
+	struct pair *p;
+
+	while ((p = r->dead)) {
+		r->dead = p->next;
+		free(p);
+	}
 }
 
 int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
@@ -144,11 +169,17 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 	p->fd[SERVER] = server_fd;
 	p->pipe_r[0] = p->pipe_r[1] = p->pipe_w[0] = p->pipe_w[1] = -1;
 	for (d = 0; d < 2; d++) {
+		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
+		if (r->mode == RELAY_COPY) {
+			p->buf[d] = malloc(SPLICE_CHUNK);
+			if (!p->buf[d])
+				goto fail_pipes;
+			continue;
+		}
 		if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC))
 			goto fail_pipes;
 		p->pipe_r[d] = pfd[0];
 		p->pipe_w[d] = pfd[1];
-		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
 	}
 	p->last = now();
 	p->next = r->pairs;
@@ -167,6 +198,7 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 	return 0;
 fail_pipes:
 	for (d = 0; d < 2; d++) {
+		free(p->buf[d]);
 		if (p->pipe_r[d] >= 0)
 			close(p->pipe_r[d]);
 		if (p->pipe_w[d] >= 0)
@@ -183,12 +215,17 @@ fail:
 static int flush(struct relay *r, struct pair *p, int d)
 {
 	while (p->queued[d]) {
-		ssize_t n = splice(p->pipe_r[d], NULL, p->fd[!d], NULL, p->queued[d],
-				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		ssize_t n;
 
+		if (r->mode == RELAY_COPY)
+			n = write(p->fd[!d], p->buf[d] + p->off[d], p->queued[d]);
+		else
+			n = splice(p->pipe_r[d], NULL, p->fd[!d], NULL, p->queued[d],
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		p->queued[d] -= n;
+		p->off[d] += n;
 		r->st.bytes[d] += n;
 	}
 	/* All of it delivered and nothing more will come: pass the FIN on. */
@@ -200,11 +237,16 @@ static int flush(struct relay *r, struct pair *p, int d)
 }
 
 /* Read what leg d has into its pipe. -1 on a hard error (reset, ...). */
-static int fill(struct pair *p, int d)
+static int fill(struct relay *r, struct pair *p, int d)
 {
-	ssize_t n = splice(p->fd[d], NULL, p->pipe_w[d], NULL, SPLICE_CHUNK,
-			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	ssize_t n;
 
+	if (r->mode == RELAY_COPY)
+		n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
+	else
+		n = splice(p->fd[d], NULL, p->pipe_w[d], NULL, SPLICE_CHUNK,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	p->off[d] = 0;
 	if (n > 0)
 		p->queued[d] += n;
 	else if (n == 0)
@@ -265,6 +307,8 @@ void relay_event(struct relay *r, void *ptr, unsigned int events)
 	struct pair *p = ref->pair;
 	int d = ref->side;
 
+	if (p->dead)
+		return;
 	p->last = now();
 	if ((events & EPOLLERR) && p->connected) {
 		int err = 0;
@@ -287,7 +331,7 @@ void relay_event(struct relay *r, void *ptr, unsigned int events)
 		   !p->queued[d]) {
 		int ready = d == CLIENT && p->strip_marker ? strip_marker(r, p) : 1;
 
-		if (ready < 0 || (ready > 0 && fill(p, d))) {
+		if (ready < 0 || (ready > 0 && fill(r, p, d))) {
 			close_pair(r, p, true);
 			return;
 		}
@@ -323,5 +367,6 @@ void relay_free(struct relay *r)
 		return;
 	while (r->pairs)
 		close_pair(r, r->pairs, true);
+	relay_reap(r);
 	free(r);
 }

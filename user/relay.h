@@ -21,7 +21,10 @@ struct relay_stats {
 	unsigned long long bytes[2]; /* client->server, server->client */
 };
 
-struct relay *relay_new(int epfd, unsigned int idle_timeout);
+/* How bytes move: splice() through a pipe per direction, or read()/write() through a buffer. */
+enum relay_mode { RELAY_SPLICE, RELAY_COPY };
+
+struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
 /* relay_add flags */
 #define RELAY_STRIP_MARKER 0x1 /* the client's stream starts with MP_CONVERT framing: drop it */
 
@@ -32,6 +35,8 @@ struct relay *relay_new(int epfd, unsigned int idle_timeout);
 int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags);
 /* Handle an epoll event whose data.ptr came from this relay. */
 void relay_event(struct relay *r, void *ptr, unsigned int events);
+/* Free the pairs closed while handling a batch of events; call after each batch. */
+void relay_reap(struct relay *r);
 /* Close pairs idle for longer than the lifetime; call every second or so. */
 void relay_expire(struct relay *r);
 /* Abort every pair and free the relay. */

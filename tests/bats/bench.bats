@@ -13,4 +13,9 @@ load helpers
 	done
 	[ -s "$BENCH_OUT/classifier.md" ]
 	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
+	# the relay table: the baseline and both relay modes, each with a ratio
+	for p in direct xmcp_splice xmcp_copy; do
+		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| [0-9]+\.[0-9]+x \|$"
+	done
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 4
 }
