@@ -37,14 +37,19 @@ def sock(addr, mptcp):
     return socket.socket(family(addr), socket.SOCK_STREAM, IPPROTO_MPTCP if mptcp else 0)
 
 
-def serve(addr, port, mptcp, ready):
+def accept_one(addr, port, mptcp, ready):
+    """Listen, announce readiness by creating the file `ready`, accept one client."""
     s = sock(addr, mptcp)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(1)
     if ready:
         open(ready, "w").close()
-    c, peer = s.accept()
+    return s.accept()
+
+
+def serve(addr, port, mptcp, ready):
+    c, peer = accept_one(addr, port, mptcp, ready)
     kind = ""
     if mptcp:
         # SO_PROTOCOL says whether the client spoke MPTCP or fell back
@@ -84,13 +89,7 @@ def send(addr, port, n, mptcp):
 
 
 def serve_reset(addr, port, mptcp, ready):
-    s = sock(addr, mptcp)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(1)
-    if ready:
-        open(ready, "w").close()
-    c, _ = s.accept()
+    c, _ = accept_one(addr, port, mptcp, ready)
     got = 0
     while got < 100000:
         b = c.recv(65536)
@@ -115,13 +114,7 @@ def send_until_reset(addr, port, mptcp):
 
 
 def source(addr, port, n, ready):
-    s = sock(addr, False)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(1)
-    if ready:
-        open(ready, "w").close()
-    c, _ = s.accept()
+    c, _ = accept_one(addr, port, False, ready)
     h = hashlib.sha256()
     left = n
     while left:
