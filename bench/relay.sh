@@ -22,7 +22,13 @@ stop() {
 	done
 	pids=()
 }
-cleanup() { set +e; stop; lab_down; rm -rf "$work" /sys/fs/bpf/xmcp-bench-*; }
+cleanup() {
+	set +e
+	stop
+	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
+	lab_down
+	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
+}
 trap cleanup EXIT
 
 lab_up "$tag"
@@ -57,7 +63,6 @@ for mode in splice copy; do
 	measure "xmcp_$mode"
 	stop
 done
-kill "$(cat "$work/iperf.pid")" 2>/dev/null || true
 
 # stats FILE -> "median min max"
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
