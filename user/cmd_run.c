@@ -393,21 +393,38 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 	return fd;
 }
 
+/* The address bytes and the port of an IPv4 or IPv6 socket address. */
+static const void *sa_addr(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+					: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+static int sa_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* A connection made to the listener itself, not handed over by tc: relaying it would loop. */
+static bool is_listener_addr(const struct policy *p, const struct sockaddr_storage *ss)
+{
+	__be32 lo4 = htonl(INADDR_LOOPBACK);
+
+	if (sa_port(ss) != p->listen_port)
+		return false;
+	if (ss->ss_family == AF_INET)
+		return !memcmp(sa_addr(ss), &lo4, sizeof(lo4));
+	return !memcmp(sa_addr(ss), &in6addr_loopback, sizeof(in6addr_loopback));
+}
+
 static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_storage *s)
 {
 	char cb[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN];
-	const void *ca = c->ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)c)->sin_addr
-						 : (const void *)&((struct sockaddr_in6 *)c)->sin6_addr;
-	const void *sa = s->ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)s)->sin_addr
-						 : (const void *)&((struct sockaddr_in6 *)s)->sin6_addr;
-	int cp = ntohs(c->ss_family == AF_INET ? ((struct sockaddr_in *)c)->sin_port
-					       : ((struct sockaddr_in6 *)c)->sin6_port);
-	int sp = ntohs(s->ss_family == AF_INET ? ((struct sockaddr_in *)s)->sin_port
-					       : ((struct sockaddr_in6 *)s)->sin6_port);
 
-	inet_ntop(c->ss_family, ca, cb, sizeof(cb));
-	inet_ntop(s->ss_family, sa, sb, sizeof(sb));
-	xmcp_dbg("pair %s:%d -> %s:%d", cb, cp, sb, sp);
+	inet_ntop(c->ss_family, sa_addr(c), cb, sizeof(cb));
+	inet_ntop(s->ss_family, sa_addr(s), sb, sizeof(sb));
+	xmcp_dbg("pair %s:%d -> %s:%d", cb, sa_port(c), sb, sa_port(s));
 }
 
 static void accept_all(struct daemon *d, int lfd)
@@ -428,13 +445,8 @@ static void accept_all(struct daemon *d, int lfd)
 			close(cfd);
 			continue;
 		}
-		if (d->pol.listen_port == ntohs(server.ss_family == AF_INET
-							? ((struct sockaddr_in *)&server)->sin_port
-							: ((struct sockaddr_in6 *)&server)->sin6_port) &&
-		    (server.ss_family == AF_INET
-			     ? ((struct sockaddr_in *)&server)->sin_addr.s_addr == htonl(INADDR_LOOPBACK)
-			     : !memcmp(&((struct sockaddr_in6 *)&server)->sin6_addr, &in6addr_loopback, 16))) {
-			close(cfd); /* someone connected to the listener itself: a loop */
+		if (is_listener_addr(&d->pol, &server)) {
+			close(cfd);
 			continue;
 		}
 		if (xmcp_verbose)

@@ -156,6 +156,22 @@ transfer() {
 	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
 }
 
+@test "hybrid: a connection made to the daemon's own listener is closed, not relayed" {
+	start_both
+	run in_ns "$LAB_HCPE" /usr/bin/python3 -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 7010), timeout=5)
+s.sendall(b"hello")
+try:
+    print("closed" if s.recv(10) == b"" else "open")
+except ConnectionResetError:  # closed with our bytes unread: a reset
+    print("closed")'
+	assert_success
+	assert_output "closed"
+	run grep -c "pair " "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	assert_output "0"
+}
+
 @test "hybrid: IPv6 too" {
 	start_both
 	transfer fd04::2 8001 2000000
