@@ -88,33 +88,54 @@ static int get_string(struct ctx *c, json_object *o, const char *key, const char
 	return 0;
 }
 
+/*
+ * The list at o.key (reported as `field`) of at most max `noun`s: its
+ * length (0 and *arr NULL when absent), or -1 after reporting the problem.
+ */
+static int get_array(struct ctx *c, json_object *o, const char *key, const char *field,
+		     size_t max, const char *noun, json_object **arr)
+{
+	size_t n;
+
+	*arr = NULL;
+	if (!json_object_object_get_ex(o, key, arr))
+		return 0;
+	if (!json_object_is_type(*arr, json_type_array))
+		return bad(c, field, "must be a list of %s", noun);
+	n = json_object_array_length(*arr);
+	if (n > max)
+		return bad(c, field, "at most %zu %s", max, noun);
+	return n;
+}
+
+/* An interface name that fits IFNAMSIZ, copied to out. */
+static int copy_ifname(struct ctx *c, const char *field, json_object *v, char *out)
+{
+	const char *name = json_object_get_string(v);
+
+	if (!json_object_is_type(v, json_type_string) || !*name)
+		return bad(c, field, "must be an interface name");
+	if (strlen(name) >= POL_IFNAMSIZ)
+		return bad(c, field, "'%s' is longer than %d characters", name, POL_IFNAMSIZ - 1);
+	snprintf(out, POL_IFNAMSIZ, "%s", name);
+	return 0;
+}
+
 static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_ifs *out)
 {
 	char field[64];
 	json_object *arr;
-	size_t i, n;
+	int i, n;
 
 	out->n = 0;
-	if (!json_object_object_get_ex(ifs, key, &arr))
-		return 0;
 	snprintf(field, sizeof(field), "interfaces.%s", key);
-	if (!json_object_is_type(arr, json_type_array))
-		return bad(c, field, "must be a list of interface names");
-	n = json_object_array_length(arr);
-	if (n > POL_MAX_IFS)
-		return bad(c, field, "at most %d interfaces", POL_MAX_IFS);
+	n = get_array(c, ifs, key, field, POL_MAX_IFS, "interface names", &arr);
 	for (i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(arr, i);
-		const char *name = json_object_get_string(v);
-
-		snprintf(field, sizeof(field), "interfaces.%s[%zu]", key, i);
-		if (!json_object_is_type(v, json_type_string) || !*name)
-			return bad(c, field, "must be an interface name");
-		if (strlen(name) >= POL_IFNAMSIZ)
-			return bad(c, field, "'%s' is longer than %d characters", name, POL_IFNAMSIZ - 1);
-		snprintf(out->name[out->n++], POL_IFNAMSIZ, "%s", name);
+		snprintf(field, sizeof(field), "interfaces.%s[%d]", key, i);
+		if (copy_ifname(c, field, json_object_array_get_idx(arr, i), out->name[out->n++]))
+			return -1;
 	}
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 static int parse_prefix(const char *s, struct pol_prefix *p)
@@ -149,19 +170,15 @@ static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
 {
 	char field[64];
 	json_object *arr;
-	size_t i, n;
+	int i, n;
 
-	if (!json_object_object_get_ex(root, "subscribers", &arr))
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return bad(c, "subscribers", "must be a list of prefixes");
-	n = json_object_array_length(arr);
-	if (n > POL_MAX_PREFIXES)
-		return bad(c, "subscribers", "at most %d prefixes", POL_MAX_PREFIXES);
+	n = get_array(c, root, "subscribers", "subscribers", POL_MAX_PREFIXES, "prefixes", &arr);
+	if (n < 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		snprintf(field, sizeof(field), "subscribers[%zu]", i);
+		snprintf(field, sizeof(field), "subscribers[%d]", i);
 		if (!json_object_is_type(v, json_type_string) ||
 		    parse_prefix(json_object_get_string(v), &p->subscribers[i]))
 			return bad(c, field, "'%s' is not an IPv4 or IPv6 prefix",
@@ -170,8 +187,6 @@ static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
 	p->n_subscribers = n;
 	return 0;
 }
-
-static int parse_prefix(const char *s, struct pol_prefix *p);
 
 #define DEFAULT_ENDPOINT_ID 200 /* ids 200.. stay clear of the ones ip(8) hands out */
 #define MPTCP_LIMIT_MAX 8	 /* the kernel's own bound on both limits */
@@ -211,8 +226,8 @@ static int get_endpoint(struct ctx *c, json_object *o, size_t i, struct pol_endp
 {
 	static const char *const keys[] = { "address", "interface", "flags", "id", "port", NULL };
 	char where[32], field[64];
+	long long n, id;
 	json_object *v;
-	const char *s;
 
 	snprintf(where, sizeof(where), "endpoints[%zu]", i);
 	if (!json_object_is_type(o, json_type_object))
@@ -225,47 +240,38 @@ static int get_endpoint(struct ctx *c, json_object *o, size_t i, struct pol_endp
 	    e->addr.len != (e->addr.family == AF_INET ? 32 : 128))
 		return bad(c, field, "needs an IPv4 or IPv6 address");
 	snprintf(field, sizeof(field), "%s.interface", where);
-	if (json_object_object_get_ex(o, "interface", &v)) {
-		s = json_object_get_string(v);
-		if (!json_object_is_type(v, json_type_string) || !*s || strlen(s) >= POL_IFNAMSIZ)
-			return bad(c, field, "must be an interface name");
-		snprintf(e->ifname, sizeof(e->ifname), "%s", s);
-	}
+	if (json_object_object_get_ex(o, "interface", &v) && copy_ifname(c, field, v, e->ifname))
+		return -1;
 	snprintf(field, sizeof(field), "%s.flags", where);
 	if (json_object_object_get_ex(o, "flags", &v) && get_endpoint_flags(c, v, field, &e->flags))
 		return -1;
-	if (json_object_object_get_ex(o, "port", &v)) {
-		snprintf(field, sizeof(field), "%s.port", where);
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
-		    json_object_get_int64(v) > 65535)
-			return bad(c, field, "must be an integer from 1 to 65535");
-		if (!(e->flags & MPTCP_PM_ADDR_FLAG_SIGNAL))
-			return bad(c, field, "only a signal endpoint takes a port");
-		e->port = json_object_get_int64(v);
+	/* get_uint names keys relative to the prefix */
+	snprintf(field, sizeof(field), "%s.", where);
+	c->prefix = field;
+	if (get_uint(c, o, "port", 1, 65535, 0, &n) || get_uint(c, o, "id", 1, 255,
+								 DEFAULT_ENDPOINT_ID + i, &id)) {
+		c->prefix = "";
+		return -1;
 	}
-	e->id = DEFAULT_ENDPOINT_ID + i;
-	if (json_object_object_get_ex(o, "id", &v)) {
-		snprintf(field, sizeof(field), "%s.id", where);
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
-		    json_object_get_int64(v) > 255)
-			return bad(c, field, "must be an integer from 1 to 255");
-		e->id = json_object_get_int64(v);
+	if (n && !(e->flags & MPTCP_PM_ADDR_FLAG_SIGNAL)) {
+		bad(c, "port", "only a signal endpoint takes a port");
+		c->prefix = "";
+		return -1;
 	}
+	c->prefix = "";
+	e->port = n;
+	e->id = id;
 	return 0;
 }
 
 static int get_endpoints(struct ctx *c, json_object *root, struct policy *p)
 {
 	json_object *arr;
-	size_t i, n;
+	int i, n;
 
-	if (!json_object_object_get_ex(root, "endpoints", &arr))
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return bad(c, "endpoints", "must be a list");
-	n = json_object_array_length(arr);
-	if (n > POL_MAX_ENDPOINTS)
-		return bad(c, "endpoints", "at most %d endpoints", POL_MAX_ENDPOINTS);
+	n = get_array(c, root, "endpoints", "endpoints", POL_MAX_ENDPOINTS, "endpoints", &arr);
+	if (n < 0)
+		return -1;
 	for (i = 0; i < n; i++)
 		if (get_endpoint(c, json_object_array_get_idx(arr, i), i, &p->endpoints[i]))
 			return -1;

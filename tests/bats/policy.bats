@@ -37,6 +37,11 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.0/8"}]}' 'endpoints[0].address: needs an IPv4 or IPv6 address'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","flags":["turbo"]}]}' "endpoints[0].flags: 'turbo' is not one of signal, subflow, backup, fullmesh"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","port":80}]}' 'endpoints[0].port: only a signal endpoint takes a port'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","flags":["signal"],"port":0}]}' 'endpoints[0].port: must be between 1 and 65535, not 0'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","id":256}]}' 'endpoints[0].id: must be between 1 and 255, not 256'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","interface":"a-very-long-interface"}]}' "endpoints[0].interface: 'a-very-long-interface' is longer than 15 characters"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":{}}' 'endpoints: must be a list of endpoints'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":"10.0.0.0/8"}' 'subscribers: must be a list of prefixes'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"yes"}' "marker: must be none or mp_convert, not 'yes'"
 }
 
