@@ -8,7 +8,6 @@
  * detach undoes exactly that; the last detach removes the pins too.
  */
 #include <errno.h>
-#include <signal.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,10 +61,12 @@ static int do_attach(const struct attach_opts *o)
 	if ((err = dp_open(&dp, xmcp_pin_dir, NULL, NULL)))
 		return err;
 	err = dp_attach_dev(&dp, o->dev, o->mode,
-			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress));
-	if (!err)
+			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), NULL);
+	if (err > 0) {
 		printf("xmcp: attached to %s (%s XDP, tc ingress), counters in %s\n", o->dev,
 		       o->mode == XDP_MODE_SKB ? "generic" : "native", xmcp_pin_dir);
+		err = 0;
+	}
 	dp_close(&dp);
 	return err;
 }
@@ -142,7 +143,7 @@ static int do_detach(const struct attach_opts *o)
 		struct runstate rs;
 
 		if (!runstate_load(&rs)) {
-			if (rs.pid > 0 && kill(rs.pid, 0) == 0) {
+			if (runstate_daemon_alive(&rs)) {
 				xmcp_err("xmcp run (pid %d) is still running here: stop it (SIGTERM) "
 					 "instead", rs.pid);
 				err = -EBUSY;

@@ -152,13 +152,12 @@ static int attach_all(struct daemon *d)
 	for (g = 0; g < 3; g++)
 		for (i = 0; i < groups[g]->n; i++) {
 			const char *dev = groups[g]->name[i];
-			__u32 ifindex, m = steer_mode(&d->pol, g);
+			__u32 m = steer_mode(&d->pol, g);
+			int ifindex = dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec);
 
-			if (dp_attach_dev(&d->dp, dev, mode, steer_fd))
+			if (ifindex < 0)
 				return -1;
-			ifindex = xmcp_ifindex(dev);
 			d->attached[d->n_attached] = ifindex;
-			bpf_map_lookup_elem(d->dp.reg_fd, &ifindex, &rec);
 			d->attached_flags[d->n_attached] = rec.flags;
 			snprintf(d->attached_name[d->n_attached++], POL_IFNAMSIZ, "%s", dev);
 			if (bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
@@ -564,7 +563,7 @@ static int another_daemon(void)
 
 	if (runstate_load(&rs))
 		return 0;
-	if (rs.pid > 0 && kill(rs.pid, 0) == 0) {
+	if (runstate_daemon_alive(&rs)) {
 		xmcp_err("xmcp run is already running in this network namespace (pid %d)", rs.pid);
 		return 1;
 	}

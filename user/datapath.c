@@ -178,7 +178,8 @@ fail:
 	return err;
 }
 
-int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd)
+int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
+		  struct xmcp_iface *out)
 {
 	struct xmcp_iface rec = { .xdp_mode = mode, .netns_ino = dp->netns };
 	struct xdp_multiprog *mp;
@@ -208,7 +209,9 @@ int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int
 		xmcp_err("cannot record %s in %s/xmcp_ifaces: %s", dev, dp->pins.dir, strerror(-err));
 		goto undo;
 	}
-	return 0;
+	if (out)
+		*out = rec;
+	return ifindex;
 undo:
 	dp_detach(ifindex, dev, rec.flags);
 	return err;

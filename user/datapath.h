@@ -31,8 +31,12 @@ struct dp {
 int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *skel, void *arg),
 	    void *arg);
 
-/* Attach XDP + the tc program tc_fd to dev, pin the maps, record the device. */
-int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd);
+/*
+ * Attach XDP + the tc program tc_fd to dev, pin the maps, record the device.
+ * Returns its ifindex (and the record in *rec when given), or a negative errno.
+ */
+int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
+		  struct xmcp_iface *rec);
 
 /* Release the object and the lock; the pins go too if no device is recorded. */
 void dp_close(struct dp *dp);

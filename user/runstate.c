@@ -100,6 +100,32 @@ int runstate_load(struct runstate *rs)
 	return 0;
 }
 
+/*
+ * Is the recorded daemon still running? Not if its pid is gone, belongs to
+ * another program now, or is a zombie its parent has not reaped yet (a
+ * daemon killed with SIGKILL is one until then, and kill(pid, 0) succeeds
+ * on it).
+ */
+bool runstate_daemon_alive(const struct runstate *rs)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	if (rs->pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", rs->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ...": the state follows the last ')' */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && strstr(buf, " (xmcp) ") == strchr(buf, ' ');
+}
+
 void runstate_remove(void)
 {
 	char path[128];

@@ -27,6 +27,7 @@ int runstate_save(const struct runstate *rs);
 /* 0 and *rs filled; -ENOENT when no daemon of this namespace left a record. */
 int runstate_load(struct runstate *rs);
 void runstate_remove(void);
+bool runstate_daemon_alive(const struct runstate *rs);
 
 /* Remove the rule, routes and endpoints and restore the limits it records. */
 void runstate_undo(const struct runstate *rs);
