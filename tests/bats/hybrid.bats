@@ -90,19 +90,29 @@ transfer() {
 	wait "$spid"
 }
 
-@test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {
-	start_both
-	transfer 10.4.0.2 8000 3000000
+# arrived_at_s 'WHAT': the last transfer succeeded and S printed its digest then WHAT
+arrived_at_s() {
 	assert_success
 	local digest=${output}
 	run cat "$S_OUT"
-	assert_output "$digest 10.1.0.2"
+	assert_output "$digest $1"
+}
+
+# gw_stat NS FILTER: a field of `xmcp stats -j` of the daemon in namespace NS
+gw_stat() {
+	XMCP_PIN_DIR="$PINS-$1" stat_of "$1" "$2"
+}
+
+@test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {
+	start_both
+	transfer 10.4.0.2 8000 3000000
+	arrived_at_s "10.1.0.2"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	# the HCPE steered exactly one SYN; the HAG terminated one MPTCP connection
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .steered)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
 }
 
 @test "hybrid: both paths carry a real share over two subflows" {
@@ -127,10 +137,7 @@ transfer() {
 	start_both
 	( sleep 1.5; ip -n "$LAB_HCPE" link set lte down ) &
 	transfer 10.4.0.2 8011 15000000
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest 10.1.0.2"
+	arrived_at_s "10.1.0.2"
 	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
 }
 
@@ -139,10 +146,7 @@ transfer() {
 	start_both
 	( sleep 1.5; ip -n "$LAB_HCPE" link set dsl down ) &
 	transfer 10.4.0.2 8012 15000000
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest 10.1.0.2"
+	arrived_at_s "10.1.0.2"
 }
 
 @test "hybrid: the server resets, the client sees a reset" {
@@ -175,24 +179,18 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 @test "hybrid: IPv6 too" {
 	start_both
 	transfer fd04::2 8001 2000000
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest fd01::2"
+	arrived_at_s "fd01::2"
 }
 
 @test "hybrid: marker none: the HCPE passes an MPTCP host's SYN, the HAG terminates it" {
 	start_both
 	transfer 10.4.0.2 8002 1000000 --mptcp
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
 	# pure transparent mode: every subscriber MP_CAPABLE SYN ends at the HAG,
 	# so the MPTCP server sees plain TCP from H's own address
-	assert_output "$digest 10.1.0.2 tcp"
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .steered)" 0
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HCPE" stat_of "$LAB_HCPE" .classes.syn_mp_capable.packets)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
+	arrived_at_s "10.1.0.2 tcp"
+	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 0
+	assert_equal "$(gw_stat "$LAB_HCPE" .classes.syn_mp_capable.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
 }
 
 @test "hybrid: marker mp_convert: TCP is converted, native MPTCP stays end to end" {
@@ -202,19 +200,13 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 	# plain TCP from H: the HCPE's SYN carries the empty MP_CONVERT, the HAG
 	# terminates it and strips the marker (else S's digest would differ)
 	transfer 10.4.0.2 8020 2000000
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest 10.1.0.2"
+	arrived_at_s "10.1.0.2"
 	# an MPTCP host's own connection: not marked, so not terminated
 	transfer 10.4.0.2 8021 2000000 --mptcp
-	assert_success
-	digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest 10.1.0.2 mptcp"
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_convert.packets)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 1
+	arrived_at_s "10.1.0.2 mptcp"
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
 }
 
 @test "hybrid: MPTCP SYNs from outside the subscriber prefixes are left alone" {
@@ -223,8 +215,8 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 	transfer 10.4.0.2 8003 100000
 	assert_success
 	# the MPTCP connection went through the HAG untouched, to an MPTCP-less S: TCP there
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .not_subscriber)" 1
-	assert_equal "$(XMCP_PIN_DIR="$PINS-$LAB_HAG" stat_of "$LAB_HAG" .steered)" 0
+	assert_equal "$(gw_stat "$LAB_HAG" .not_subscriber)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
 }
 
 # nothing_left NS: no trace of xmcp in namespace NS
@@ -266,6 +258,25 @@ nothing_left() {
 	assert_output --partial "removed the rule, routes and MPTCP endpoints"
 	nothing_left "$LAB_HAG"
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
+}
+
+@test "hybrid: a killed daemon not yet reaped (a zombie) counts as gone" {
+	# a parent that kills its daemon and runs detach --all before reaping it
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$PY" -c '
+import os, signal, subprocess, sys, time
+d = subprocess.Popen([sys.argv[1], "run", "-c", sys.argv[2]], stderr=subprocess.PIPE)
+while b"running as" not in d.stderr.readline():
+    pass
+d.send_signal(signal.SIGKILL)
+while open(f"/proc/{d.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.05)
+r = subprocess.run([sys.argv[1], "detach", "--all"], capture_output=True, text=True)
+print(r.returncode, r.stdout + r.stderr)
+d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
+	assert_success
+	assert_output --regexp "^0 "
+	assert_output --partial "removed the rule, routes and MPTCP endpoints"
+	nothing_left "$LAB_HAG"
 }
 
 @test "hybrid: SIGTERM leaves no program, filter, pin, rule or route behind" {

@@ -65,17 +65,22 @@ def serve(addr, port, mptcp, ready):
     print(h.hexdigest(), peer[0] + kind)
 
 
+def send_random(s, n):
+    """Send n random bytes on s; return their SHA-256 object."""
+    h = hashlib.sha256()
+    while n:
+        b = os.urandom(min(n, 65536))
+        s.sendall(b)
+        h.update(b)
+        n -= len(b)
+    return h
+
+
 def send(addr, port, n, mptcp):
     s = sock(addr, mptcp)
     s.settimeout(20)
     s.connect((addr, port))
-    h = hashlib.sha256()
-    left = n
-    while left:
-        b = os.urandom(min(left, 65536))
-        s.sendall(b)
-        h.update(b)
-        left -= len(b)
+    h = send_random(s, n)
     s.shutdown(socket.SHUT_WR)
     got = b""
     while True:
@@ -115,13 +120,7 @@ def send_until_reset(addr, port, mptcp):
 
 def source(addr, port, n, ready):
     c, _ = accept_one(addr, port, False, ready)
-    h = hashlib.sha256()
-    left = n
-    while left:
-        b = os.urandom(min(left, 65536))
-        c.sendall(b)
-        h.update(b)
-        left -= len(b)
+    h = send_random(c, n)
     c.close()
     print(h.hexdigest())
 
