@@ -40,9 +40,10 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
 BENCH_BINS := $(BUILD)/bench_xdp
+TOOL_BINS := $(BUILD)/delayline
 
 .PHONY: all clean test bench deps demo
-all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS)
+all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 deps:
 	scripts/install-deps.sh
@@ -86,6 +87,11 @@ $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(LIB_OBJS)
 $(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
+# Test tools stand alone: no skeleton, no library.
+$(BUILD)/%: tests/tools/%.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $< -o $@
 
 test: all
 	tests/run.sh

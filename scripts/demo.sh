@@ -3,14 +3,15 @@
 # host H talking plain TCP to a server S, with no tunnel and no address
 # translation.
 #
-#   H --lan-- HCPE ==dsl (primary, 40 Mbit/s)=== HAG --wan-- S
-#                  ==lte (secondary, 20 Mbit/s)==
+#   H --lan-- HCPE ==dsl (primary, 40 Mbit/s, 10 ms)=== HAG --wan-- S
+#                  ==lte (secondary, 20 Mbit/s, 30 ms)==
 #
 # It measures one plain TCP transfer over the primary path alone, then starts
 # xmcp (policies/hcpe.json, policies/hag.json) and moves data from H to S and
 # back through it, and prints per path the bytes and the rate. Everything
-# is removed on exit, even on failure. (This kernel has no netem: the paths
-# differ in rate only; tests/lib/lab.bash documents the lab.)
+# is removed on exit, even on failure. Rates come from tbf; the one-way
+# delays from build/delayline, since this kernel has no netem
+# (tests/lib/lab.bash documents the lab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/lab.bash
@@ -20,6 +21,7 @@ PEER=tests/tools/peer.py
 XMCP=build/xmcp
 BYTES=${DEMO_BYTES:-25000000}
 DSL_RATE=40mbit LTE_RATE=20mbit
+export LAB_DSL_DELAY=${DEMO_DSL_DELAY:-10} LAB_LTE_DELAY=${DEMO_LTE_DELAY:-30}
 WORK=$(mktemp -d)
 LAB_H=xmcp-demo-h LAB_HCPE=xmcp-demo-hcpe LAB_HAG=xmcp-demo-hag LAB_S=xmcp-demo-s
 PIDS=()
@@ -49,7 +51,7 @@ trap cleanup EXIT
 make -s
 remove_lab
 
-say "the lab: H, HCPE, HAG, S in namespaces; dsl at $DSL_RATE, lte at $LTE_RATE each way"
+say "the lab: H, HCPE, HAG, S in namespaces; each way dsl $DSL_RATE and ${LAB_DSL_DELAY} ms, lte $LTE_RATE and ${LAB_LTE_DELAY} ms"
 lab_up xmcp-demo
 for ns in "$LAB_HCPE" "$LAB_HAG"; do
 	tc -n "$ns" qdisc add dev dsl root tbf rate $DSL_RATE burst 32kbit latency 100ms

@@ -176,10 +176,33 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 	assert_output "0"
 }
 
-@test "hybrid: IPv6 too" {
+@test "hybrid: IPv6 too, over two subflows" {
 	start_both
-	transfer fd04::2 8001 2000000
+	local l0
+	l0=$(tx_bytes "$LAB_HCPE" lte)
+	transfer fd04::2 8001 20000000
 	arrived_at_s "fd01::2"
+	# the join went to the HAG's IPv6 signal address over lte
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	[ $(( $(tx_bytes "$LAB_HCPE" lte) - l0 )) -gt 1000000 ]
+}
+
+@test "hybrid: paths of 20 and 60 ms RTT with 0.5% loss each way: intact, both paths used" {
+	lab_down
+	LAB_DSL_DELAY=10 LAB_LTE_DELAY=30 LAB_LOSS=0.5 lab_up "$TAG"
+	# with room to spare on dsl the scheduler would rightly leave lte idle
+	shape_paths 10mbit
+	start_both
+	local l0 d0
+	l0=$(tx_bytes "$LAB_HCPE" lte) d0=$(tx_bytes "$LAB_HCPE" dsl)
+	transfer 10.4.0.2 8014 6000000
+	arrived_at_s "10.1.0.2"
+	local lte=$(( $(tx_bytes "$LAB_HCPE" lte) - l0 )) dsl=$(( $(tx_bytes "$LAB_HCPE" dsl) - d0 ))
+	echo "HCPE sent: dsl $dsl bytes, lte $lte bytes"
+	[ "$lte" -gt 300000 ]
+	[ "$dsl" -gt 300000 ]
+	# the loss was real: the HCPE retransmitted
+	[ "$(mib "$LAB_HCPE" TcpRetransSegs)" -gt 0 ]
 }
 
 @test "hybrid: marker none: the HCPE passes an MPTCP host's SYN, the HAG terminates it" {

@@ -14,7 +14,10 @@
 #
 # lab_up TAG creates namespaces ${TAG}-h, -hcpe, -hag, -s (LAB_H, LAB_HCPE,
 # LAB_HAG, LAB_S) and the devices lan/dsl/lte/wan on each side; lab_down
-# removes them.
+# removes them. Links are veth pairs, except that with LAB_DSL_DELAY or
+# LAB_LTE_DELAY set (one-way milliseconds) that access link is a delay line
+# (build/delayline: two TAP devices and a forwarding process, since this
+# kernel has no netem); LAB_LOSS (percent) adds random loss to those.
 
 lab_up() {
 	local t=$1
@@ -27,8 +30,8 @@ lab_up() {
 			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 	done
 	lab_link "$LAB_H" lan 10.1.0.2 fd01::2 "$LAB_HCPE" lan 10.1.0.1 fd01::1
-	lab_link "$LAB_HCPE" dsl 10.2.0.1 fd02::1 "$LAB_HAG" dsl 10.2.0.2 fd02::2
-	lab_link "$LAB_HCPE" lte 10.3.0.1 fd03::1 "$LAB_HAG" lte 10.3.0.2 fd03::2
+	LAB_DELAY=${LAB_DSL_DELAY:-} lab_link "$LAB_HCPE" dsl 10.2.0.1 fd02::1 "$LAB_HAG" dsl 10.2.0.2 fd02::2
+	LAB_DELAY=${LAB_LTE_DELAY:-} lab_link "$LAB_HCPE" lte 10.3.0.1 fd03::1 "$LAB_HAG" lte 10.3.0.2 fd03::2
 	lab_link "$LAB_HAG" wan 10.4.0.1 fd04::1 "$LAB_S" wan 10.4.0.2 fd04::2
 	ip -n "$LAB_H" route add default via 10.1.0.1
 	ip -n "$LAB_H" -6 route add default via fd01::1
@@ -40,9 +43,14 @@ lab_up() {
 	ip -n "$LAB_S" -6 route add default via fd04::1
 }
 
-# lab_link NS1 DEV1 V4 V6 NS2 DEV2 V4 V6: a veth pair with /24 and /64 addresses
+# lab_link NS1 DEV1 V4 V6 NS2 DEV2 V4 V6: a veth pair with /24 and /64 addresses,
+# or with LAB_DELAY (ms) a delay line
 lab_link() {
-	ip link add "$2" netns "$1" type veth peer name "$6" netns "$5"
+	if [ -n "${LAB_DELAY:-}" ]; then
+		lab_delay_line "$1:$2" "$5:$6" -d "$LAB_DELAY" -l "${LAB_LOSS:-0}" || return 1
+	else
+		ip link add "$2" netns "$1" type veth peer name "$6" netns "$5"
+	fi
 	ip -n "$1" addr add "$3/24" dev "$2"
 	ip -n "$1" addr add "$4/64" dev "$2" nodad
 	ip -n "$5" addr add "$7/24" dev "$6"
@@ -51,8 +59,29 @@ lab_link() {
 	ip -n "$5" link set "$6" up
 }
 
+# lab_delay_line NS1:DEV1 NS2:DEV2 OPTIONS...: start build/delayline, wait until
+# both TAP devices are up. It ends by itself when either namespace goes.
+LAB_PIDS=()
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+lab_delay_line() {
+	local a=$1 b=$2 ready
+	shift 2
+	ready=$(mktemp -u /tmp/xmcp-delayline.XXXXXX)
+	"$LAB_DIR/build/delayline" -R "$ready" "$@" "$a" "$b" 3>&- &
+	LAB_PIDS+=($!)
+	for _ in $(seq 50); do
+		[ -e "$ready" ] && { rm -f "$ready"; return 0; }
+		kill -0 "${LAB_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "lab: the delay line $a -- $b did not start" >&2
+	return 1
+}
+
 lab_down() {
-	local ns
+	local ns p
+	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	LAB_PIDS=()
 	for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
 		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
