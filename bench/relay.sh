@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Relay throughput in the unshaped hybrid-access lab (tests/lib/lab.bash),
 # all in one run: plain forwarding H -> S (the baseline), then xmcp as HCPE
-# and HAG with each relay mode. iperf3 from H to S, RUNS runs of SECS seconds
-# each; the median, with min and max, in Gbit/s and as a ratio to the baseline.
+# and HAG with each relay mode (TCP<->MPTCP pairs), then a HAG alone that
+# terminates H's plain TCP (terminate_tcp: TCP<->TCP pairs) with each way of
+# moving them: userspace splice, userspace copy, sockmap. iperf3 from H to S,
+# RUNS runs of SECS seconds each; the median, with min and max, in Gbit/s and
+# as a ratio to the baseline.
 #
 # Usage: bench/relay.sh SECS RUNS OUT.md OUT.csv
 set -euo pipefail
@@ -53,8 +56,19 @@ start_xmcp() {
 		XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-$role nsenter --net=/run/netns/$ns \
 			build/xmcp run -c "$work/$role.json" > "$work/$role.log" 2>&1 &
 		pids+=($!)
-		for _ in $(seq 100); do grep -q "running as" "$work/$role.log" && break; sleep 0.1; done
+		for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$role.log" && break; sleep 0.1; done
 	done
+}
+
+# start_hag_tcp RELAY TCP_PAIRS: only the HAG, terminating plain TCP too.
+# Generic XDP in every case: sockmap requires it (docs/policy.md).
+start_hag_tcp() {
+	jq --arg r "$1" --arg t "$2" '.relay = $r | .tcp_pairs = $t | .terminate_tcp = true |
+		.xdp_mode = "generic"' policies/hag.json > "$work/hag.json"
+	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-hag nsenter --net=/run/netns/$LAB_HAG \
+		build/xmcp run -c "$work/hag.json" > "$work/hag.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/hag.log" && break; sleep 0.1; done
 }
 
 measure direct
@@ -63,23 +77,39 @@ for mode in splice copy; do
 	measure "xmcp_$mode"
 	stop
 done
+for mode in splice copy; do
+	start_hag_tcp $mode relay
+	measure "tcp_relay_$mode"
+	stop
+done
+start_hag_tcp splice sockmap
+measure tcp_sockmap
+stop
+# a figure for sockmap only if the pairs really went into the sockhash
+grep -Eq ' pairs \([1-9][0-9]* spliced in the kernel\)' "$work/hag.log" ||
+	{ echo "bench/relay.sh: the sockmap run spliced nothing:" >&2; cat "$work/hag.log" >&2; exit 1; }
 
 # stats FILE -> "median min max"
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 read -r base _ _ <<< "$(stats "$work/direct")"
 {
-	echo "## Relay throughput, TCP H -> S through HCPE + HAG (unshaped veth, one MPTCP path pair)"
+	echo "## Relay throughput, TCP H -> S (unshaped veth)"
 	echo
 	echo "| path | Gbit/s median (min-max) | ratio to direct |"
 	echo "|---|---:|---:|"
 } > "$md"
 echo "path,gbps_median,gbps_min,gbps_max,ratio" > "$csv"
-for l in direct xmcp_splice xmcp_copy; do
+for l in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy tcp_sockmap; do
 	read -r med lo hi <<< "$(stats "$work/$l")"
 	ratio=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	echo "| $l | $med ($lo-$hi) | ${ratio}x |" >> "$md"
 	echo "$l,$med,$lo,$hi,$ratio" >> "$csv"
 done
 echo >> "$md"
-echo "iperf3 -t $secs, $runs runs each; direct = plain IP forwarding through the same namespaces, no xmcp." >> "$md"
+{
+	echo "iperf3 -t $secs, $runs runs each; direct = plain IP forwarding through the same namespaces, no xmcp."
+	echo "xmcp_*: HCPE + HAG, TCP <-> MPTCP <-> TCP, by relay mode. tcp_*: the HAG alone terminating"
+	echo "H's plain TCP (terminate_tcp, generic XDP), one TCP<->TCP pair, moved by the userspace relay"
+	echo "(splice, copy) or spliced in the kernel (sockmap + sk_skb verdict)."
+} >> "$md"
 cat "$md"

@@ -465,3 +465,67 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	}
 	return TC_ACT_OK;
 }
+
+/* ---- in-kernel splicing of TCP<->TCP pairs (sockhash, sk_skb verdict) ---- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, XMCP_SPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u64);
+} XMCP_MAP_SPLICE SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XMCP_SPLICE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct xmcp_splice_peer);
+} XMCP_MAP_SPLICE_PEERS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmcp_splice_stats);
+} XMCP_MAP_SPLICE_STATS SEC(".maps");
+
+/*
+ * Every skb a spliced socket receives goes out on its peer (egress
+ * redirect). If the peer is not in the sockhash yet, the bytes can't wait:
+ * they are passed to the socket itself, and from then on all of its bytes
+ * are, so that userspace relays that direction in order.
+ */
+SEC("sk_skb")
+int XMCP_PROG_SPLICE(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct xmcp_splice_peer *p = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_PEERS, &cookie);
+	struct xmcp_splice_stats *st;
+	__u32 key = 0, len = skb->len;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_STATS, &key);
+	if (!st)
+		return SK_PASS;
+	/*
+	 * A bare FIN comes as an empty skb; sent on, the psock backlog would
+	 * take its zero-length send for a broken pipe. The FIN itself is
+	 * already in the socket's state: userspace sees the end and passes it on.
+	 */
+	if (!len) {
+		st->empty++;
+		return SK_DROP;
+	}
+	if (!p) {
+		st->no_peer++;
+		return SK_PASS;
+	}
+	if (!(p->flags & XMCP_SPLICE_PASSED) &&
+	    bpf_sk_redirect_hash(skb, &XMCP_MAP_SPLICE, &p->peer, 0) == SK_PASS) {
+		st->redirected++;
+		st->redirected_bytes += len;
+		return SK_PASS;
+	}
+	p->flags |= XMCP_SPLICE_PASSED;
+	st->passed++;
+	return SK_PASS;
+}

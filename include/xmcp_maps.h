@@ -23,6 +23,10 @@
 #define XMCP_PROG_XDP xmcp_xdp
 #define XMCP_PROG_TC xmcp_tc_ingress
 #define XMCP_PROG_STEER xmcp_tc_steer
+#define XMCP_MAP_SPLICE xmcp_splice
+#define XMCP_MAP_SPLICE_PEERS xmcp_splice_peers
+#define XMCP_MAP_SPLICE_STATS xmcp_splice_stats
+#define XMCP_PROG_SPLICE xmcp_splice_verdict
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -74,6 +78,32 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 5));
  */
 #define XMCP_STEER_PLAIN_SYN 0x1 /* HCPE LAN: plain TCP SYNs to the TCP listener */
 #define XMCP_STEER_MPTCP_SYN 0x2 /* HAG access: subscribers' MP_CAPABLE SYNs to the MPTCP listener */
+
+/*
+ * In-kernel splicing of TCP<->TCP pairs (sockhash + sk_skb verdict). Both
+ * maps are keyed by socket cookie (SO_COOKIE): XMCP_MAP_SPLICE holds the
+ * sockets, XMCP_MAP_SPLICE_PEERS says where each one's bytes go.
+ */
+#define XMCP_SPLICE_MAX_SOCKS 65536
+#define XMCP_SPLICE_PASSED 0x1 /* bytes came before the peer was in the sockhash: they
+				  were passed to the socket itself, and so are all later
+				  ones, for userspace to relay in order */
+struct xmcp_splice_peer {
+	__u64 peer; /* cookie of the socket that gets this one's bytes */
+	__u32 flags;
+	__u32 pad;
+};
+XMCP_ASSERT_SIZE(struct xmcp_splice_peer, 16);
+
+/* Value of the single-slot per-CPU array XMCP_MAP_SPLICE_STATS. */
+struct xmcp_splice_stats {
+	__u64 redirected;	/* skbs sent on to the peer socket */
+	__u64 redirected_bytes;
+	__u64 passed;		/* skbs left to userspace (see XMCP_SPLICE_PASSED) */
+	__u64 no_peer;		/* skbs of a socket without a peer entry */
+	__u64 empty;		/* empty skbs (a bare FIN), dropped */
+};
+XMCP_ASSERT_SIZE(struct xmcp_splice_stats, 40);
 
 /* Subscriber prefixes (LPM trie); IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d/96+n). */
 struct xmcp_prefix_key {

@@ -105,8 +105,8 @@ for role in hcpe hag; do
 	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-demo-$role nsenter --net=/run/netns/$ns \
 		$XMCP run -c policies/$role.json > "$WORK/$role.log" 2>&1 &
 	PIDS+=($!)
-	for _ in $(seq 100); do grep -q "running as" "$WORK/$role.log" && break; sleep 0.1; done
-	grep "running as" "$WORK/$role.log" || { cat "$WORK/$role.log"; exit 1; }
+	for _ in $(seq 100); do grep -q "^xmcp: running as" "$WORK/$role.log" && break; sleep 0.1; done
+	grep "^xmcp: running as" "$WORK/$role.log" || { cat "$WORK/$role.log"; exit 1; }
 done
 
 report() {

@@ -59,6 +59,8 @@ struct daemon {
 	bool rule4, rule6, route4, route6;
 	bool limits_saved;
 	__u32 old_add_addr_accepted, old_subflows;
+	bool fastopen_saved;
+	long old_fastopen;
 	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
 	int epfd, sigfd, timerfd;
@@ -88,6 +90,19 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 }
 
 /* A transparent listener on the loopback address, where tc hands it SYNs. */
+/* The marker arrives as SYN data: take it without a cookie (see enable_tfo_server). */
+static int listen_fastopen(int fd)
+{
+	int qlen = 1024, one = 1;
+
+	if (setsockopt(fd, SOL_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) ||
+	    setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one))) {
+		xmcp_err("cannot enable TCP Fast Open on the listener: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int open_listener(const struct policy *p, int family)
 {
 	int proto = p->role == POL_ROLE_HAG ? IPPROTO_MPTCP : IPPROTO_TCP;
@@ -103,6 +118,10 @@ static int open_listener(const struct policy *p, int family)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (p->role == POL_ROLE_HAG && p->marker && listen_fastopen(fd)) {
+		close(fd);
+		return -1;
+	}
 	if (family == AF_INET) {
 		struct sockaddr_in *sin = (void *)&ss;
 
@@ -136,7 +155,7 @@ static __u32 steer_mode(const struct policy *p, int which)
 	if (p->role == POL_ROLE_HCPE && which == 0)
 		return XMCP_STEER_PLAIN_SYN;
 	if (p->role == POL_ROLE_HAG && which == 1)
-		return XMCP_STEER_MPTCP_SYN;
+		return XMCP_STEER_MPTCP_SYN | (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
 	return 0; /* only mark the segments of our own flows */
 }
 
@@ -266,6 +285,36 @@ static void remove_mptcp(struct daemon *d)
 		pm_del_endpoint(d->pol.endpoints[i].id);
 	if (d->limits_saved)
 		pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
+	if (d->fastopen_saved)
+		xmcp_sysctl_set(RUNSTATE_SYSCTL_FASTOPEN, d->old_fastopen);
+}
+
+/*
+ * The HAG of the marker mode takes the marker as SYN data (TCP Fast Open,
+ * no cookie). A SYN whose data the server does not take costs a round trip
+ * and, on this kernel, MPTCP itself: the client then sends that data with a
+ * DSS instead of the MP_CAPABLE third ACK and the server falls back to TCP
+ * (MPTcpExtMPCapableFallbackACK). The listener asks for no cookie itself;
+ * the server side has no per-socket switch, only this netns sysctl's bit 2.
+ */
+#define TFO_SERVER_ENABLE 0x2
+static int enable_tfo_server(struct daemon *d)
+{
+	long v;
+	int err = xmcp_sysctl_get(RUNSTATE_SYSCTL_FASTOPEN, &v);
+
+	if (!err && (v & TFO_SERVER_ENABLE))
+		return 0;
+	if (!err)
+		err = xmcp_sysctl_set(RUNSTATE_SYSCTL_FASTOPEN, v | TFO_SERVER_ENABLE);
+	if (err) {
+		xmcp_err("cannot enable the TCP Fast Open server (net.ipv4.tcp_fastopen): %s",
+			 strerror(-err));
+		return -1;
+	}
+	d->old_fastopen = v;
+	d->fastopen_saved = true;
+	return 0;
 }
 
 static int save_runstate(const struct daemon *d)
@@ -278,6 +327,8 @@ static int save_runstate(const struct daemon *d)
 		.limits_saved = d->limits_saved,
 		.old_add_addr_accepted = d->old_add_addr_accepted,
 		.old_subflows = d->old_subflows,
+		.fastopen_saved = d->fastopen_saved,
+		.old_fastopen = d->old_fastopen,
 	};
 	unsigned int i;
 
@@ -417,13 +468,14 @@ static bool is_listener_addr(const struct policy *p, const struct sockaddr_stora
 	return !memcmp(sa_addr(ss), &in6addr_loopback, sizeof(in6addr_loopback));
 }
 
-static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_storage *s)
+static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_storage *s, int proto)
 {
 	char cb[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN];
 
 	inet_ntop(c->ss_family, sa_addr(c), cb, sizeof(cb));
 	inet_ntop(s->ss_family, sa_addr(s), sb, sizeof(sb));
-	xmcp_dbg("pair %s:%d -> %s:%d", cb, sa_port(c), sb, sa_port(s));
+	xmcp_dbg("pair %s:%d -> %s:%d (client %s)", cb, sa_port(c), sb, sa_port(s),
+		 proto == IPPROTO_MPTCP ? "mptcp" : proto == IPPROTO_TCP ? "tcp" : "?");
 }
 
 static void accept_all(struct daemon *d, int lfd)
@@ -449,15 +501,18 @@ static void accept_all(struct daemon *d, int lfd)
 			continue;
 		}
 		if (xmcp_verbose)
-			log_pair(&client, &server);
+			log_pair(&client, &server, xmcp_sock_protocol(cfd));
 		sfd = open_server_leg(d, &client, &server);
 		if (sfd < 0) {
 			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(cfd);
 			continue;
 		}
+		/* Only MPTCP SYNs carry the marker (terminate_tcp brings plain TCP too). */
 		relay_add(d->relay, cfd, sfd,
-			  d->pol.marker && d->pol.role == POL_ROLE_HAG ? RELAY_STRIP_MARKER : 0);
+			  d->pol.marker && d->pol.role == POL_ROLE_HAG && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP
+				  ? RELAY_STRIP_MARKER
+				  : 0);
 	}
 }
 
@@ -466,6 +521,21 @@ static int add_fd(int epfd, int fd, unsigned long tag)
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+/* TCP<->TCP pairs through the sockhash: attach the verdict to it. */
+static int use_sockmap(struct daemon *d)
+{
+	struct xmcp *skel = d->dp.skel;
+	int map_fd = bpf_map__fd(skel->maps.XMCP_MAP_SPLICE);
+
+	if (bpf_prog_attach(bpf_program__fd(skel->progs.XMCP_PROG_SPLICE), map_fd,
+			    BPF_SK_SKB_VERDICT, 0)) {
+		xmcp_err("cannot attach the sk_skb verdict to the sockhash: %s", strerror(errno));
+		return -1;
+	}
+	relay_use_sockmap(d->relay, map_fd, bpf_map__fd(skel->maps.XMCP_MAP_SPLICE_PEERS));
+	return 0;
 }
 
 static int setup(struct daemon *d)
@@ -483,6 +553,8 @@ static int setup(struct daemon *d)
 		return -1;
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d))
+		return -1;
+	if (d->pol.role == POL_ROLE_HAG && d->pol.marker && enable_tfo_server(d))
 		return -1;
 	if (save_runstate(d))
 		return -1;
@@ -505,6 +577,8 @@ static int setup(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	d->relay = relay_new(d->epfd, d->pol.idle_timeout,
 			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
+	if (d->relay && d->pol.tcp_sockmap && use_sockmap(d))
+		return -1;
 	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 || !d->relay ||
 	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
 	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
@@ -524,7 +598,8 @@ static void loop(struct daemon *d)
 	int n, i;
 
 	for (;;) {
-		n = epoll_wait(d->epfd, ev, MAX_EVENTS, -1);
+		/* in-kernel pairs that ended wait for their last bytes: look again soon */
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, relay_draining(d->relay) ? 5 : -1);
 		if (n < 0 && errno != EINTR)
 			return;
 		for (i = 0; i < n; i++) {
@@ -552,6 +627,8 @@ static void loop(struct daemon *d)
 				break;
 			}
 		}
+		if (relay_draining(d->relay))
+			relay_drain(d->relay);
 		relay_reap(d->relay);
 	}
 }
@@ -622,6 +699,19 @@ int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* The relay's account, on the way out: what an operator checks after a run. */
+static void log_summary(const struct daemon *d)
+{
+	const struct relay_stats *st = relay_stats(d->relay);
+
+	fprintf(stderr,
+		"xmcp: %llu pairs (%llu spliced in the kernel): %llu closed, %llu aborted, "
+		"%llu idle, %llu failed to connect, %llu without their marker, %llu MPTCP fell back to TCP; "
+		"%llu bytes client->server, %llu server->client\n",
+		st->pairs_opened, st->spliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
+		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1]);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
@@ -643,6 +733,7 @@ int cmd_run(int argc, char **argv)
 	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
 		policy_role_name(d.pol.role), d.pol.listen_port);
 	loop(&d);
+	log_summary(&d);
 	teardown(&d);
 	return 0;
 }

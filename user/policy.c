@@ -88,6 +88,43 @@ static int get_string(struct ctx *c, json_object *o, const char *key, const char
 	return 0;
 }
 
+/* One of a fixed list of words: its index, or def when absent. */
+static int get_choice(struct ctx *c, json_object *o, const char *key, const char *const *words,
+		      int def, int *out)
+{
+	const char *v;
+	char list[128] = "";
+	int i;
+
+	*out = def;
+	if (get_string(c, o, key, &v))
+		return -1;
+	if (!v)
+		return 0;
+	for (i = 0; words[i]; i++) {
+		if (!strcmp(v, words[i])) {
+			*out = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 i ? (words[i + 1] ? ", " : " or ") : "", words[i]);
+	}
+	return bad(c, key, "must be %s, not '%s'", list, v);
+}
+
+static int get_bool(struct ctx *c, json_object *o, const char *key, bool *out)
+{
+	json_object *v;
+
+	*out = false;
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return bad(c, key, "must be true or false");
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
 /*
  * The list at o.key (reported as `field`) of at most max `noun`s: its
  * length (0 and *arr NULL when absent), or -1 after reporting the problem.
@@ -305,18 +342,14 @@ static int get_limits(struct ctx *c, json_object *root, struct policy *p)
 
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
-	const char *role;
+	static const char *const roles[] = { "hcpe", "hag", NULL };
+	int role;
 
-	if (get_string(c, root, "role", &role))
+	if (get_choice(c, root, "role", roles, -1, &role))
 		return -1;
-	if (!role)
+	if (role < 0)
 		return bad(c, "role", "missing (hcpe or hag)");
-	if (!strcmp(role, "hcpe"))
-		p->role = POL_ROLE_HCPE;
-	else if (!strcmp(role, "hag"))
-		p->role = POL_ROLE_HAG;
-	else
-		return bad(c, "role", "must be hcpe or hag, not '%s'", role);
+	p->role = role == 0 ? POL_ROLE_HCPE : POL_ROLE_HAG;
 	return 0;
 }
 
@@ -343,7 +376,6 @@ static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
 
 static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 {
-	const char *mode, *marker, *relay;
 	long long v;
 
 	if (get_uint(c, root, "listen_port", 1, 65535, DEFAULT_LISTEN_PORT, &v))
@@ -360,21 +392,32 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (get_uint(c, root, "idle_timeout", 1, 86400 * 7, DEFAULT_IDLE, &v))
 		return -1;
 	p->idle_timeout = v;
-	if (get_string(c, root, "xdp_mode", &mode))
+	static const char *const xdp_modes[] = { "native", "generic", NULL };
+	static const char *const markers[] = { "none", "mp_convert", NULL };
+	static const char *const relays[] = { "splice", "copy", NULL };
+	static const char *const tcp_pairs[] = { "relay", "sockmap", NULL };
+	int mode, marker, relay, tcp;
+
+	if (get_choice(c, root, "xdp_mode", xdp_modes, 0, &mode) ||
+	    get_choice(c, root, "marker", markers, 0, &marker) ||
+	    get_choice(c, root, "relay", relays, 0, &relay) ||
+	    get_choice(c, root, "tcp_pairs", tcp_pairs, 0, &tcp) ||
+	    get_bool(c, root, "terminate_tcp", &p->terminate_tcp))
 		return -1;
-	if (mode && strcmp(mode, "native") && strcmp(mode, "generic"))
-		return bad(c, "xdp_mode", "must be native or generic, not '%s'", mode);
-	p->xdp_generic = mode && !strcmp(mode, "generic");
-	if (get_string(c, root, "marker", &marker))
-		return -1;
-	if (marker && strcmp(marker, "none") && strcmp(marker, "mp_convert"))
-		return bad(c, "marker", "must be none or mp_convert, not '%s'", marker);
-	p->marker = marker && !strcmp(marker, "mp_convert");
-	if (get_string(c, root, "relay", &relay))
-		return -1;
-	if (relay && strcmp(relay, "splice") && strcmp(relay, "copy"))
-		return bad(c, "relay", "must be splice or copy, not '%s'", relay);
-	p->relay_copy = relay && !strcmp(relay, "copy");
+	p->xdp_generic = mode == 1;
+	p->marker = marker == 1;
+	p->relay_copy = relay == 1;
+	p->tcp_sockmap = tcp == 1;
+	if (p->terminate_tcp && p->role != POL_ROLE_HAG)
+		return bad(c, "terminate_tcp", "only a HAG terminates plain TCP");
+	/*
+	 * Measured on kernel 6.18 (docs/policy.md): with native XDP on the
+	 * receiving devices (page_pool-backed skbs), bytes the sockhash sends
+	 * on are sometimes other, stale memory. Generic XDP never showed it.
+	 */
+	if (p->tcp_sockmap && !p->xdp_generic)
+		return bad(c, "tcp_pairs", "sockmap needs \"xdp_mode\": \"generic\" (with native XDP "
+					"the in-kernel splice corrupted data on this kernel; see docs/policy.md)");
 	return 0;
 }
 
@@ -383,7 +426,7 @@ int policy_load(const char *path, struct policy *p)
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
-					    NULL };
+					    "tcp_pairs",  "terminate_tcp", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;

@@ -47,6 +47,8 @@ struct policy {
 	bool xdp_generic;
 	bool marker;	 /* "marker": "mp_convert" */
 	bool relay_copy; /* "relay": "copy" (default "splice") */
+	bool tcp_sockmap; /* "tcp_pairs": "sockmap" (default "relay") */
+	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
 	unsigned int idle_timeout; /* seconds */
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;

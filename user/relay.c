@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mptcp.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +17,7 @@
 #include "mp_convert.h"
 #include "relay.h"
 #include "util.h"
+#include "xmcp_maps.h"
 
 #define RELAY_TAG 0x72656c61 /* "rela": marks our epoll data */
 #define SPLICE_CHUNK (1 << 16)
@@ -30,13 +37,21 @@ struct pair {
 	int fd[2];
 	int pipe_r[2], pipe_w[2]; /* pipe[d] carries bytes read from fd[d] */
 	size_t queued[2];	  /* bytes in pipe[d] (or buf[d] from off[d]) */
-	unsigned char *buf[2];	  /* RELAY_COPY: one chunk per direction */
+	unsigned char *buf[2];	  /* copy[d]: one chunk per direction */
 	size_t off[2];
 	bool eof[2];		  /* fd[d] has nothing more to say */
 	bool shut[2];		  /* the other leg was told (shutdown SHUT_WR) */
 	bool connected;
 	bool strip_marker; /* framing still at the head of the client's stream */
 	bool dead;	   /* closed; freed by relay_reap() once the event batch is done */
+	bool copy[2];	   /* direction d uses read()/write() through buf[d], not splice() */
+	bool in_kernel[2]; /* bytes from fd[d] go to fd[!d] through the sockhash */
+	bool draining;	   /* an in-kernel direction ended: pass the FIN on once delivered */
+	__u64 cookie[2];   /* SO_COOKIE, the keys of the splice maps */
+	__u64 seen;	   /* bytes received on both legs at the last idle check */
+	__u64 written0[2]; /* bytes written into fd[d] before it went into the sockhash */
+	__u64 user_read[2]; /* bytes userspace read from fd[d] (and so wrote to fd[!d]) */
+	bool splice_wanted; /* TCP<->TCP: into the sockhash once userspace holds no byte */
 	unsigned int armed[2]; /* the events each leg is registered for */
 	time_t last;
 	struct leg_ref ref[2];
@@ -48,6 +63,8 @@ struct relay {
 	int epfd;
 	unsigned int idle;
 	enum relay_mode mode;
+	int splice_fd, peers_fd; /* the sockhash and its peer map, or -1 */
+	unsigned int draining;	 /* pairs waiting to pass a FIN on */
 	struct pair *pairs;
 	struct relay_stats st;
 };
@@ -73,13 +90,150 @@ struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mod
 		r->epfd = epfd;
 		r->idle = idle_timeout;
 		r->mode = mode;
+		r->splice_fd = r->peers_fd = -1;
 	}
 	return r;
+}
+
+void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd)
+{
+	r->splice_fd = sockhash_fd;
+	r->peers_fd = peers_fd;
 }
 
 const struct relay_stats *relay_stats(const struct relay *r)
 {
 	return &r->st;
+}
+
+/* Direction d moves through buf[d] with read()/write(). */
+static int use_copy(struct pair *p, int d)
+{
+	if (!p->buf[d])
+		p->buf[d] = malloc(SPLICE_CHUNK);
+	p->copy[d] = p->buf[d] != NULL;
+	return p->copy[d] ? 0 : -1;
+}
+
+static int tcp_info_of(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len);
+}
+
+/* Bytes the leg has received from its own peer; eof: its FIN is in, and counted by TCP_INFO. */
+static __u64 received(int fd, bool eof)
+{
+	struct tcp_info ti;
+
+	return tcp_info_of(fd, &ti) ? 0 : ti.tcpi_bytes_received - eof;
+}
+
+/* Bytes written into the leg so far (acknowledged, plus still queued), SYN included. */
+static __u64 written(int fd)
+{
+	struct tcp_info ti;
+	int outq = 0;
+
+	if (tcp_info_of(fd, &ti) || ioctl(fd, SIOCOUTQ, &outq))
+		return 0;
+	return ti.tcpi_bytes_acked + outq;
+}
+
+/*
+ * An in-kernel direction ended: has every byte fd[d] received been written
+ * into fd[!d]? Until then some may still wait in the peer's psock backlog,
+ * and a FIN passed on now would cut them off.
+ */
+static bool kernel_delivered(const struct pair *p, int d)
+{
+	return written(p->fd[!d]) - p->written0[!d] >= received(p->fd[d], p->eof[d]) - p->user_read[d];
+}
+
+/*
+ * Wake-up on an in-kernel leg: either its end (read() gives 0) or bytes the
+ * verdict passed to the socket itself because the peer was not in the
+ * sockhash yet (XMCP_SPLICE_PASSED). Then none of this leg's bytes was ever
+ * redirected (the peer, once in, stays in), so userspace takes the direction
+ * over from here, in order. -1 on a hard error.
+ */
+static int kernel_read(struct pair *p, int d)
+{
+	ssize_t n;
+
+	if (use_copy(p, d))
+		return -1;
+	n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
+	p->off[d] = 0;
+	if (n > 0) {
+		xmcp_dbg("leg %d: bytes came before its peer was spliced; relaying them in userspace", d);
+		p->in_kernel[d] = false;
+		p->queued[d] = n;
+		p->user_read[d] += n;
+	} else if (n == 0) {
+		p->eof[d] = true;
+	} else if (errno != EAGAIN) {
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_tcp(int fd)
+{
+	return xmcp_sock_protocol(fd) == IPPROTO_TCP;
+}
+
+/* An MPTCP socket that fell back to plain TCP (MPTCP_INFO then fails with EOPNOTSUPP). */
+static bool fell_back(int fd)
+{
+	struct mptcp_info mi;
+	socklen_t len = sizeof(mi);
+
+	return xmcp_sock_protocol(fd) == IPPROTO_MPTCP &&
+	       getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len) && errno == EOPNOTSUPP;
+}
+
+/*
+ * A TCP<->TCP pair whose server leg just connected, with no byte relayed
+ * yet: hand both directions to the sk_skb verdict. Peer entries go in
+ * first, then the sockets; a socket whose bytes arrive before its peer is in
+ * keeps them (XMCP_SPLICE_PASSED) and userspace relays that direction.
+ * Returns 0 when at least one direction is in the kernel.
+ */
+static int splice_in_kernel(struct relay *r, struct pair *p)
+{
+	socklen_t len = sizeof(__u64);
+	struct xmcp_splice_peer v;
+	int d, one = 1;
+
+	for (d = 0; d < 2; d++)
+		if (getsockopt(p->fd[d], SOL_SOCKET, SO_COOKIE, &p->cookie[d], &len))
+			return -1;
+	for (d = 0; d < 2; d++) {
+		v = (struct xmcp_splice_peer){ .peer = p->cookie[!d] };
+		if (bpf_map_update_elem(r->peers_fd, &p->cookie[d], &v, BPF_ANY))
+			return -1;
+		p->written0[d] = written(p->fd[d]);
+	}
+	/* From here a socket may be in the sockhash: userspace only read()s it (relay_add set copy). */
+	for (d = 0; d < 2; d++) {
+		__u64 fd = p->fd[d];
+
+		if (bpf_map_update_elem(r->splice_fd, &p->cookie[d], &fd, BPF_NOEXIST))
+			return -1;
+	}
+	for (d = 0; d < 2; d++) {
+		p->in_kernel[d] = !bpf_map_lookup_elem(r->peers_fd, &p->cookie[d], &v) &&
+				  !(v.flags & XMCP_SPLICE_PASSED);
+		/* Bytes queued before the socket went in wait for a wake-up: give one. */
+		if (p->in_kernel[d])
+			setsockopt(p->fd[d], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		else
+			xmcp_dbg("leg %d: bytes came before its peer was spliced; relaying them in userspace", d);
+	}
+	r->st.spliced++;
+	return 0;
 }
 
 /* The events each leg waits for, from the pair's state. */
@@ -127,6 +281,18 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int d;
 
+	for (d = 0; d < 2; d++) {
+		if (p->connected && fell_back(p->fd[d])) {
+			r->st.fallback++;
+			xmcp_dbg("pair closed: its %s leg had fallen back to TCP", d ? "server" : "client");
+		}
+		if (p->in_kernel[d])
+			r->st.bytes[d] += received(p->fd[d], p->eof[d]) - p->user_read[d];
+		if (p->cookie[d])
+			bpf_map_delete_elem(r->peers_fd, &p->cookie[d]);
+	}
+	if (p->draining)
+		r->draining--;
 	for (d = 0; d < 2; d++) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd[d], NULL);
 		if (abort)
@@ -176,8 +342,7 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 	for (d = 0; d < 2; d++) {
 		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
 		if (r->mode == RELAY_COPY) {
-			p->buf[d] = malloc(SPLICE_CHUNK);
-			if (!p->buf[d])
+			if (use_copy(p, d))
 				goto fail_pipes;
 			continue;
 		}
@@ -185,6 +350,12 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 			goto fail_pipes;
 		p->pipe_r[d] = pfd[0];
 		p->pipe_w[d] = pfd[1];
+	}
+	/* Once in a sockhash, a socket is read() by userspace, never spliced from. */
+	if (r->splice_fd >= 0 && is_tcp(client_fd) && is_tcp(server_fd)) {
+		if (use_copy(p, CLIENT) || use_copy(p, SERVER))
+			goto fail_pipes;
+		p->splice_wanted = true;
 	}
 	p->last = now();
 	p->next = r->pairs;
@@ -223,7 +394,7 @@ static int flush(struct relay *r, struct pair *p, int d)
 	while (p->queued[d]) {
 		ssize_t n;
 
-		if (r->mode == RELAY_COPY)
+		if (p->copy[d])
 			n = write(p->fd[!d], p->buf[d] + p->off[d], p->queued[d]);
 		else
 			n = splice(p->pipe_r[d], NULL, p->fd[!d], NULL, p->queued[d],
@@ -236,6 +407,12 @@ static int flush(struct relay *r, struct pair *p, int d)
 	}
 	/* All of it delivered and nothing more will come: pass the FIN on. */
 	if (p->eof[d] && !p->shut[d]) {
+		if (p->in_kernel[d] && !kernel_delivered(p, d)) {
+			if (!p->draining)
+				r->draining++;
+			p->draining = true;
+			return 0;
+		}
 		shutdown(p->fd[!d], SHUT_WR);
 		p->shut[d] = true;
 	}
@@ -247,15 +424,20 @@ static int fill(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
-	if (r->mode == RELAY_COPY)
+	if (p->in_kernel[d] && kernel_read(p, d))
+		return -1;
+	if (p->in_kernel[d])
+		return 0;
+	if (p->copy[d])
 		n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
 	else
 		n = splice(p->fd[d], NULL, p->pipe_w[d], NULL, SPLICE_CHUNK,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	p->off[d] = 0;
-	if (n > 0)
+	if (n > 0) {
 		p->queued[d] += n;
-	else if (n == 0)
+		p->user_read[d] += n;
+	} else if (n == 0)
 		p->eof[d] = true;
 	else if (errno != EAGAIN)
 		return -1;
@@ -307,6 +489,17 @@ static int finish_connect(struct pair *p)
 	return 0;
 }
 
+/* A TCP<->TCP pair goes into the sockhash once connected, with nothing held in userspace. */
+static void maybe_splice(struct relay *r, struct pair *p)
+{
+	if (!p->splice_wanted || !p->connected || p->queued[0] || p->queued[1] || p->eof[0] ||
+	    p->eof[1])
+		return;
+	p->splice_wanted = false;
+	if (splice_in_kernel(r, p))
+		xmcp_dbg("pair not spliced in the kernel: %s", strerror(errno));
+}
+
 void relay_event(struct relay *r, void *ptr, unsigned int events)
 {
 	struct leg_ref *ref = ptr;
@@ -350,7 +543,43 @@ void relay_event(struct relay *r, void *ptr, unsigned int events)
 		close_pair(r, p, false);
 		return;
 	}
+	maybe_splice(r, p);
 	rearm(r, p);
+}
+
+/* In-kernel pairs make no events while bytes flow: their counters tell. */
+static void note_kernel_traffic(struct pair *p, time_t t)
+{
+	__u64 seen;
+
+	if (!p->in_kernel[0] && !p->in_kernel[1])
+		return;
+	seen = received(p->fd[0], false) + received(p->fd[1], false);
+	if (seen != p->seen)
+		p->last = t;
+	p->seen = seen;
+}
+
+bool relay_draining(const struct relay *r)
+{
+	return r->draining > 0;
+}
+
+void relay_drain(struct relay *r)
+{
+	struct pair *p = r->pairs, *next;
+
+	for (; p && r->draining; p = next) {
+		next = p->next;
+		if (!p->draining)
+			continue;
+		p->draining = false;
+		r->draining--;
+		if (flush(r, p, CLIENT) || flush(r, p, SERVER))
+			close_pair(r, p, true);
+		else if (p->shut[CLIENT] && p->shut[SERVER])
+			close_pair(r, p, false);
+	}
 }
 
 void relay_expire(struct relay *r)
@@ -360,6 +589,7 @@ void relay_expire(struct relay *r)
 
 	for (; p; p = next) {
 		next = p->next;
+		note_kernel_traffic(p, t);
 		if (t - p->last > (time_t)r->idle) {
 			r->st.idle_expired++;
 			close_pair(r, p, true);

@@ -17,6 +17,8 @@ struct relay;
 
 struct relay_stats {
 	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
+	unsigned long long spliced; /* TCP<->TCP pairs handed to the sockhash */
+	unsigned long long fallback; /* pairs whose MPTCP leg had fallen back to TCP */
 	unsigned long long bad_marker; /* RELAY_STRIP_MARKER pairs whose stream did not start with it */
 	unsigned long long bytes[2]; /* client->server, server->client */
 };
@@ -25,6 +27,12 @@ struct relay_stats {
 enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
+/*
+ * Splice TCP<->TCP pairs in the kernel: the sockhash and peer map of the
+ * loaded object (XMCP_MAP_SPLICE, XMCP_MAP_SPLICE_PEERS), with the sk_skb
+ * verdict attached to the sockhash. Pairs with an MPTCP leg stay in userspace.
+ */
+void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd);
 /* relay_add flags */
 #define RELAY_STRIP_MARKER 0x1 /* the client's stream starts with MP_CONVERT framing: drop it */
 
@@ -37,6 +45,12 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
 void relay_event(struct relay *r, void *ptr, unsigned int events);
 /* Free the pairs closed while handling a batch of events; call after each batch. */
 void relay_reap(struct relay *r);
+/*
+ * In-kernel pairs wait to pass a FIN on until the peer has taken every byte:
+ * while relay_draining(), call relay_drain() every few milliseconds.
+ */
+bool relay_draining(const struct relay *r);
+void relay_drain(struct relay *r);
 /* Close pairs idle for longer than the lifetime; call every second or so. */
 void relay_expire(struct relay *r);
 /* Abort every pair and free the relay. */

@@ -48,6 +48,8 @@ int runstate_save(const struct runstate *rs)
 				       json_object_new_int64(rs->old_add_addr_accepted));
 		json_object_object_add(o, "old_subflows", json_object_new_int64(rs->old_subflows));
 	}
+	if (rs->fastopen_saved)
+		json_object_object_add(o, "old_tcp_fastopen", json_object_new_int64(rs->old_fastopen));
 	/* write then rename: a reader never sees half a record */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	err = json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PRETTY) ? -EIO : 0;
@@ -91,6 +93,7 @@ int runstate_load(struct runstate *rs)
 	rs->rule_priority = get_u32(o, "rule_priority", &found);
 	rs->old_add_addr_accepted = get_u32(o, "old_add_addr_accepted", &rs->limits_saved);
 	rs->old_subflows = get_u32(o, "old_subflows", &found);
+	rs->old_fastopen = get_u32(o, "old_tcp_fastopen", &rs->fastopen_saved);
 	if (json_object_object_get_ex(o, "endpoint_ids", &ids) &&
 	    json_object_is_type(ids, json_type_array))
 		for (i = 0; i < json_object_array_length(ids) && i < RUNSTATE_MAX_ENDPOINTS; i++)
@@ -147,4 +150,6 @@ void runstate_undo(const struct runstate *rs)
 		pm_del_endpoint(rs->endpoint_ids[i]);
 	if (rs->limits_saved)
 		pm_set_limits(rs->old_add_addr_accepted, rs->old_subflows);
+	if (rs->fastopen_saved)
+		xmcp_sysctl_set(RUNSTATE_SYSCTL_FASTOPEN, rs->old_fastopen);
 }

@@ -21,7 +21,11 @@ struct runstate {
 	__u8 endpoint_ids[RUNSTATE_MAX_ENDPOINTS];
 	bool limits_saved;
 	__u32 old_add_addr_accepted, old_subflows;
+	bool fastopen_saved; /* the daemon turned on the TFO server: restore this */
+	long old_fastopen;
 };
+
+#define RUNSTATE_SYSCTL_FASTOPEN "/proc/sys/net/ipv4/tcp_fastopen"
 
 int runstate_save(const struct runstate *rs);
 /* 0 and *rs filled; -ENOENT when no daemon of this namespace left a record. */

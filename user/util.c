@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -138,4 +139,38 @@ const char *xmcp_class_name(unsigned int cls)
 const char *xmcp_malformed_name(unsigned int reason)
 {
 	return reason < XMCP_MF_MAX ? malformed_names[reason] : "unknown";
+}
+
+int xmcp_sysctl_get(const char *path, long *v)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%ld", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+int xmcp_sysctl_set(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f)
+		return -errno;
+	err = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+int xmcp_sock_protocol(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len);
+	return proto;
 }

@@ -27,6 +27,13 @@ void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
 
+/* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
+int xmcp_sock_protocol(int fd);
+
+/* An integer sysctl of the current network namespace (path under /proc/sys); negative errno. */
+int xmcp_sysctl_get(const char *path, long *v);
+int xmcp_sysctl_set(const char *path, long v);
+
 const char *xmcp_class_name(unsigned int cls);
 const char *xmcp_malformed_name(unsigned int reason);
 

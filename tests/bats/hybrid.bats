@@ -38,6 +38,8 @@ mib() {
 # The daemons are not children of this shell, so `wait` can't be used.
 stop_daemon() {
 	local i
+	# only a real pid: `kill 0` would signal the whole test run
+	[[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] || return 0
 	kill -TERM "$1" 2>/dev/null || return 0
 	for i in $(seq 100); do
 		kill -0 "$1" 2>/dev/null || return 0
@@ -67,10 +69,17 @@ start_daemon() {
 	XMCP_PIN_DIR="$PINS-$ns" nsenter --net="/run/netns/$ns" "$XMCP" -v run -c "$2" > "$log" 2>&1 3>&- &
 	local pid=$!
 	for i in $(seq 100); do
-		grep -q "running as" "$log" && break
-		kill -0 "$pid" 2>/dev/null || { cat "$log"; return 1; }
+		grep -q "^xmcp: running as" "$log" && break
+		# the log to stderr: stdout is the pid the caller keeps (and later kills)
+		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
 		sleep 0.1
 	done
+	if ! grep -q "^xmcp: running as" "$log"; then
+		echo "xmcp run did not start within 10 s:" >&2
+		cat "$log" >&2
+		kill -KILL "$pid"
+		return 1
+	fi
 	echo "$pid"
 }
 
@@ -108,7 +117,7 @@ gw_stat() {
 	transfer 10.4.0.2 8000 3000000
 	arrived_at_s "10.1.0.2"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
-	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000 (client mptcp)" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	# the HCPE steered exactly one SYN; the HAG terminated one MPTCP connection
 	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
@@ -219,17 +228,29 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 @test "hybrid: marker mp_convert: TCP is converted, native MPTCP stays end to end" {
 	jq '.marker = "mp_convert"' "$TOP/policies/hcpe.json" > "$BATS_TEST_TMPDIR/hcpe.json"
 	jq '.marker = "mp_convert"' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	local fastopen_before
+	fastopen_before=$(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen)
 	start_both
 	# plain TCP from H: the HCPE's SYN carries the empty MP_CONVERT, the HAG
 	# terminates it and strips the marker (else S's digest would differ)
 	transfer 10.4.0.2 8020 2000000
 	arrived_at_s "10.1.0.2"
+	# ...and the HAG's leg really is MPTCP: it took the marker as SYN data
+	# (else the client's data-bearing third ACK makes the HAG fall back to TCP)
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8020 (client mptcp)" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	[ "$(mib "$LAB_HAG" TcpExtTCPFastOpenPassive)" -eq 1 ]
+	[ "$(mib "$LAB_HAG" MPTcpExtMPCapableFallbackACK)" -eq 0 ]
 	# an MPTCP host's own connection: not marked, so not terminated
 	transfer 10.4.0.2 8021 2000000 --mptcp
 	arrived_at_s "10.1.0.2 mptcp"
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.packets)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	# the TFO server bit the HAG turned on goes when it does
+	[ $(( $(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen) & 2 )) -eq 2 ]
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen)" "$fastopen_before"
 }
 
 @test "hybrid: MPTCP SYNs from outside the subscriber prefixes are left alone" {
@@ -240,6 +261,76 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 	# the MPTCP connection went through the HAG untouched, to an MPTCP-less S: TCP there
 	assert_equal "$(gw_stat "$LAB_HAG" .not_subscriber)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
+}
+
+# download SERVER_ADDR PORT BYTES: S sends to H; both digests in $S_OUT and $output
+download() {
+	local ready="$BATS_TEST_TMPDIR/ready-$2"
+	S_OUT="$BATS_TEST_TMPDIR/s-$2.out"
+	in_ns "$LAB_S" "$PY" "$PEER" source "$1" "$2" "$3" --ready "$ready" > "$S_OUT" 3>&- &
+	local spid=$! i
+	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" sink "$1" "$2"
+	wait "$spid"
+}
+
+# hag_tcp_pairs MODE: a HAG that also terminates plain TCP, its TCP<->TCP pairs by MODE;
+# no HCPE, so H's plain TCP reaches the HAG as it is. Generic XDP: the policy
+# demands it for sockmap (native XDP on veth corrupted spliced bytes here).
+hag_tcp_pairs() {
+	jq --arg m "$1" '.terminate_tcp = true | .tcp_pairs = $m | .xdp_mode = "generic"' "$TOP/policies/hag.json" \
+		> "$BATS_TEST_TMPDIR/hag.json"
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+}
+
+# summary_of NS: the daemon's closing account (stops it)
+summary_of() {
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	grep -o '[0-9]* pairs .*' "$BATS_TEST_TMPDIR/$1.log"
+}
+
+@test "hybrid: terminate_tcp + sockmap: plain TCP pairs are spliced in the kernel, intact both ways" {
+	hag_tcp_pairs sockmap
+	transfer 10.4.0.2 8030 8000000
+	arrived_at_s "10.1.0.2"
+	download 10.4.0.2 8031 8000000
+	assert_success
+	assert_equal "$(cat "$S_OUT")" "$output"
+	transfer fd04::2 8032 3000000
+	arrived_at_s "fd01::2"
+
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 3
+	run summary_of "$LAB_HAG"
+	# the FINs went through: every pair closed gracefully, none reset
+	assert_output --regexp '^3 pairs \(3 spliced in the kernel\): 3 closed, 0 aborted'
+	# bytes counted from TCP_INFO: 11 MB up; 8 MB down plus two 64-byte digests
+	local up down
+	up=$(echo "$output" | grep -o '[0-9]* bytes client->server' | cut -d' ' -f1)
+	down=$(echo "$output" | grep -o '[0-9]* server->client' | cut -d' ' -f1)
+	assert_equal "$up" 11000000
+	assert_equal "$down" $((8000000 + 2 * 64))
+}
+
+@test "hybrid: terminate_tcp + sockmap: the server resets, the client sees a reset" {
+	hag_tcp_pairs sockmap
+	local ready="$BATS_TEST_TMPDIR/ready-reset"
+	in_ns "$LAB_S" "$PY" "$PEER" serve-reset 10.4.0.2 8033 --ready "$ready" 3>&- &
+	local i
+	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 8033
+	assert_success
+	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+	run summary_of "$LAB_HAG"
+	assert_output --regexp '^1 pairs \(1 spliced in the kernel\): 0 closed, 1 aborted'
+}
+
+@test "hybrid: terminate_tcp with the default relay: TCP pairs go through userspace" {
+	hag_tcp_pairs relay
+	transfer 10.4.0.2 8034 3000000
+	arrived_at_s "10.1.0.2"
+	run summary_of "$LAB_HAG"
+	assert_output --regexp '^1 pairs \(0 spliced in the kernel\): 1 closed, 0 aborted'
 }
 
 # nothing_left NS: no trace of xmcp in namespace NS
@@ -288,8 +379,11 @@ nothing_left() {
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$PY" -c '
 import os, signal, subprocess, sys, time
 d = subprocess.Popen([sys.argv[1], "run", "-c", sys.argv[2]], stderr=subprocess.PIPE)
-while b"running as" not in d.stderr.readline():
-    pass
+for line in d.stderr:
+    if line.startswith(b"xmcp: running as"):
+        break
+else:
+    sys.exit("xmcp run died before it was running")
 d.send_signal(signal.SIGKILL)
 while open(f"/proc/{d.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
     time.sleep(0.05)

@@ -43,6 +43,11 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":{}}' 'endpoints: must be a list of endpoints'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":"10.0.0.0/8"}' 'subscribers: must be a list of prefixes'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"yes"}' "marker: must be none or mp_convert, not 'yes'"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"relay":"zerocopy"}' "relay: must be splice or copy, not 'zerocopy'"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"terminate_tcp":1}' 'terminate_tcp: must be true or false'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"tcp_pairs":"sockmap"}' 'tcp_pairs: sockmap needs "xdp_mode": "generic" (with native XDP the in-kernel splice corrupted data on this kernel; see docs/policy.md)'
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {

@@ -26,8 +26,11 @@ lab_up() {
 	for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
+		# no DAD, link-local addresses included: a tentative link-local holds
+		# back neighbour discovery, and so the first IPv6 packets, for a second
 		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+			net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
 	lab_link "$LAB_H" lan 10.1.0.2 fd01::2 "$LAB_HCPE" lan 10.1.0.1 fd01::1
 	LAB_DELAY=${LAB_DSL_DELAY:-} lab_link "$LAB_HCPE" dsl 10.2.0.1 fd02::1 "$LAB_HAG" dsl 10.2.0.2 fd02::2
