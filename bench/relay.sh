@@ -86,8 +86,9 @@ start_hag_tcp splice sockmap
 measure tcp_sockmap
 stop
 # a figure for sockmap only if the pairs really went into the sockhash
-grep -Eq ' pairs \([1-9][0-9]* spliced in the kernel\)' "$work/hag.log" ||
+grep -Eq ' pairs \([1-9][0-9]* spliced in the kernel' "$work/hag.log" ||
 	{ echo "bench/relay.sh: the sockmap run spliced nothing:" >&2; cat "$work/hag.log" >&2; exit 1; }
+sockmap_account=$(grep -Eo '[0-9]+ pairs \([0-9]+ spliced in the kernel, [0-9]+ directions back in userspace\)' "$work/hag.log")
 
 # stats FILE -> "median min max"
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
@@ -110,6 +111,7 @@ echo >> "$md"
 	echo "iperf3 -t $secs, $runs runs each; direct = plain IP forwarding through the same namespaces, no xmcp."
 	echo "xmcp_*: HCPE + HAG, TCP <-> MPTCP <-> TCP, by relay mode. tcp_*: the HAG alone terminating"
 	echo "H's plain TCP (terminate_tcp, generic XDP), one TCP<->TCP pair, moved by the userspace relay"
-	echo "(splice, copy) or spliced in the kernel (sockmap + sk_skb verdict)."
+	echo "(splice, copy) or spliced in the kernel (sockmap + sk_skb verdict; over all its runs: $sockmap_account;"
+	echo "a direction goes back to userspace when the peer's backlog passes 4 MiB)."
 } >> "$md"
 cat "$md"

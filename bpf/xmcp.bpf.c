@@ -490,10 +490,35 @@ struct {
 } XMCP_MAP_SPLICE_STATS SEC(".maps");
 
 /*
+ * Bytes redirected to the peer but not yet in its send queue: the peer's
+ * psock backlog. -1 when the peer is not (or no longer) in the sockhash.
+ */
+static __always_inline long peer_backlog(struct xmcp_splice_peer *p)
+{
+	struct bpf_sock *sk = bpf_map_lookup_elem(&XMCP_MAP_SPLICE, &p->peer);
+	struct tcp_sock *tp;
+	__u32 seq;
+
+	if (!sk)
+		return -1;
+	tp = bpf_skc_to_tcp_sock(sk);
+	seq = tp ? tp->write_seq : 0;
+	bpf_sk_release(sk);
+	if (!tp)
+		return -1;
+	if (!(p->flags & XMCP_SPLICE_BASE_SET)) {
+		p->peer_seq0 = seq;
+		p->flags |= XMCP_SPLICE_BASE_SET;
+	}
+	return (long)(p->redirected - (__u32)(seq - p->peer_seq0));
+}
+
+/*
  * Every skb a spliced socket receives goes out on its peer (egress
- * redirect). If the peer is not in the sockhash yet, the bytes can't wait:
- * they are passed to the socket itself, and from then on all of its bytes
- * are, so that userspace relays that direction in order.
+ * redirect). When it can't (the peer is not in the sockhash yet, or its
+ * backlog is full), the bytes can't wait: they are passed to the socket
+ * itself, and from then on all of its bytes are, so that userspace relays
+ * that direction in order.
  */
 SEC("sk_skb")
 int XMCP_PROG_SPLICE(struct __sk_buff *skb)
@@ -502,6 +527,7 @@ int XMCP_PROG_SPLICE(struct __sk_buff *skb)
 	struct xmcp_splice_peer *p = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_PEERS, &cookie);
 	struct xmcp_splice_stats *st;
 	__u32 key = 0, len = skb->len;
+	long backlog;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_STATS, &key);
 	if (!st)
@@ -519,13 +545,22 @@ int XMCP_PROG_SPLICE(struct __sk_buff *skb)
 		st->no_peer++;
 		return SK_PASS;
 	}
-	if (!(p->flags & XMCP_SPLICE_PASSED) &&
-	    bpf_sk_redirect_hash(skb, &XMCP_MAP_SPLICE, &p->peer, 0) == SK_PASS) {
+	if (p->flags & XMCP_SPLICE_PASSED)
+		goto pass;
+	backlog = peer_backlog(p);
+	if (backlog > XMCP_SPLICE_MAX_BACKLOG) {
+		st->backlog_full++;
+		goto stick;
+	}
+	if (backlog >= 0 && bpf_sk_redirect_hash(skb, &XMCP_MAP_SPLICE, &p->peer, 0) == SK_PASS) {
+		p->redirected += len;
 		st->redirected++;
 		st->redirected_bytes += len;
 		return SK_PASS;
 	}
+stick:
 	p->flags |= XMCP_SPLICE_PASSED;
+pass:
 	st->passed++;
 	return SK_PASS;
 }

@@ -705,10 +705,11 @@ static void log_summary(const struct daemon *d)
 	const struct relay_stats *st = relay_stats(d->relay);
 
 	fprintf(stderr,
-		"xmcp: %llu pairs (%llu spliced in the kernel): %llu closed, %llu aborted, "
+		"xmcp: %llu pairs (%llu spliced in the kernel, %llu directions back in userspace): "
+		"%llu closed, %llu aborted, "
 		"%llu idle, %llu failed to connect, %llu without their marker, %llu MPTCP fell back to TCP; "
 		"%llu bytes client->server, %llu server->client\n",
-		st->pairs_opened, st->spliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
+		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
 		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1]);
 }
 

@@ -52,6 +52,7 @@ struct pair {
 	__u64 written0[2]; /* bytes written into fd[d] before it went into the sockhash */
 	__u64 user_read[2]; /* bytes userspace read from fd[d] (and so wrote to fd[!d]) */
 	bool splice_wanted; /* TCP<->TCP: into the sockhash once userspace holds no byte */
+	bool handed_over[2]; /* direction d left the kernel and its backlog has been sent */
 	unsigned int armed[2]; /* the events each leg is registered for */
 	time_t last;
 	struct leg_ref ref[2];
@@ -141,6 +142,24 @@ static __u64 written(int fd)
 	return ti.tcpi_bytes_acked + outq;
 }
 
+/* Bytes the verdict has sent on from fd[d] to fd[!d]. */
+static __u64 kernel_bytes(const struct relay *r, const struct pair *p, int d)
+{
+	struct xmcp_splice_peer v;
+
+	return bpf_map_lookup_elem(r->peers_fd, &p->cookie[d], &v) ? 0 : v.redirected;
+}
+
+/*
+ * A direction that left the kernel (its peer's backlog was full) writes on
+ * only once that backlog is in the peer's send queue: else userspace's
+ * bytes would overtake it.
+ */
+static bool backlog_sent(const struct relay *r, const struct pair *p, int d)
+{
+	return written(p->fd[!d]) - p->written0[!d] >= kernel_bytes(r, p, d);
+}
+
 /*
  * An in-kernel direction ended: has every byte fd[d] received been written
  * into fd[!d]? Until then some may still wait in the peer's psock backlog,
@@ -158,7 +177,7 @@ static bool kernel_delivered(const struct pair *p, int d)
  * redirected (the peer, once in, stays in), so userspace takes the direction
  * over from here, in order. -1 on a hard error.
  */
-static int kernel_read(struct pair *p, int d)
+static int kernel_read(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
@@ -167,7 +186,9 @@ static int kernel_read(struct pair *p, int d)
 	n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
 	p->off[d] = 0;
 	if (n > 0) {
-		xmcp_dbg("leg %d: bytes came before its peer was spliced; relaying them in userspace", d);
+		xmcp_dbg("leg %d: the verdict passed bytes back (peer not in yet, or its backlog full); "
+			 "relaying this direction in userspace", d);
+		r->st.unspliced++;
 		p->in_kernel[d] = false;
 		p->queued[d] = n;
 		p->user_read[d] += n;
@@ -229,8 +250,10 @@ static int splice_in_kernel(struct relay *r, struct pair *p)
 		/* Bytes queued before the socket went in wait for a wake-up: give one. */
 		if (p->in_kernel[d])
 			setsockopt(p->fd[d], SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-		else
+		else {
 			xmcp_dbg("leg %d: bytes came before its peer was spliced; relaying them in userspace", d);
+			r->st.unspliced++;
+		}
 	}
 	r->st.spliced++;
 	return 0;
@@ -286,10 +309,10 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 			r->st.fallback++;
 			xmcp_dbg("pair closed: its %s leg had fallen back to TCP", d ? "server" : "client");
 		}
-		if (p->in_kernel[d])
-			r->st.bytes[d] += received(p->fd[d], p->eof[d]) - p->user_read[d];
-		if (p->cookie[d])
+		if (p->cookie[d]) {
+			r->st.bytes[d] += kernel_bytes(r, p, d);
 			bpf_map_delete_elem(r->peers_fd, &p->cookie[d]);
+		}
 	}
 	if (p->draining)
 		r->draining--;
@@ -388,9 +411,23 @@ fail:
 	return -1;
 }
 
+static void set_draining(struct relay *r, struct pair *p)
+{
+	if (!p->draining)
+		r->draining++;
+	p->draining = true;
+}
+
 /* Move what sits in pipe[d] to the other leg. -1 on a hard error. */
 static int flush(struct relay *r, struct pair *p, int d)
 {
+	if (p->queued[d] && p->cookie[d] && !p->in_kernel[d] && !p->handed_over[d]) {
+		if (!backlog_sent(r, p, d)) {
+			set_draining(r, p);
+			return 0;
+		}
+		p->handed_over[d] = true;
+	}
 	while (p->queued[d]) {
 		ssize_t n;
 
@@ -408,9 +445,7 @@ static int flush(struct relay *r, struct pair *p, int d)
 	/* All of it delivered and nothing more will come: pass the FIN on. */
 	if (p->eof[d] && !p->shut[d]) {
 		if (p->in_kernel[d] && !kernel_delivered(p, d)) {
-			if (!p->draining)
-				r->draining++;
-			p->draining = true;
+			set_draining(r, p);
 			return 0;
 		}
 		shutdown(p->fd[!d], SHUT_WR);
@@ -424,7 +459,7 @@ static int fill(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
-	if (p->in_kernel[d] && kernel_read(p, d))
+	if (p->in_kernel[d] && kernel_read(r, p, d))
 		return -1;
 	if (p->in_kernel[d])
 		return 0;

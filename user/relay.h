@@ -18,6 +18,7 @@ struct relay;
 struct relay_stats {
 	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
 	unsigned long long spliced; /* TCP<->TCP pairs handed to the sockhash */
+	unsigned long long unspliced; /* directions of those that went on in userspace */
 	unsigned long long fallback; /* pairs whose MPTCP leg had fallen back to TCP */
 	unsigned long long bad_marker; /* RELAY_STRIP_MARKER pairs whose stream did not start with it */
 	unsigned long long bytes[2]; /* client->server, server->client */

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Real TCP/MPTCP peers for the tests: bytes in, SHA-256 out.
 
-  peer.py serve ADDR PORT [--mptcp] [--ready FILE]
+  peer.py serve ADDR PORT [--mptcp] [--ready FILE] [--stall SECS]
       accept one connection, read to EOF, send back the hex SHA-256 of what
       arrived, print it and the client's address (and, for an MPTCP
       listener, whether the connection really is MPTCP: "mptcp" or "tcp");
-      with --ready, create FILE once listening.
-  peer.py send ADDR PORT NBYTES [--mptcp]
+      with --ready, create FILE once listening; with --stall, wait SECS
+      before reading anything (a slow reader).
+  peer.py send ADDR PORT NBYTES [--mptcp] [--report SECS]
       send NBYTES of random data, half-close, read the server's digest and
-      exit 0 only if it matches; prints the digest.
+      exit 0 only if it matches; prints the digest. With --report, first
+      prints on stderr how many bytes the network took in the first SECS.
   peer.py serve-reset ADDR PORT [--mptcp] [--ready FILE]
       accept one connection, read 100 kB, then reset it (SO_LINGER 0).
   peer.py send-until-reset ADDR PORT [--mptcp]
@@ -25,6 +27,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 IPPROTO_MPTCP = 262
 
@@ -48,8 +51,9 @@ def accept_one(addr, port, mptcp, ready):
     return s.accept()
 
 
-def serve(addr, port, mptcp, ready):
+def serve(addr, port, mptcp, ready, stall=0):
     c, peer = accept_one(addr, port, mptcp, ready)
+    time.sleep(stall)
     kind = ""
     if mptcp:
         # SO_PROTOCOL says whether the client spoke MPTCP or fell back
@@ -65,22 +69,35 @@ def serve(addr, port, mptcp, ready):
     print(h.hexdigest(), peer[0] + kind)
 
 
-def send_random(s, n):
-    """Send n random bytes on s; return their SHA-256 object."""
+def send_random(s, n, report=None):
+    """Send n random bytes on s; return their SHA-256 object. With report
+    (seconds), print on stderr the bytes sent when that much time has passed."""
     h = hashlib.sha256()
+    sent, start = 0, time.monotonic()
     while n:
         b = os.urandom(min(n, 65536))
-        s.sendall(b)
         h.update(b)
-        n -= len(b)
+        view = memoryview(b)
+        while view:
+            if report is not None and time.monotonic() - start >= report:
+                print(f"sent {sent} bytes in {report} s", file=sys.stderr, flush=True)
+                report = None
+            try:
+                k = s.send(view)
+            except socket.timeout:
+                continue
+            view, sent, n = view[k:], sent + k, n - k
     return h
 
 
-def send(addr, port, n, mptcp):
+def send(addr, port, n, mptcp, report=None):
     s = sock(addr, mptcp)
     s.settimeout(20)
     s.connect((addr, port))
-    h = send_random(s, n)
+    # short timeouts while reporting, so a full window can't block past the moment
+    s.settimeout(0.1 if report is not None else 20)
+    h = send_random(s, n, report)
+    s.settimeout(20)
     s.shutdown(socket.SHUT_WR)
     got = b""
     while True:
@@ -151,10 +168,12 @@ def main():
     a = sys.argv[1:]
     mptcp = "--mptcp" in a
     ready = a[a.index("--ready") + 1] if "--ready" in a else None
+    stall = float(a[a.index("--stall") + 1]) if "--stall" in a else 0
+    report = float(a[a.index("--report") + 1]) if "--report" in a else None
     if len(a) >= 3 and a[0] == "serve":
-        serve(a[1], int(a[2]), mptcp, ready)
+        serve(a[1], int(a[2]), mptcp, ready, stall)
     elif len(a) >= 4 and a[0] == "send":
-        send(a[1], int(a[2]), int(a[3]), mptcp)
+        send(a[1], int(a[2]), int(a[3]), mptcp, report)
     elif len(a) >= 3 and a[0] == "serve-reset":
         serve_reset(a[1], int(a[2]), mptcp, ready)
     elif len(a) >= 3 and a[0] == "send-until-reset":
