@@ -510,7 +510,8 @@ static __always_inline long peer_backlog(struct xmcp_splice_peer *p)
 		p->peer_seq0 = seq;
 		p->flags |= XMCP_SPLICE_BASE_SET;
 	}
-	return (long)(p->redirected - (__u32)(seq - p->peer_seq0));
+	/* in 32 bits, as sequence numbers: wraps after 4 GiB do no harm */
+	return (__s32)((__u32)p->redirected - (seq - p->peer_seq0));
 }
 
 /*

@@ -459,10 +459,9 @@ static int fill(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
-	if (p->in_kernel[d] && kernel_read(r, p, d))
-		return -1;
+	/* kernel_read() did this wake-up's read, whatever it found */
 	if (p->in_kernel[d])
-		return 0;
+		return kernel_read(r, p, d);
 	if (p->copy[d])
 		n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
 	else

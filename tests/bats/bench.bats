@@ -13,9 +13,10 @@ load helpers
 	done
 	[ -s "$BENCH_OUT/classifier.md" ]
 	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
-	# the relay table: the baseline and both relay modes, each with a ratio
-	for p in direct xmcp_splice xmcp_copy; do
+	# the relay table: the baseline, both relay modes, the three ways of
+	# moving TCP<->TCP pairs, each with a ratio
+	for p in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy tcp_sockmap; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| [0-9]+\.[0-9]+x \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 4
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 7
 }

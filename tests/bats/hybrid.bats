@@ -89,15 +89,30 @@ start_both() {
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
 }
 
+# s_server PORT PEER_ARGS...: tests/tools/peer.py PEER_ARGS in S, once it
+# listens; its output in $S_OUT, its pid in $S_PID
+s_server() {
+	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1" i
+	shift
+	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
+	in_ns "$LAB_S" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
+	S_PID=$!
+	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+}
+
 # transfer SERVER_ADDR PORT BYTES [--mptcp]: H sends to S; S's output in $S_OUT
 transfer() {
-	local ready="$BATS_TEST_TMPDIR/ready-$2"
-	S_OUT="$BATS_TEST_TMPDIR/s-$2.out"
-	in_ns "$LAB_S" "$PY" "$PEER" serve "$1" "$2" ${4:-} --ready "$ready" > "$S_OUT" 3>&- &
-	local spid=$! i
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	s_server "$2" serve "$1" "$2" ${4:-}
 	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
-	wait "$spid"
+	wait "$S_PID"
+}
+
+# expect_reset PORT: S resets the connection after 100 kB; H's sender sees the reset
+expect_reset() {
+	s_server "$1" serve-reset 10.4.0.2 "$1"
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 "$1"
+	assert_success
+	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
 }
 
 # arrived_at_s 'WHAT': the last transfer succeeded and S printed its digest then WHAT
@@ -161,13 +176,7 @@ gw_stat() {
 
 @test "hybrid: the server resets, the client sees a reset" {
 	start_both
-	local ready="$BATS_TEST_TMPDIR/ready-reset"
-	in_ns "$LAB_S" "$PY" "$PEER" serve-reset 10.4.0.2 8013 --ready "$ready" 3>&- &
-	local i
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
-	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 8013
-	assert_success
-	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+	expect_reset 8013
 }
 
 @test "hybrid: a connection made to the daemon's own listener is closed, not relayed" {
@@ -266,13 +275,9 @@ except ConnectionResetError:  # closed with our bytes unread: a reset
 
 # download SERVER_ADDR PORT BYTES: S sends to H; both digests in $S_OUT and $output
 download() {
-	local ready="$BATS_TEST_TMPDIR/ready-$2"
-	S_OUT="$BATS_TEST_TMPDIR/s-$2.out"
-	in_ns "$LAB_S" "$PY" "$PEER" source "$1" "$2" "$3" --ready "$ready" > "$S_OUT" 3>&- &
-	local spid=$! i
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	s_server "$2" source "$1" "$2" "$3"
 	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" sink "$1" "$2"
-	wait "$spid"
+	wait "$S_PID"
 }
 
 # hag_tcp_pairs MODE: a HAG that also terminates plain TCP, its TCP<->TCP pairs by MODE;
@@ -315,13 +320,7 @@ summary_of() {
 
 @test "hybrid: terminate_tcp + sockmap: the server resets, the client sees a reset" {
 	hag_tcp_pairs sockmap
-	local ready="$BATS_TEST_TMPDIR/ready-reset"
-	in_ns "$LAB_S" "$PY" "$PEER" serve-reset 10.4.0.2 8033 --ready "$ready" 3>&- &
-	local i
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
-	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 8033
-	assert_success
-	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+	expect_reset 8033
 	run summary_of "$LAB_HAG"
 	assert_output --regexp '^1 pairs \(1 spliced in the kernel, [0-9]+ directions back in userspace\): 0 closed, 1 aborted'
 }
@@ -337,13 +336,9 @@ summary_of() {
 # stalled_server PORT: S does not read for 4 s; H meanwhile gets rid of no more
 # than a bounded amount, then all 64 MB arrive intact
 stalled_server() {
-	local ready="$BATS_TEST_TMPDIR/ready-$1"
-	S_OUT="$BATS_TEST_TMPDIR/s-$1.out"
-	in_ns "$LAB_S" "$PY" "$PEER" serve 10.4.0.2 "$1" --stall 4 --ready "$ready" > "$S_OUT" 3>&- &
-	local spid=$! i
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	s_server "$1" serve 10.4.0.2 "$1" --stall 4
 	run --separate-stderr timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$1" 64000000 --report 3
-	wait "$spid"
+	wait "$S_PID"
 	arrived_at_s "10.1.0.2"
 	local early
 	early=$(echo "$stderr" | sed -n 's/^sent \([0-9]*\) bytes in .*/\1/p')
