@@ -16,6 +16,7 @@
 #include "xmcp_tcpopt.h"
 
 #define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -390,6 +391,20 @@ static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
 	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
 }
 
+/*
+ * The MCP's admission (draft-deng 6.4, boucadair rules): an invalid
+ * MP_CONVERT, or an MP_CONVERT or MP_JOIN SYN from outside the subscriber
+ * prefixes, is dropped here, before any socket state exists.
+ */
+static __always_inline int mcp_refuses(const struct xmcp_meta *m, const struct bpf_sock_tuple *t,
+				       int v6)
+{
+	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
+		return 1;
+	return (m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_JOIN) &&
+	       !is_subscriber(t, v6);
+}
+
 /* Hand a SYN to the daemon's listener on the configured loopback address and port. */
 static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_sock_tuple *t, int v6)
 {
@@ -441,9 +456,14 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		return TC_ACT_OK;
 
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	if (mode && (*mode & XMCP_STEER_CONVERT) && mcp_refuses(m, &t, v6)) {
+		st->dropped++;
+		return TC_ACT_SHOT;
+	}
 	want = mode && (((*mode & XMCP_STEER_PLAIN_SYN) && m->cls == XMCP_CLASS_SYN) ||
-			((*mode & XMCP_STEER_MPTCP_SYN) && hag_terminates(skb, m)));
-	if (want && (*mode & XMCP_STEER_MPTCP_SYN) && !is_subscriber(&t, v6)) {
+			((*mode & XMCP_STEER_MPTCP_SYN) && hag_terminates(skb, m)) ||
+			((*mode & XMCP_STEER_CONVERT) && m->cls == XMCP_CLASS_SYN_MP_CONVERT));
+	if (want && (*mode & XMCP_STEER_SUBSCRIBERS) && !is_subscriber(&t, v6)) {
 		st->not_subscriber++;
 		want = 0;
 	}

@@ -55,6 +55,12 @@ int mpc_frame_encode(const struct mpc_option *opts, unsigned int n, const void *
  */
 int mpc_frame_decode(const void *buf, size_t len, struct mpc_frame *f);
 
+/*
+ * mpc_frame_decode() gave err on the first len bytes of a stream: could
+ * more bytes still make it a valid framing (wait), or is it broken?
+ */
+int mpc_frame_may_grow(int err, size_t len);
+
 const char *mpc_strerror(int err);
 /* Short stable name of an error ("length", "address", ...), for JSON. */
 const char *mpc_errname(int err);

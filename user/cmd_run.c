@@ -34,6 +34,7 @@
 #include "mptcp_pm.h"
 #include "netlink.h"
 #include "policy.h"
+#include "mcp.h"
 #include "relay.h"
 #include "runstate.h"
 #include "util.h"
@@ -65,6 +66,7 @@ struct daemon {
 	int listen_fd[2];
 	int epfd, sigfd, timerfd;
 	struct relay *relay;
+	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 };
 
 static void usage(FILE *f)
@@ -72,7 +74,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: xmcp run -c POLICY.json [-v]\n"
 		   "\n"
 		   "Runs the conversion daemon in the foreground in the role its policy names\n"
-		   "(hcpe or hag; see docs/policy.md). Logs go to stderr. SIGTERM or SIGINT\n"
+		   "(hcpe, hag or mcp; see docs/policy.md). Logs go to stderr. SIGTERM or SIGINT\n"
 		   "removes everything it set up: programs, pins, ip rules and routes.\n"
 		   "\n"
 		   "  -c, --config FILE   the policy\n");
@@ -90,7 +92,13 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 }
 
 /* A transparent listener on the loopback address, where tc hands it SYNs. */
-/* The marker arrives as SYN data: take it without a cookie (see enable_tfo_server). */
+/* The HAG's marker and the MCP's MP_CONVERT head arrive as SYN data. */
+static bool takes_syn_data(const struct policy *p)
+{
+	return (p->role == POL_ROLE_HAG && p->marker) || p->role == POL_ROLE_MCP;
+}
+
+/* Take SYN data without a cookie (see enable_tfo_server). */
 static int listen_fastopen(int fd)
 {
 	int qlen = 1024, one = 1;
@@ -105,7 +113,7 @@ static int listen_fastopen(int fd)
 
 static int open_listener(const struct policy *p, int family)
 {
-	int proto = p->role == POL_ROLE_HAG ? IPPROTO_MPTCP : IPPROTO_TCP;
+	int proto = p->role == POL_ROLE_HCPE ? IPPROTO_TCP : IPPROTO_MPTCP;
 	int fd, one = 1;
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -118,7 +126,7 @@ static int open_listener(const struct policy *p, int family)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (p->role == POL_ROLE_HAG && p->marker && listen_fastopen(fd)) {
+	if (takes_syn_data(p) && listen_fastopen(fd)) {
 		close(fd);
 		return -1;
 	}
@@ -156,6 +164,8 @@ static __u32 steer_mode(const struct policy *p, int which)
 		return XMCP_STEER_PLAIN_SYN;
 	if (p->role == POL_ROLE_HAG && which == 1)
 		return XMCP_STEER_MPTCP_SYN | (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
+	if (p->role == POL_ROLE_MCP && which == 1)
+		return XMCP_STEER_CONVERT;
 	return 0; /* only mark the segments of our own flows */
 }
 
@@ -344,6 +354,7 @@ static void teardown(struct daemon *d)
 
 	runstate_remove();
 	remove_mptcp(d);
+	mcp_free(d->mcp);
 	if (d->relay)
 		relay_free(d->relay);
 	for (i = 0; i < 2; i++)
@@ -444,37 +455,25 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 }
 
 /* The address bytes and the port of an IPv4 or IPv6 socket address. */
-static const void *sa_addr(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-					: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
-}
-
-static int sa_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
-					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 /* A connection made to the listener itself, not handed over by tc: relaying it would loop. */
 static bool is_listener_addr(const struct policy *p, const struct sockaddr_storage *ss)
 {
 	__be32 lo4 = htonl(INADDR_LOOPBACK);
 
-	if (sa_port(ss) != p->listen_port)
+	if (xmcp_sa_port(ss) != p->listen_port)
 		return false;
 	if (ss->ss_family == AF_INET)
-		return !memcmp(sa_addr(ss), &lo4, sizeof(lo4));
-	return !memcmp(sa_addr(ss), &in6addr_loopback, sizeof(in6addr_loopback));
+		return !memcmp(xmcp_sa_addr(ss), &lo4, sizeof(lo4));
+	return !memcmp(xmcp_sa_addr(ss), &in6addr_loopback, sizeof(in6addr_loopback));
 }
 
 static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_storage *s, int proto)
 {
 	char cb[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN];
 
-	inet_ntop(c->ss_family, sa_addr(c), cb, sizeof(cb));
-	inet_ntop(s->ss_family, sa_addr(s), sb, sizeof(sb));
-	xmcp_dbg("pair %s:%d -> %s:%d (client %s)", cb, sa_port(c), sb, sa_port(s),
+	inet_ntop(c->ss_family, xmcp_sa_addr(c), cb, sizeof(cb));
+	inet_ntop(s->ss_family, xmcp_sa_addr(s), sb, sizeof(sb));
+	xmcp_dbg("pair %s:%d -> %s:%d (client %s)", cb, xmcp_sa_port(c), sb, xmcp_sa_port(s),
 		 proto == IPPROTO_MPTCP ? "mptcp" : proto == IPPROTO_TCP ? "tcp" : "?");
 }
 
@@ -502,6 +501,11 @@ static void accept_all(struct daemon *d, int lfd)
 		}
 		if (xmcp_verbose)
 			log_pair(&client, &server, xmcp_sock_protocol(cfd));
+		if (d->mcp) {
+			/* the server is named by the MP_CONVERT head, still to come */
+			mcp_add(d->mcp, cfd);
+			continue;
+		}
 		sfd = open_server_leg(d, &client, &server);
 		if (sfd < 0) {
 			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -554,7 +558,7 @@ static int setup(struct daemon *d)
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d))
 		return -1;
-	if (d->pol.role == POL_ROLE_HAG && d->pol.marker && enable_tfo_server(d))
+	if (takes_syn_data(&d->pol) && enable_tfo_server(d))
 		return -1;
 	if (save_runstate(d))
 		return -1;
@@ -579,6 +583,10 @@ static int setup(struct daemon *d)
 			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (d->relay && d->pol.tcp_sockmap && use_sockmap(d))
 		return -1;
+	if (d->relay && d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay))) {
+		xmcp_err("out of memory");
+		return -1;
+	}
 	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 || !d->relay ||
 	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
 	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
@@ -608,6 +616,10 @@ static void loop(struct daemon *d)
 				relay_event(d->relay, ev[i].data.ptr, ev[i].events);
 				continue;
 			}
+			if (ev[i].data.u64 > TAG_TIMER && mcp_owns(ev[i].data.ptr)) {
+				mcp_event(d->mcp, ev[i].data.ptr, ev[i].events);
+				continue;
+			}
 			switch (ev[i].data.u64) {
 			case TAG_LISTEN4:
 				accept_all(d, d->listen_fd[0]);
@@ -622,8 +634,11 @@ static void loop(struct daemon *d)
 				}
 				break;
 			case TAG_TIMER:
-				if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
-					relay_expire(d->relay);
+				if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
+					break;
+				relay_expire(d->relay);
+				if (d->mcp)
+					mcp_expire(d->mcp);
 				break;
 			}
 		}
@@ -711,6 +726,15 @@ static void log_summary(const struct daemon *d)
 		"%llu bytes client->server, %llu server->client\n",
 		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
 		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1]);
+	if (d->mcp) {
+		const struct mcp_stats *m = mcp_stats(d->mcp);
+
+		fprintf(stderr,
+			"xmcp: mcp: %llu converted; reset: %llu without MP_CONVERT, %llu with a broken one, "
+			"%llu to a refused destination, %llu without a head, %llu failed to connect\n",
+			m->converted, m->no_convert, m->bad_convert, m->forbidden, m->no_head,
+			m->connect_error);
+	}
 }
 
 int cmd_run(int argc, char **argv)

@@ -171,3 +171,9 @@ int mpc_frame_decode(const void *in, size_t len, struct mpc_frame *f)
 	f->data_off = data_off;
 	return data_off;
 }
+
+int mpc_frame_may_grow(int err, size_t len)
+{
+	return len < XMCP_MPC_FRAME_MAX &&
+	       (len < 3 || err == -XMCP_MPC_ERR_NO_EOL || err == -XMCP_MPC_ERR_TRUNC);
+}

@@ -175,7 +175,7 @@ static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_
 	return n < 0 ? -1 : 0;
 }
 
-static int parse_prefix(const char *s, struct pol_prefix *p)
+int policy_parse_prefix(const char *s, struct pol_prefix *p)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
 	long len;
@@ -203,25 +203,47 @@ static int parse_prefix(const char *s, struct pol_prefix *p)
 	return 0;
 }
 
-static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
+bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr)
+{
+	const __u8 *a = addr;
+	unsigned int full = p->len / 8, rest = p->len % 8;
+
+	if (family != p->family || memcmp(p->addr, a, full))
+		return false;
+	return !rest || !((p->addr[full] ^ a[full]) & (0xff << (8 - rest)));
+}
+
+/* The list of prefixes at root.key, into out[] and *n. */
+static int get_prefixes(struct ctx *c, json_object *root, const char *key, struct pol_prefix *out,
+			unsigned int *n_out)
 {
 	char field[64];
 	json_object *arr;
 	int i, n;
 
-	n = get_array(c, root, "subscribers", "subscribers", POL_MAX_PREFIXES, "prefixes", &arr);
+	n = get_array(c, root, key, key, POL_MAX_PREFIXES, "prefixes", &arr);
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		snprintf(field, sizeof(field), "subscribers[%d]", i);
+		snprintf(field, sizeof(field), "%s[%d]", key, i);
 		if (!json_object_is_type(v, json_type_string) ||
-		    parse_prefix(json_object_get_string(v), &p->subscribers[i]))
+		    policy_parse_prefix(json_object_get_string(v), &out[i]))
 			return bad(c, field, "'%s' is not an IPv4 or IPv6 prefix",
 				   json_object_get_string(v));
 	}
-	p->n_subscribers = n;
+	*n_out = n;
+	return 0;
+}
+
+static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
+{
+	if (get_prefixes(c, root, "subscribers", p->subscribers, &p->n_subscribers) ||
+	    get_prefixes(c, root, "forbidden", p->forbidden, &p->n_forbidden))
+		return -1;
+	if (p->n_forbidden && p->role != POL_ROLE_MCP)
+		return bad(c, "forbidden", "only an MCP has destinations to forbid");
 	return 0;
 }
 
@@ -273,7 +295,7 @@ static int get_endpoint(struct ctx *c, json_object *o, size_t i, struct pol_endp
 		return -1;
 	snprintf(field, sizeof(field), "%s.address", where);
 	if (!json_object_object_get_ex(o, "address", &v) || !json_object_is_type(v, json_type_string) ||
-	    parse_prefix(json_object_get_string(v), &e->addr) ||
+	    policy_parse_prefix(json_object_get_string(v), &e->addr) ||
 	    e->addr.len != (e->addr.family == AF_INET ? 32 : 128))
 		return bad(c, field, "needs an IPv4 or IPv6 address");
 	snprintf(field, sizeof(field), "%s.interface", where);
@@ -342,14 +364,14 @@ static int get_limits(struct ctx *c, json_object *root, struct policy *p)
 
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
-	static const char *const roles[] = { "hcpe", "hag", NULL };
+	static const char *const roles[] = { "hcpe", "hag", "mcp", NULL };
 	int role;
 
 	if (get_choice(c, root, "role", roles, -1, &role))
 		return -1;
 	if (role < 0)
-		return bad(c, "role", "missing (hcpe or hag)");
-	p->role = role == 0 ? POL_ROLE_HCPE : POL_ROLE_HAG;
+		return bad(c, "role", "missing (hcpe, hag or mcp)");
+	p->role = role;
 	return 0;
 }
 
@@ -369,8 +391,8 @@ static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
 		return bad(c, "interfaces.access", "at least one access interface is needed");
 	if (p->role == POL_ROLE_HCPE && !p->lan.n)
 		return bad(c, "interfaces.lan", "an HCPE needs its LAN interface");
-	if (p->role == POL_ROLE_HAG && !p->wan.n)
-		return bad(c, "interfaces.wan", "a HAG needs its interface toward the servers");
+	if (p->role != POL_ROLE_HCPE && !p->wan.n)
+		return bad(c, "interfaces.wan", "a HAG or MCP needs its interface toward the servers");
 	return 0;
 }
 
@@ -426,7 +448,7 @@ int policy_load(const char *path, struct policy *p)
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
-					    "tcp_pairs",  "terminate_tcp", NULL };
+					    "tcp_pairs",  "terminate_tcp", "forbidden", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -445,8 +467,8 @@ int policy_load(const char *path, struct policy *p)
 	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
 	    get_limits(&c, root, p))
 		goto out;
-	if (p->role == POL_ROLE_HAG && !p->n_subscribers) {
-		bad(&c, "subscribers", "a HAG terminates MPTCP only for subscriber prefixes: list them");
+	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {
+		bad(&c, "subscribers", "a HAG or MCP serves only subscriber prefixes: list them");
 		goto out;
 	}
 	ret = 0;
@@ -457,5 +479,5 @@ out:
 
 const char *policy_role_name(enum pol_role r)
 {
-	return r == POL_ROLE_HCPE ? "hcpe" : "hag";
+	return r == POL_ROLE_HCPE ? "hcpe" : r == POL_ROLE_HAG ? "hag" : "mcp";
 }

@@ -15,7 +15,8 @@
 #define POL_MAX_PREFIXES 64
 #define POL_IFNAMSIZ 16
 
-enum pol_role { POL_ROLE_HCPE, POL_ROLE_HAG };
+/* Also the order of the words in the policy's "role". */
+enum pol_role { POL_ROLE_HCPE, POL_ROLE_HAG, POL_ROLE_MCP };
 
 struct pol_prefix {
 	int family; /* AF_INET or AF_INET6 */
@@ -53,6 +54,8 @@ struct policy {
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;
 	struct pol_prefix subscribers[POL_MAX_PREFIXES];
+	unsigned int n_forbidden; /* MCP: destinations refused besides the built-in ones */
+	struct pol_prefix forbidden[POL_MAX_PREFIXES];
 	unsigned int n_endpoints;
 	struct pol_endpoint endpoints[POL_MAX_ENDPOINTS];
 	bool set_limits; /* "limits" given: set them, restore the old ones on exit */
@@ -63,5 +66,10 @@ struct policy {
 int policy_load(const char *path, struct policy *p);
 
 const char *policy_role_name(enum pol_role r);
+
+/* "a.b.c.d/n", "x::y/n" (or an address alone: a host prefix); 0 or -1. */
+int policy_parse_prefix(const char *s, struct pol_prefix *p);
+/* Whether addr (network order, 4 or 16 bytes by family) lies in p. */
+bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr);
 
 #endif

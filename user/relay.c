@@ -503,7 +503,7 @@ static int strip_marker(struct relay *r, struct pair *p)
 		return 1;
 	}
 	/* Cut short but possibly valid: wait, as long as more could complete it. */
-	if (n < XMCP_MPC_FRAME_MAX && (n < 3 || off == -XMCP_MPC_ERR_NO_EOL || off == -XMCP_MPC_ERR_TRUNC))
+	if (mpc_frame_may_grow(off, n))
 		return 0;
 	xmcp_dbg("marked connection without a valid marker at its head (%s)", mpc_strerror(off));
 	r->st.bad_marker++;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -173,4 +175,16 @@ int xmcp_sock_protocol(int fd)
 
 	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len);
 	return proto;
+}
+
+const void *xmcp_sa_addr(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+					: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+int xmcp_sa_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
 }

@@ -27,6 +27,11 @@ void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
 
+struct sockaddr_storage;
+/* The address (in_addr or in6_addr) and the port (host order) of an AF_INET/AF_INET6 sockaddr. */
+const void *xmcp_sa_addr(const struct sockaddr_storage *ss);
+int xmcp_sa_port(const struct sockaddr_storage *ss);
+
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
 

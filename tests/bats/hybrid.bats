@@ -5,6 +5,7 @@
 load helpers
 bats_require_minimum_version 1.5.0
 load ../lib/lab
+load ../lib/gateway
 
 setup() {
 	require_mptcp
@@ -30,102 +31,13 @@ tx_bytes() {
 	ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'
 }
 
-# mib NS COUNTER: an absolute nstat counter
-mib() {
-	ip netns exec "$1" nstat -az "$2" | awk -v c="$2" '$1 == c { print $2 }'
-}
-
-# stop_daemon PID: SIGTERM, then wait (10 s at most) for it to be gone.
-# The daemons are not children of this shell, so `wait` can't be used.
-stop_daemon() {
-	local i
-	# only a real pid: `kill 0` would signal the whole test run
-	[[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] || return 0
-	kill -TERM "$1" 2>/dev/null || return 0
-	for i in $(seq 100); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	return 1
-}
-
 teardown() {
-	local pid
-	for pid in ${HCPE_PID:-} ${HAG_PID:-}; do
-		stop_daemon "$pid"
-	done
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		[ -e "/run/netns/$ns" ] && XMCP_PIN_DIR="$PINS-$ns" in_ns "$ns" "$XMCP" detach --all >/dev/null 2>&1
-	done
-	lab_down
-	rm -rf "$PINS"-*
-}
-
-# start_daemon NS POLICY: xmcp run in NS, its log in $BATS_TEST_TMPDIR/NS.log
-start_daemon() {
-	local ns=$1 log="$BATS_TEST_TMPDIR/$1.log" i
-	# nsenter itself, not the in_ns function: $! must be the daemon, not a
-	# subshell; and 3>&-: a background process holding bats' fd 3 hangs the run
-	XMCP_PIN_DIR="$PINS-$ns" nsenter --net="/run/netns/$ns" "$XMCP" -v run -c "$2" > "$log" 2>&1 3>&- &
-	local pid=$!
-	for i in $(seq 100); do
-		grep -q "^xmcp: running as" "$log" && break
-		# the log to stderr: stdout is the pid the caller keeps (and later kills)
-		kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
-		sleep 0.1
-	done
-	if ! grep -q "^xmcp: running as" "$log"; then
-		echo "xmcp run did not start within 10 s:" >&2
-		cat "$log" >&2
-		kill -KILL "$pid"
-		return 1
-	fi
-	echo "$pid"
+	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
 }
 
 start_both() {
 	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
-}
-
-# s_server PORT PEER_ARGS...: tests/tools/peer.py PEER_ARGS in S, once it
-# listens; its output in $S_OUT, its pid in $S_PID
-s_server() {
-	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1" i
-	shift
-	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
-	in_ns "$LAB_S" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
-	S_PID=$!
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
-}
-
-# transfer SERVER_ADDR PORT BYTES [--mptcp]: H sends to S; S's output in $S_OUT
-transfer() {
-	s_server "$2" serve "$1" "$2" ${4:-}
-	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
-	wait "$S_PID"
-}
-
-# expect_reset PORT: S resets the connection after 100 kB; H's sender sees the reset
-expect_reset() {
-	s_server "$1" serve-reset 10.4.0.2 "$1"
-	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-until-reset 10.4.0.2 "$1"
-	assert_success
-	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
-}
-
-# arrived_at_s 'WHAT': the last transfer succeeded and S printed its digest then WHAT
-arrived_at_s() {
-	assert_success
-	local digest=${output}
-	run cat "$S_OUT"
-	assert_output "$digest $1"
-}
-
-# gw_stat NS FILTER: a field of `xmcp stats -j` of the daemon in namespace NS
-gw_stat() {
-	XMCP_PIN_DIR="$PINS-$1" stat_of "$1" "$2"
 }
 
 @test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {

@@ -17,14 +17,14 @@ bad_policy() {
 }
 
 @test "policy: each mistake is named by its field" {
-	bad_policy '{}' 'role: missing (hcpe or hag)'
-	bad_policy '{"role":"mcp"}' "role: must be hcpe or hag, not 'mcp'"
+	bad_policy '{}' 'role: missing (hcpe, hag or mcp)'
+	bad_policy '{"role":"cpe"}' "role: must be hcpe, hag or mcp, not 'cpe'"
 	bad_policy '{"role":"hcpe","colour":1}' 'colour: unknown key'
 	bad_policy '{"role":"hcpe"}' 'interfaces: missing'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"]}}' 'interfaces.access: at least one access interface is needed'
 	bad_policy '{"role":"hcpe","interfaces":{"access":["a"]}}' 'interfaces.lan: an HCPE needs its LAN interface'
-	bad_policy '{"role":"hag","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG needs its interface toward the servers'
-	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]}}' 'subscribers: a HAG terminates MPTCP only for subscriber prefixes: list them'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG or MCP needs its interface toward the servers'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]}}' 'subscribers: a HAG or MCP serves only subscriber prefixes: list them'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"],"dmz":[]}}' 'interfaces.dmz: unknown key'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a-very-long-interface"],"access":["b"]}}' "interfaces.lan[0]: 'a-very-long-interface' is longer than 15 characters"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":[3],"access":["b"]}}' 'interfaces.lan[0]: must be an interface name'
@@ -43,6 +43,9 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":{}}' 'endpoints: must be a list of endpoints'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":"10.0.0.0/8"}' 'subscribers: must be a list of prefixes'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"yes"}' "marker: must be none or mp_convert, not 'yes'"
+	bad_policy '{"role":"mcp","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG or MCP needs its interface toward the servers'
+	bad_policy '{"role":"mcp","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["x"]}' "forbidden[0]: 'x' is not an IPv4 or IPv6 prefix"
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["10.9.0.0/16"]}' 'forbidden: only an MCP has destinations to forbid'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"relay":"zerocopy"}' "relay: must be splice or copy, not 'zerocopy'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'
@@ -65,6 +68,6 @@ bad_policy() {
 	for f in "$TOP"/policies/*.json; do
 		run "$XMCP" check -c "$f"
 		assert_success
-		assert_output --regexp "^$f: a valid (hcpe|hag) policy$"
+		assert_output --regexp "^$f: a valid (hcpe|hag|mcp) policy$"
 	done
 }

@@ -19,6 +19,12 @@
       accept one connection, send NBYTES of random data, close; print the digest.
   peer.py sink ADDR PORT
       connect, read to EOF, print the digest of what arrived.
+  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES
+      a Multipath Client of the plain mode: an MPTCP connection to the MCP
+      whose SYN data (TCP Fast Open, no cookie) is an MP_CONVERT naming
+      DST_ADDR and DST_PORT (0: none, the MCP then uses MCP_PORT), an EOL
+      and the first bytes; then the rest of NBYTES random bytes, as send.
+      Prints the digest, or "reset: ..." (exit 3) when the MCP resets.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -155,6 +161,38 @@ def sink(addr, port):
     print(h.hexdigest())
 
 
+MSG_FASTOPEN = 0x20000000
+TCP_FASTOPEN_NO_COOKIE = 34
+
+
+def mp_convert(addr, port=0, source=False):
+    """One MP_CONVERT option (draft-boucadair section 4): kind 30, length,
+    subtype 0xe with the D bit, protocol TCP, address, optional port."""
+    a = socket.inet_pton(family(addr), addr)
+    tail = struct.pack("!H", port) if port else b""
+    return bytes([30, 4 + len(a) + len(tail), 0xE0 | (0x08 if source else 0), 6]) + a + tail
+
+
+def convert_send(mcp, mcp_port, dst, dst_port, n):
+    s = sock(mcp, True)
+    s.settimeout(20)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+    data = os.urandom(n)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        # the head and the first bytes ride in the SYN
+        sent = s.sendto(mp_convert(dst, dst_port) + b"\0" + data[:1000], MSG_FASTOPEN, (mcp, mcp_port))
+        s.sendall(data[max(0, sent - len(mp_convert(dst, dst_port)) - 1):])
+        s.shutdown(socket.SHUT_WR)
+        got = s.recv(128).decode()
+    except (ConnectionResetError, BrokenPipeError) as e:
+        print(f"reset: {type(e).__name__}")
+        sys.exit(3)
+    print(digest)
+    if got != digest:
+        sys.exit(f"peer: digest mismatch: sent {digest}, server saw {got}")
+
+
 def probe(addr, port, mptcp):
     s = sock(addr, mptcp)
     s.settimeout(3)
@@ -182,6 +220,8 @@ def main():
         source(a[1], int(a[2]), int(a[3]), ready)
     elif len(a) >= 3 and a[0] == "sink":
         sink(a[1], int(a[2]))
+    elif len(a) >= 6 and a[0] == "convert-send":
+        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# The off-path MCP of the plain mode (draft-boucadair section 5) in the lab of
+# tests/lib/lab.bash: the HAG namespace runs `xmcp run` with policies/mcp.json
+# (its own addresses 10.2.0.2/fd02::2 on dsl, 10.4.0.1/fd04::1 on wan), the
+# HCPE namespace only routes, and H is a Multipath Client that names S in an
+# MP_CONVERT at the head of its SYN data (tests/tools/peer.py convert-send).
+load helpers
+load ../lib/lab
+load ../lib/gateway
+
+setup() {
+	require_mptcp
+	TAG="m$(unique_tag)"
+	lab_up "$TAG"
+	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	cp "$TOP/policies/mcp.json" "$BATS_TEST_TMPDIR/"
+	# a server address inside the policy's forbidden 10.4.0.128/25
+	ip -n "$LAB_S" addr add 10.4.0.200/24 dev wan
+}
+
+teardown() {
+	gateways_down "${MCP_PID:-}"
+}
+
+start_mcp() {
+	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/mcp.json")
+}
+
+# convert MCP_ADDR MCP_PORT DST DST_PORT BYTES: H's Multipath Client, through the MCP to S
+convert() {
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send "$@"
+}
+
+# mcp_summary: the daemon's closing account of the MCP (stops it)
+mcp_summary() {
+	stop_daemon "$MCP_PID"
+	MCP_PID=
+	grep -o 'mcp: [0-9]* converted.*' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+}
+
+@test "mcp: IPv4: bytes intact both ways, S sees the MCP's address, the head rode in the SYN" {
+	start_mcp
+	s_server 8080 serve 10.4.0.2 8080
+	convert 10.2.0.2 9443 10.4.0.2 8080 3000000
+	wait "$S_PID"
+	# address sharing: S sees the MCP's own address, not H's
+	arrived_at_s "10.4.0.1"
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.2.0.2:9443 (client mptcp)" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the MP_CONVERT and the first 1000 bytes were SYN data the MCP took
+	[ "$(mib "$LAB_HAG" TcpExtTCPFastOpenPassive)" -eq 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+}
+
+@test "mcp: IPv6, and either family across: IPv4 leg to an IPv6 server and back" {
+	start_mcp
+	s_server 8081 serve fd04::2 8081
+	convert fd02::2 9443 fd04::2 8081 1000000
+	wait "$S_PID"
+	arrived_at_s "fd04::1"
+	s_server 8082 serve fd04::2 8082
+	convert 10.2.0.2 9443 fd04::2 8082 1000000
+	wait "$S_PID"
+	arrived_at_s "fd04::1"
+	s_server 8083 serve 10.4.0.2 8083
+	convert fd02::2 9443 10.4.0.2 8083 1000000
+	wait "$S_PID"
+	arrived_at_s "10.4.0.1"
+	run mcp_summary
+	assert_output --partial "mcp: 3 converted"
+}
+
+@test "mcp: an MP_CONVERT without a port means the SYN's own destination port" {
+	start_mcp
+	s_server 443 serve 10.4.0.2 443
+	convert 10.2.0.2 443 10.4.0.2 0 200000
+	wait "$S_PID"
+	arrived_at_s "10.4.0.1"
+}
+
+# refused DST: the MCP resets the client and never opens anything toward DST
+refused() {
+	start_mcp
+	local cap="$BATS_TEST_TMPDIR/wan.pcap"
+	in_ns "$LAB_S" tcpdump -i wan -w "$cap" -U 'tcp[tcpflags] & tcp-syn != 0' 2>/dev/null 3>&- &
+	local td=$!
+	sleep 0.5
+	convert 10.2.0.2 9443 "$1" 8080 100000
+	assert_failure 3
+	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+	sleep 0.3
+	kill "$td"
+	wait "$td" || true
+	# not one SYN reached S's side
+	assert_equal "$(tcpdump -r "$cap" 2>/dev/null | wc -l)" 0
+	run mcp_summary
+	assert_output --partial "1 to a refused destination"
+}
+
+@test "mcp: a destination in the policy's forbidden prefixes is refused, nothing sent to it" {
+	refused 10.4.0.200
+}
+
+@test "mcp: the MCP's own address is refused (no loops)" {
+	refused 10.4.0.1
+}
+
+@test "mcp: a non-subscriber's MP_CONVERT SYN is dropped before any socket exists" {
+	jq '.subscribers = ["192.0.2.0/24"]' "$TOP/policies/mcp.json" > "$BATS_TEST_TMPDIR/mcp.json"
+	start_mcp
+	run timeout 4 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 10.4.0.2 8080 1000
+	assert_failure
+	# every SYN, retransmissions too, dropped by tc; none steered, none answered
+	[ "$(gw_stat "$LAB_HAG" .dropped)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
+	[ "$(mib "$LAB_HAG" TcpPassiveOpens)" -eq 0 ]
+}
+
+@test "mcp: an MP_CONVERT naming a multicast address is dropped as invalid" {
+	start_mcp
+	run timeout 4 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 224.0.0.1 8080 1000
+	assert_failure
+	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert_invalid.packets)" -ge 1 ]
+	[ "$(gw_stat "$LAB_HAG" .dropped)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
+}
+
+@test "mcp: SIGTERM leaves nothing behind, the TFO server bit included" {
+	local before
+	before=$(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen)
+	start_mcp
+	[ $(( $(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen) & 2 )) -eq 2 ]
+	stop_daemon "$MCP_PID"
+	MCP_PID=
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.ipv4.tcp_fastopen)" "$before"
+	run ip -n "$LAB_HAG" -d link show
+	refute_output --partial xdp
+	[ ! -e "$PINS-$LAB_HAG" ]
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcp.h"
+#include "mp_convert.h"
+#include "util.h"
+
+#define MCP_TAG 0x6d637021 /* "mcp!": marks our epoll data */
+#define MAX_REFUSED (POL_MAX_PREFIXES + 64)
+
+/* A client whose MP_CONVERT head has not arrived yet. */
+struct pending {
+	unsigned int tag;
+	int fd;
+	time_t since;
+	struct pending *prev, *next;
+};
+
+struct mcp {
+	int epfd;
+	unsigned int idle;
+	struct relay *relay;
+	struct pending *pending;
+	unsigned int n_refused;
+	struct pol_prefix refused[MAX_REFUSED]; /* destinations never connected to */
+	struct mcp_stats st;
+};
+
+/*
+ * Destinations an MCP must never open (deng: never an open relay, never a
+ * loop): loopback, link-local, unspecified, multicast and broadcast (the
+ * decoder refuses some of these already), plus the MCP's own addresses and
+ * the policy's "forbidden" prefixes.
+ */
+static const char *const builtin_refused[] = {
+	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
+	"::/128",    "::1/128",	    "fe80::/10",      "ff00::/8",
+};
+
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void refuse_prefix(struct mcp *m, const struct pol_prefix *p)
+{
+	if (m->n_refused < MAX_REFUSED)
+		m->refused[m->n_refused++] = *p;
+}
+
+static void refuse_own_addresses(struct mcp *m)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct pol_prefix p = { 0 };
+
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		p.family = i->ifa_addr->sa_family;
+		p.len = p.family == AF_INET ? 32 : 128;
+		if (p.family == AF_INET)
+			memcpy(p.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		else
+			memcpy(p.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		refuse_prefix(m, &p);
+	}
+	freeifaddrs(ifa);
+}
+
+struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay)
+{
+	struct mcp *m = calloc(1, sizeof(*m));
+	struct pol_prefix pp;
+	unsigned int i;
+
+	if (!m)
+		return NULL;
+	m->epfd = epfd;
+	m->idle = p->idle_timeout;
+	m->relay = relay;
+	for (i = 0; i < sizeof(builtin_refused) / sizeof(builtin_refused[0]); i++)
+		if (!policy_parse_prefix(builtin_refused[i], &pp))
+			refuse_prefix(m, &pp);
+	for (i = 0; i < p->n_forbidden; i++)
+		refuse_prefix(m, &p->forbidden[i]);
+	refuse_own_addresses(m);
+	return m;
+}
+
+bool mcp_owns(const void *ptr)
+{
+	return ptr && ((const struct pending *)ptr)->tag == MCP_TAG;
+}
+
+const struct mcp_stats *mcp_stats(const struct mcp *m)
+{
+	return &m->st;
+}
+
+int mcp_add(struct mcp *m, int fd)
+{
+	struct pending *c = calloc(1, sizeof(*c));
+	struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP };
+
+	if (!c) {
+		close(fd);
+		return -1;
+	}
+	*c = (struct pending){ .tag = MCP_TAG, .fd = fd, .since = now(), .next = m->pending };
+	e.data.ptr = c;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &e)) {
+		close(fd);
+		free(c);
+		return -1;
+	}
+	if (m->pending)
+		m->pending->prev = c;
+	m->pending = c;
+	return 0;
+}
+
+/* Stop watching c; its fd goes to the relay (keep) or is reset (the draft: "silently"). */
+static void forget(struct mcp *m, struct pending *c, bool keep)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (!keep) {
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(c->fd);
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		m->pending = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->tag = 0;
+	free(c);
+}
+
+static bool refused(const struct mcp *m, int family, const __u8 *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n_refused; i++)
+		if (pol_prefix_contains(&m->refused[i], family, addr))
+			return true;
+	return false;
+}
+
+/* The destination option of the head: an address, as a sockaddr; the SYN's port if it has none. */
+static int destination(const struct mpc_frame *f, int client_fd, struct sockaddr_storage *ss,
+		       socklen_t *len)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	unsigned int i;
+
+	if (getsockname(client_fd, (struct sockaddr *)&local, &llen))
+		return -1;
+	for (i = 0; i < f->n; i++) {
+		const struct mpc_option *o = &f->opt[i];
+		__u16 port;
+
+		if (o->dir != MPC_DIR_DST || !o->family)
+			continue;
+		port = o->has_port ? o->port : xmcp_sa_port(&local);
+		memset(ss, 0, sizeof(*ss));
+		if (o->family == 4) {
+			struct sockaddr_in *sin = (void *)ss;
+
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, o->addr, 4);
+			sin->sin_port = htons(port);
+			*len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (void *)ss;
+
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, o->addr, 16);
+			sin6->sin6_port = htons(port);
+			*len = sizeof(*sin6);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* TCP to the server, from the MCP's own address (address sharing, draft section 5). */
+static int open_server(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)ss, len) && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1: handed to the relay or refused (forgotten either way); 0: wait for more bytes. */
+static int try_head(struct mcp *m, struct pending *c)
+{
+	__u8 buf[XMCP_OPTBUF_SIZE];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct mpc_frame f;
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	int off, sfd, cfd;
+
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0) {
+		m->st.no_head++;
+		goto refuse;
+	}
+	off = mpc_frame_decode(buf, n, &f);
+	if (off < 0 && mpc_frame_may_grow(off, n))
+		return 0;
+	if (off == 0) {
+		m->st.no_convert++;
+		xmcp_dbg("mcp: a connection without MP_CONVERT at its head: reset");
+		goto refuse;
+	}
+	if (off < 0 || destination(&f, c->fd, &ss, &len)) {
+		m->st.bad_convert++;
+		xmcp_dbg("mcp: MP_CONVERT head %s: reset",
+			 off < 0 ? mpc_strerror(off) : "without a destination");
+		goto refuse;
+	}
+	if (refused(m, ss.ss_family, xmcp_sa_addr(&ss))) {
+		m->st.forbidden++;
+		xmcp_dbg("mcp: destination refused by policy: reset");
+		goto refuse;
+	}
+	sfd = recv(c->fd, buf, off, 0) == off ? open_server(&ss, len) : -1;
+	if (sfd < 0) {
+		m->st.connect_error++;
+		goto refuse;
+	}
+	if (xmcp_verbose) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(ss.ss_family, xmcp_sa_addr(&ss), a, sizeof(a));
+		xmcp_dbg("mcp: converting to %s port %d", a, xmcp_sa_port(&ss));
+	}
+	m->st.converted++;
+	cfd = c->fd;
+	forget(m, c, true); /* out of our epoll registration before the relay's */
+	relay_add(m->relay, cfd, sfd, 0);
+	return 1;
+refuse:
+	forget(m, c, false);
+	return 1;
+}
+
+void mcp_event(struct mcp *m, void *ptr, unsigned int events)
+{
+	try_head(m, ptr);
+}
+
+void mcp_expire(struct mcp *m)
+{
+	struct pending *c = m->pending, *next;
+	time_t t = now();
+
+	for (; c; c = next) {
+		next = c->next;
+		if (t - c->since > (time_t)m->idle) {
+			m->st.no_head++;
+			forget(m, c, false);
+		}
+	}
+}
+
+void mcp_free(struct mcp *m)
+{
+	if (!m)
+		return;
+	while (m->pending)
+		forget(m, m->pending, false);
+	free(m);
+}

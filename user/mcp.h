@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The off-path MCP (draft-boucadair-mptcp-plain-mode, section 5): an MPTCP
+ * connection accepted on the MCP's own address starts with one or two
+ * MP_CONVERT options and an EOL (SYN data, or the head of the stream);
+ * they name the server. This module holds such connections until that head
+ * has arrived, checks it, opens TCP to the server from the MCP's own
+ * address, drops the head and hands both legs to the relay.
+ */
+#ifndef XMCP_MCP_H
+#define XMCP_MCP_H
+
+#include <stdbool.h>
+
+#include "policy.h"
+#include "relay.h"
+
+struct mcp;
+
+struct mcp_stats {
+	unsigned long long converted;  /* server leg opened, pair handed to the relay */
+	unsigned long long no_convert; /* the stream did not start with MP_CONVERT */
+	unsigned long long bad_convert; /* broken framing, or no destination option */
+	unsigned long long forbidden;  /* destination refused: loopback, link-local, own, policy */
+	unsigned long long no_head;    /* closed, or silent for the idle lifetime, before its head */
+	unsigned long long connect_error; /* the server leg could not even be started */
+};
+
+/* Own addresses are read now (getifaddrs): they are never a destination. */
+struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay);
+/* Take an accepted client; -1 (and it is closed) when it can't be watched. */
+int mcp_add(struct mcp *m, int client_fd);
+/* An epoll event whose data.ptr mcp_owns(). */
+void mcp_event(struct mcp *m, void *ptr, unsigned int events);
+bool mcp_owns(const void *ptr);
+/* Reset clients that sent no head within the idle lifetime; call every second or so. */
+void mcp_expire(struct mcp *m);
+void mcp_free(struct mcp *m);
+const struct mcp_stats *mcp_stats(const struct mcp *m);
+
+#endif
