@@ -393,16 +393,28 @@ static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
 
 /*
  * The MCP's admission (draft-deng 6.4, boucadair rules): an invalid
- * MP_CONVERT, or an MP_CONVERT or MP_JOIN SYN from outside the subscriber
- * prefixes, is dropped here, before any socket state exists.
+ * MP_CONVERT, or any MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from
+ * outside the subscriber prefixes, is dropped here, before any socket
+ * state exists.
  */
 static __always_inline int mcp_refuses(const struct xmcp_meta *m, const struct bpf_sock_tuple *t,
 				       int v6)
 {
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
 		return 1;
-	return (m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_JOIN) &&
+	return (m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_CAPABLE ||
+		m->cls == XMCP_CLASS_SYN_MP_JOIN) &&
 	       !is_subscriber(t, v6);
+}
+
+/*
+ * The MCP takes MP_CONVERT SYNs, and plain MP_CAPABLE ones too: a SYN whose
+ * data was dropped on the way arrives without its MP_CONVERT, which the
+ * client then sends at the head of the stream (the daemon reads it there).
+ */
+static __always_inline int mcp_takes(const struct xmcp_meta *m)
+{
+	return m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_CAPABLE;
 }
 
 /* Hand a SYN to the daemon's listener on the configured loopback address and port. */
@@ -462,7 +474,7 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	}
 	want = mode && (((*mode & XMCP_STEER_PLAIN_SYN) && m->cls == XMCP_CLASS_SYN) ||
 			((*mode & XMCP_STEER_MPTCP_SYN) && hag_terminates(skb, m)) ||
-			((*mode & XMCP_STEER_CONVERT) && m->cls == XMCP_CLASS_SYN_MP_CONVERT));
+			((*mode & XMCP_STEER_CONVERT) && mcp_takes(m)));
 	if (want && (*mode & XMCP_STEER_SUBSCRIBERS) && !is_subscriber(&t, v6)) {
 		st->not_subscriber++;
 		want = 0;

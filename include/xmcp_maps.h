@@ -64,7 +64,7 @@ struct xmcp_tc_stats {
 	__u64 flow_marked;	/* segments of relayed flows marked for local delivery */
 	__u64 no_listener;	/* a SYN to steer, but the daemon's listener is gone */
 	__u64 not_subscriber;	/* MPTCP SYN from outside the subscriber prefixes, left alone */
-	__u64 dropped;		/* MCP: invalid MP_CONVERT, or a non-subscriber's MP_CONVERT/MP_JOIN SYN */
+	__u64 dropped;		/* MCP: invalid MP_CONVERT, or a non-subscriber's MPTCP SYN */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
@@ -79,8 +79,8 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
  */
 #define XMCP_STEER_PLAIN_SYN 0x1 /* HCPE LAN: plain TCP SYNs to the TCP listener */
 #define XMCP_STEER_MPTCP_SYN 0x2 /* HAG access: subscribers' MP_CAPABLE SYNs to the MPTCP listener */
-#define XMCP_STEER_CONVERT 0x4	 /* MCP access: subscribers' MP_CONVERT SYNs to the MPTCP listener;
-				    invalid ones, and non-subscribers' MP_CONVERT or MP_JOIN SYNs, dropped */
+#define XMCP_STEER_CONVERT 0x4	 /* MCP access: subscribers' MP_CONVERT and MP_CAPABLE SYNs to the MPTCP listener;
+				    invalid ones, and non-subscribers' MPTCP SYNs, dropped */
 #define XMCP_STEER_SUBSCRIBERS (XMCP_STEER_MPTCP_SYN | XMCP_STEER_CONVERT) /* modes that check the source */
 
 /*

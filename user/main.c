@@ -21,7 +21,7 @@ static const struct xmcp_cmd cmds[] = {
 	{ "attach", cmd_attach, "attach the classifier to a network device" },
 	{ "detach", cmd_detach, "detach from a device (or --all) and clean up" },
 	{ "stats", cmd_stats, "show the per-class counters" },
-	{ "run", cmd_run, "run the conversion daemon (HCPE or HAG) from a policy" },
+	{ "run", cmd_run, "run the conversion daemon (HCPE, HAG or MCP) from a policy" },
 	{ "check", cmd_check, "validate a policy without touching the system" },
 };
 

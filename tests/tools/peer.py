@@ -19,12 +19,14 @@
       accept one connection, send NBYTES of random data, close; print the digest.
   peer.py sink ADDR PORT
       connect, read to EOF, print the digest of what arrived.
-  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES
+  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late]
       a Multipath Client of the plain mode: an MPTCP connection to the MCP
       whose SYN data (TCP Fast Open, no cookie) is an MP_CONVERT naming
       DST_ADDR and DST_PORT (0: none, the MCP then uses MCP_PORT), an EOL
       and the first bytes; then the rest of NBYTES random bytes, as send.
-      Prints the digest, or "reset: ..." (exit 3) when the MCP resets.
+      With --late, no SYN data: the same bytes follow the handshake (as when
+      a middlebox drops SYN data). Prints the digest, or "reset: ..." (exit
+      3) when the MCP resets.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -173,15 +175,20 @@ def mp_convert(addr, port=0, source=False):
     return bytes([30, 4 + len(a) + len(tail), 0xE0 | (0x08 if source else 0), 6]) + a + tail
 
 
-def convert_send(mcp, mcp_port, dst, dst_port, n):
+def convert_send(mcp, mcp_port, dst, dst_port, n, late=False):
     s = sock(mcp, True)
     s.settimeout(20)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     data = os.urandom(n)
     digest = hashlib.sha256(data).hexdigest()
     try:
-        # the head and the first bytes ride in the SYN
-        sent = s.sendto(mp_convert(dst, dst_port) + b"\0" + data[:1000], MSG_FASTOPEN, (mcp, mcp_port))
+        head = mp_convert(dst, dst_port) + b"\0" + data[:1000]
+        if late:
+            s.connect((mcp, mcp_port))
+            sent = s.send(head)
+        else:
+            # the head and the first bytes ride in the SYN
+            sent = s.sendto(head, MSG_FASTOPEN, (mcp, mcp_port))
         s.sendall(data[max(0, sent - len(mp_convert(dst, dst_port)) - 1):])
         s.shutdown(socket.SHUT_WR)
         got = s.recv(128).decode()
@@ -221,7 +228,7 @@ def main():
     elif len(a) >= 3 and a[0] == "sink":
         sink(a[1], int(a[2]))
     elif len(a) >= 6 and a[0] == "convert-send":
-        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]))
+        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
