@@ -41,9 +41,13 @@ CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
 BENCH_BINS := $(BUILD)/bench_xdp
 TOOL_BINS := $(BUILD)/delayline
+FUZZ_BINS := $(BUILD)/fuzz_mp_convert
+FUZZ_SECS ?= 300
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
+	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all clean test bench deps demo
-all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS)
+.PHONY: all clean test bench deps demo fuzz
+all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 deps:
 	scripts/install-deps.sh
@@ -92,6 +96,16 @@ $(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(LIB_OBJS)
 $(BUILD)/%: tests/tools/%.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $< -o $@
+
+# libFuzzer targets: clang with its runtime, the decoder alone, sanitizers on.
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c user/%.c | $(BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $^ -o $@
+
+# A longer run than the one in `make test`; new inputs go to build/, not the seeds.
+fuzz: $(FUZZ_BINS)
+	mkdir -p $(BUILD)/fuzz-corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
+	$(BUILD)/fuzz_mp_convert -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz-corpus
 
 test: all
 	tests/run.sh
