@@ -35,6 +35,7 @@
 #include "netlink.h"
 #include "policy.h"
 #include "mcp.h"
+#include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
 #include "util.h"
@@ -67,6 +68,7 @@ struct daemon {
 	int epfd, sigfd, timerfd;
 	struct relay *relay;
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
+	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
 };
 
 static void usage(FILE *f)
@@ -355,6 +357,7 @@ static void teardown(struct daemon *d)
 	runstate_remove();
 	remove_mptcp(d);
 	mcp_free(d->mcp);
+	upstream_free(d->upstream);
 	if (d->relay)
 		relay_free(d->relay);
 	for (i = 0; i < 2; i++)
@@ -403,16 +406,8 @@ static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage 
 static int send_marked_syn(int fd, const struct sockaddr_storage *dst, socklen_t len)
 {
 	static const struct mpc_option marker = { .dir = MPC_DIR_DST, .proto = MPC_PROTO_TCP };
-	__u8 frame[8];
-	int n = mpc_frame_encode(&marker, 1, NULL, 0, frame, sizeof(frame)), one = 1;
 
-	if (n < 0 || setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one)) ||
-	    sendto(fd, frame, n, MSG_FASTOPEN, (const struct sockaddr *)dst, len) != n) {
-		xmcp_dbg("cannot send the marked SYN: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return mpc_syn_connect(fd, &marker, 1, dst, len) ? -1 : fd;
 }
 
 /*
@@ -506,6 +501,11 @@ static void accept_all(struct daemon *d, int lfd)
 			mcp_add(d->mcp, cfd);
 			continue;
 		}
+		if (d->upstream) {
+			/* to an off-path MCP, the server named in the SYN's MP_CONVERT */
+			upstream_add(d->upstream, cfd, &server);
+			continue;
+		}
 		sfd = open_server_leg(d, &client, &server);
 		if (sfd < 0) {
 			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -583,6 +583,11 @@ static int setup(struct daemon *d)
 			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (d->relay && d->pol.tcp_sockmap && use_sockmap(d))
 		return -1;
+	if (d->relay && d->pol.off_path &&
+	    !(d->upstream = upstream_new(&d->pol, d->epfd, d->relay))) {
+		xmcp_err("out of memory");
+		return -1;
+	}
 	if (d->relay && d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay))) {
 		xmcp_err("out of memory");
 		return -1;
@@ -598,6 +603,19 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/*
+ * How long the loop may sleep: in-kernel pairs that ended wait for their
+ * last bytes, connects to an MCP have a deadline; else until an event.
+ */
+static int wait_ms(const struct daemon *d)
+{
+	if (relay_draining(d->relay))
+		return 5;
+	if (d->upstream && upstream_busy(d->upstream))
+		return 20;
+	return -1;
+}
+
 static void loop(struct daemon *d)
 {
 	struct epoll_event ev[MAX_EVENTS];
@@ -606,8 +624,7 @@ static void loop(struct daemon *d)
 	int n, i;
 
 	for (;;) {
-		/* in-kernel pairs that ended wait for their last bytes: look again soon */
-		n = epoll_wait(d->epfd, ev, MAX_EVENTS, relay_draining(d->relay) ? 5 : -1);
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, wait_ms(d));
 		if (n < 0 && errno != EINTR)
 			return;
 		for (i = 0; i < n; i++) {
@@ -618,6 +635,10 @@ static void loop(struct daemon *d)
 			}
 			if (ev[i].data.u64 > TAG_TIMER && mcp_owns(ev[i].data.ptr)) {
 				mcp_event(d->mcp, ev[i].data.ptr, ev[i].events);
+				continue;
+			}
+			if (ev[i].data.u64 > TAG_TIMER && upstream_owns(ev[i].data.ptr)) {
+				upstream_event(d->upstream, ev[i].data.ptr, ev[i].events);
 				continue;
 			}
 			switch (ev[i].data.u64) {
@@ -644,6 +665,8 @@ static void loop(struct daemon *d)
 		}
 		if (relay_draining(d->relay))
 			relay_drain(d->relay);
+		if (d->upstream && upstream_busy(d->upstream))
+			upstream_expire(d->upstream);
 		relay_reap(d->relay);
 	}
 }
@@ -718,6 +741,7 @@ int cmd_check(int argc, char **argv)
 static void log_summary(const struct daemon *d)
 {
 	const struct relay_stats *st = relay_stats(d->relay);
+	unsigned int i;
 
 	fprintf(stderr,
 		"xmcp: %llu pairs (%llu spliced in the kernel, %llu directions back in userspace): "
@@ -726,6 +750,12 @@ static void log_summary(const struct daemon *d)
 		"%llu bytes client->server, %llu server->client\n",
 		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
 		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1]);
+	for (i = 0; d->upstream && i < d->pol.n_mcps; i++) {
+		const struct upstream_cand_stats *c = upstream_stats(d->upstream, i);
+
+		fprintf(stderr, "xmcp: MCP %s: %llu tried, %llu connected, %llu failed\n",
+			d->pol.mcps[i].text, c->tried, c->connected, c->failed);
+	}
 	if (d->mcp) {
 		const struct mcp_stats *m = mcp_stats(d->mcp);
 

@@ -362,6 +362,91 @@ static int get_limits(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
+/* "192.0.2.1:443" or "[2001:db8::1]:443" */
+static int parse_hostport(const char *s, struct pol_mcp *m)
+{
+	char buf[64], *colon, *host = buf, *end;
+	long port;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf) || !(colon = strrchr(buf, ':')))
+		return -1;
+	*colon = '\0';
+	if (*host == '[') {
+		if (colon[-1] != ']')
+			return -1;
+		host++;
+		colon[-1] = '\0';
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
+		return -1;
+	memset(&m->sa, 0, sizeof(m->sa));
+	if (buf[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)&m->sa)->sin_addr) == 1) {
+		((struct sockaddr_in *)&m->sa)->sin_family = AF_INET;
+		((struct sockaddr_in *)&m->sa)->sin_port = htons(port);
+		m->len = sizeof(struct sockaddr_in);
+	} else if (buf[0] == '[' && inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&m->sa)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&m->sa)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&m->sa)->sin6_port = htons(port);
+		m->len = sizeof(struct sockaddr_in6);
+	} else {
+		return -1;
+	}
+	snprintf(m->text, sizeof(m->text), "%s", s);
+	return 0;
+}
+
+/* HCPE: "downstream": {"mode": "on-path" | "off-path", "mcps": [...], ...} */
+static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "mode", "mcps", "connect_timeout_ms", "retry_after", NULL };
+	static const char *const modes[] = { "on-path", "off-path", NULL };
+	char field[64];
+	json_object *o, *arr;
+	long long v;
+	int mode, i, n;
+
+	p->connect_timeout_ms = 1000;
+	p->retry_after = 30;
+	if (!json_object_object_get_ex(root, "downstream", &o))
+		return 0;
+	if (p->role != POL_ROLE_HCPE)
+		return bad(c, "downstream", "only an HCPE has a downstream MCP");
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, "downstream", "must be an object with mode, mcps");
+	if (only_keys(c, o, "downstream", keys))
+		return -1;
+	c->prefix = "downstream.";
+	if (get_choice(c, o, "mode", modes, 0, &mode) ||
+	    get_uint(c, o, "connect_timeout_ms", 10, 60000, 1000, &v))
+		return -1;
+	p->connect_timeout_ms = v;
+	if (get_uint(c, o, "retry_after", 1, 86400, 30, &v))
+		return -1;
+	p->retry_after = v;
+	n = get_array(c, o, "mcps", "mcps", POL_MAX_MCPS, "addresses", &arr);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+
+		snprintf(field, sizeof(field), "mcps[%d]", i);
+		if (!json_object_is_type(e, json_type_string) ||
+		    parse_hostport(json_object_get_string(e), &p->mcps[i]))
+			return bad(c, field, "'%s' is not ADDRESS:PORT or [IPV6]:PORT",
+				   json_object_get_string(e));
+	}
+	p->n_mcps = n;
+	p->off_path = mode == 1;
+	if (p->off_path && !n)
+		return bad(c, "mcps", "off-path mode needs at least one MCP");
+	if (!p->off_path && n)
+		return bad(c, "mcps", "only the off-path mode names MCPs");
+	c->prefix = "";
+	return 0;
+}
+
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
 	static const char *const roles[] = { "hcpe", "hag", "mcp", NULL };
@@ -448,7 +533,7 @@ int policy_load(const char *path, struct policy *p)
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
-					    "tcp_pairs",  "terminate_tcp", "forbidden", NULL };
+					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -465,6 +550,7 @@ int policy_load(const char *path, struct policy *p)
 	}
 	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
 	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
+	    get_downstream(&c, root, p) ||
 	    get_limits(&c, root, p))
 		goto out;
 	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {

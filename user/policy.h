@@ -8,6 +8,7 @@
 #define XMCP_POLICY_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -30,6 +31,14 @@ struct pol_ifs {
 };
 
 #define POL_MAX_ENDPOINTS 8
+#define POL_MAX_MCPS 8
+
+/* An MCP candidate of the HCPE's off-path downstream mode. */
+struct pol_mcp {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[64]; /* as the policy wrote it, for logs */
+};
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
 struct pol_endpoint {
@@ -58,6 +67,10 @@ struct policy {
 	struct pol_prefix forbidden[POL_MAX_PREFIXES];
 	unsigned int n_endpoints;
 	struct pol_endpoint endpoints[POL_MAX_ENDPOINTS];
+	bool off_path; /* HCPE: "downstream": {"mode": "off-path", ...} */
+	unsigned int n_mcps;
+	struct pol_mcp mcps[POL_MAX_MCPS];
+	unsigned int connect_timeout_ms, retry_after;
 	bool set_limits; /* "limits" given: set them, restore the old ones on exit */
 	__u32 add_addr_accepted, subflows;
 };

@@ -19,7 +19,7 @@ setup() {
 }
 
 teardown() {
-	gateways_down "${MCP_PID:-}"
+	gateways_down "${HCPE_PID:-}" "${MCP_PID:-}"
 }
 
 start_mcp() {
@@ -102,6 +102,58 @@ mcp_summary() {
 	assert_failure
 	run mcp_summary
 	assert_output --partial "1 without MP_CONVERT"
+}
+
+# offpath_hcpe MCPS_JSON [TIMEOUT_MS]: the HCPE in off-path mode toward those MCPs
+offpath_hcpe() {
+	jq --argjson m "$1" --argjson t "${2:-1000}" \
+		'.downstream = {"mode": "off-path", "mcps": $m, "connect_timeout_ms": $t}' \
+		"$TOP/policies/hcpe.json" > "$BATS_TEST_TMPDIR/hcpe.json"
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+}
+
+# hcpe_summary: the HCPE's closing lines (stops it)
+hcpe_summary() {
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	grep '^xmcp: MCP ' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+}
+
+@test "mcp: dual-ended: H's plain TCP -> HCPE (off-path) -> MCP -> S, over both paths" {
+	start_mcp
+	offpath_hcpe '["10.2.0.2:9443"]'
+	local l0
+	l0=$(ip -n "$LAB_HCPE" -s -j link show lte | jq '.[0].stats64.tx.bytes')
+	transfer 10.4.0.2 8090 20000000
+	# plain TCP at both ends; S sees the MCP's address
+	arrived_at_s "10.4.0.1"
+	grep -q "mcp: converting to 10.4.0.2 port 8090" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the MCP's signal endpoint drew a second subflow over lte, which carried a share
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	[ $(( $(ip -n "$LAB_HCPE" -s -j link show lte | jq '.[0].stats64.tx.bytes') - l0 )) -gt 1000000 ]
+	run hcpe_summary
+	assert_output "xmcp: MCP 10.2.0.2:9443: 1 tried, 1 connected, 0 failed"
+}
+
+@test "mcp: failover: the first MCP does not answer, the second takes over; the first waits its turn" {
+	start_mcp
+	# nothing answers at 10.2.0.99: its connect times out after 300 ms
+	offpath_hcpe '["10.2.0.99:9443", "10.2.0.2:9443"]' 300
+	transfer 10.4.0.2 8091 100000
+	arrived_at_s "10.4.0.1"
+	# within retry_after, the failed MCP is passed over
+	transfer 10.4.0.2 8092 100000
+	arrived_at_s "10.4.0.1"
+	run hcpe_summary
+	assert_line "xmcp: MCP 10.2.0.99:9443: 1 tried, 0 connected, 1 failed"
+	assert_line "xmcp: MCP 10.2.0.2:9443: 2 tried, 2 connected, 0 failed"
+}
+
+@test "mcp: no MCP answers: the LAN client is reset" {
+	offpath_hcpe '["10.2.0.99:9443"]' 200
+	run timeout 20 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8093 1000
+	assert_failure
+	assert_output --partial "ConnectionResetError"
 }
 
 # refused DST: the MCP resets the client and never opens anything toward DST

@@ -46,6 +46,12 @@ bad_policy() {
 	bad_policy '{"role":"mcp","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG or MCP needs its interface toward the servers'
 	bad_policy '{"role":"mcp","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["x"]}' "forbidden[0]: 'x' is not an IPv4 or IPv6 prefix"
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["10.9.0.0/16"]}' 'forbidden: only an MCP has destinations to forbid'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path"}}' 'downstream.mcps: off-path mode needs at least one MCP'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["10.0.0.1"]}}' "downstream.mcps[0]: '10.0.0.1' is not ADDRESS:PORT or [IPV6]:PORT"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["2001:db8::1:443"]}}' "downstream.mcps[0]: '2001:db8::1:443' is not ADDRESS:PORT or [IPV6]:PORT"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"sideways"}}' "downstream.mode: must be on-path or off-path, not 'sideways'"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["10.0.0.1:1"],"connect_timeout_ms":5}}' 'downstream.connect_timeout_ms: must be between 10 and 60000, not 5'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"downstream":{}}' 'downstream: only an HCPE has a downstream MCP'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"relay":"zerocopy"}' "relay: must be splice or copy, not 'zerocopy'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'
