@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench [QUICK=1]: the classifier's cost per packet against an empty
-# XDP program, and the relay's throughput against plain forwarding (each
-# baseline measured in the same run). Results go to bench/results/.
+# XDP program, the relay's throughput against plain forwarding, and the
+# plain mode's time to first byte against a direct connection and a SOCKS5
+# proxy (each baseline measured in the same run). Results go to bench/results/.
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
 #   bench/run.sh --quick    3 rounds of 100,000
@@ -11,9 +12,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ;;
---smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ;;
-"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ;;
+--quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 ;;
+"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -42,3 +43,6 @@ mkdir -p "$out"
 
 echo
 bench/relay.sh "$relay_secs" "$relay_runs" "$out/relay.md" "$out/relay.csv"
+
+echo
+bench/ttfb.sh "$ttfb_runs" 10 "$out/ttfb.md" "$out/ttfb.csv"

@@ -19,4 +19,9 @@ load helpers
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| [0-9]+\.[0-9]+x \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 7
+	# time to first byte: the three paths, each with the added RTTs
+	for p in direct socks xmcp; do
+		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"
+	done
+	assert_equal "$(wc -l < "$BENCH_OUT/ttfb.csv")" 4
 }

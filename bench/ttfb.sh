@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Time to first byte through the plain mode, against a direct connection and
+# a SOCKS5 proxy over MPTCP, in one run over the same paths: the lab of
+# tests/lib/lab.bash with DELAY ms each way on dsl and lte (no rate limit).
+#
+#   direct  H -> S, plain TCP, HCPE and HAG only route
+#   socks   H -> microsocks (made MPTCP with mptcpize) in the HAG namespace -> S
+#   xmcp    H -> HCPE (off-path mode) -> MCP in the HAG namespace -> S
+#
+# The client (tests/tools/ttfb.py) connects, sends a request line and waits
+# for the first byte of the answer; RUNS runs each. The draft's claim is zero
+# added round trips: the table gives the added time in RTTs, the RTT being
+# the median TCP handshake between H and S measured in the same run.
+#
+# Usage: bench/ttfb.sh RUNS DELAY_MS OUT.md OUT.csv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/lab.bash
+
+runs=$1 delay=$2 md=$3 csv=$4
+tag="xt$(printf '%04x' $RANDOM)"
+work=$(mktemp -d)
+pids=()
+PY=/usr/bin/python3
+T=tests/tools/ttfb.py
+
+stop() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
+	pids=()
+}
+cleanup() {
+	set +e
+	stop
+	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
+	lab_down
+	rm -rf "$work" /sys/fs/bpf/xmcp-bench-ttfb-*
+}
+trap cleanup EXIT
+
+LAB_DSL_DELAY=$delay LAB_LTE_DELAY=$delay lab_up "$tag"
+nsenter --net=/run/netns/$LAB_S $PY $T serve 10.4.0.2 8100 &
+server=$!
+sleep 0.5
+in_h() { nsenter --net=/run/netns/$LAB_H "$@"; }
+
+daemon() { # NS POLICY NAME
+	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-ttfb-$3 nsenter --net=/run/netns/$1 \
+		build/xmcp run -c "$2" > "$work/$3.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$3.log" && break; sleep 0.1; done
+	grep -q "^xmcp: running as" "$work/$3.log" || { cat "$work/$3.log" >&2; exit 1; }
+}
+
+in_h $PY $T rtt 10.4.0.2 8100 "$runs" > "$work/rtt"
+in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/direct"
+
+nsenter --net=/run/netns/$LAB_HAG mptcpize run microsocks -i 10.2.0.2 -p 1080 > "$work/socks.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+in_h $PY $T socks 10.2.0.2 1080 10.4.0.2 8100 "$runs" > "$work/socks"
+stop
+
+daemon "$LAB_HAG" policies/mcp.json mcp
+daemon "$LAB_HCPE" policies/hcpe-offpath.json hcpe
+in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp"
+stop
+grep -q "mcp: $runs converted" "$work/mcp.log" ||
+	{ echo "bench/ttfb.sh: the MCP did not convert every run:" >&2; cat "$work/mcp.log" >&2; exit 1; }
+
+read -r rtt _ _ < "$work/rtt"
+read -r base _ _ < "$work/direct"
+{
+	echo "## Time to first byte, plain mode vs direct vs SOCKS5 over MPTCP"
+	echo
+	echo "$delay ms each way on dsl and lte; RTT H-S (median TCP handshake) $rtt ms; $runs runs each."
+	echo
+	echo "| path | TTFB ms median (min-max) | added vs direct | added in RTTs |"
+	echo "|---|---:|---:|---:|"
+} > "$md"
+echo "path,ttfb_ms_median,ttfb_ms_min,ttfb_ms_max,added_ms,added_rtts" > "$csv"
+for l in direct socks xmcp; do
+	read -r med lo hi < "$work/$l"
+	added=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
+	rtts=$(awk -v a="$added" -v r="$rtt" 'BEGIN { printf "%.2f", (r > 0 ? a / r : 0) }')
+	echo "| $l | $med ($lo-$hi) | $added ms | $rtts |" >> "$md"
+	echo "$l,$med,$lo,$hi,$added,$rtts" >> "$csv"
+done
+{
+	echo
+	echo "direct: plain TCP through the routing namespaces. socks: microsocks in the HAG namespace,"
+	echo "run under mptcpize, the client speaking SOCKS5 (no auth, CONNECT) over MPTCP. xmcp: the"
+	echo "HCPE in off-path mode (policies/hcpe-offpath.json) and the MCP (policies/mcp.json)."
+} >> "$md"
+cat "$md"
