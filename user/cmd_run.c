@@ -761,9 +761,10 @@ static void log_summary(const struct daemon *d)
 
 		fprintf(stderr,
 			"xmcp: mcp: %llu converted; reset: %llu without MP_CONVERT, %llu with a broken one, "
-			"%llu to a refused destination, %llu without a head, %llu failed to connect\n",
+			"%llu to a refused destination, %llu without a head, %llu failed to connect; "
+			"%llu source options not allowed\n",
 			m->converted, m->no_convert, m->bad_convert, m->forbidden, m->no_head,
-			m->connect_error);
+			m->connect_error, m->source_refused);
 	}
 }
 

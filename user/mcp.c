@@ -26,6 +26,7 @@ struct pending {
 };
 
 struct mcp {
+	const struct policy *pol;
 	int epfd;
 	unsigned int idle;
 	struct relay *relay;
@@ -90,6 +91,7 @@ struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay)
 
 	if (!m)
 		return NULL;
+	m->pol = p;
 	m->epfd = epfd;
 	m->idle = p->idle_timeout;
 	m->relay = relay;
@@ -202,18 +204,95 @@ static int destination(const struct mpc_frame *f, int client_fd, struct sockaddr
 	return -1;
 }
 
-/* TCP to the server, from the MCP's own address (address sharing, draft section 5). */
-static int open_server(const struct sockaddr_storage *ss, socklen_t len)
+/*
+ * The source option, if the policy lets this client use it: the client's
+ * own address and the source both lie in one of the transparent_source
+ * prefixes (BCP 38: a subscriber speaks only for its own prefix).
+ */
+static bool source_allowed(const struct mcp *m, const struct sockaddr_storage *client,
+			   const struct mpc_option *src)
+{
+	int fam = src->family == 4 ? AF_INET : AF_INET6;
+	unsigned int i;
+
+	for (i = 0; i < m->pol->n_transparent; i++) {
+		const struct pol_prefix *p = &m->pol->transparent[i];
+
+		if (pol_prefix_contains(p, client->ss_family, xmcp_sa_addr(client)) &&
+		    pol_prefix_contains(p, fam, src->addr))
+			return true;
+	}
+	return false;
+}
+
+/* Bind fd to the source option's address (and port) without it being ours. */
+static int bind_source(int fd, const struct mpc_option *src)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int one = 1;
+
+	if (src->family == 4) {
+		struct sockaddr_in *sin = (void *)&ss;
+
+		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, src->addr, 4);
+		sin->sin_port = htons(src->has_port ? src->port : 0);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+
+		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, src->addr, 16);
+		sin6->sin6_port = htons(src->has_port ? src->port : 0);
+		len = sizeof(*sin6);
+	}
+	return bind(fd, (struct sockaddr *)&ss, len);
+}
+
+/*
+ * TCP to the server: from the MCP's own address (address sharing, draft
+ * section 5), or from src when the policy allows it (src NULL: own).
+ */
+static int open_server(const struct sockaddr_storage *ss, socklen_t len, const struct mpc_option *src)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
 
 	if (fd < 0)
 		return -1;
+	if (src && bind_source(fd, src)) {
+		xmcp_dbg("mcp: cannot bind the source option's address: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (const struct sockaddr *)ss, len) && errno != EINPROGRESS) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* The head's source option if there is one the policy honours for this client, else NULL. */
+static const struct mpc_option *usable_source(struct mcp *m, int client_fd, const struct mpc_frame *f)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	unsigned int i;
+
+	for (i = 0; i < f->n; i++) {
+		const struct mpc_option *o = &f->opt[i];
+
+		if (o->dir != MPC_DIR_SRC || !o->family)
+			continue;
+		if (!getpeername(client_fd, (struct sockaddr *)&peer, &plen) && source_allowed(m, &peer, o))
+			return o;
+		m->st.source_refused++;
+		xmcp_dbg("mcp: source option not allowed for this client: the MCP's own address is used");
+		return NULL;
+	}
+	return NULL;
 }
 
 /* 1: handed to the relay or refused (forgotten either way); 0: wait for more bytes. */
@@ -223,6 +302,7 @@ static int try_head(struct mcp *m, struct pending *c)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct mpc_frame f;
+	const struct mpc_option *src;
 	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	int off, sfd, cfd;
 
@@ -251,7 +331,14 @@ static int try_head(struct mcp *m, struct pending *c)
 		xmcp_dbg("mcp: destination refused by policy: reset");
 		goto refuse;
 	}
-	sfd = recv(c->fd, buf, off, 0) == off ? open_server(&ss, len) : -1;
+	src = usable_source(m, c->fd, &f);
+	/* a socket has one family: a source must be of the destination's */
+	if (src && (src->family == 4) != (ss.ss_family == AF_INET)) {
+		m->st.source_refused++;
+		xmcp_dbg("mcp: source and destination options of different families: own address used");
+		src = NULL;
+	}
+	sfd = recv(c->fd, buf, off, 0) == off ? open_server(&ss, len, src) : -1;
 	if (sfd < 0) {
 		m->st.connect_error++;
 		goto refuse;

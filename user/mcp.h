@@ -24,6 +24,7 @@ struct mcp_stats {
 	unsigned long long forbidden;  /* destination refused: loopback, link-local, own, policy */
 	unsigned long long no_head;    /* closed, or silent for the idle lifetime, before its head */
 	unsigned long long connect_error; /* the server leg could not even be started */
+	unsigned long long source_refused; /* a source option the policy does not allow: own address used */
 };
 
 /* Own addresses are read now (getifaddrs): they are never a destination. */

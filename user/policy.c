@@ -240,10 +240,13 @@ static int get_prefixes(struct ctx *c, json_object *root, const char *key, struc
 static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
 {
 	if (get_prefixes(c, root, "subscribers", p->subscribers, &p->n_subscribers) ||
-	    get_prefixes(c, root, "forbidden", p->forbidden, &p->n_forbidden))
+	    get_prefixes(c, root, "forbidden", p->forbidden, &p->n_forbidden) ||
+	    get_prefixes(c, root, "transparent_source", p->transparent, &p->n_transparent))
 		return -1;
 	if (p->n_forbidden && p->role != POL_ROLE_MCP)
 		return bad(c, "forbidden", "only an MCP has destinations to forbid");
+	if (p->n_transparent && p->role != POL_ROLE_MCP)
+		return bad(c, "transparent_source", "only an MCP takes a source from MP_CONVERT");
 	return 0;
 }
 
@@ -533,7 +536,8 @@ int policy_load(const char *path, struct policy *p)
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
-					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream", NULL };
+					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
+					    "transparent_source", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;

@@ -65,6 +65,8 @@ struct policy {
 	struct pol_prefix subscribers[POL_MAX_PREFIXES];
 	unsigned int n_forbidden; /* MCP: destinations refused besides the built-in ones */
 	struct pol_prefix forbidden[POL_MAX_PREFIXES];
+	unsigned int n_transparent; /* MCP: subscriber prefixes whose source MP_CONVERT is honoured */
+	struct pol_prefix transparent[POL_MAX_PREFIXES];
 	unsigned int n_endpoints;
 	struct pol_endpoint endpoints[POL_MAX_ENDPOINTS];
 	bool off_path; /* HCPE: "downstream": {"mode": "off-path", ...} */

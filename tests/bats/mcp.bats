@@ -104,6 +104,32 @@ mcp_summary() {
 	assert_output --partial "1 without MP_CONVERT"
 }
 
+@test "mcp: a source MP_CONVERT inside the client's own allowed prefix is used; any other is not" {
+	jq '.transparent_source = ["10.1.0.0/24"]' "$TOP/policies/mcp.json" > "$BATS_TEST_TMPDIR/mcp.json"
+	start_mcp
+	# H names its own address: S sees it (no address sharing)
+	s_server 8086 serve 10.4.0.2 8086
+	convert 10.2.0.2 9443 10.4.0.2 8086 300000 --src 10.1.0.2
+	wait "$S_PID"
+	arrived_at_s "10.1.0.2"
+	# a source outside H's prefix (BCP 38): ignored, the MCP's own address is used
+	s_server 8087 serve 10.4.0.2 8087
+	convert 10.2.0.2 9443 10.4.0.2 8087 300000 --src 192.0.2.9
+	wait "$S_PID"
+	arrived_at_s "10.4.0.1"
+	run mcp_summary
+	assert_output --partial "2 converted"
+	assert_output --partial "1 source options not allowed"
+}
+
+@test "mcp: without transparent_source, a source option is not honoured" {
+	start_mcp
+	s_server 8088 serve 10.4.0.2 8088
+	convert 10.2.0.2 9443 10.4.0.2 8088 100000 --src 10.1.0.2
+	wait "$S_PID"
+	arrived_at_s "10.4.0.1"
+}
+
 # offpath_hcpe MCPS_JSON [TIMEOUT_MS]: the HCPE in off-path mode toward those MCPs
 offpath_hcpe() {
 	jq --argjson m "$1" --argjson t "${2:-1000}" \

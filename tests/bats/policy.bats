@@ -52,6 +52,7 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"sideways"}}' "downstream.mode: must be on-path or off-path, not 'sideways'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["10.0.0.1:1"],"connect_timeout_ms":5}}' 'downstream.connect_timeout_ms: must be between 10 and 60000, not 5'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"downstream":{}}' 'downstream: only an HCPE has a downstream MCP'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"transparent_source":["10.0.0.0/8"]}' 'transparent_source: only an MCP takes a source from MP_CONVERT'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"relay":"zerocopy"}' "relay: must be splice or copy, not 'zerocopy'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'

@@ -19,14 +19,15 @@
       accept one connection, send NBYTES of random data, close; print the digest.
   peer.py sink ADDR PORT
       connect, read to EOF, print the digest of what arrived.
-  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late]
+  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late] [--src ADDR]
       a Multipath Client of the plain mode: an MPTCP connection to the MCP
       whose SYN data (TCP Fast Open, no cookie) is an MP_CONVERT naming
       DST_ADDR and DST_PORT (0: none, the MCP then uses MCP_PORT), an EOL
       and the first bytes; then the rest of NBYTES random bytes, as send.
       With --late, no SYN data: the same bytes follow the handshake (as when
-      a middlebox drops SYN data). Prints the digest, or "reset: ..." (exit
-      3) when the MCP resets.
+      a middlebox drops SYN data). With --src, a second MP_CONVERT (D bit
+      set) asks the MCP to use ADDR as the source. Prints the digest, or
+      "reset: ..." (exit 3) when the MCP resets.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -175,21 +176,22 @@ def mp_convert(addr, port=0, source=False):
     return bytes([30, 4 + len(a) + len(tail), 0xE0 | (0x08 if source else 0), 6]) + a + tail
 
 
-def convert_send(mcp, mcp_port, dst, dst_port, n, late=False):
+def convert_send(mcp, mcp_port, dst, dst_port, n, late=False, src=None):
     s = sock(mcp, True)
     s.settimeout(20)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     data = os.urandom(n)
     digest = hashlib.sha256(data).hexdigest()
     try:
-        head = mp_convert(dst, dst_port) + b"\0" + data[:1000]
+        opts = mp_convert(dst, dst_port) + (mp_convert(src, 0, True) if src else b"")
+        head = opts + b"\0" + data[:1000]
         if late:
             s.connect((mcp, mcp_port))
             sent = s.send(head)
         else:
             # the head and the first bytes ride in the SYN
             sent = s.sendto(head, MSG_FASTOPEN, (mcp, mcp_port))
-        s.sendall(data[max(0, sent - len(mp_convert(dst, dst_port)) - 1):])
+        s.sendall(data[max(0, sent - len(opts) - 1):])
         s.shutdown(socket.SHUT_WR)
         got = s.recv(128).decode()
     except (ConnectionResetError, BrokenPipeError) as e:
@@ -228,7 +230,8 @@ def main():
     elif len(a) >= 3 and a[0] == "sink":
         sink(a[1], int(a[2]))
     elif len(a) >= 6 and a[0] == "convert-send":
-        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a)
+        src = a[a.index("--src") + 1] if "--src" in a else None
+        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a, src)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
