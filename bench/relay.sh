@@ -11,20 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/lab.bash
+. bench/lib.bash
 
 secs=$1 runs=$2 md=$3 csv=$4
 tag="xb$(printf '%04x' $RANDOM)"
 work=$(mktemp -d)
-pids=()
 
-stop() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	done
-	pids=()
-}
 cleanup() {
 	set +e
 	stop
@@ -53,10 +45,7 @@ start_xmcp() {
 		ns=$LAB_HCPE
 		[ $role = hag ] && ns=$LAB_HAG
 		jq --arg r "$1" '.relay = $r' policies/$role.json > "$work/$role.json"
-		XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-$role nsenter --net=/run/netns/$ns \
-			build/xmcp run -c "$work/$role.json" > "$work/$role.log" 2>&1 &
-		pids+=($!)
-		for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$role.log" && break; sleep 0.1; done
+		run_daemon "$ns" "$work/$role.json" "$role"
 	done
 }
 
@@ -65,10 +54,7 @@ start_xmcp() {
 start_hag_tcp() {
 	jq --arg r "$1" --arg t "$2" '.relay = $r | .tcp_pairs = $t | .terminate_tcp = true |
 		.xdp_mode = "generic"' policies/hag.json > "$work/hag.json"
-	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-hag nsenter --net=/run/netns/$LAB_HAG \
-		build/xmcp run -c "$work/hag.json" > "$work/hag.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/hag.log" && break; sleep 0.1; done
+	run_daemon "$LAB_HAG" "$work/hag.json" hag
 }
 
 measure direct

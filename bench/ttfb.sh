@@ -16,22 +16,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/lab.bash
+. bench/lib.bash
 
 runs=$1 delay=$2 md=$3 csv=$4
 tag="xt$(printf '%04x' $RANDOM)"
 work=$(mktemp -d)
-pids=()
 PY=/usr/bin/python3
 T=tests/tools/ttfb.py
 
-stop() {
-	local p
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	done
-	pids=()
-}
 cleanup() {
 	set +e
 	stop
@@ -47,14 +39,6 @@ server=$!
 sleep 0.5
 in_h() { nsenter --net=/run/netns/$LAB_H "$@"; }
 
-daemon() { # NS POLICY NAME
-	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-ttfb-$3 nsenter --net=/run/netns/$1 \
-		build/xmcp run -c "$2" > "$work/$3.log" 2>&1 &
-	pids+=($!)
-	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$3.log" && break; sleep 0.1; done
-	grep -q "^xmcp: running as" "$work/$3.log" || { cat "$work/$3.log" >&2; exit 1; }
-}
-
 in_h $PY $T rtt 10.4.0.2 8100 "$runs" > "$work/rtt"
 in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/direct"
 
@@ -64,12 +48,12 @@ sleep 0.5
 in_h $PY $T socks 10.2.0.2 1080 10.4.0.2 8100 "$runs" > "$work/socks"
 stop
 
-daemon "$LAB_HAG" policies/mcp.json mcp
-daemon "$LAB_HCPE" policies/hcpe-offpath.json hcpe
+run_daemon "$LAB_HAG" policies/mcp.json ttfb-mcp
+run_daemon "$LAB_HCPE" policies/hcpe-offpath.json ttfb-hcpe
 in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp"
 stop
-grep -q "mcp: $runs converted" "$work/mcp.log" ||
-	{ echo "bench/ttfb.sh: the MCP did not convert every run:" >&2; cat "$work/mcp.log" >&2; exit 1; }
+grep -q "mcp: $runs converted" "$work/ttfb-mcp.log" ||
+	{ echo "bench/ttfb.sh: the MCP did not convert every run:" >&2; cat "$work/ttfb-mcp.log" >&2; exit 1; }
 
 read -r rtt _ _ < "$work/rtt"
 read -r base _ _ < "$work/direct"

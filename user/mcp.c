@@ -166,6 +166,26 @@ static bool refused(const struct mcp *m, int family, const __u8 *addr)
 	return false;
 }
 
+/* An option's address with the given port, as a sockaddr; its length. */
+static socklen_t option_sockaddr(const struct mpc_option *o, __u16 port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (o->family == 4) {
+		struct sockaddr_in *sin = (void *)ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, o->addr, 4);
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (void *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	memcpy(&sin6->sin6_addr, o->addr, 16);
+	sin6->sin6_port = htons(port);
+	return sizeof(*sin6);
+}
+
 /* The destination option of the head: an address, as a sockaddr; the SYN's port if it has none. */
 static int destination(const struct mpc_frame *f, int client_fd, struct sockaddr_storage *ss,
 		       socklen_t *len)
@@ -178,27 +198,10 @@ static int destination(const struct mpc_frame *f, int client_fd, struct sockaddr
 		return -1;
 	for (i = 0; i < f->n; i++) {
 		const struct mpc_option *o = &f->opt[i];
-		__u16 port;
 
 		if (o->dir != MPC_DIR_DST || !o->family)
 			continue;
-		port = o->has_port ? o->port : xmcp_sa_port(&local);
-		memset(ss, 0, sizeof(*ss));
-		if (o->family == 4) {
-			struct sockaddr_in *sin = (void *)ss;
-
-			sin->sin_family = AF_INET;
-			memcpy(&sin->sin_addr, o->addr, 4);
-			sin->sin_port = htons(port);
-			*len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (void *)ss;
-
-			sin6->sin6_family = AF_INET6;
-			memcpy(&sin6->sin6_addr, o->addr, 16);
-			sin6->sin6_port = htons(port);
-			*len = sizeof(*sin6);
-		}
+		*len = option_sockaddr(o, o->has_port ? o->port : xmcp_sa_port(&local), ss);
 		return 0;
 	}
 	return -1;
@@ -228,27 +231,14 @@ static bool source_allowed(const struct mcp *m, const struct sockaddr_storage *c
 /* Bind fd to the source option's address (and port) without it being ours. */
 static int bind_source(int fd, const struct mpc_option *src)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
+	struct sockaddr_storage ss;
+	socklen_t len = option_sockaddr(src, src->has_port ? src->port : 0, &ss);
 	int one = 1;
 
-	if (src->family == 4) {
-		struct sockaddr_in *sin = (void *)&ss;
-
+	if (src->family == 4)
 		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, src->addr, 4);
-		sin->sin_port = htons(src->has_port ? src->port : 0);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (void *)&ss;
-
+	else
 		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, src->addr, 16);
-		sin6->sin6_port = htons(src->has_port ? src->port : 0);
-		len = sizeof(*sin6);
-	}
 	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
