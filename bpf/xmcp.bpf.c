@@ -417,6 +417,19 @@ static __always_inline int mcp_takes(const struct xmcp_meta *m)
 	return m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_CAPABLE;
 }
 
+/* A plain SYN whose data starts with an MPTCP option (kind 30): an MP_CONVERT without MP_CAPABLE. */
+static __always_inline int data_starts_with_mptcp(struct __sk_buff *skb, const struct xmcp_meta *m)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct tcphdr *th = data + (m->l4_off & 0x3ff);
+	__u8 *kind;
+
+	if ((void *)(th + 1) > end)
+		return 0;
+	kind = (__u8 *)th + ((th->doff * 4) & 0x3c);
+	return (void *)(kind + 1) <= end && *kind == XMCP_TCPOPT_MPTCP;
+}
+
 /* Hand a SYN to the daemon's listener on the configured loopback address and port. */
 static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_sock_tuple *t, int v6)
 {
@@ -472,6 +485,9 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		st->dropped++;
 		return TC_ACT_SHOT;
 	}
+	if (mode && (*mode & XMCP_STEER_CONVERT) && m->cls == XMCP_CLASS_SYN &&
+	    data_starts_with_mptcp(skb, m))
+		st->convert_no_mpc++;
 	want = mode && (((*mode & XMCP_STEER_PLAIN_SYN) && m->cls == XMCP_CLASS_SYN) ||
 			((*mode & XMCP_STEER_MPTCP_SYN) && hag_terminates(skb, m)) ||
 			((*mode & XMCP_STEER_CONVERT) && mcp_takes(m)));

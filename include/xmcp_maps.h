@@ -65,12 +65,14 @@ struct xmcp_tc_stats {
 	__u64 no_listener;	/* a SYN to steer, but the daemon's listener is gone */
 	__u64 not_subscriber;	/* MPTCP SYN from outside the subscriber prefixes, left alone */
 	__u64 dropped;		/* MCP: invalid MP_CONVERT, or a non-subscriber's MPTCP SYN */
+	__u64 convert_no_mpc;	/* MCP: a SYN whose data starts with MP_CONVERT but that has no
+				   MP_CAPABLE: ignored (left to the stack), as the draft says */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
 XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 1));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 7));
 
 /*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by

@@ -96,6 +96,16 @@ mcp_summary() {
 	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
 }
 
+@test "mcp: MP_CONVERT in a plain TCP SYN (no MP_CAPABLE) is ignored and counted" {
+	start_mcp
+	convert 10.2.0.2 9443 10.4.0.2 8080 1000 --tcp
+	# left to the MCP's own stack, where nothing listens on that port
+	assert_failure 3
+	assert_output "reset: ConnectionRefusedError"
+	assert_equal "$(gw_stat "$LAB_HAG" .convert_no_mpc)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
+}
+
 @test "mcp: a connection without MP_CONVERT is reset, nothing opened" {
 	start_mcp
 	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.2.0.2 9443 1000 --mptcp

@@ -19,15 +19,16 @@
       accept one connection, send NBYTES of random data, close; print the digest.
   peer.py sink ADDR PORT
       connect, read to EOF, print the digest of what arrived.
-  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late] [--src ADDR]
+  peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late] [--src ADDR] [--tcp]
       a Multipath Client of the plain mode: an MPTCP connection to the MCP
       whose SYN data (TCP Fast Open, no cookie) is an MP_CONVERT naming
       DST_ADDR and DST_PORT (0: none, the MCP then uses MCP_PORT), an EOL
       and the first bytes; then the rest of NBYTES random bytes, as send.
       With --late, no SYN data: the same bytes follow the handshake (as when
       a middlebox drops SYN data). With --src, a second MP_CONVERT (D bit
-      set) asks the MCP to use ADDR as the source. Prints the digest, or
-      "reset: ..." (exit 3) when the MCP resets.
+      set) asks the MCP to use ADDR as the source; with --tcp, the same over
+      plain TCP (no MP_CAPABLE: the MCP must ignore it). Prints the digest,
+      or "reset: ..." (exit 3) when the MCP resets or refuses.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -176,8 +177,8 @@ def mp_convert(addr, port=0, source=False):
     return bytes([30, 4 + len(a) + len(tail), 0xE0 | (0x08 if source else 0), 6]) + a + tail
 
 
-def convert_send(mcp, mcp_port, dst, dst_port, n, late=False, src=None):
-    s = sock(mcp, True)
+def convert_send(mcp, mcp_port, dst, dst_port, n, late=False, src=None, mptcp=True):
+    s = sock(mcp, mptcp)
     s.settimeout(20)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     data = os.urandom(n)
@@ -194,7 +195,7 @@ def convert_send(mcp, mcp_port, dst, dst_port, n, late=False, src=None):
         s.sendall(data[max(0, sent - len(opts) - 1):])
         s.shutdown(socket.SHUT_WR)
         got = s.recv(128).decode()
-    except (ConnectionResetError, BrokenPipeError) as e:
+    except (ConnectionResetError, BrokenPipeError, ConnectionRefusedError) as e:
         print(f"reset: {type(e).__name__}")
         sys.exit(3)
     print(digest)
@@ -231,7 +232,7 @@ def main():
         sink(a[1], int(a[2]))
     elif len(a) >= 6 and a[0] == "convert-send":
         src = a[a.index("--src") + 1] if "--src" in a else None
-        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a, src)
+        convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a, src, "--tcp" not in a)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
