@@ -34,6 +34,24 @@ struct {
 	__type(value, struct xmcp_tc_stats);
 } XMCP_MAP_TC_STATS SEC(".maps");
 
+/* xmcp run: what the steering does on each device (XMCP_STEER_*), by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XMCP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} XMCP_MAP_STEER_IFS SEC(".maps");
+
+/* xmcp run: the subscriber prefixes (IPv4 as IPv4-mapped IPv6). */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xmcp_prefix_key);
+	__type(value, __u32);
+} XMCP_MAP_SUBSCRIBERS SEC(".maps");
+
 /* Not used by the programs: userspace's record of where xmcp is attached. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -244,6 +262,51 @@ static __always_inline int write_meta(struct xdp_md *ctx, const struct xmcp_meta
 	return 1;
 }
 
+/* Is this source address (4 or 16 bytes, network order) in a subscriber prefix? */
+static __always_inline int subscriber_addr(const void *addr, int v6)
+{
+	struct xmcp_prefix_key k = { .prefixlen = 128 };
+
+	if (v6) {
+		__builtin_memcpy(k.addr, addr, 16);
+	} else {
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], addr, 4);
+	}
+	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
+}
+
+/*
+ * The MCP's admission (draft-deng 6.4, boucadair rules), on the devices
+ * `xmcp run` gave the XMCP_STEER_CONVERT mode: an invalid MP_CONVERT, or
+ * any MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from outside the
+ * subscriber prefixes, is dropped here, before any socket state exists.
+ */
+static __always_inline int mcp_drops(struct xdp_md *ctx, const struct xmcp_meta *m)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + (m->l3_off & 0x3ff);
+	struct ipv6hdr *ip6 = (void *)iph;
+	__u32 ifindex = ctx->ingress_ifindex, *mode;
+
+	if (m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID && m->cls != XMCP_CLASS_SYN_MP_CONVERT &&
+	    m->cls != XMCP_CLASS_SYN_MP_CAPABLE && m->cls != XMCP_CLASS_SYN_MP_JOIN)
+		return 0;
+	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	if (!mode || !(*mode & XMCP_STEER_CONVERT))
+		return 0;
+	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
+		return 1;
+	if ((void *)(iph + 1) > end)
+		return 0;
+	if (iph->version == 4)
+		return !subscriber_addr(&iph->saddr, 0);
+	if ((void *)(ip6 + 1) > end)
+		return 0;
+	return !subscriber_addr(&ip6->saddr, 1);
+}
+
 SEC("xdp")
 int XMCP_PROG_XDP(struct xdp_md *ctx)
 {
@@ -257,6 +320,15 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 		m.convert_off[0] = m.convert_off[1] = 0;
 	}
 	count_xdp(&m, len);
+	if (mcp_drops(ctx, &m)) {
+		struct xmcp_xdp_stats *st;
+		__u32 key = 0;
+
+		st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
+		if (st)
+			st->mcp_dropped++;
+		return XDP_DROP;
+	}
 	if (!write_meta(ctx, &m)) {
 		struct xmcp_xdp_stats *st;
 		__u32 key = 0;
@@ -295,20 +367,7 @@ const volatile __be16 cfg_listen_port = 0; /* and port, network order */
 /* HAG: terminate only SYNs marked with an empty MP_CONVERT (else every MP_CAPABLE SYN). */
 const volatile __u8 cfg_marker = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XMCP_MAX_IFACES);
-	__type(key, __u32);
-	__type(value, __u32);
-} XMCP_MAP_STEER_IFS SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 4096);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct xmcp_prefix_key);
-	__type(value, __u32);
-} XMCP_MAP_SUBSCRIBERS SEC(".maps");
 
 #define XMCP_IPV6_LOOPBACK_LAST 1
 
@@ -377,35 +436,12 @@ static __always_inline int hag_terminates(struct __sk_buff *skb, const struct xm
 	return m->cls == XMCP_CLASS_SYN_MP_CAPABLE;
 }
 
+
 static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
 {
-	struct xmcp_prefix_key k = { .prefixlen = 128 };
-
-	if (v6) {
-		__builtin_memcpy(k.addr, t->ipv6.saddr, 16);
-	} else {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		__builtin_memcpy(&k.addr[12], &t->ipv4.saddr, 4);
-	}
-	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
+	return v6 ? subscriber_addr(t->ipv6.saddr, 1) : subscriber_addr(&t->ipv4.saddr, 0);
 }
 
-/*
- * The MCP's admission (draft-deng 6.4, boucadair rules): an invalid
- * MP_CONVERT, or any MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from
- * outside the subscriber prefixes, is dropped here, before any socket
- * state exists.
- */
-static __always_inline int mcp_refuses(const struct xmcp_meta *m, const struct bpf_sock_tuple *t,
-				       int v6)
-{
-	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
-		return 1;
-	return (m->cls == XMCP_CLASS_SYN_MP_CONVERT || m->cls == XMCP_CLASS_SYN_MP_CAPABLE ||
-		m->cls == XMCP_CLASS_SYN_MP_JOIN) &&
-	       !is_subscriber(t, v6);
-}
 
 /*
  * The MCP takes MP_CONVERT SYNs, and plain MP_CAPABLE ones too: a SYN whose
@@ -481,10 +517,6 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		return TC_ACT_OK;
 
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
-	if (mode && (*mode & XMCP_STEER_CONVERT) && mcp_refuses(m, &t, v6)) {
-		st->dropped++;
-		return TC_ACT_SHOT;
-	}
 	if (mode && (*mode & XMCP_STEER_CONVERT) && m->cls == XMCP_CLASS_SYN &&
 	    data_starts_with_mptcp(skb, m))
 		st->convert_no_mpc++;

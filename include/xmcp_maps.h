@@ -54,6 +54,7 @@ struct xmcp_xdp_stats {
 	struct xmcp_class_counts bytes;
 	struct xmcp_malformed_counts malformed;
 	__u64 meta_unavailable; /* driver gave no headroom for metadata */
+	__u64 mcp_dropped;	/* MCP: invalid MP_CONVERT, or a non-subscriber's MPTCP SYN */
 };
 
 /* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
@@ -64,15 +65,14 @@ struct xmcp_tc_stats {
 	__u64 flow_marked;	/* segments of relayed flows marked for local delivery */
 	__u64 no_listener;	/* a SYN to steer, but the daemon's listener is gone */
 	__u64 not_subscriber;	/* MPTCP SYN from outside the subscriber prefixes, left alone */
-	__u64 dropped;		/* MCP: invalid MP_CONVERT, or a non-subscriber's MPTCP SYN */
 	__u64 convert_no_mpc;	/* MCP: a SYN whose data starts with MP_CONVERT but that has no
 				   MP_CAPABLE: ignored (left to the stack), as the draft says */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
-XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 1));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 7));
+XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 2));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
 
 /*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by
@@ -82,7 +82,7 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 7));
 #define XMCP_STEER_PLAIN_SYN 0x1 /* HCPE LAN: plain TCP SYNs to the TCP listener */
 #define XMCP_STEER_MPTCP_SYN 0x2 /* HAG access: subscribers' MP_CAPABLE SYNs to the MPTCP listener */
 #define XMCP_STEER_CONVERT 0x4	 /* MCP access: subscribers' MP_CONVERT and MP_CAPABLE SYNs to the MPTCP listener;
-				    invalid ones, and non-subscribers' MPTCP SYNs, dropped */
+				    invalid ones, and non-subscribers' MPTCP SYNs, dropped by XDP */
 #define XMCP_STEER_SUBSCRIBERS (XMCP_STEER_MPTCP_SYN | XMCP_STEER_CONVERT) /* modes that check the source */
 
 /*

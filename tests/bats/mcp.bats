@@ -224,8 +224,10 @@ refused() {
 	start_mcp
 	run timeout 4 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 10.4.0.2 8080 1000
 	assert_failure
-	# every SYN, retransmissions (without the data) too, dropped by tc; none answered
+	# every SYN, retransmissions (without the data) too, dropped in XDP: tc saw none
 	[ "$(gw_stat "$LAB_HAG" .dropped)" -ge 1 ]
+	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.packets)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.tc)" 0
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
 	[ "$(mib "$LAB_HAG" TcpPassiveOpens)" -eq 0 ]
 }
@@ -235,6 +237,7 @@ refused() {
 	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 224.0.0.1 8080 1000
 	assert_failure
 	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert_invalid.packets)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert_invalid.tc)" 0
 	[ "$(gw_stat "$LAB_HAG" .dropped)" -ge 1 ]
 	# Linux retries a SYN whose data went unanswered without the data: that
 	# one is accepted, the same head then comes in the stream, and is refused
