@@ -213,28 +213,35 @@ bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *add
 	return !rest || !((p->addr[full] ^ a[full]) & (0xff << (8 - rest)));
 }
 
-/* The list of prefixes at root.key, into out[] and *n. */
-static int get_prefixes(struct ctx *c, json_object *root, const char *key, struct pol_prefix *out,
-			unsigned int *n_out)
+/* The list of at most max prefixes at root.key (reported as field), into out[] and *n. */
+static int get_prefixes_as(struct ctx *c, json_object *root, const char *key, const char *field,
+			   struct pol_prefix *out, size_t max, unsigned int *n_out)
 {
-	char field[64];
+	char item[96];
 	json_object *arr;
 	int i, n;
 
-	n = get_array(c, root, key, key, POL_MAX_PREFIXES, "prefixes", &arr);
+	n = get_array(c, root, key, field, max, "prefixes", &arr);
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
-		snprintf(field, sizeof(field), "%s[%d]", key, i);
+		snprintf(item, sizeof(item), "%s[%d]", field, i);
 		if (!json_object_is_type(v, json_type_string) ||
 		    policy_parse_prefix(json_object_get_string(v), &out[i]))
-			return bad(c, field, "'%s' is not an IPv4 or IPv6 prefix",
+			return bad(c, item, "'%s' is not an IPv4 or IPv6 prefix",
 				   json_object_get_string(v));
 	}
 	*n_out = n;
 	return 0;
+}
+
+/* The list of prefixes at root.key, into out[] and *n. */
+static int get_prefixes(struct ctx *c, json_object *root, const char *key, struct pol_prefix *out,
+			unsigned int *n_out)
+{
+	return get_prefixes_as(c, root, key, key, out, POL_MAX_PREFIXES, n_out);
 }
 
 static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
@@ -400,12 +407,52 @@ static int parse_hostport(const char *s, struct pol_mcp *m)
 	return 0;
 }
 
+/* One of downstream.mcps: "ADDR:PORT", or {"mcp": "ADDR:PORT", "destinations": [...], "ports": [...]} */
+static int get_mcp(struct ctx *c, json_object *e, int i, struct pol_mcp *m)
+{
+	static const char *const keys[] = { "mcp", "destinations", "ports", NULL };
+	char field[64];
+	json_object *v, *ports;
+	int k, n;
+
+	snprintf(field, sizeof(field), "mcps[%d]", i);
+	if (json_object_is_type(e, json_type_object)) {
+		if (only_keys(c, e, field, keys))
+			return -1;
+		if (!json_object_object_get_ex(e, "mcp", &v))
+			return bad(c, field, "needs \"mcp\": \"ADDRESS:PORT\"");
+		snprintf(field, sizeof(field), "mcps[%d].mcp", i);
+	} else {
+		v = e;
+	}
+	if (!json_object_is_type(v, json_type_string) || parse_hostport(json_object_get_string(v), m))
+		return bad(c, field, "'%s' is not ADDRESS:PORT or [IPV6]:PORT", json_object_get_string(v));
+	if (v == e)
+		return 0;
+	snprintf(field, sizeof(field), "mcps[%d].destinations", i);
+	if (get_prefixes_as(c, e, "destinations", field, m->prefixes, POL_MAX_MCP_MATCH, &m->n_prefixes))
+		return -1;
+	snprintf(field, sizeof(field), "mcps[%d].ports", i);
+	n = get_array(c, e, "ports", field, POL_MAX_MCP_MATCH, "ports", &ports);
+	if (n < 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		json_object *pv = json_object_array_get_idx(ports, k);
+
+		if (!json_object_is_type(pv, json_type_int) || json_object_get_int(pv) < 1 ||
+		    json_object_get_int(pv) > 65535)
+			return bad(c, field, "must be a list of ports (1..65535)");
+		m->ports[k] = json_object_get_int(pv);
+	}
+	m->n_ports = n;
+	return 0;
+}
+
 /* HCPE: "downstream": {"mode": "on-path" | "off-path", "mcps": [...], ...} */
 static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
 {
 	static const char *const keys[] = { "mode", "mcps", "connect_timeout_ms", "retry_after", NULL };
 	static const char *const modes[] = { "on-path", "off-path", NULL };
-	char field[64];
 	json_object *o, *arr;
 	long long v;
 	int mode, i, n;
@@ -431,15 +478,9 @@ static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
 	n = get_array(c, o, "mcps", "mcps", POL_MAX_MCPS, "addresses", &arr);
 	if (n < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(arr, i);
-
-		snprintf(field, sizeof(field), "mcps[%d]", i);
-		if (!json_object_is_type(e, json_type_string) ||
-		    parse_hostport(json_object_get_string(e), &p->mcps[i]))
-			return bad(c, field, "'%s' is not ADDRESS:PORT or [IPV6]:PORT",
-				   json_object_get_string(e));
-	}
+	for (i = 0; i < n; i++)
+		if (get_mcp(c, json_object_array_get_idx(arr, i), i, &p->mcps[i]))
+			return -1;
 	p->n_mcps = n;
 	p->off_path = mode == 1;
 	if (p->off_path && !n)

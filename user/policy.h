@@ -33,11 +33,20 @@ struct pol_ifs {
 #define POL_MAX_ENDPOINTS 8
 #define POL_MAX_MCPS 8
 
-/* An MCP candidate of the HCPE's off-path downstream mode. */
+#define POL_MAX_MCP_MATCH 8
+
+/*
+ * An MCP candidate of the HCPE's off-path downstream mode, for the
+ * connections whose destination lies in one of its prefixes and whose
+ * port is one of its ports (no prefixes, no ports: any).
+ */
 struct pol_mcp {
 	struct sockaddr_storage sa;
 	socklen_t len;
 	char text[64]; /* as the policy wrote it, for logs */
+	unsigned int n_prefixes, n_ports;
+	struct pol_prefix prefixes[POL_MAX_MCP_MATCH];
+	__u16 ports[POL_MAX_MCP_MATCH];
 };
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */

@@ -87,14 +87,30 @@ const struct upstream_cand_stats *upstream_stats(const struct upstream *u, unsig
 	return &u->st[i];
 }
 
-/* The first candidate not tried yet that is up; if all of those are down, the first untried. */
+/* Is candidate m for connections to server (its destinations and ports, if it lists any)? */
+static bool applies(const struct pol_mcp *m, const struct sockaddr_storage *server)
+{
+	bool prefix_ok = !m->n_prefixes, port_ok = !m->n_ports;
+	unsigned int i;
+
+	for (i = 0; i < m->n_prefixes && !prefix_ok; i++)
+		prefix_ok = pol_prefix_contains(&m->prefixes[i], server->ss_family, xmcp_sa_addr(server));
+	for (i = 0; i < m->n_ports && !port_ok; i++)
+		port_ok = m->ports[i] == xmcp_sa_port(server);
+	return prefix_ok && port_ok;
+}
+
+/*
+ * The first candidate for this destination not tried yet that is up; if
+ * all of those are down, the first of them anyway.
+ */
 static int pick(const struct upstream *u, const struct attempt *a)
 {
 	__u64 t = now_ns();
 	int i, fallback = -1;
 
 	for (i = 0; i < (int)u->pol->n_mcps; i++) {
-		if (a->tried & (1u << i))
+		if ((a->tried & (1u << i)) || !applies(&u->pol->mcps[i], &a->server))
 			continue;
 		if (u->down_until[i] <= t)
 			return i;

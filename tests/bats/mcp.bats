@@ -185,6 +185,16 @@ hcpe_summary() {
 	assert_line "xmcp: MCP 10.2.0.2:9443: 2 tried, 2 connected, 0 failed"
 }
 
+@test "mcp: proxy selection by destination port: a candidate for port 443 only is not tried for 8094" {
+	start_mcp
+	offpath_hcpe '[{"mcp": "10.2.0.99:9443", "ports": [443]}, {"mcp": "10.2.0.2:9443", "destinations": ["10.4.0.0/24"]}]'
+	transfer 10.4.0.2 8094 100000
+	arrived_at_s "10.4.0.1"
+	run hcpe_summary
+	assert_line "xmcp: MCP 10.2.0.99:9443: 0 tried, 0 connected, 0 failed"
+	assert_line "xmcp: MCP 10.2.0.2:9443: 1 tried, 1 connected, 0 failed"
+}
+
 @test "mcp: no MCP answers: the LAN client is reset" {
 	offpath_hcpe '["10.2.0.99:9443"]' 200
 	run timeout 20 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8093 1000

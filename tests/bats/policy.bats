@@ -52,6 +52,9 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"sideways"}}' "downstream.mode: must be on-path or off-path, not 'sideways'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["10.0.0.1:1"],"connect_timeout_ms":5}}' 'downstream.connect_timeout_ms: must be between 10 and 60000, not 5'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"downstream":{}}' 'downstream: only an HCPE has a downstream MCP'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":[{"ports":[1]}]}}' 'downstream.mcps[0]: needs "mcp": "ADDRESS:PORT"'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":[{"mcp":"10.0.0.1:1","ports":[0]}]}}' 'downstream.mcps[0].ports: must be a list of ports (1..65535)'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":[{"mcp":"10.0.0.1:1","destinations":["x"]}]}}' "downstream.mcps[0].destinations[0]: 'x' is not an IPv4 or IPv6 prefix"
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"transparent_source":["10.0.0.0/8"]}' 'transparent_source: only an MCP takes a source from MP_CONVERT'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"relay":"zerocopy"}' "relay: must be splice or copy, not 'zerocopy'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
