@@ -106,6 +106,16 @@ mcp_summary() {
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
 }
 
+@test "mcp: the server resets mid-stream: the client's MPTCP connection is reset" {
+	start_mcp
+	s_server 8089 serve-reset 10.4.0.2 8089
+	convert 10.2.0.2 9443 10.4.0.2 8089 5000000
+	assert_failure 3
+	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
+	run mcp_summary
+	assert_output --partial "mcp: 1 converted"
+}
+
 @test "mcp: a connection without MP_CONVERT is reset, nothing opened" {
 	start_mcp
 	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.2.0.2 9443 1000 --mptcp
