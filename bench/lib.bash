@@ -12,6 +12,9 @@ run_daemon() {
 	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$3.log" && return 0; sleep 0.1; done
 	echo "bench: xmcp run ($3) did not start:" >&2
 	cat "$work/$3.log" >&2
+	# what was in the way: endpoints and daemons left in that namespace
+	ip -n "$1" mptcp endpoint show >&2
+	pgrep -a xmcp >&2
 	exit 1
 }
 
@@ -20,7 +23,8 @@ stop() {
 	local p
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && echo "bench: pid $p still runs 10 s after SIGTERM" >&2
 	done
 	pids=()
 }

@@ -249,6 +249,26 @@ fail:
 	return -1;
 }
 
+/*
+ * An endpoint with a port is a kernel listener on that address and port.
+ * Right after a previous daemon removed the same endpoint, that bind has
+ * been seen to fail with EADDRINUSE for a moment (a restart in a benchmark
+ * run): try again for up to 2 s before giving up.
+ */
+static int add_endpoint(const struct pm_endpoint *e)
+{
+	int err, i;
+
+	for (i = 0; i < 20; i++) {
+		err = pm_add_endpoint(e);
+		if (err != -EADDRINUSE || !e->port)
+			break;
+		xmcp_dbg("endpoint %u: its port is still in use, trying again", e->id);
+		usleep(100 * 1000);
+	}
+	return err;
+}
+
 /* Limits first (kept to restore them), then the policy's endpoints. */
 static int install_mptcp(struct daemon *d)
 {
@@ -275,7 +295,7 @@ static int install_mptcp(struct daemon *d)
 		memcpy(e.addr, pe->addr.addr, sizeof(e.addr));
 		if (pe->ifname[0] && (e.ifindex = xmcp_ifindex(pe->ifname)) < 0)
 			return -1;
-		err = pm_add_endpoint(&e);
+		err = add_endpoint(&e);
 		if (err) {
 			xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i,
 				 strerror(-err),
@@ -294,7 +314,8 @@ static void remove_mptcp(struct daemon *d)
 	unsigned int i;
 
 	for (i = 0; i < d->n_endpoints; i++)
-		pm_del_endpoint(d->pol.endpoints[i].id);
+		if (pm_del_endpoint(d->pol.endpoints[i].id))
+			xmcp_err("cannot remove MPTCP endpoint %u", d->pol.endpoints[i].id);
 	if (d->limits_saved)
 		pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
 	if (d->fastopen_saved)
