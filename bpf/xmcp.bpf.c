@@ -277,34 +277,41 @@ static __always_inline int subscriber_addr(const void *addr, int v6)
 	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
 }
 
+/* Why the MCP's admission drops a SYN (each has its counter). */
+enum { MCP_PASS, MCP_DROP_INVALID, MCP_DROP_NOT_SUBSCRIBER };
+
 /*
  * The MCP's admission (draft-deng 6.4, boucadair rules), on the devices
  * `xmcp run` gave the XMCP_STEER_CONVERT mode: an invalid MP_CONVERT, or
  * any MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from outside the
  * subscriber prefixes, is dropped here, before any socket state exists.
  */
-static __always_inline int mcp_drops(struct xdp_md *ctx, const struct xmcp_meta *m)
+static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_meta *m)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct iphdr *iph = data + (m->l3_off & 0x3ff);
 	struct ipv6hdr *ip6 = (void *)iph;
 	__u32 ifindex = ctx->ingress_ifindex, *mode;
+	int ok;
 
 	if (m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID && m->cls != XMCP_CLASS_SYN_MP_CONVERT &&
 	    m->cls != XMCP_CLASS_SYN_MP_CAPABLE && m->cls != XMCP_CLASS_SYN_MP_JOIN)
-		return 0;
+		return MCP_PASS;
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 	if (!mode || !(*mode & XMCP_STEER_CONVERT))
-		return 0;
+		return MCP_PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
-		return 1;
+		return MCP_DROP_INVALID;
 	if ((void *)(iph + 1) > end)
-		return 0;
-	if (iph->version == 4)
-		return !subscriber_addr(&iph->saddr, 0);
-	if ((void *)(ip6 + 1) > end)
-		return 0;
-	return !subscriber_addr(&ip6->saddr, 1);
+		return MCP_PASS;
+	if (iph->version == 4) {
+		ok = subscriber_addr(&iph->saddr, 0);
+	} else {
+		if ((void *)(ip6 + 1) > end)
+			return MCP_PASS;
+		ok = subscriber_addr(&ip6->saddr, 1);
+	}
+	return ok ? MCP_PASS : MCP_DROP_NOT_SUBSCRIBER;
 }
 
 SEC("xdp")
@@ -312,6 +319,7 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 {
 	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
 	__u64 len = ctx->data_end - ctx->data;
+	int verdict;
 
 	m.cls = classify(ctx, &m);
 	if (m.cls != XMCP_CLASS_SYN_MP_CONVERT && m.cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
@@ -320,13 +328,16 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 		m.convert_off[0] = m.convert_off[1] = 0;
 	}
 	count_xdp(&m, len);
-	if (mcp_drops(ctx, &m)) {
+	verdict = mcp_admission(ctx, &m);
+	if (verdict != MCP_PASS) {
 		struct xmcp_xdp_stats *st;
 		__u32 key = 0;
 
 		st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
-		if (st)
-			st->mcp_dropped++;
+		if (st && verdict == MCP_DROP_INVALID)
+			st->mcp_invalid++;
+		else if (st)
+			st->mcp_not_subscriber++;
 		return XDP_DROP;
 	}
 	if (!write_meta(ctx, &m)) {

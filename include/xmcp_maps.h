@@ -54,7 +54,8 @@ struct xmcp_xdp_stats {
 	struct xmcp_class_counts bytes;
 	struct xmcp_malformed_counts malformed;
 	__u64 meta_unavailable; /* driver gave no headroom for metadata */
-	__u64 mcp_dropped;	/* MCP: invalid MP_CONVERT, or a non-subscriber's MPTCP SYN */
+	__u64 mcp_invalid;	 /* MCP: SYN with an invalid MP_CONVERT, dropped */
+	__u64 mcp_not_subscriber; /* MCP: MPTCP SYN from outside the subscriber prefixes, dropped */
 };
 
 /* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
@@ -71,7 +72,7 @@ struct xmcp_tc_stats {
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
-XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 2));
+XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 3));
 XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
 
 /*

@@ -92,7 +92,8 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "flow_marked", json_object_new_int64(s->tc.flow_marked));
 	json_object_object_add(root, "no_listener", json_object_new_int64(s->tc.no_listener));
 	json_object_object_add(root, "not_subscriber", json_object_new_int64(s->tc.not_subscriber));
-	json_object_object_add(root, "dropped", json_object_new_int64(s->xdp.mcp_dropped));
+	json_object_object_add(root, "mcp_invalid", json_object_new_int64(s->xdp.mcp_invalid));
+	json_object_object_add(root, "mcp_not_subscriber", json_object_new_int64(s->xdp.mcp_not_subscriber));
 	json_object_object_add(root, "convert_no_mpc", json_object_new_int64(s->tc.convert_no_mpc));
 	return root;
 }
@@ -115,10 +116,12 @@ static void print_table(const struct stats *s)
 	       (unsigned long long)s->xdp.meta_unavailable, (unsigned long long)s->tc.no_meta);
 	printf("steering (xmcp run): SYNs steered %llu, segments of own flows marked %llu, "
 	       "listener missing %llu, MPTCP SYNs from non-subscribers %llu, "
-	       "dropped by the MCP's admission %llu, MP_CONVERT without MP_CAPABLE ignored %llu\n",
+	       "MCP dropped: invalid MP_CONVERT %llu, not a subscriber %llu; "
+	       "MP_CONVERT without MP_CAPABLE ignored %llu\n",
 	       (unsigned long long)s->tc.steered, (unsigned long long)s->tc.flow_marked,
 	       (unsigned long long)s->tc.no_listener, (unsigned long long)s->tc.not_subscriber,
-	       (unsigned long long)s->xdp.mcp_dropped, (unsigned long long)s->tc.convert_no_mpc);
+	       (unsigned long long)s->xdp.mcp_invalid, (unsigned long long)s->xdp.mcp_not_subscriber,
+	       (unsigned long long)s->tc.convert_no_mpc);
 }
 
 int cmd_stats(int argc, char **argv)
