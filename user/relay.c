@@ -172,10 +172,11 @@ static bool kernel_delivered(const struct pair *p, int d)
 
 /*
  * Wake-up on an in-kernel leg: either its end (read() gives 0) or bytes the
- * verdict passed to the socket itself because the peer was not in the
- * sockhash yet (XMCP_SPLICE_PASSED). Then none of this leg's bytes was ever
- * redirected (the peer, once in, stays in), so userspace takes the direction
- * over from here, in order. -1 on a hard error.
+ * verdict passed to the socket itself (XMCP_SPLICE_PASSED: the peer was not
+ * in the sockhash yet, or its backlog was full). The flag is sticky, so
+ * userspace takes the direction over from here; flush() writes only once
+ * what was redirected before has reached the peer (backlog_sent), which
+ * keeps the order. -1 on a hard error.
  */
 static int kernel_read(struct relay *r, struct pair *p, int d)
 {
