@@ -90,6 +90,7 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
 	skel->rodata->cfg_listen_port = htons(p->listen_port);
 	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
+	skel->rodata->cfg_mcp = p->role == POL_ROLE_MCP;
 	return 0;
 }
 
