@@ -51,6 +51,7 @@
 enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER };
 
 struct daemon {
+	const char *config; /* the policy file, read again on SIGHUP */
 	struct policy pol;
 	struct dp dp;
 	bool dp_open;
@@ -199,30 +200,62 @@ static int attach_all(struct daemon *d)
 	return 0;
 }
 
-static int load_subscribers(struct daemon *d)
+/* The LPM key of a subscriber prefix: IPv4 as IPv4-mapped IPv6. */
+static struct xmcp_prefix_key prefix_key(const struct pol_prefix *pp)
+{
+	struct xmcp_prefix_key k = { 0 };
+
+	if (pp->family == AF_INET) {
+		k.addr[10] = k.addr[11] = 0xff;
+		memcpy(&k.addr[12], pp->addr, 4);
+		k.prefixlen = 96 + pp->len;
+	} else {
+		memcpy(k.addr, pp->addr, 16);
+		k.prefixlen = pp->len;
+	}
+	return k;
+}
+
+static bool has_prefix(const struct policy *p, const struct pol_prefix *pp)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_subscribers; i++)
+		if (!memcmp(&p->subscribers[i], pp, sizeof(*pp)))
+			return true;
+	return false;
+}
+
+/*
+ * Make the subscriber map hold np's prefixes: new ones first, then the ones
+ * old had and np has not, so that a prefix in both is never missing.
+ */
+static int sync_subscribers(struct daemon *d, const struct policy *old, const struct policy *np)
 {
 	int fd = bpf_map__fd(d->dp.skel->maps.xmcp_subscr);
 	unsigned int i;
 	__u32 one = 1;
 
-	for (i = 0; i < d->pol.n_subscribers; i++) {
-		const struct pol_prefix *pp = &d->pol.subscribers[i];
-		struct xmcp_prefix_key k = { 0 };
+	for (i = 0; i < np->n_subscribers; i++) {
+		struct xmcp_prefix_key k = prefix_key(&np->subscribers[i]);
 
-		if (pp->family == AF_INET) {
-			k.addr[10] = k.addr[11] = 0xff;
-			memcpy(&k.addr[12], pp->addr, 4);
-			k.prefixlen = 96 + pp->len;
-		} else {
-			memcpy(k.addr, pp->addr, 16);
-			k.prefixlen = pp->len;
-		}
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
 			xmcp_err("cannot load subscriber prefixes: %s", strerror(errno));
 			return -1;
 		}
 	}
+	for (i = 0; old && i < old->n_subscribers; i++) {
+		struct xmcp_prefix_key k = prefix_key(&old->subscribers[i]);
+
+		if (!has_prefix(np, &old->subscribers[i]))
+			bpf_map_delete_elem(fd, &k);
+	}
 	return 0;
+}
+
+static int load_subscribers(struct daemon *d)
+{
+	return sync_subscribers(d, NULL, &d->pol);
 }
 
 static int install_routing(struct daemon *d)
@@ -593,9 +626,11 @@ static int setup(struct daemon *d)
 	 */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -623,6 +658,61 @@ static int setup(struct daemon *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* The first field a live reload can't change (a restart can), or NULL. */
+static const char *fixed_field(const struct policy *a, const struct policy *b)
+{
+#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
+	if (!SAME(role))
+		return "role";
+	if (!SAME(lan) || !SAME(access) || !SAME(wan))
+		return "interfaces";
+	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
+		return "listen_port, fwmark or table";
+	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) || !SAME(tcp_sockmap) ||
+	    !SAME(terminate_tcp))
+		return "xdp_mode, marker, relay, tcp_pairs or terminate_tcp";
+	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
+	    !SAME(add_addr_accepted) || !SAME(subflows))
+		return "endpoints or limits";
+	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
+	    !SAME(retry_after))
+		return "downstream";
+	return NULL;
+#undef SAME
+}
+
+/*
+ * SIGHUP (`xmcp reload`): read the policy file again and apply what can
+ * change under established pairs: subscribers, forbidden, transparent_source,
+ * idle_timeout. A policy that fails the check, or changes anything else,
+ * is refused and the running one stays.
+ */
+static void reload(struct daemon *d)
+{
+	struct policy *np = malloc(sizeof(*np));
+	const char *fixed;
+
+	if (!np || policy_load(d->config, np)) {
+		xmcp_err("reload refused: the running policy stays");
+		free(np);
+		return;
+	}
+	fixed = fixed_field(&d->pol, np);
+	if (fixed || sync_subscribers(d, &d->pol, np)) {
+		if (fixed)
+			xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
+				 "the running policy stays", fixed);
+		free(np);
+		return;
+	}
+	d->pol = *np; /* the MCP and upstream modules keep pointing at d->pol */
+	free(np);
+	relay_set_idle(d->relay, d->pol.idle_timeout);
+	if (d->mcp)
+		mcp_set_policy(d->mcp, &d->pol);
+	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes\n", d->config, d->pol.n_subscribers);
 }
 
 /*
@@ -671,11 +761,14 @@ static void loop(struct daemon *d)
 				accept_all(d, d->listen_fd[1]);
 				break;
 			case TAG_SIGNAL:
-				if (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-					fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
-					return;
+				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+					break;
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+					break;
 				}
-				break;
+				fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
+				return;
 			case TAG_TIMER:
 				if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 					break;
@@ -734,6 +827,47 @@ static int parse_config_arg(int argc, char **argv, const char **config, void (*u
 		usage_fn(stderr);
 		return 3;
 	}
+	return 0;
+}
+
+static void reload_usage(FILE *f)
+{
+	fprintf(f, "Usage: xmcp reload\n"
+		   "\n"
+		   "Asks the xmcp run of this network namespace to read its policy file\n"
+		   "again (SIGHUP). Subscribers, forbidden, transparent_source and\n"
+		   "idle_timeout change live; anything else needs a restart. The daemon\n"
+		   "logs the outcome; a policy that fails the check is refused and the\n"
+		   "running one stays.\n");
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	static const struct option longopts[] = { XMCP_COMMON_LONGOPTS, { 0 } };
+	struct runstate rs;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if ((ret = xmcp_common_opt(opt, optarg))) {
+			reload_usage(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		reload_usage(stderr);
+		return 2;
+	}
+	if (xmcp_require_root())
+		return 1;
+	if (runstate_load(&rs) || !runstate_daemon_alive(&rs)) {
+		xmcp_err("no xmcp run in this network namespace");
+		return 1;
+	}
+	if (kill(rs.pid, SIGHUP)) {
+		xmcp_err("cannot signal xmcp run (pid %d): %s", rs.pid, strerror(errno));
+		return 1;
+	}
+	printf("asked xmcp run (pid %d) to reload its policy\n", rs.pid);
 	return 0;
 }
 
@@ -800,6 +934,7 @@ int cmd_run(int argc, char **argv)
 		return ret - 1;
 	if (policy_load(config, &d.pol))
 		return 1;
+	d.config = config;
 	if (xmcp_require_root())
 		return 1;
 	if (another_daemon())

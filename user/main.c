@@ -23,6 +23,7 @@ static const struct xmcp_cmd cmds[] = {
 	{ "stats", cmd_stats, "show the per-class counters" },
 	{ "run", cmd_run, "run the conversion daemon (HCPE, HAG or MCP) from a policy" },
 	{ "check", cmd_check, "validate a policy without touching the system" },
+	{ "reload", cmd_reload, "make the running daemon read its policy again" },
 };
 
 static void usage(FILE *f)

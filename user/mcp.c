@@ -86,22 +86,29 @@ static void refuse_own_addresses(struct mcp *m)
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay)
 {
 	struct mcp *m = calloc(1, sizeof(*m));
-	struct pol_prefix pp;
-	unsigned int i;
 
 	if (!m)
 		return NULL;
-	m->pol = p;
 	m->epfd = epfd;
-	m->idle = p->idle_timeout;
 	m->relay = relay;
+	mcp_set_policy(m, p);
+	return m;
+}
+
+void mcp_set_policy(struct mcp *m, const struct policy *p)
+{
+	struct pol_prefix pp;
+	unsigned int i;
+
+	m->pol = p;
+	m->idle = p->idle_timeout;
+	m->n_refused = 0;
 	for (i = 0; i < sizeof(builtin_refused) / sizeof(builtin_refused[0]); i++)
 		if (!policy_parse_prefix(builtin_refused[i], &pp))
 			refuse_prefix(m, &pp);
 	for (i = 0; i < p->n_forbidden; i++)
 		refuse_prefix(m, &p->forbidden[i]);
 	refuse_own_addresses(m);
-	return m;
 }
 
 bool mcp_owns(const void *ptr)

@@ -29,6 +29,8 @@ struct mcp_stats {
 
 /* Own addresses are read now (getifaddrs): they are never a destination. */
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay);
+/* A reloaded policy: its forbidden prefixes, transparent_source and idle lifetime (p is kept). */
+void mcp_set_policy(struct mcp *m, const struct policy *p);
 /* Take an accepted client; -1 (and it is closed) when it can't be watched. */
 int mcp_add(struct mcp *m, int client_fd);
 /* An epoll event whose data.ptr mcp_owns(). */

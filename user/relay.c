@@ -96,6 +96,11 @@ struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mod
 	return r;
 }
 
+void relay_set_idle(struct relay *r, unsigned int idle_timeout)
+{
+	r->idle = idle_timeout;
+}
+
 void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd)
 {
 	r->splice_fd = sockhash_fd;

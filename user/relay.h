@@ -28,6 +28,8 @@ struct relay_stats {
 enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
+/* A new idle lifetime (a policy reload), for every pair from now on. */
+void relay_set_idle(struct relay *r, unsigned int idle_timeout);
 /*
  * Splice TCP<->TCP pairs in the kernel: the sockhash and peer map of the
  * loaded object (XMCP_MAP_SPLICE, XMCP_MAP_SPLICE_PEERS), with the sk_skb

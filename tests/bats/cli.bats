@@ -7,14 +7,14 @@ load helpers
 	assert_success
 	assert_output --partial "Usage: xmcp"
 	local c
-	for c in classify attach detach stats run check; do
+	for c in classify attach detach stats run check reload; do
 		assert_output --regexp "  $c +"
 	done
 }
 
 @test "cli: every command has --help" {
 	local c
-	for c in classify attach detach stats run check; do
+	for c in classify attach detach stats run check reload; do
 		run "$XMCP" "$c" --help
 		assert_success
 		assert_output --partial "Usage: xmcp $c"

@@ -270,6 +270,43 @@ stalled_server() {
 	grep -q "relaying this direction in userspace" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 }
 
+@test "hybrid: reload: subscribers change live, an established pair goes on, bad policies are refused" {
+	start_both
+	# a pair the HAG terminated, still sending when the policy changes (S reads after 3 s)
+	s_server 8041 serve 10.4.0.2 8041 --stall 3
+	local spid=$S_PID
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8041 20000000 \
+		> "$BATS_TEST_TMPDIR/h-8041.out" 2>&1 3>&- &
+	local hpid=$!
+	sleep 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	# H's prefix is no subscriber any more
+	jq '.subscribers = ["192.0.2.0/24"]' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" reload
+	assert_success
+	for _ in $(seq 50); do grep -q "reloaded" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	grep -q "xmcp: reloaded .*: 1 subscriber prefixes" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the established pair finishes intact
+	wait "$hpid"
+	wait "$spid"
+	assert_equal "$(cut -d' ' -f1 "$S_OUT")" "$(head -1 "$BATS_TEST_TMPDIR/h-8041.out")"
+	# a new MPTCP connection from H now passes the HAG untouched: MPTCP up to S
+	transfer 10.4.0.2 8042 100000 --mptcp
+	arrived_at_s "10.1.0.2 mptcp"
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .not_subscriber)" 1
+	# broken JSON, then a field only a restart can change: refused, the daemon runs on
+	echo '{"role": "hag",' > "$BATS_TEST_TMPDIR/hag.json"
+	kill -HUP "$HAG_PID"
+	jq '.listen_port = 7999' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	kill -HUP "$HAG_PID"
+	for _ in $(seq 50); do [ "$(grep -c 'reload refused' "$BATS_TEST_TMPDIR/$LAB_HAG.log")" -ge 2 ] && break; sleep 0.1; done
+	run grep "reload refused" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	assert_line "xmcp: reload refused: the running policy stays"
+	assert_line --partial "reload refused: listen_port, fwmark or table can't change while running"
+	kill -0 "$HAG_PID"
+}
+
 # nothing_left NS: no trace of xmcp in namespace NS
 nothing_left() {
 	local ns=$1
