@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* xmcp stats [-j]: the classifier's counters, summed over CPUs, from the pinned maps. */
+/* xmcp stats [-j|--prometheus]: the datapath's counters, summed over CPUs, from the pinned maps. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +22,14 @@ struct stats {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xmcp stats [-j]\n"
+	fprintf(f, "Usage: xmcp stats [-j | --prometheus]\n"
 		   "\n"
 		   "Prints the classifier's per-class packet and byte counters, the classes\n"
 		   "tc read from the XDP metadata, and why packets were malformed; summed\n"
 		   "over every device and CPU since the first attach.\n"
 		   "\n"
-		   "  -j, --json   one JSON object\n");
+		   "  -j, --json     one JSON object\n"
+		   "  --prometheus   Prometheus text exposition format (counters)\n");
 }
 
 /* Sum a single-slot per-CPU array of u64 fields into out (value_size bytes). */
@@ -124,25 +125,85 @@ static void print_table(const struct stats *s)
 	       (unsigned long long)s->tc.convert_no_mpc);
 }
 
+/* One counter family: HELP and TYPE, then its samples (label NULL: a single sample). */
+static void prom_family(const char *name, const char *help)
+{
+	printf("# HELP xmcp_%s %s\n# TYPE xmcp_%s counter\n", name, help, name);
+}
+
+static void prom_sample(const char *name, const char *label, const char *value, __u64 v)
+{
+	if (label)
+		printf("xmcp_%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+	else
+		printf("xmcp_%s %llu\n", name, (unsigned long long)v);
+}
+
+static void prom_single(const char *name, const char *help, __u64 v)
+{
+	prom_family(name, help);
+	prom_sample(name, NULL, NULL, v);
+}
+
+static void prom_classes(const char *name, const char *help, const struct xmcp_class_counts *c)
+{
+	unsigned int i;
+
+	prom_family(name, help);
+	for (i = 0; i < XMCP_CLASS_MAX; i++)
+		prom_sample(name, "class", xmcp_class_name(i), field(c, i));
+}
+
+static void print_prometheus(const struct stats *s)
+{
+	unsigned int i;
+
+	prom_classes("xdp_packets_total", "Packets the XDP classifier saw, by class.", &s->xdp.packets);
+	prom_classes("xdp_bytes_total", "Bytes the XDP classifier saw, by class.", &s->xdp.bytes);
+	prom_classes("tc_packets_total", "Packets tc read the XDP class of, by class.", &s->tc.meta);
+	prom_family("malformed_total", "Malformed packets, by reason.");
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		prom_sample("malformed_total", "reason", xmcp_malformed_name(i),
+			    ((const __u64 *)&s->xdp.malformed)[i - 1]);
+	prom_family("mcp_dropped_total", "SYNs the MCP's admission dropped in XDP, by reason.");
+	prom_sample("mcp_dropped_total", "reason", "invalid", s->xdp.mcp_invalid);
+	prom_sample("mcp_dropped_total", "reason", "not_subscriber", s->xdp.mcp_not_subscriber);
+	prom_single("meta_unavailable_total", "Packets the driver gave no room for metadata.",
+		    s->xdp.meta_unavailable);
+	prom_single("tc_no_meta_total", "Packets that reached tc without metadata.", s->tc.no_meta);
+	prom_single("steered_total", "SYNs handed to the daemon's listener.", s->tc.steered);
+	prom_single("flow_marked_total", "Segments of the daemon's flows marked for local delivery.",
+		    s->tc.flow_marked);
+	prom_single("no_listener_total", "SYNs to steer while the daemon's listener was missing.",
+		    s->tc.no_listener);
+	prom_single("not_subscriber_total", "MPTCP SYNs from outside the subscriber prefixes.",
+		    s->tc.not_subscriber);
+	prom_single("convert_no_mpc_total", "MP_CONVERT SYNs without MP_CAPABLE, ignored.",
+		    s->tc.convert_no_mpc);
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		XMCP_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	struct stats s;
-	int opt, ret, json = 0;
+	int opt, ret, json = 0, prom = 0;
 
 	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'j') {
 			json = 1;
+		} else if (opt == 'p') {
+			prom = 1;
 		} else if ((ret = xmcp_common_opt(opt, optarg))) {
 			usage(ret > 0 ? stdout : stderr);
 			return ret > 0 ? 0 : 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (json && prom)) {
 		usage(stderr);
 		return 2;
 	}
@@ -151,7 +212,9 @@ int cmd_stats(int argc, char **argv)
 	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
 	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
 		return 1;
-	if (json) {
+	if (prom) {
+		print_prometheus(&s);
+	} else if (json) {
 		json_object *o = stats_json(&s);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -307,6 +307,27 @@ stalled_server() {
 	kill -0 "$HAG_PID"
 }
 
+@test "hybrid: xmcp stats --prometheus is well-formed and agrees with -j" {
+	start_both
+	transfer 10.4.0.2 8043 200000
+	arrived_at_s "10.1.0.2"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats --prometheus
+	assert_success
+	local prom=$output
+	# every sample a counter with HELP and TYPE, every line of the exposition format
+	run bash -c 'grep -v "^#" <<< "$1" | grep -Ev "^xmcp_[a-z_]+(\{(class|reason)=\"[a-z0-9_]+\"\})? [0-9]+$"' _ "$prom"
+	assert_output ""
+	local m
+	for m in $(grep -v '^#' <<< "$prom" | sed 's/[{ ].*//' | sort -u); do
+		grep -qx "# TYPE $m counter" <<< "$prom"
+		grep -q "^# HELP $m " <<< "$prom"
+	done
+	assert_equal "$(grep '^xmcp_steered_total ' <<< "$prom" | cut -d' ' -f2)" "$(gw_stat "$LAB_HAG" .steered)"
+	assert_equal "$(grep '^xmcp_xdp_packets_total{class="syn_mp_capable"} ' <<< "$prom" | cut -d' ' -f2)" \
+		"$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)"
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+}
+
 # nothing_left NS: no trace of xmcp in namespace NS
 nothing_left() {
 	local ns=$1
