@@ -328,6 +328,17 @@ stalled_server() {
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
 }
 
+@test "hybrid: TCP-MD5 connections are never intercepted (the HCPE has no key)" {
+	start_both
+	s_server 8050 md5-serve 10.4.0.2 8050 10.1.0.2
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" md5-send 10.4.0.2 8050 300000
+	wait "$S_PID"
+	# intercepted, the signed SYN would have met a proxy without the key
+	arrived_at_s "10.1.0.2"
+	assert_equal "$(gw_stat "$LAB_HCPE" .classes.syn_tcp_auth.packets)" 1
+	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 0
+}
+
 # nothing_left NS: no trace of xmcp in namespace NS
 nothing_left() {
 	local ns=$1

@@ -29,6 +29,11 @@
       set) asks the MCP to use ADDR as the source; with --tcp, the same over
       plain TCP (no MP_CAPABLE: the MCP must ignore it). Prints the digest,
       or "reset: ..." (exit 3) when the MCP resets or refuses.
+  peer.py md5-serve ADDR PORT PEER [--ready FILE]
+  peer.py md5-send ADDR PORT NBYTES
+      TCP with a TCP-MD5 signature (RFC 2385) on every segment, the key bound
+      to PEER (the server) or ADDR (the client): serve prints the digest and
+      the client's address, send prints the digest.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
 """
@@ -165,6 +170,43 @@ def sink(addr, port):
     print(h.hexdigest())
 
 
+TCP_MD5SIG = 14
+MD5_KEY = b"xmcp-test-key"
+
+
+def md5sig(peer):
+    """struct tcp_md5sig for an IPv4 peer: sockaddr_storage, flags, prefixlen, keylen, ifindex, key."""
+    sa = struct.pack("=H", socket.AF_INET) + struct.pack("!H", 0) + socket.inet_aton(peer)
+    return sa.ljust(128, b"\0") + struct.pack("=BBHI", 0, 0, len(MD5_KEY), 0) + MD5_KEY.ljust(80, b"\0")
+
+
+def md5_serve(addr, port, peer, ready):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig(peer))
+    s.bind((addr, port))
+    s.listen(1)
+    if ready:
+        open(ready, "w").close()
+    c, a = s.accept()
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+    print(h.hexdigest(), a[0])
+
+
+def md5_send(addr, port, n):
+    s = socket.socket()
+    s.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, md5sig(addr))
+    s.settimeout(10)
+    s.connect((addr, port))
+    print(send_random(s, n).hexdigest())
+    s.close()
+
+
 MSG_FASTOPEN = 0x20000000
 TCP_FASTOPEN_NO_COOKIE = 34
 
@@ -233,6 +275,10 @@ def main():
     elif len(a) >= 6 and a[0] == "convert-send":
         src = a[a.index("--src") + 1] if "--src" in a else None
         convert_send(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), "--late" in a, src, "--tcp" not in a)
+    elif len(a) >= 4 and a[0] == "md5-serve":
+        md5_serve(a[1], int(a[2]), a[3], ready)
+    elif len(a) >= 4 and a[0] == "md5-send":
+        md5_send(a[1], int(a[2]), int(a[3]))
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
