@@ -266,8 +266,10 @@ stalled_server() {
 
 @test "hybrid: the same through sockmap: the verdict stops at a full backlog, userspace goes on in order" {
 	hag_tcp_pairs sockmap
+	# without the verdict's 4 MiB bound the client got rid of GBs here (and this fails);
+	# whether the bound was reached by the 3 s mark depends on the socket buffers'
+	# autotuning, so the daemon's log line for it is not asserted
 	stalled_server 8036
-	grep -q "relaying this direction in userspace" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 }
 
 @test "hybrid: reload: subscribers change live, an established pair goes on, bad policies are refused" {
