@@ -15,6 +15,7 @@
 #include "xmcp_maps.h"
 #include "xmcp_tcpopt.h"
 
+#define AF_INET 2
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 
@@ -114,8 +115,11 @@ static __always_inline __u8 classify_syn(struct xmcp_meta *m, struct xmcp_scan *
 
 	if (s->flags & XMCP_SCAN_AUTH)
 		return XMCP_CLASS_SYN_TCP_AUTH;
-	if (s->flags & XMCP_SCAN_JOIN)
+	if (s->flags & XMCP_SCAN_JOIN) {
+		/* the option's frame offset, for the subflow limit (it reads the token) */
+		m->convert_off[0] = m->l4_off + sizeof(struct tcphdr) + s->join_off;
 		return XMCP_CLASS_SYN_MP_JOIN;
+	}
 	/* The draft: MP_CONVERT without MP_CAPABLE is ignored. */
 	if (!(s->flags & XMCP_SCAN_MPC))
 		return XMCP_CLASS_SYN;
@@ -323,6 +327,231 @@ static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_m
 	return ok ? MCP_PASS : MCP_DROP_NOT_SUBSCRIBER;
 }
 
+/* ---- admission control (subscriber classes): SYN rate and subflow limits ---- */
+
+/*
+ * Set through the rodata by `xmcp run` on a HAG or MCP whose policy has
+ * subscriber classes; elsewhere the verifier drops this code (the
+ * classifier's benchmark stays as it was).
+ */
+const volatile __u8 cfg_admission = 0;
+
+enum { DROP_SYN_RATE = MCP_DROP_NOT_SUBSCRIBER + 1, DROP_JOIN_LIMIT };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XMCP_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct xmcp_class_cfg);
+} XMCP_MAP_CLASSES SEC(".maps");
+
+struct xmcp_addr_key {
+	__u8 addr[16]; /* IPv4 as IPv4-mapped IPv6 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XMCP_SYN_BUCKETS);
+	__type(key, struct xmcp_addr_key);
+	__type(value, struct xmcp_syn_bucket);
+} XMCP_MAP_SYN_BUCKETS SEC(".maps");
+
+/* LRU: a connection reset before the daemon accepted it leaves its entry behind */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XMCP_MAX_JOIN_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xmcp_join_budget);
+} XMCP_MAP_JOINS SEC(".maps");
+
+/* Not used by the programs: the daemon's count of sessions per subscriber address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XMCP_SYN_BUCKETS);
+	__type(key, struct xmcp_addr_key);
+	__type(value, __u32);
+} XMCP_MAP_SESSIONS SEC(".maps");
+
+/* Not used by the programs: the daemon's own counters, for `xmcp stats`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmcp_daemon_stats);
+} XMCP_MAP_DAEMON_STATS SEC(".maps");
+
+#define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * Take one SYN's token from the address's bucket; 0 when it is empty.
+ * Concurrent SYNs of one address on two CPUs may both see the same level:
+ * the limit is approximate by a SYN or so, which is all a flood guard needs.
+ */
+static __always_inline int take_syn_token(const struct xmcp_addr_key *k, const struct xmcp_class_cfg *c)
+{
+	__u64 now = bpf_ktime_get_ns(), cap = (__u64)(c->syn_burst ?: 1) * NSEC_PER_SEC, t;
+	struct xmcp_syn_bucket *b = bpf_map_lookup_elem(&XMCP_MAP_SYN_BUCKETS, k);
+
+	if (!b) {
+		struct xmcp_syn_bucket fresh = { .tokens = cap - NSEC_PER_SEC, .last = now };
+
+		bpf_map_update_elem(&XMCP_MAP_SYN_BUCKETS, k, &fresh, BPF_ANY);
+		return 1;
+	}
+	/* tokens grow by the rate every nanosecond, up to the burst */
+	if (now - b->last >= cap / c->syn_rate)
+		t = cap;
+	else
+		t = b->tokens + (now - b->last) * c->syn_rate;
+	if (t > cap)
+		t = cap;
+	b->last = now;
+	if (t < NSEC_PER_SEC) {
+		b->tokens = t;
+		return 0;
+	}
+	b->tokens = t - NSEC_PER_SEC;
+	return 1;
+}
+
+/*
+ * An MP_JOIN SYN names its connection by the token (bytes 4..7 of the
+ * 12-byte option). Connections the daemon limited have a budget: joins past
+ * it are dropped. 1 to let it through.
+ */
+static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_meta *m)
+{
+	__u8 *opt = (void *)(long)ctx->data + (m->convert_off[0] & 0x3ff);
+	struct xmcp_join_budget *jb;
+	__u32 token;
+
+	if ((void *)(opt + 8) > (void *)(long)ctx->data_end || opt[1] != 12)
+		return 1;
+	__builtin_memcpy(&token, opt + 4, 4);
+	token = bpf_ntohl(token);
+	jb = bpf_map_lookup_elem(&XMCP_MAP_JOINS, &token);
+	if (!jb)
+		return 1;
+	if (jb->joins >= jb->max_joins)
+		return 0;
+	__sync_fetch_and_add(&jb->joins, 1);
+	return 1;
+}
+
+/* The source address as the key of the per-address maps; 0, or -1 if cut short. */
+static __always_inline int source_key(struct xdp_md *ctx, const struct xmcp_meta *m,
+				      struct xmcp_addr_key *k)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + (m->l3_off & 0x3ff);
+	struct ipv6hdr *ip6 = (void *)iph;
+
+	if ((void *)(iph + 1) > end)
+		return -1;
+	if (iph->version == 4) {
+		__builtin_memset(k->addr, 0, 10);
+		k->addr[10] = k->addr[11] = 0xff;
+		__builtin_memcpy(&k->addr[12], &iph->saddr, 4);
+		return 0;
+	}
+	if ((void *)(ip6 + 1) > end)
+		return -1;
+	__builtin_memcpy(k->addr, &ip6->saddr, 16);
+	return 0;
+}
+
+/*
+ * Admission by subscriber class (draft-deng 6.3, 6.4), on the devices whose
+ * steering serves subscribers: every SYN from a subscriber address takes a
+ * token of its class's rate, and an MP_JOIN SYN must fit its connection's
+ * subflow budget. MD5/AO SYNs are never touched.
+ */
+static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta *m)
+{
+	struct xmcp_prefix_key pk = { .prefixlen = 128 };
+	__u32 ifindex = ctx->ingress_ifindex, *mode, *cls;
+	struct xmcp_class_cfg *c;
+
+	if (!cfg_admission)
+		return MCP_PASS;
+	if (m->cls != XMCP_CLASS_SYN && m->cls != XMCP_CLASS_SYN_MP_CAPABLE &&
+	    m->cls != XMCP_CLASS_SYN_MP_CONVERT && m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID &&
+	    m->cls != XMCP_CLASS_SYN_MP_JOIN)
+		return MCP_PASS;
+	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	if (!mode || !(*mode & XMCP_STEER_SUBSCRIBERS))
+		return MCP_PASS;
+	if (m->cls == XMCP_CLASS_SYN_MP_JOIN && !join_allowed(ctx, m))
+		return DROP_JOIN_LIMIT;
+	if (source_key(ctx, m, (struct xmcp_addr_key *)pk.addr))
+		return MCP_PASS;
+	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
+	if (!cls)
+		return MCP_PASS;
+	c = bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls);
+	if (!c || !c->syn_rate)
+		return MCP_PASS;
+	return take_syn_token((struct xmcp_addr_key *)pk.addr, c) ? MCP_PASS : DROP_SYN_RATE;
+}
+
+/*
+ * The join budget of each MPTCP connection the daemon terminates, set the
+ * moment its first subflow is established, in the kernel: the peer's first
+ * MP_JOIN SYN can come right after the handshake (the HAG's ADD_ADDR goes
+ * out with its first ACKs), before userspace has even accepted the
+ * connection, let alone read its token. A sock_ops program attached to the
+ * daemon's cgroup (its accepted sockets inherit the listener's) sees every
+ * passive open there; the netns cookie keeps it to the daemon's namespace.
+ */
+const volatile __u64 cfg_netns_cookie = 0;
+
+SEC("sockops")
+int XMCP_PROG_SOCKOPS(struct bpf_sock_ops *skops)
+{
+	struct xmcp_prefix_key pk = { .prefixlen = 128 };
+	struct xmcp_join_budget b = {};
+	struct mptcp_sock *msk;
+	struct xmcp_class_cfg *c;
+	struct bpf_sock *sk;
+	__u32 *cls, token;
+
+	if (skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB ||
+	    bpf_get_netns_cookie(skops) != cfg_netns_cookie)
+		return 1;
+	sk = skops->sk;
+	msk = sk ? bpf_skc_to_mptcp_sock(sk) : NULL;
+	if (!msk)
+		return 1;
+	if (skops->family == AF_INET) {
+		pk.addr[10] = pk.addr[11] = 0xff;
+		__builtin_memcpy(&pk.addr[12], &skops->remote_ip4, 4);
+	} else {
+		__u32 a[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
+			       skops->remote_ip6[3] };
+
+		__builtin_memcpy(pk.addr, a, 16);
+	}
+	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
+	c = cls ? bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls) : NULL;
+	if (!c || !c->max_subflows)
+		return 1;
+	token = msk->token;
+	b.max_joins = c->max_subflows - 1;
+	/* a join's own subflow finds its connection's entry there already */
+	bpf_map_update_elem(&XMCP_MAP_JOINS, &token, &b, BPF_NOEXIST);
+	return 1;
+}
+
+/* Add one to a counter of the XDP stats (the field's offset, from offsetof). */
+static __always_inline void count_xdp_event(__u32 off)
+{
+	__u32 key = 0;
+	__u8 *st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
+
+	if (st && off <= sizeof(struct xmcp_xdp_stats) - sizeof(__u64))
+		(*(__u64 *)(st + off))++;
+}
+
 SEC("xdp")
 int XMCP_PROG_XDP(struct xdp_md *ctx)
 {
@@ -331,32 +560,24 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 	int verdict;
 
 	m.cls = classify(ctx, &m);
+	count_xdp(&m, len);
+	verdict = mcp_admission(ctx, &m);
+	if (verdict == MCP_PASS)
+		verdict = admission(ctx, &m);
+	if (verdict != MCP_PASS) {
+		count_xdp_event(verdict == MCP_DROP_INVALID	     ? offsetof(struct xmcp_xdp_stats, mcp_invalid)
+				: verdict == MCP_DROP_NOT_SUBSCRIBER ? offsetof(struct xmcp_xdp_stats, mcp_not_subscriber)
+				: verdict == DROP_SYN_RATE	     ? offsetof(struct xmcp_xdp_stats, syn_rate_limited)
+								     : offsetof(struct xmcp_xdp_stats, join_over_limit));
+		return XDP_DROP;
+	}
 	if (m.cls != XMCP_CLASS_SYN_MP_CONVERT && m.cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
 		/* Options ignored by the draft leave no trace for tc to act on. */
 		m.n_convert = 0;
 		m.convert_off[0] = m.convert_off[1] = 0;
 	}
-	count_xdp(&m, len);
-	verdict = mcp_admission(ctx, &m);
-	if (verdict != MCP_PASS) {
-		struct xmcp_xdp_stats *st;
-		__u32 key = 0;
-
-		st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
-		if (st && verdict == MCP_DROP_INVALID)
-			st->mcp_invalid++;
-		else if (st)
-			st->mcp_not_subscriber++;
-		return XDP_DROP;
-	}
-	if (!write_meta(ctx, &m)) {
-		struct xmcp_xdp_stats *st;
-		__u32 key = 0;
-
-		st = bpf_map_lookup_elem(&XMCP_MAP_XDP_STATS, &key);
-		if (st)
-			st->meta_unavailable++;
-	}
+	if (!write_meta(ctx, &m))
+		count_xdp_event(offsetof(struct xmcp_xdp_stats, meta_unavailable));
 	return XDP_PASS;
 }
 

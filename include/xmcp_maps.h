@@ -27,6 +27,12 @@
 #define XMCP_MAP_SPLICE_PEERS xmcp_splice_peers
 #define XMCP_MAP_SPLICE_STATS xmcp_splice_stats
 #define XMCP_PROG_SPLICE xmcp_splice_verdict
+#define XMCP_MAP_CLASSES xmcp_classes
+#define XMCP_MAP_SYN_BUCKETS xmcp_syn_bkt
+#define XMCP_MAP_JOINS xmcp_joins
+#define XMCP_MAP_SESSIONS xmcp_sessions
+#define XMCP_MAP_DAEMON_STATS xmcp_daemon
+#define XMCP_PROG_SOCKOPS xmcp_join_budget
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -56,6 +62,8 @@ struct xmcp_xdp_stats {
 	__u64 meta_unavailable; /* driver gave no headroom for metadata */
 	__u64 mcp_invalid;	 /* MCP: SYN with an invalid MP_CONVERT, dropped */
 	__u64 mcp_not_subscriber; /* MCP: MPTCP SYN from outside the subscriber prefixes, dropped */
+	__u64 syn_rate_limited;	 /* a subscriber address sent SYNs faster than its class allows: dropped */
+	__u64 join_over_limit;	 /* MP_JOIN SYN for a connection at its class's subflow limit: dropped */
 };
 
 /* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
@@ -72,7 +80,7 @@ struct xmcp_tc_stats {
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
-XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 3));
+XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 5));
 XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
 
 /*
@@ -129,6 +137,58 @@ struct xmcp_prefix_key {
 	__u8 addr[16];
 };
 XMCP_ASSERT_SIZE(struct xmcp_prefix_key, 20);
+
+/*
+ * Admission control (draft-deng 6.3, 6.4). Each subscriber prefix belongs to
+ * a class (the value of XMCP_MAP_SUBSCRIBERS is the class id, an index into
+ * XMCP_MAP_CLASSES); 0 in a limit means none.
+ */
+#define XMCP_MAX_CLASSES 8
+struct xmcp_class_cfg {
+	__u32 max_sessions; /* concurrent M-sessions per subscriber address (the daemon enforces it) */
+	__u32 max_subflows; /* subflows per M-session, the first included: joins past it are dropped */
+	__u32 syn_rate;	    /* SYNs per second per subscriber address (token bucket, XDP) */
+	__u32 syn_burst;    /* the bucket's depth */
+};
+XMCP_ASSERT_SIZE(struct xmcp_class_cfg, 16);
+
+/* XMCP_MAP_SYN_BUCKETS (LRU, keyed by the source as IPv4-mapped IPv6): one bucket per address. */
+#define XMCP_SYN_BUCKETS 65536
+struct xmcp_syn_bucket {
+	__u64 tokens; /* in nanoseconds' worth of the class's rate: a SYN costs 1e9 */
+	__u64 last;   /* bpf_ktime_get_ns() of the last refill */
+};
+XMCP_ASSERT_SIZE(struct xmcp_syn_bucket, 16);
+
+/*
+ * XMCP_MAP_JOINS, keyed by the MPTCP token of a connection the daemon
+ * terminated (the token an MP_JOIN SYN names): how many joins its class
+ * allows. The sock_ops program writes it when the first subflow is
+ * established; the daemon deletes it when the pair ends.
+ */
+#define XMCP_MAX_JOIN_ENTRIES 65536
+struct xmcp_join_budget {
+	__u32 max_joins; /* the class's max_subflows - 1 */
+	__u32 joins;	 /* MP_JOIN SYNs let through so far */
+};
+XMCP_ASSERT_SIZE(struct xmcp_join_budget, 8);
+
+/*
+ * XMCP_MAP_DAEMON_STATS (one slot, written by the daemon every second and at
+ * each refusal): the relay's and admission's account, for `xmcp stats`.
+ */
+struct xmcp_daemon_stats {
+	__u64 pairs_opened;
+	__u64 pairs_closed;
+	__u64 pairs_aborted;
+	__u64 pairs_active;
+	__u64 connect_failed;
+	__u64 idle_expired;
+	__u64 sessions_refused; /* a subscriber address at its class's max_sessions: reset */
+	__u64 bytes_up;		/* client -> server */
+	__u64 bytes_down;
+};
+XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 72);
 
 /*
  * Written by XDP in front of the packet (bpf_xdp_adjust_meta) and read by

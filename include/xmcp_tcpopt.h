@@ -76,6 +76,7 @@ struct xmcp_scan {
 	__u8 d_seen;			   /* bit 0: a destination, bit 1: a source */
 	__u8 convert_off[XMCP_MPC_MAX];	   /* offsets in the scanned buffer */
 	__u16 pos;			   /* walk position, see xmcp_scan_tcp_options */
+	__u8 join_off;			   /* XMCP_SCAN_JOIN: where the MP_JOIN option starts */
 };
 
 XMCP_INLINE __u8 xmcp_buf(const struct xmcp_optbuf *buf, __u32 i)
@@ -204,9 +205,10 @@ XMCP_INLINE void xmcp_scan_mptcp(const struct xmcp_optbuf *buf, __u32 i, __u32 o
 	sub = xmcp_buf(buf, i + 2) >> 4;
 	if (sub == XMCP_MPTCP_SUB_CAPABLE && xmcp_mpcapable_len_ok(olen))
 		s->flags |= XMCP_SCAN_MPC;
-	else if (sub == XMCP_MPTCP_SUB_JOIN && xmcp_mpjoin_len_ok(olen))
+	else if (sub == XMCP_MPTCP_SUB_JOIN && xmcp_mpjoin_len_ok(olen)) {
 		s->flags |= XMCP_SCAN_JOIN;
-	else if (sub == XMCP_MPTCP_SUB_CONVERT)
+		s->join_off = i;
+	} else if (sub == XMCP_MPTCP_SUB_CONVERT)
 		xmcp_mpc_record(buf, i, len, s);
 }
 

@@ -14,6 +14,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <sys/mount.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -35,6 +38,7 @@
 #include "netlink.h"
 #include "policy.h"
 #include "mcp.h"
+#include "admission.h"
 #include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
@@ -70,6 +74,8 @@ struct daemon {
 	struct relay *relay;
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
+	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
+	struct bpf_link *sockops;  /* the join budgets' sock_ops program, on our cgroup */
 };
 
 static void usage(FILE *f)
@@ -83,6 +89,16 @@ static void usage(FILE *f)
 		   "  -c, --config FILE   the policy\n");
 }
 
+static bool limits_subflows(const struct policy *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_classes; i++)
+		if (p->classes[i].max_subflows)
+			return true;
+	return false;
+}
+
 static int configure_rodata(struct xmcp *skel, void *arg)
 {
 	const struct policy *p = arg;
@@ -92,6 +108,11 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_listen_port = htons(p->listen_port);
 	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
 	skel->rodata->cfg_mcp = p->role == POL_ROLE_MCP;
+	skel->rodata->cfg_admission = p->n_classes > 0;
+	/* the sock_ops program only where a class limits subflows (it needs BTF of mptcp_sock) */
+	bpf_program__set_autoload(skel->progs.XMCP_PROG_SOCKOPS, limits_subflows(p));
+	if (limits_subflows(p))
+		skel->rodata->cfg_netns_cookie = xmcp_netns_cookie();
 	return 0;
 }
 
@@ -216,6 +237,7 @@ static struct xmcp_prefix_key prefix_key(const struct pol_prefix *pp)
 	return k;
 }
 
+/* The LPM value of a subscriber prefix is its class. */
 static bool has_prefix(const struct policy *p, const struct pol_prefix *pp)
 {
 	unsigned int i;
@@ -234,12 +256,12 @@ static int sync_subscribers(struct daemon *d, const struct policy *old, const st
 {
 	int fd = bpf_map__fd(d->dp.skel->maps.xmcp_subscr);
 	unsigned int i;
-	__u32 one = 1;
 
 	for (i = 0; i < np->n_subscribers; i++) {
 		struct xmcp_prefix_key k = prefix_key(&np->subscribers[i]);
+		__u32 cls = np->subscriber_class[i];
 
-		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
+		if (bpf_map_update_elem(fd, &k, &cls, BPF_ANY)) {
 			xmcp_err("cannot load subscriber prefixes: %s", strerror(errno));
 			return -1;
 		}
@@ -255,6 +277,9 @@ static int sync_subscribers(struct daemon *d, const struct policy *old, const st
 
 static int load_subscribers(struct daemon *d)
 {
+	if (d->pol.n_classes &&
+	    admission_load_classes(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES)))
+		return -1;
 	return sync_subscribers(d, NULL, &d->pol);
 }
 
@@ -415,6 +440,8 @@ static void teardown(struct daemon *d)
 	upstream_free(d->upstream);
 	if (d->relay)
 		relay_free(d->relay);
+	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */
+	bpf_link__destroy(d->sockops);
 	for (i = 0; i < 2; i++)
 		if (d->listen_fd[i] >= 0)
 			close(d->listen_fd[i]);
@@ -527,11 +554,35 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
 		 proto == IPPROTO_MPTCP ? "mptcp" : proto == IPPROTO_TCP ? "tcp" : "?");
 }
 
+/*
+ * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
+ * reads them: every second, and at each refusal.
+ */
+static void publish_stats(const struct daemon *d)
+{
+	const struct relay_stats *st = relay_stats(d->relay);
+	struct xmcp_daemon_stats v = {
+		.pairs_opened = st->pairs_opened,
+		.pairs_closed = st->pairs_closed,
+		.pairs_aborted = st->pairs_aborted,
+		.pairs_active = relay_active(d->relay),
+		.connect_failed = st->connect_failed,
+		.idle_expired = st->idle_expired,
+		.sessions_refused = d->adm ? admission_refused(d->adm) : 0,
+		.bytes_up = st->bytes[0],
+		.bytes_down = st->bytes[1],
+	};
+	__u32 key = 0;
+
+	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
+}
+
 static void accept_all(struct daemon *d, int lfd)
 {
 	struct sockaddr_storage client, server;
 	socklen_t clen, slen;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct session *sess = NULL;
 	int cfd, sfd;
 
 	for (;;) {
@@ -551,9 +602,15 @@ static void accept_all(struct daemon *d, int lfd)
 		}
 		if (xmcp_verbose)
 			log_pair(&client, &server, xmcp_sock_protocol(cfd));
+		if (d->adm && admission_admit(d->adm, cfd, &client, &sess)) {
+			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(cfd);
+			publish_stats(d);
+			continue;
+		}
 		if (d->mcp) {
 			/* the server is named by the MP_CONVERT head, still to come */
-			mcp_add(d->mcp, cfd);
+			mcp_add(d->mcp, cfd, sess);
 			continue;
 		}
 		if (d->upstream) {
@@ -563,6 +620,7 @@ static void accept_all(struct daemon *d, int lfd)
 		}
 		sfd = open_server_leg(d, &client, &server);
 		if (sfd < 0) {
+			admission_end(d->adm, sess);
 			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(cfd);
 			continue;
@@ -571,7 +629,8 @@ static void accept_all(struct daemon *d, int lfd)
 		relay_add(d->relay, cfd, sfd,
 			  d->pol.marker && d->pol.role == POL_ROLE_HAG && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP
 				  ? RELAY_STRIP_MARKER
-				  : 0);
+				  : 0,
+			  sess);
 	}
 }
 
@@ -580,6 +639,90 @@ static int add_fd(int epfd, int fd, unsigned long tag)
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+/* Where the cgroup v2 hierarchy is mounted, or "" (a host with only v1 mounted). */
+static void cgroup2_mount(char *out, size_t len)
+{
+	struct mntent *m;
+	FILE *f = setmntent("/proc/self/mounts", "r");
+
+	*out = '\0';
+	while (f && (m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(out, len, "%s", m->mnt_dir);
+			break;
+		}
+	if (f)
+		endmntent(f);
+}
+
+/*
+ * An fd of our cgroup v2 (the "0::" line of /proc/self/cgroup). On a host
+ * that mounts only v1 controllers the v2 hierarchy still exists: mount it
+ * for a moment, open the directory, and detach the mount again (the fd
+ * keeps the cgroup), so nothing is left mounted.
+ */
+static int open_own_cgroup(void)
+{
+	char mnt[256], rel[300] = "/", line[300], path[600], tmp[] = "/run/xmcp-cg2.XXXXXX";
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	bool mounted = false;
+	int fd;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(rel, sizeof(rel), "%s", line + 3);
+		}
+	if (f)
+		fclose(f);
+	cgroup2_mount(mnt, sizeof(mnt));
+	if (!*mnt) {
+		if (!mkdtemp(tmp) || mount("none", tmp, "cgroup2", 0, NULL)) {
+			xmcp_err("cannot mount the cgroup v2 hierarchy (needed for max_subflows): %s",
+				 strerror(errno));
+			rmdir(tmp);
+			return -1;
+		}
+		snprintf(mnt, sizeof(mnt), "%s", tmp);
+		mounted = true;
+	}
+	snprintf(path, sizeof(path), "%s%s", mnt, rel);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		xmcp_err("cannot open our cgroup %s: %s", path, strerror(errno));
+	if (mounted) {
+		umount2(tmp, MNT_DETACH);
+		rmdir(tmp);
+	}
+	return fd;
+}
+
+/*
+ * The sock_ops program that gives each terminated MPTCP connection its join
+ * budget, on the cgroup of this process: the accepted sockets inherit the
+ * listener's cgroup, which is ours. A link, not a pin: it goes with the
+ * process, kill -9 included.
+ */
+static int attach_sockops(struct daemon *d)
+{
+	int cg = open_own_cgroup();
+
+	if (cg < 0)
+		return -1;
+	d->sockops = bpf_program__attach_cgroup(d->dp.skel->progs.XMCP_PROG_SOCKOPS, cg);
+	close(cg);
+	if (!d->sockops) {
+		xmcp_err("cannot attach the sock_ops program to our cgroup: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void end_session(void *adm, void *session)
+{
+	admission_end(adm, session);
 }
 
 /* TCP<->TCP pairs through the sockhash: attach the verdict to it. */
@@ -640,6 +783,17 @@ static int setup(struct daemon *d)
 			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (d->relay && d->pol.tcp_sockmap && use_sockmap(d))
 		return -1;
+	if (d->relay && d->pol.n_classes) {
+		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS));
+		if (!d->adm) {
+			xmcp_err("out of memory");
+			return -1;
+		}
+		relay_on_end(d->relay, end_session, d->adm);
+		if (limits_subflows(&d->pol) && attach_sockops(d))
+			return -1;
+	}
 	if (d->relay && d->pol.off_path &&
 	    !(d->upstream = upstream_new(&d->pol, d->epfd, d->relay))) {
 		xmcp_err("out of memory");
@@ -676,6 +830,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
 	    !SAME(add_addr_accepted) || !SAME(subflows))
 		return "endpoints or limits";
+	if ((a->n_classes > 0) != (b->n_classes > 0) || limits_subflows(a) != limits_subflows(b))
+		return "classes (present or not) or max_subflows (set in some class or in none)";
 	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
 	    !SAME(retry_after))
 		return "downstream";
@@ -700,7 +856,9 @@ static void reload(struct daemon *d)
 		return;
 	}
 	fixed = fixed_field(&d->pol, np);
-	if (fixed || sync_subscribers(d, &d->pol, np)) {
+	if (fixed || (np->n_classes && admission_load_classes(
+						np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES))) ||
+	    sync_subscribers(d, &d->pol, np)) {
 		if (fixed)
 			xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
 				 "the running policy stays", fixed);
@@ -775,6 +933,7 @@ static void loop(struct daemon *d)
 				relay_expire(d->relay);
 				if (d->mcp)
 					mcp_expire(d->mcp);
+				publish_stats(d);
 				break;
 			}
 		}
@@ -835,7 +994,7 @@ static void reload_usage(FILE *f)
 	fprintf(f, "Usage: xmcp reload\n"
 		   "\n"
 		   "Asks the xmcp run of this network namespace to read its policy file\n"
-		   "again (SIGHUP). Subscribers, forbidden, transparent_source and\n"
+		   "again (SIGHUP). Subscribers, class limits, forbidden, transparent_source and\n"
 		   "idle_timeout change live; anything else needs a restart. The daemon\n"
 		   "logs the outcome; a policy that fails the check is refused and the\n"
 		   "running one stays.\n");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xmcp stats [-j|--prometheus]: the datapath's counters, summed over CPUs, from the pinned maps. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 struct stats {
 	struct xmcp_xdp_stats xdp;
 	struct xmcp_tc_stats tc;
+	struct xmcp_daemon_stats daemon;
 };
 
 static void usage(FILE *f)
@@ -68,6 +71,47 @@ static __u64 field(const struct xmcp_class_counts *c, unsigned int i)
 	return ((const __u64 *)c)[i];
 }
 
+/* The single-number counters, each once: name (JSON and Prometheus), where, and what it means. */
+enum src { XDP, TC, DAEMON };
+static const struct scalar {
+	const char *name;
+	enum src src;
+	size_t off;
+	const char *help;
+} scalars[] = {
+#define X(n, s, type, f, h) { n, s, offsetof(type, f), h }
+	X("meta_unavailable", XDP, struct xmcp_xdp_stats, meta_unavailable, "Packets the driver gave no room for metadata."),
+	X("tc_no_meta", TC, struct xmcp_tc_stats, no_meta, "Packets that reached tc without metadata."),
+	X("steered", TC, struct xmcp_tc_stats, steered, "SYNs handed to the daemon's listener."),
+	X("flow_marked", TC, struct xmcp_tc_stats, flow_marked, "Segments of the daemon's flows marked for local delivery."),
+	X("no_listener", TC, struct xmcp_tc_stats, no_listener, "SYNs to steer while the daemon's listener was missing."),
+	X("not_subscriber", TC, struct xmcp_tc_stats, not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, left alone."),
+	X("mcp_invalid", XDP, struct xmcp_xdp_stats, mcp_invalid, "MCP: SYNs with an invalid MP_CONVERT, dropped in XDP."),
+	X("mcp_not_subscriber", XDP, struct xmcp_xdp_stats, mcp_not_subscriber, "MCP: MPTCP SYNs from outside the subscriber prefixes, dropped in XDP."),
+	X("convert_no_mpc", TC, struct xmcp_tc_stats, convert_no_mpc, "MP_CONVERT SYNs without MP_CAPABLE, ignored."),
+	X("syn_rate_limited", XDP, struct xmcp_xdp_stats, syn_rate_limited, "SYNs over their subscriber class's rate, dropped in XDP."),
+	X("join_over_limit", XDP, struct xmcp_xdp_stats, join_over_limit, "MP_JOIN SYNs past their connection's subflow limit, dropped in XDP."),
+	X("sessions_refused", DAEMON, struct xmcp_daemon_stats, sessions_refused, "Connections reset: the subscriber was at its class's max_sessions."),
+	X("pairs_opened", DAEMON, struct xmcp_daemon_stats, pairs_opened, "Pairs the daemon relayed."),
+	X("pairs_closed", DAEMON, struct xmcp_daemon_stats, pairs_closed, "Pairs that ended with a close."),
+	X("pairs_aborted", DAEMON, struct xmcp_daemon_stats, pairs_aborted, "Pairs that ended with a reset."),
+	X("pairs_active", DAEMON, struct xmcp_daemon_stats, pairs_active, "Pairs open now (a gauge)."),
+	X("connect_failed", DAEMON, struct xmcp_daemon_stats, connect_failed, "Server legs that failed to connect."),
+	X("idle_expired", DAEMON, struct xmcp_daemon_stats, idle_expired, "Pairs reset after their idle lifetime."),
+	X("bytes_up", DAEMON, struct xmcp_daemon_stats, bytes_up, "Bytes relayed client to server."),
+	X("bytes_down", DAEMON, struct xmcp_daemon_stats, bytes_down, "Bytes relayed server to client."),
+#undef X
+};
+#define N_SCALARS (sizeof(scalars) / sizeof(scalars[0]))
+
+static __u64 scalar(const struct stats *s, const struct scalar *c)
+{
+	const void *base = c->src == XDP ? (const void *)&s->xdp : c->src == TC ? (const void *)&s->tc
+										   : (const void *)&s->daemon;
+
+	return *(const __u64 *)((const char *)base + c->off);
+}
+
 static json_object *stats_json(const struct stats *s)
 {
 	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
@@ -87,15 +131,8 @@ static json_object *stats_json(const struct stats *s)
 				       json_object_new_int64(((const __u64 *)&s->xdp.malformed)[i - 1]));
 	json_object_object_add(root, "classes", cls);
 	json_object_object_add(root, "malformed", mf);
-	json_object_object_add(root, "meta_unavailable", json_object_new_int64(s->xdp.meta_unavailable));
-	json_object_object_add(root, "tc_no_meta", json_object_new_int64(s->tc.no_meta));
-	json_object_object_add(root, "steered", json_object_new_int64(s->tc.steered));
-	json_object_object_add(root, "flow_marked", json_object_new_int64(s->tc.flow_marked));
-	json_object_object_add(root, "no_listener", json_object_new_int64(s->tc.no_listener));
-	json_object_object_add(root, "not_subscriber", json_object_new_int64(s->tc.not_subscriber));
-	json_object_object_add(root, "mcp_invalid", json_object_new_int64(s->xdp.mcp_invalid));
-	json_object_object_add(root, "mcp_not_subscriber", json_object_new_int64(s->xdp.mcp_not_subscriber));
-	json_object_object_add(root, "convert_no_mpc", json_object_new_int64(s->tc.convert_no_mpc));
+	for (i = 0; i < N_SCALARS; i++)
+		json_object_object_add(root, scalars[i].name, json_object_new_int64(scalar(s, &scalars[i])));
 	return root;
 }
 
@@ -113,22 +150,16 @@ static void print_table(const struct stats *s)
 	for (i = 1; i < XMCP_MF_MAX; i++)
 		printf(" %s=%llu", xmcp_malformed_name(i),
 		       (unsigned long long)((const __u64 *)&s->xdp.malformed)[i - 1]);
-	printf("\nno room for metadata: %llu, reached tc without metadata: %llu\n",
-	       (unsigned long long)s->xdp.meta_unavailable, (unsigned long long)s->tc.no_meta);
-	printf("steering (xmcp run): SYNs steered %llu, segments of own flows marked %llu, "
-	       "listener missing %llu, MPTCP SYNs from non-subscribers %llu, "
-	       "MCP dropped: invalid MP_CONVERT %llu, not a subscriber %llu; "
-	       "MP_CONVERT without MP_CAPABLE ignored %llu\n",
-	       (unsigned long long)s->tc.steered, (unsigned long long)s->tc.flow_marked,
-	       (unsigned long long)s->tc.no_listener, (unsigned long long)s->tc.not_subscriber,
-	       (unsigned long long)s->xdp.mcp_invalid, (unsigned long long)s->xdp.mcp_not_subscriber,
-	       (unsigned long long)s->tc.convert_no_mpc);
+	printf("\n\n");
+	for (i = 0; i < N_SCALARS; i++)
+		printf("%-20s %12llu  %s\n", scalars[i].name, (unsigned long long)scalar(s, &scalars[i]),
+		       scalars[i].help);
 }
 
 /* One counter family: HELP and TYPE, then its samples (label NULL: a single sample). */
-static void prom_family(const char *name, const char *help)
+static void prom_family(const char *name, const char *help, const char *type)
 {
-	printf("# HELP xmcp_%s %s\n# TYPE xmcp_%s counter\n", name, help, name);
+	printf("# HELP xmcp_%s %s\n# TYPE xmcp_%s %s\n", name, help, name, type);
 }
 
 static void prom_sample(const char *name, const char *label, const char *value, __u64 v)
@@ -139,47 +170,48 @@ static void prom_sample(const char *name, const char *label, const char *value, 
 		printf("xmcp_%s %llu\n", name, (unsigned long long)v);
 }
 
-static void prom_single(const char *name, const char *help, __u64 v)
-{
-	prom_family(name, help);
-	prom_sample(name, NULL, NULL, v);
-}
-
 static void prom_classes(const char *name, const char *help, const struct xmcp_class_counts *c)
 {
 	unsigned int i;
 
-	prom_family(name, help);
+	prom_family(name, help, "counter");
 	for (i = 0; i < XMCP_CLASS_MAX; i++)
 		prom_sample(name, "class", xmcp_class_name(i), field(c, i));
 }
 
 static void print_prometheus(const struct stats *s)
 {
+	char name[64];
 	unsigned int i;
 
 	prom_classes("xdp_packets_total", "Packets the XDP classifier saw, by class.", &s->xdp.packets);
 	prom_classes("xdp_bytes_total", "Bytes the XDP classifier saw, by class.", &s->xdp.bytes);
 	prom_classes("tc_packets_total", "Packets tc read the XDP class of, by class.", &s->tc.meta);
-	prom_family("malformed_total", "Malformed packets, by reason.");
+	prom_family("malformed_total", "Malformed packets, by reason.", "counter");
 	for (i = 1; i < XMCP_MF_MAX; i++)
 		prom_sample("malformed_total", "reason", xmcp_malformed_name(i),
 			    ((const __u64 *)&s->xdp.malformed)[i - 1]);
-	prom_family("mcp_dropped_total", "SYNs the MCP's admission dropped in XDP, by reason.");
-	prom_sample("mcp_dropped_total", "reason", "invalid", s->xdp.mcp_invalid);
-	prom_sample("mcp_dropped_total", "reason", "not_subscriber", s->xdp.mcp_not_subscriber);
-	prom_single("meta_unavailable_total", "Packets the driver gave no room for metadata.",
-		    s->xdp.meta_unavailable);
-	prom_single("tc_no_meta_total", "Packets that reached tc without metadata.", s->tc.no_meta);
-	prom_single("steered_total", "SYNs handed to the daemon's listener.", s->tc.steered);
-	prom_single("flow_marked_total", "Segments of the daemon's flows marked for local delivery.",
-		    s->tc.flow_marked);
-	prom_single("no_listener_total", "SYNs to steer while the daemon's listener was missing.",
-		    s->tc.no_listener);
-	prom_single("not_subscriber_total", "MPTCP SYNs from outside the subscriber prefixes.",
-		    s->tc.not_subscriber);
-	prom_single("convert_no_mpc_total", "MP_CONVERT SYNs without MP_CAPABLE, ignored.",
-		    s->tc.convert_no_mpc);
+	for (i = 0; i < N_SCALARS; i++) {
+		bool gauge = !strcmp(scalars[i].name, "pairs_active");
+
+		snprintf(name, sizeof(name), "%s%s", scalars[i].name, gauge ? "" : "_total");
+		prom_family(name, scalars[i].help, gauge ? "gauge" : "counter");
+		prom_sample(name, NULL, NULL, scalar(s, &scalars[i]));
+	}
+}
+
+/* The daemon's counters: zero when no xmcp run wrote them (xmcp attach alone). */
+static int read_daemon_stats(struct xmcp_daemon_stats *out)
+{
+	int fd = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS));
+	__u32 key = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return 0;
+	bpf_map_lookup_elem(fd, &key, out);
+	close(fd);
+	return 0;
 }
 
 int cmd_stats(int argc, char **argv)
@@ -210,7 +242,8 @@ int cmd_stats(int argc, char **argv)
 	if (xmcp_require_root())
 		return 1;
 	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
-	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
+	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)) ||
+	    read_daemon_stats(&s.daemon))
 		return 1;
 	if (prom) {
 		print_prometheus(&s);

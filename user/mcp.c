@@ -22,6 +22,7 @@ struct pending {
 	unsigned int tag;
 	int fd;
 	time_t since;
+	void *owner; /* for relay_add, or relay_end_owner */
 	struct pending *prev, *next;
 };
 
@@ -121,18 +122,21 @@ const struct mcp_stats *mcp_stats(const struct mcp *m)
 	return &m->st;
 }
 
-int mcp_add(struct mcp *m, int fd)
+int mcp_add(struct mcp *m, int fd, void *owner)
 {
 	struct pending *c = calloc(1, sizeof(*c));
 	struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP };
 
 	if (!c) {
+		relay_end_owner(m->relay, owner);
 		close(fd);
 		return -1;
 	}
-	*c = (struct pending){ .tag = MCP_TAG, .fd = fd, .since = now(), .next = m->pending };
+	*c = (struct pending){ .tag = MCP_TAG, .fd = fd, .since = now(), .next = m->pending,
+			       .owner = owner };
 	e.data.ptr = c;
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &e)) {
+		relay_end_owner(m->relay, owner);
 		close(fd);
 		free(c);
 		return -1;
@@ -150,6 +154,7 @@ static void forget(struct mcp *m, struct pending *c, bool keep)
 
 	epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	if (!keep) {
+		relay_end_owner(m->relay, c->owner);
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(c->fd);
 	}
@@ -302,6 +307,7 @@ static int try_head(struct mcp *m, struct pending *c)
 	const struct mpc_option *src;
 	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	int off, sfd, cfd;
+	void *owner;
 
 	if (n < 0 && errno == EAGAIN)
 		return 0;
@@ -348,8 +354,9 @@ static int try_head(struct mcp *m, struct pending *c)
 	}
 	m->st.converted++;
 	cfd = c->fd;
+	owner = c->owner;
 	forget(m, c, true); /* out of our epoll registration before the relay's */
-	relay_add(m->relay, cfd, sfd, 0);
+	relay_add(m->relay, cfd, sfd, 0, owner);
 	return 1;
 refuse:
 	forget(m, c, false);

@@ -31,8 +31,11 @@ struct mcp_stats {
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay);
 /* A reloaded policy: its forbidden prefixes, transparent_source and idle lifetime (p is kept). */
 void mcp_set_policy(struct mcp *m, const struct policy *p);
-/* Take an accepted client; -1 (and it is closed) when it can't be watched. */
-int mcp_add(struct mcp *m, int client_fd);
+/*
+ * Take an accepted client; -1 (and it is closed) when it can't be watched.
+ * owner goes with it to relay_add, or to relay_end_owner if it never gets there.
+ */
+int mcp_add(struct mcp *m, int client_fd, void *owner);
 /* An epoll event whose data.ptr mcp_owns(). */
 void mcp_event(struct mcp *m, void *ptr, unsigned int events);
 bool mcp_owns(const void *ptr);

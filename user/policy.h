@@ -49,6 +49,21 @@ struct pol_mcp {
 	__u16 ports[POL_MAX_MCP_MATCH];
 };
 
+/*
+ * A subscriber class (draft-deng 6.3): the limits of the subscriber
+ * prefixes that name it. Class 0 is "default", the class of prefixes that
+ * name none; a limit of 0 means none.
+ */
+#define POL_MAX_CLASSES 8 /* XMCP_MAX_CLASSES */
+#define POL_CLASS_NAME 32
+struct pol_class {
+	char name[POL_CLASS_NAME];
+	__u32 max_sessions; /* concurrent M-sessions per subscriber address */
+	__u32 max_subflows; /* subflows per M-session, the first included */
+	__u32 syn_rate;	    /* SYNs per second per subscriber address */
+	__u32 syn_burst;
+};
+
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
 struct pol_endpoint {
 	struct pol_prefix addr; /* len is the full length */
@@ -72,6 +87,9 @@ struct policy {
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;
 	struct pol_prefix subscribers[POL_MAX_PREFIXES];
+	__u8 subscriber_class[POL_MAX_PREFIXES]; /* index into classes[] */
+	unsigned int n_classes; /* HAG, MCP: 1 ("default") + those the policy names; 0 without "classes" */
+	struct pol_class classes[POL_MAX_CLASSES];
 	unsigned int n_forbidden; /* MCP: destinations refused besides the built-in ones */
 	struct pol_prefix forbidden[POL_MAX_PREFIXES];
 	unsigned int n_transparent; /* MCP: subscriber prefixes whose source MP_CONVERT is honoured */
@@ -93,6 +111,8 @@ const char *policy_role_name(enum pol_role r);
 
 /* "a.b.c.d/n", "x::y/n" (or an address alone: a host prefix); 0 or -1. */
 int policy_parse_prefix(const char *s, struct pol_prefix *p);
+/* The class of a subscriber address (network order, by family), or -1 if none. */
+int policy_subscriber_class(const struct policy *p, int family, const void *addr);
 /* Whether addr (network order, 4 or 16 bytes by family) lies in p. */
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr);
 

@@ -55,6 +55,7 @@ struct pair {
 	bool handed_over[2]; /* direction d left the kernel and its backlog has been sent */
 	unsigned int armed[2]; /* the events each leg is registered for */
 	time_t last;
+	void *owner; /* handed to on_end when the pair ends */
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
 };
@@ -68,7 +69,26 @@ struct relay {
 	unsigned int draining;	 /* pairs waiting to pass a FIN on */
 	struct pair *pairs;
 	struct relay_stats st;
+	void (*on_end)(void *arg, void *owner);
+	void *on_end_arg;
 };
+
+void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg)
+{
+	r->on_end = on_end;
+	r->on_end_arg = arg;
+}
+
+void relay_end_owner(struct relay *r, void *owner)
+{
+	if (owner && r->on_end)
+		r->on_end(r->on_end_arg, owner);
+}
+
+unsigned long long relay_active(const struct relay *r)
+{
+	return r->st.pairs_opened - r->st.pairs_closed - r->st.pairs_aborted;
+}
 
 static time_t now(void)
 {
@@ -334,6 +354,8 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 		free(p->buf[d]);
 	}
 	unlink_pair(r, p);
+	relay_end_owner(r, p->owner);
+	p->owner = NULL;
 	if (abort)
 		r->st.pairs_aborted++;
 	else
@@ -357,13 +379,14 @@ void relay_reap(struct relay *r)
 	}
 }
 
-int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags)
+int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags, void *owner)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	int d, pfd[2];
 
 	if (!p)
 		goto fail;
+	p->owner = owner;
 	p->strip_marker = flags & RELAY_STRIP_MARKER;
 	p->fd[CLIENT] = client_fd;
 	p->fd[SERVER] = server_fd;
@@ -412,6 +435,7 @@ fail_pipes:
 	}
 	free(p);
 fail:
+	relay_end_owner(r, owner);
 	close(client_fd);
 	close(server_fd);
 	return -1;

@@ -42,8 +42,16 @@ void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd);
 /*
  * Take ownership of an accepted client socket and a server socket whose
  * non-blocking connect is under way. Returns 0, or -1 (both closed).
+ * owner, if not NULL, is handed to the on_end callback when the pair ends
+ * (or at once, when relay_add fails).
  */
-int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags);
+int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags, void *owner);
+/* Called with each ending pair's owner (the admission's session). */
+void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg);
+/* Hand owner to on_end now: its connection ended before it became a pair. */
+void relay_end_owner(struct relay *r, void *owner);
+/* Pairs open now. */
+unsigned long long relay_active(const struct relay *r);
 /* Handle an epoll event whose data.ptr came from this relay. */
 void relay_event(struct relay *r, void *ptr, unsigned int events);
 /* Free the pairs closed while handling a batch of events; call after each batch. */

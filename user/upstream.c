@@ -224,7 +224,7 @@ void upstream_event(struct upstream *u, void *ptr, unsigned int events)
 	u->down_until[a->cand] = 0;
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, sfd, NULL);
 	unlink_attempt(u, a);
-	relay_add(u->relay, cfd, sfd, 0);
+	relay_add(u->relay, cfd, sfd, 0, NULL);
 }
 
 void upstream_expire(struct upstream *u)

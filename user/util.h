@@ -26,6 +26,8 @@ int xmcp_ifindex(const char *dev);
 void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
+/* SO_NETNS_COOKIE of the current network namespace (what bpf_get_netns_cookie says), or 0. */
+__u64 xmcp_netns_cookie(void);
 
 struct sockaddr_storage;
 /* The address (in_addr or in6_addr) and the port (host order) of an AF_INET/AF_INET6 sockaddr. */

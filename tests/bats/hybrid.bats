@@ -251,6 +251,10 @@ stalled_server() {
 	s_server "$1" serve 10.4.0.2 "$1" --stall 4
 	run --separate-stderr timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$1" 64000000 --report 3
 	wait "$S_PID"
+	# shown only if the test fails
+	echo "H said: $stderr"
+	echo "S said: $(cat "$S_OUT")"
+	echo "HAG log:"; cat "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	arrived_at_s "10.1.0.2"
 	local early
 	early=$(echo "$stderr" | sed -n 's/^sent \([0-9]*\) bytes in .*/\1/p')

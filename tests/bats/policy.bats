@@ -61,6 +61,14 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"terminate_tcp":1}' 'terminate_tcp: must be true or false'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"tcp_pairs":"sockmap"}' 'tcp_pairs: sockmap needs "xdp_mode": "generic" (with native XDP the in-kernel splice corrupted data on this kernel; see docs/policy.md)'
+	# subscriber classes (admission control)
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"classes":{}}' 'classes: only a HAG or MCP admits subscribers'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":[{"prefix":"10.0.0.0/8","class":"gold"}]}' "subscribers[0].class: 'gold' is not a class of \"classes\""
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{"max_subflows":0}},"subscribers":["10.0.0.0/8"]}' 'classes.gold.max_subflows: must be between 1 and 9, not 0'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{"syn_burst":5}},"subscribers":["10.0.0.0/8"]}' 'classes.gold: syn_burst without syn_rate'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{"speed":5}},"subscribers":["10.0.0.0/8"]}' 'classes.gold.speed: unknown key'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{}},"subscribers":[{"prefix":"10.0.0.0/8","class":"gold"},{"cidr":"x"}]}' 'subscribers[1].cidr: unknown key'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{}},"subscribers":[{"prefix":"10.0.0.300","class":"gold"}]}' "subscribers[0].prefix: '10.0.0.300' is not an IPv4 or IPv6 prefix"
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {

@@ -86,7 +86,10 @@ lab_down() {
 	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	LAB_PIDS=()
 	for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
-		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
+		# a peer a failed test left running would outlive its namespace
+		ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
 	done
 	return 0
 }

@@ -36,6 +36,12 @@
       the client's address, send prints the digest.
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
+  peer.py hold-serve ADDR PORT [--ready FILE]
+      accept connections until killed, reading and dropping what they send.
+  peer.py open-n ADDR PORT N [--hold SECS] [--mptcp]
+      open N connections one after the other, each sending a byte; print
+      "ok" for each still standing 1 s later, "reset" for each reset or
+      closed; keep them open SECS more (default 0), then close them.
 """
 import hashlib
 import os
@@ -254,6 +260,59 @@ def probe(addr, port, mptcp):
         pass
 
 
+def hold_serve(addr, port, ready):
+    import selectors
+    s = sock(addr, False)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    if ready:
+        open(ready, "w").close()
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is s:
+                c, _ = s.accept()
+                sel.register(c, selectors.EVENT_READ)
+                continue
+            try:
+                b = key.fileobj.recv(65536)
+            except OSError:
+                b = b""
+            if not b:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+
+
+def still_up(s):
+    """After a byte was sent: alive if nothing comes back within 1 s."""
+    s.settimeout(1)
+    try:
+        return s.recv(1) != b""
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+
+
+def open_n(addr, port, n, hold, mptcp):
+    socks = []
+    for _ in range(n):
+        s = sock(addr, mptcp)
+        s.settimeout(5)
+        try:
+            s.connect((addr, port))
+            s.sendall(b"x")
+            print("ok" if still_up(s) else "reset", flush=True)
+        except OSError:
+            print("reset", flush=True)
+        socks.append(s)
+    time.sleep(hold)
+    for s in socks:
+        s.close()
+
+
 def main():
     a = sys.argv[1:]
     mptcp = "--mptcp" in a
@@ -279,6 +338,11 @@ def main():
         md5_serve(a[1], int(a[2]), a[3], ready)
     elif len(a) >= 4 and a[0] == "md5-send":
         md5_send(a[1], int(a[2]), int(a[3]))
+    elif len(a) >= 3 and a[0] == "hold-serve":
+        hold_serve(a[1], int(a[2]), ready)
+    elif len(a) >= 4 and a[0] == "open-n":
+        hold = float(a[a.index("--hold") + 1]) if "--hold" in a else 0
+        open_n(a[1], int(a[2]), int(a[3]), hold, mptcp)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:

@@ -1,0 +1,105 @@
+#!/usr/bin/env bats
+# Admission control by subscriber class (draft-deng 6.3, 6.4) on the HAG of
+# the hybrid-access lab: the SYN rate per subscriber address, concurrent
+# sessions per address, subflows per connection. Real floods, real joins.
+load helpers
+bats_require_minimum_version 1.5.0
+load ../lib/lab
+load ../lib/gateway
+
+setup() {
+	require_mptcp
+	TAG="a$(unique_tag)"
+	lab_up "$TAG"
+	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	cp "$TOP/policies/hcpe.json" "$BATS_TEST_TMPDIR/"
+}
+
+teardown() {
+	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
+}
+
+# hag_with_class 'JSON': the shipped HAG policy, its default class set to JSON
+hag_with_class() {
+	jq --argjson c "$1" '.classes = { default: $c }' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+}
+
+start_both() {
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+}
+
+@test "admission: a SYN flood from one subscriber address is held to its class's rate; another subscriber still gets through" {
+	hag_with_class '{"syn_rate": 10, "syn_burst": 20}'
+	start_both
+	local mac secs limited passed
+	mac=$(ip -n "$LAB_HAG" -j link show dsl | jq -r '.[0].address')
+	# 400 SYNs from 10.1.0.99 (a subscriber address), sent by the HCPE's namespace onto dsl
+	secs=$(in_ns "$LAB_HCPE" "$PY" "$TOP/tests/tools/synflood.py" dsl "$mac" 10.1.0.99 10.4.0.2 8100 400)
+	limited=$(gw_stat "$LAB_HAG" .syn_rate_limited)
+	passed=$((400 - limited))
+	echo "flood took $secs s; $passed SYNs passed, $limited dropped"
+	# the burst passes, then 10 per second: at most 20 + 10 * (secs + 1)
+	[ "$passed" -ge 20 ]
+	[ "$passed" -le $((20 + 10 * (${secs%.*} + 1))) ]
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn.packets)" 400
+	# H, another subscriber address, is not held back by the flood
+	transfer 10.4.0.2 8101 2000000
+	arrived_at_s "10.1.0.2"
+	# the flooder's bucket is visible with bpftool (key ::ffff:10.1.0.99)
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_syn_bkt"
+	assert_success
+	[ "$(echo "$output" | jq '[.[] | select(.formatted.key.addr[12:16] == [10, 1, 0, 99])] | length')" = 1 ]
+}
+
+@test "admission: max_sessions: the third concurrent session of an address is reset and counted; a closed one frees its slot" {
+	hag_with_class '{"max_sessions": 2}'
+	start_both
+	s_server 8110 hold-serve 10.4.0.2 8110
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8110 3
+	assert_success
+	assert_output "$(printf 'ok\nok\nreset')"
+	assert_equal "$(gw_stat "$LAB_HAG" .sessions_refused)" 1
+	# all three closed: the count goes back to zero, two fit again
+	local i
+	for i in $(seq 50); do
+		[ "$(gw_stat "$LAB_HAG" .pairs_active)" = 0 ] && break
+		sleep 0.1
+	done
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_sessions"
+	assert_output "[]"
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8110 2
+	assert_output "$(printf 'ok\nok')"
+	assert_equal "$(gw_stat "$LAB_HAG" .sessions_refused)" 1
+	kill "$S_PID"
+}
+
+@test "admission: max_subflows 1: the join is dropped in XDP and the transfer goes on over one path; 2 after a reload lets it in" {
+	hag_with_class '{"max_subflows": 1}'
+	start_both
+	# S reads after 2 s: the connection lives long enough for the join to be tried
+	s_server 8120 serve 10.4.0.2 8120 --stall 2
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8120 3000000
+	wait "$S_PID"
+	arrived_at_s "10.1.0.2"
+	[ "$(gw_stat "$LAB_HAG" .join_over_limit)" -ge 1 ]
+	assert_equal "$(mib "$LAB_HAG" MPTcpExtMPJoinSynRx)" 0
+	# the budget entry went with the connection
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_joins"
+	assert_output "[]"
+
+	hag_with_class '{"max_subflows": 2}'
+	in_ns "$LAB_HAG" "$XMCP" reload
+	for i in $(seq 50); do
+		grep -q '^xmcp: reloaded' "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break
+		sleep 0.1
+	done
+	local dropped
+	dropped=$(gw_stat "$LAB_HAG" .join_over_limit)
+	s_server 8121 serve 10.4.0.2 8121 --stall 2
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8121 3000000
+	wait "$S_PID"
+	arrived_at_s "10.1.0.2"
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .join_over_limit)" "$dropped"
+}
