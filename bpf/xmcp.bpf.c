@@ -733,6 +733,121 @@ static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_soc
 	return err;
 }
 
+/* ---- the HAG's modes by destination (take_over, transparent, hybrid) ---- */
+
+/* Set by `xmcp run` on a HAG whose policy has "modes"; elsewhere the code goes. */
+const volatile __u8 cfg_modes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct xmcp_modes);
+} XMCP_MAP_MODES SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} XMCP_MAP_MODES_ON SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XMCP_LEARNED_MAX);
+	__type(key, struct xmcp_server_key);
+	__type(value, __u64);
+} XMCP_MAP_LEARNED SEC(".maps");
+
+/* addr: 16 bytes, IPv4 as IPv4-mapped IPv6 */
+static __always_inline void mapped_addr(const struct bpf_sock_tuple *t, int v6, int src, __u32 a[4])
+{
+	if (v6) {
+		__builtin_memcpy(a, src ? t->ipv6.saddr : t->ipv6.daddr, 16);
+		return;
+	}
+	a[0] = a[1] = 0;
+	a[2] = bpf_htonl(0xffff);
+	a[3] = src ? t->ipv4.saddr : t->ipv4.daddr;
+}
+
+static __always_inline struct xmcp_modes *live_modes(void)
+{
+	__u32 key = 0, *on = bpf_map_lookup_elem(&XMCP_MAP_MODES_ON, &key);
+
+	if (!on)
+		return NULL;
+	key = *on & 1;
+	return bpf_map_lookup_elem(&XMCP_MAP_MODES, &key);
+}
+
+/* The mode of the SYN's destination: the first rule that matches, else the default. */
+static __always_inline int mode_of(const struct xmcp_modes *ms, const __u32 a[4], __u16 port)
+{
+	__u32 i;
+
+	for (i = 0; i < XMCP_MAX_MODE_RULES; i++) {
+		const struct xmcp_mode_rule *r = &ms->rule[i];
+
+		if (i >= ms->n_rules)
+			break;
+		if ((a[0] & r->mask[0]) == r->addr[0] && (a[1] & r->mask[1]) == r->addr[1] &&
+		    (a[2] & r->mask[2]) == r->addr[2] && (a[3] & r->mask[3]) == r->addr[3] &&
+		    (!r->port || r->port == port))
+			return r->mode;
+	}
+	return ms->default_mode;
+}
+
+static __always_inline void server_key(struct xmcp_server_key *k, const __u32 a[4], __u16 port)
+{
+	__builtin_memcpy(k->addr, a, 16);
+	k->port = port;
+	k->pad = 0;
+}
+
+/* Does the HAG let this SYN (one it would terminate) through by its destination's mode? */
+static __always_inline int passed_by_mode(const struct bpf_sock_tuple *t, int v6, struct xmcp_tc_stats *st)
+{
+	struct xmcp_modes *ms = live_modes();
+	struct xmcp_server_key k;
+	__u64 *seen;
+	__u32 a[4];
+	__u16 port;
+	int mode;
+
+	if (!ms)
+		return 0;
+	mapped_addr(t, v6, 0, a);
+	port = bpf_ntohs(v6 ? t->ipv6.dport : t->ipv4.dport);
+	mode = mode_of(ms, a, port);
+	if (mode == XMCP_MODE_TRANSPARENT) {
+		st->passed_transparent++;
+		return 1;
+	}
+	if (mode != XMCP_MODE_HYBRID)
+		return 0;
+	server_key(&k, a, port);
+	seen = bpf_map_lookup_elem(&XMCP_MAP_LEARNED, &k);
+	if (!seen || bpf_ktime_get_ns() - *seen > ms->lifetime_ns)
+		return 0;
+	st->passed_learned++;
+	return 1;
+}
+
+/* A server answered a SYN with MP_CAPABLE: it speaks MPTCP (learned, or refreshed). */
+static __always_inline void learn_server(const struct bpf_sock_tuple *t, int v6, struct xmcp_tc_stats *st)
+{
+	struct xmcp_server_key k;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 a[4];
+
+	mapped_addr(t, v6, 1, a);
+	server_key(&k, a, bpf_ntohs(v6 ? t->ipv6.sport : t->ipv4.sport));
+	bpf_map_update_elem(&XMCP_MAP_LEARNED, &k, &now, BPF_ANY);
+	st->learned++;
+}
+
 SEC("tc")
 int XMCP_PROG_STEER(struct __sk_buff *skb)
 {
@@ -768,6 +883,8 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		st->not_subscriber++;
 		want = 0;
 	}
+	if (want && cfg_modes && (*mode & XMCP_STEER_MPTCP_SYN) && passed_by_mode(&t, v6, st))
+		want = 0;
 	if (want) {
 		if (assign_listener(skb, &t, v6)) {
 			st->no_listener++;
@@ -777,6 +894,9 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		st->steered++;
 		return TC_ACT_OK;
 	}
+	/* from a server's side (not an access device): learn who speaks MPTCP */
+	if (cfg_modes && m->cls == XMCP_CLASS_SYNACK_MP_CAPABLE && mode && !(*mode & XMCP_STEER_SUBSCRIBERS))
+		learn_server(&t, v6, st);
 	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
 	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
 		return TC_ACT_OK;

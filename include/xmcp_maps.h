@@ -33,6 +33,9 @@
 #define XMCP_MAP_SESSIONS xmcp_sessions
 #define XMCP_MAP_DAEMON_STATS xmcp_daemon
 #define XMCP_PROG_SOCKOPS xmcp_join_budget
+#define XMCP_MAP_MODES xmcp_modes
+#define XMCP_MAP_MODES_ON xmcp_modes_on
+#define XMCP_MAP_LEARNED xmcp_learned
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -76,12 +79,15 @@ struct xmcp_tc_stats {
 	__u64 not_subscriber;	/* MPTCP SYN from outside the subscriber prefixes, left alone */
 	__u64 convert_no_mpc;	/* MCP: a SYN whose data starts with MP_CONVERT but that has no
 				   MP_CAPABLE: ignored (left to the stack), as the draft says */
+	__u64 passed_transparent; /* HAG: a SYN it would terminate, let through by a transparent rule */
+	__u64 passed_learned;	/* HAG: the same, by a hybrid rule: the server is learned MPTCP-capable */
+	__u64 learned;		/* HAG: SYN+ACKs with MP_CAPABLE that taught (or refreshed) a server */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
 XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 5));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 6));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 9));
 
 /*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by
@@ -189,6 +195,43 @@ struct xmcp_daemon_stats {
 	__u64 bytes_down;
 };
 XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 72);
+
+/*
+ * The HAG's modes by destination (draft-deng 3.4): rules, first match
+ * wins, else the default. XMCP_MAP_MODES holds two rule sets; the one
+ * XMCP_MAP_MODES_ON names is live, so a reload writes the other and flips
+ * one word: no SYN ever sees half a rule set.
+ */
+enum xmcp_mode {
+	XMCP_MODE_TAKE_OVER,   /* terminate MPTCP, TCP to the server */
+	XMCP_MODE_TRANSPARENT, /* let the MPTCP SYN through untouched */
+	XMCP_MODE_HYBRID,      /* take over, unless the server is learned MPTCP-capable */
+};
+#define XMCP_MAX_MODE_RULES 64
+struct xmcp_mode_rule {
+	__u32 addr[4]; /* the prefix, masked; IPv4 as IPv4-mapped IPv6 */
+	__u32 mask[4];
+	__u16 port;    /* host order; 0: any */
+	__u8 mode;     /* enum xmcp_mode */
+	__u8 pad;
+};
+XMCP_ASSERT_SIZE(struct xmcp_mode_rule, 36);
+struct xmcp_modes {
+	__u32 n_rules;
+	__u32 default_mode;
+	__u64 lifetime_ns; /* how long a learned server stays learned */
+	struct xmcp_mode_rule rule[XMCP_MAX_MODE_RULES];
+};
+XMCP_ASSERT_SIZE(struct xmcp_modes, 16 + 36 * XMCP_MAX_MODE_RULES);
+
+/* XMCP_MAP_LEARNED (LRU): servers that answered with MP_CAPABLE, and when (bpf_ktime_get_ns). */
+#define XMCP_LEARNED_MAX 65536
+struct xmcp_server_key {
+	__u8 addr[16]; /* IPv4 as IPv4-mapped IPv6 */
+	__u16 port;    /* host order */
+	__u16 pad;
+};
+XMCP_ASSERT_SIZE(struct xmcp_server_key, 20);
 
 /*
  * Written by XDP in front of the packet (bpf_xdp_adjust_meta) and read by

@@ -39,6 +39,7 @@
 #include "policy.h"
 #include "mcp.h"
 #include "admission.h"
+#include "modes.h"
 #include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
@@ -109,6 +110,7 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
 	skel->rodata->cfg_mcp = p->role == POL_ROLE_MCP;
 	skel->rodata->cfg_admission = p->n_classes > 0;
+	skel->rodata->cfg_modes = p->has_modes;
 	/* the sock_ops program only where a class limits subflows (it needs BTF of mptcp_sock) */
 	bpf_program__set_autoload(skel->progs.XMCP_PROG_SOCKOPS, limits_subflows(p));
 	if (limits_subflows(p))
@@ -275,8 +277,16 @@ static int sync_subscribers(struct daemon *d, const struct policy *old, const st
 	return 0;
 }
 
+static int load_modes(const struct daemon *d, const struct policy *p)
+{
+	return modes_load(p, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_MODES),
+			  bpf_map__fd(d->dp.skel->maps.XMCP_MAP_MODES_ON));
+}
+
 static int load_subscribers(struct daemon *d)
 {
+	if (d->pol.has_modes && load_modes(d, &d->pol))
+		return -1;
 	if (d->pol.n_classes &&
 	    admission_load_classes(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES)))
 		return -1;
@@ -493,13 +503,27 @@ static int send_marked_syn(int fd, const struct sockaddr_storage *dst, socklen_t
 }
 
 /*
+ * A hybrid destination of the HAG: its server leg offers MPTCP, so that an
+ * MPTCP-capable server says so in its SYN+ACK (the datapath learns it from
+ * there and later connections to it pass natively); a TCP-only server makes
+ * the kernel fall back to TCP on its own, which costs nothing.
+ */
+static bool hybrid_server(const struct policy *p, const struct sockaddr_storage *server)
+{
+	return p->role == POL_ROLE_HAG && p->has_modes &&
+	       policy_mode_for(p, server->ss_family, xmcp_sa_addr(server), xmcp_sa_port(server)) ==
+		       POL_MODE_HYBRID;
+}
+
+/*
  * The server leg: from the client's own address (and port when free), to
  * the address the client asked for. MPTCP on the HCPE, TCP on the HAG.
  */
 static int open_server_leg(const struct daemon *d, const struct sockaddr_storage *client,
 			   const struct sockaddr_storage *server)
 {
-	int proto = d->pol.role == POL_ROLE_HCPE ? IPPROTO_MPTCP : IPPROTO_TCP;
+	int proto = d->pol.role == POL_ROLE_HCPE || hybrid_server(&d->pol, server) ? IPPROTO_MPTCP
+										  : IPPROTO_TCP;
 	int fam = server->ss_family, fd, one = 1;
 	struct sockaddr_storage src;
 	socklen_t len;
@@ -521,7 +545,7 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 		}
 	}
 	len = fill_addr(server, &src, true);
-	if (d->pol.marker && proto == IPPROTO_MPTCP)
+	if (d->pol.marker && d->pol.role == POL_ROLE_HCPE)
 		return send_marked_syn(fd, &src, len);
 	if (connect(fd, (struct sockaddr *)&src, len) && errno != EINPROGRESS) {
 		xmcp_dbg("connect: %s", strerror(errno));
@@ -830,6 +854,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
 	    !SAME(add_addr_accepted) || !SAME(subflows))
 		return "endpoints or limits";
+	if (!SAME(has_modes))
+		return "modes (present or not)";
 	if ((a->n_classes > 0) != (b->n_classes > 0) || limits_subflows(a) != limits_subflows(b))
 		return "classes (present or not) or max_subflows (set in some class or in none)";
 	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
@@ -856,7 +882,8 @@ static void reload(struct daemon *d)
 		return;
 	}
 	fixed = fixed_field(&d->pol, np);
-	if (fixed || (np->n_classes && admission_load_classes(
+	if (fixed || (np->has_modes && load_modes(d, np)) ||
+	    (np->n_classes && admission_load_classes(
 						np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES))) ||
 	    sync_subscribers(d, &d->pol, np)) {
 		if (fixed)

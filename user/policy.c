@@ -538,13 +538,31 @@ static int parse_hostport(const char *s, struct pol_mcp *m)
 	return 0;
 }
 
+/* The list of at most POL_MAX_MCP_MATCH ports at o.key (reported as field); its length or -1. */
+static int get_ports(struct ctx *c, json_object *o, const char *key, const char *field, __u16 *out)
+{
+	json_object *ports;
+	int k, n;
+
+	n = get_array(c, o, key, field, POL_MAX_MCP_MATCH, "ports", &ports);
+	for (k = 0; k < n; k++) {
+		json_object *pv = json_object_array_get_idx(ports, k);
+
+		if (!json_object_is_type(pv, json_type_int) || json_object_get_int(pv) < 1 ||
+		    json_object_get_int(pv) > 65535)
+			return bad(c, field, "must be a list of ports (1..65535)");
+		out[k] = json_object_get_int(pv);
+	}
+	return n;
+}
+
 /* One of downstream.mcps: "ADDR:PORT", or {"mcp": "ADDR:PORT", "destinations": [...], "ports": [...]} */
 static int get_mcp(struct ctx *c, json_object *e, int i, struct pol_mcp *m)
 {
 	static const char *const keys[] = { "mcp", "destinations", "ports", NULL };
 	char field[64];
-	json_object *v, *ports;
-	int k, n;
+	json_object *v;
+	int n;
 
 	snprintf(field, sizeof(field), "mcps[%d]", i);
 	if (json_object_is_type(e, json_type_object)) {
@@ -564,17 +582,9 @@ static int get_mcp(struct ctx *c, json_object *e, int i, struct pol_mcp *m)
 	if (get_prefixes_as(c, e, "destinations", field, m->prefixes, POL_MAX_MCP_MATCH, &m->n_prefixes))
 		return -1;
 	snprintf(field, sizeof(field), "mcps[%d].ports", i);
-	n = get_array(c, e, "ports", field, POL_MAX_MCP_MATCH, "ports", &ports);
+	n = get_ports(c, e, "ports", field, m->ports);
 	if (n < 0)
 		return -1;
-	for (k = 0; k < n; k++) {
-		json_object *pv = json_object_array_get_idx(ports, k);
-
-		if (!json_object_is_type(pv, json_type_int) || json_object_get_int(pv) < 1 ||
-		    json_object_get_int(pv) > 65535)
-			return bad(c, field, "must be a list of ports (1..65535)");
-		m->ports[k] = json_object_get_int(pv);
-	}
 	m->n_ports = n;
 	return 0;
 }
@@ -620,6 +630,107 @@ static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
 		return bad(c, "mcps", "only the off-path mode names MCPs");
 	c->prefix = "";
 	return 0;
+}
+
+static const char *const mode_names[] = { "take_over", "transparent", "hybrid", NULL };
+
+/* One of modes.rules: {"destinations": [...], "ports": [...], "mode": "..."} */
+static int get_mode_rule(struct ctx *c, json_object *o, int i, struct pol_mode_rule *r)
+{
+	static const char *const keys[] = { "destinations", "ports", "mode", NULL };
+	char where[32], field[64];
+	int mode, n;
+
+	snprintf(where, sizeof(where), "modes.rules[%d]", i);
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, where, "must be an object with destinations, ports, mode");
+	if (only_keys(c, o, where, keys))
+		return -1;
+	snprintf(field, sizeof(field), "%s.destinations", where);
+	if (get_prefixes_as(c, o, "destinations", field, r->prefixes, POL_MAX_RULE_MATCH, &r->n_prefixes))
+		return -1;
+	snprintf(field, sizeof(field), "%s.ports", where);
+	n = get_ports(c, o, "ports", field, r->ports);
+	if (n < 0)
+		return -1;
+	r->n_ports = n;
+	snprintf(field, sizeof(field), "%s.", where);
+	c->prefix = field;
+	if (get_choice(c, o, "mode", mode_names, -1, &mode))
+		return -1;
+	c->prefix = "";
+	if (mode < 0)
+		return bad(c, where, "needs \"mode\": take_over, transparent or hybrid");
+	r->mode = mode;
+	return 0;
+}
+
+/* Each rule becomes destinations x ports entries of the datapath's table. */
+static unsigned int mode_entries(const struct policy *p)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < p->n_mode_rules; i++)
+		n += (p->mode_rules[i].n_prefixes ?: 1) * (p->mode_rules[i].n_ports ?: 1);
+	return n;
+}
+
+/* HAG: "modes": {"default": "...", "rules": [...], "learned_lifetime": SECS} */
+static int get_modes(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "default", "rules", "learned_lifetime", NULL };
+	json_object *o, *arr;
+	long long v;
+	int mode, i, n;
+
+	if (!json_object_object_get_ex(root, "modes", &o))
+		return 0;
+	if (p->role != POL_ROLE_HAG)
+		return bad(c, "modes", "only a HAG chooses a mode by destination");
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, "modes", "must be an object with default, rules, learned_lifetime");
+	if (only_keys(c, o, "modes", keys))
+		return -1;
+	c->prefix = "modes.";
+	if (get_choice(c, o, "default", mode_names, POL_MODE_TAKE_OVER, &mode) ||
+	    get_uint(c, o, "learned_lifetime", 1, 86400 * 30, 3600, &v))
+		return -1;
+	c->prefix = "";
+	p->default_mode = mode;
+	p->learned_lifetime = v;
+	n = get_array(c, o, "rules", "modes.rules", POL_MAX_MODE_RULES, "rules", &arr);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (get_mode_rule(c, json_object_array_get_idx(arr, i), i, &p->mode_rules[i]))
+			return -1;
+	p->n_mode_rules = n;
+	if (mode_entries(p) > 64 /* XMCP_MAX_MODE_RULES */)
+		return bad(c, "modes.rules", "%u destination x port combinations, at most 64", mode_entries(p));
+	p->has_modes = true;
+	return 0;
+}
+
+static bool rule_matches(const struct pol_mode_rule *r, int family, const void *addr, __u16 port)
+{
+	unsigned int i;
+	bool in = !r->n_prefixes, on = !r->n_ports;
+
+	for (i = 0; i < r->n_prefixes && !in; i++)
+		in = pol_prefix_contains(&r->prefixes[i], family, addr);
+	for (i = 0; i < r->n_ports && !on; i++)
+		on = r->ports[i] == port;
+	return in && on;
+}
+
+enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_mode_rules; i++)
+		if (rule_matches(&p->mode_rules[i], family, addr, port))
+			return p->mode_rules[i].mode;
+	return p->default_mode;
 }
 
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
@@ -709,7 +820,7 @@ int policy_load(const char *path, struct policy *p)
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
-					    "transparent_source", "classes", NULL };
+					    "transparent_source", "classes", "modes", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -726,7 +837,7 @@ int policy_load(const char *path, struct policy *p)
 	}
 	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
 	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
-	    get_downstream(&c, root, p) ||
+	    get_downstream(&c, root, p) || get_modes(&c, root, p) ||
 	    get_limits(&c, root, p))
 		goto out;
 	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {

@@ -64,6 +64,21 @@ struct pol_class {
 	__u32 syn_burst;
 };
 
+/*
+ * The HAG's modes by destination (draft-deng 3.4): a rule applies to the
+ * connections whose destination lies in one of its prefixes and whose
+ * port is one of its ports (no prefixes, no ports: any).
+ */
+enum pol_mode { POL_MODE_TAKE_OVER, POL_MODE_TRANSPARENT, POL_MODE_HYBRID }; /* = enum xmcp_mode */
+#define POL_MAX_MODE_RULES 16
+#define POL_MAX_RULE_MATCH 8
+struct pol_mode_rule {
+	unsigned int n_prefixes, n_ports;
+	struct pol_prefix prefixes[POL_MAX_RULE_MATCH];
+	__u16 ports[POL_MAX_RULE_MATCH];
+	enum pol_mode mode;
+};
+
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
 struct pol_endpoint {
 	struct pol_prefix addr; /* len is the full length */
@@ -100,6 +115,11 @@ struct policy {
 	unsigned int n_mcps;
 	struct pol_mcp mcps[POL_MAX_MCPS];
 	unsigned int connect_timeout_ms, retry_after;
+	bool has_modes; /* HAG: "modes" given */
+	enum pol_mode default_mode;
+	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */
+	unsigned int n_mode_rules;
+	struct pol_mode_rule mode_rules[POL_MAX_MODE_RULES];
 	bool set_limits; /* "limits" given: set them, restore the old ones on exit */
 	__u32 add_addr_accepted, subflows;
 };
@@ -113,6 +133,8 @@ const char *policy_role_name(enum pol_role r);
 int policy_parse_prefix(const char *s, struct pol_prefix *p);
 /* The class of a subscriber address (network order, by family), or -1 if none. */
 int policy_subscriber_class(const struct policy *p, int family, const void *addr);
+/* The mode of a destination (address in network order, port in host order). */
+enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port);
 /* Whether addr (network order, 4 or 16 bytes by family) lies in p. */
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr);
 

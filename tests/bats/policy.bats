@@ -69,6 +69,13 @@ bad_policy() {
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{"speed":5}},"subscribers":["10.0.0.0/8"]}' 'classes.gold.speed: unknown key'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{}},"subscribers":[{"prefix":"10.0.0.0/8","class":"gold"},{"cidr":"x"}]}' 'subscribers[1].cidr: unknown key'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"classes":{"gold":{}},"subscribers":[{"prefix":"10.0.0.300","class":"gold"}]}' "subscribers[0].prefix: '10.0.0.300' is not an IPv4 or IPv6 prefix"
+	# the HAG's modes by destination
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"modes":{}}' 'modes: only a HAG chooses a mode by destination'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"default":"bypass"}}' "modes.default: must be take_over, transparent or hybrid, not 'bypass'"
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"rules":[{"ports":[443]}]}}' 'modes.rules[0]: needs "mode": take_over, transparent or hybrid'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"rules":[{"mode":"hybrid","ports":[0]}]}}' 'modes.rules[0].ports: must be a list of ports (1..65535)'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"rules":[{"destinations":["10.0.0.0/8","10.1.0.0/16","10.2.0.0/16","10.3.0.0/16","10.4.0.0/16","10.5.0.0/16","10.6.0.0/16","10.7.0.0/16"],"ports":[1,2,3,4,5,6,7,8],"mode":"hybrid"},{"mode":"hybrid"}]}}' 'modes.rules: 65 destination x port combinations, at most 64'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"learned_lifetime":0}}' 'modes.learned_lifetime: must be between 1 and 2592000, not 0'
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {

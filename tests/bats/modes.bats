@@ -1,0 +1,91 @@
+#!/usr/bin/env bats
+# The HAG's modes by destination (draft-deng 3.4) in the hybrid-access lab:
+# take_over, transparent, and hybrid with servers learned from their
+# SYN+ACK. S runs MPTCP or TCP servers; what S sees tells who spoke to it.
+load helpers
+bats_require_minimum_version 1.5.0
+load ../lib/lab
+load ../lib/gateway
+
+setup() {
+	require_mptcp
+	TAG="m$(unique_tag)"
+	lab_up "$TAG"
+	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	cp "$TOP/policies/hcpe.json" "$BATS_TEST_TMPDIR/"
+}
+
+teardown() {
+	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
+}
+
+# hag_modes 'JSON': the shipped HAG policy with these modes
+hag_modes() {
+	jq --argjson m "$1" '.modes = $m' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+}
+
+# to_s PORT [--mptcp]: H (plain TCP, converted by the HCPE) sends 1 MB to a server
+# on S, MPTCP with --mptcp; S's line ("DIGEST CLIENT [mptcp|tcp]") in $output
+to_s() {
+	s_server "$1" serve 10.4.0.2 "$1" ${2:-}
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$1" 1000000
+	wait "$S_PID"
+	assert_success
+	local digest=$output
+	run cat "$S_OUT"
+	assert_output --regexp "^$digest 10\.1\.0\.2( mptcp| tcp)?$"
+}
+
+hag() {
+	gw_stat "$LAB_HAG" "$1"
+}
+
+@test "modes: a transparent rule lets MPTCP through to the server; take_over by default terminates it" {
+	hag_modes '{"default": "take_over", "rules": [{"destinations": ["10.4.0.0/24"], "ports": [8210], "mode": "transparent"}]}'
+	to_s 8210 --mptcp
+	# S itself speaks MPTCP with the HCPE: the HAG only forwarded
+	assert_output --regexp ' mptcp$'
+	assert_equal "$(hag .passed_transparent)" 1
+	assert_equal "$(hag .steered)" 0
+	to_s 8211 --mptcp
+	# the HAG terminated it: its own leg to S is plain TCP
+	assert_output --regexp ' tcp$'
+	assert_equal "$(hag .steered)" 1
+	assert_equal "$(hag .passed_transparent)" 1
+}
+
+@test "modes: hybrid learns an MPTCP server from its SYN+ACK, then lets its connections through natively" {
+	hag_modes '{"default": "hybrid", "learned_lifetime": 600}'
+	# first time: taken over; the HAG's leg offers MPTCP and S takes it
+	to_s 8200 --mptcp
+	assert_output --regexp ' mptcp$'
+	assert_equal "$(hag .steered)" 1
+	[ "$(hag .learned)" -ge 1 ]
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_learned"
+	assert_equal "$(echo "$output" | jq '[.[] | select(.formatted.key.port == 8200)] | length')" 1
+	# second time: S is known to speak MPTCP; the SYN passes, the HAG opens no pair
+	to_s 8200 --mptcp
+	assert_output --regexp ' mptcp$'
+	assert_equal "$(hag .steered)" 1
+	assert_equal "$(hag .passed_learned)" 1
+	assert_equal "$(hag .pairs_opened)" 1
+	# a TCP-only server is never learned: taken over every time
+	to_s 8201
+	to_s 8201
+	assert_equal "$(hag .steered)" 3
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_learned"
+	assert_equal "$(echo "$output" | jq '[.[] | select(.formatted.key.port == 8201)] | length')" 0
+}
+
+@test "modes: a learned server is forgotten after learned_lifetime" {
+	hag_modes '{"default": "hybrid", "learned_lifetime": 1}'
+	to_s 8220 --mptcp
+	assert_equal "$(hag .steered)" 1
+	sleep 1.5
+	# past the lifetime: taken over again (and learned again)
+	to_s 8220 --mptcp
+	assert_equal "$(hag .steered)" 2
+	assert_equal "$(hag .passed_learned)" 0
+}
