@@ -320,12 +320,12 @@ stalled_server() {
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats --prometheus
 	assert_success
 	local prom=$output
-	# every sample a counter with HELP and TYPE, every line of the exposition format
+	# every sample with HELP and TYPE (a counter ends in _total, else a gauge), every line of the format
 	run bash -c 'grep -v "^#" <<< "$1" | grep -Ev "^xmcp_[a-z_]+(\{(class|reason)=\"[a-z0-9_]+\"\})? [0-9]+$"' _ "$prom"
 	assert_output ""
 	local m
 	for m in $(grep -v '^#' <<< "$prom" | sed 's/[{ ].*//' | sort -u); do
-		grep -qx "# TYPE $m counter" <<< "$prom"
+		if [[ $m == *_total ]]; then grep -qx "# TYPE $m counter" <<< "$prom"; else grep -qx "# TYPE $m gauge" <<< "$prom"; fi
 		grep -q "^# HELP $m " <<< "$prom"
 	done
 	assert_equal "$(grep '^xmcp_steered_total ' <<< "$prom" | cut -d' ' -f2)" "$(gw_stat "$LAB_HAG" .steered)"
