@@ -907,6 +907,24 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* ---- per-path rate shares: MPTCP subflows into the path's htb class ---- */
+
+/*
+ * On the egress of a path with a rate share (tc clsact, before the root
+ * qdisc): a segment of an MPTCP subflow gets the classid of xmcp's htb
+ * class in skb->priority, which htb honours before any filter. Everything
+ * else keeps its priority and passes htb unshaped (no default class).
+ */
+SEC("tc")
+int XMCP_PROG_PATH(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (sk && bpf_skc_to_mptcp_sock(sk))
+		skb->priority = (XMCP_HTB_HANDLE << 16) | XMCP_HTB_CLASS;
+	return TC_ACT_OK;
+}
+
 /* ---- in-kernel splicing of TCP<->TCP pairs (sockhash, sk_skb verdict) ---- */
 
 struct {

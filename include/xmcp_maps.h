@@ -36,6 +36,10 @@
 #define XMCP_MAP_MODES xmcp_modes
 #define XMCP_MAP_MODES_ON xmcp_modes_on
 #define XMCP_MAP_LEARNED xmcp_learned
+#define XMCP_PROG_PATH xmcp_tc_path
+/* A path's rate share: the htb root qdisc xmcp puts on its device, and the class of MPTCP subflows. */
+#define XMCP_HTB_HANDLE 0x786d
+#define XMCP_HTB_CLASS 2
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */

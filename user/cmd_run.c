@@ -40,6 +40,9 @@
 #include "mcp.h"
 #include "admission.h"
 #include "modes.h"
+#include "shaping.h"
+#include "control.h"
+#include "flows.h"
 #include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
@@ -53,7 +56,7 @@
 #define MAX_EVENTS 64
 
 /* epoll tags for the daemon's own fds (the relay's carry their own). */
-enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER };
+enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER, TAG_CONTROL, TAG_LAST = TAG_CONTROL };
 
 struct daemon {
 	const char *config; /* the policy file, read again on SIGHUP */
@@ -71,7 +74,7 @@ struct daemon {
 	long old_fastopen;
 	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
-	int epfd, sigfd, timerfd;
+	int epfd, sigfd, timerfd, ctlfd;
 	struct relay *relay;
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
@@ -477,6 +480,8 @@ static void teardown(struct daemon *d)
 	}
 	if (d->epfd >= 0)
 		close(d->epfd);
+	if (d->ctlfd >= 0)
+		close(d->ctlfd);
 }
 
 static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage *out, bool keep_port)
@@ -778,7 +783,8 @@ static int setup(struct daemon *d)
 	if (dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
 		return -1;
 	d->dp_open = true;
-	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d))
+	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d) ||
+	    shaping_apply(&d->pol, bpf_program__fd(d->dp.skel->progs.XMCP_PROG_PATH)))
 		return -1;
 	if (takes_syn_data(&d->pol) && enable_tfo_server(d))
 		return -1;
@@ -831,7 +837,8 @@ static int setup(struct daemon *d)
 	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
 	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
 	    add_fd(d->epfd, d->listen_fd[1], TAG_LISTEN6) || add_fd(d->epfd, d->sigfd, TAG_SIGNAL) ||
-	    add_fd(d->epfd, d->timerfd, TAG_TIMER)) {
+	    add_fd(d->epfd, d->timerfd, TAG_TIMER) ||
+	    (d->ctlfd = control_listen()) < 0 || add_fd(d->epfd, d->ctlfd, TAG_CONTROL)) {
 		xmcp_err("cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -854,6 +861,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
 	    !SAME(add_addr_accepted) || !SAME(subflows))
 		return "endpoints or limits";
+	if (!SAME(n_paths) || !SAME(paths))
+		return "paths";
 	if (!SAME(has_modes))
 		return "modes (present or not)";
 	if ((a->n_classes > 0) != (b->n_classes > 0) || limits_subflows(a) != limits_subflows(b))
@@ -913,6 +922,16 @@ static int wait_ms(const struct daemon *d)
 	return -1;
 }
 
+/* The control socket's requests (user/control.h): "flows" for `xmcp flows`. */
+static json_object *control_answer(void *arg, const char *request)
+{
+	struct daemon *d = arg;
+
+	if (!strcmp(request, "flows"))
+		return flows_json(d->relay, &d->pol);
+	return NULL;
+}
+
 static void loop(struct daemon *d)
 {
 	struct epoll_event ev[MAX_EVENTS];
@@ -926,15 +945,15 @@ static void loop(struct daemon *d)
 			return;
 		for (i = 0; i < n; i++) {
 			/* small integers are our own tags; anything else is a relay pointer */
-			if (ev[i].data.u64 > TAG_TIMER && relay_owns(ev[i].data.ptr)) {
+			if (ev[i].data.u64 > TAG_LAST && relay_owns(ev[i].data.ptr)) {
 				relay_event(d->relay, ev[i].data.ptr, ev[i].events);
 				continue;
 			}
-			if (ev[i].data.u64 > TAG_TIMER && mcp_owns(ev[i].data.ptr)) {
+			if (ev[i].data.u64 > TAG_LAST && mcp_owns(ev[i].data.ptr)) {
 				mcp_event(d->mcp, ev[i].data.ptr, ev[i].events);
 				continue;
 			}
-			if (ev[i].data.u64 > TAG_TIMER && upstream_owns(ev[i].data.ptr)) {
+			if (ev[i].data.u64 > TAG_LAST && upstream_owns(ev[i].data.ptr)) {
 				upstream_event(d->upstream, ev[i].data.ptr, ev[i].events);
 				continue;
 			}
@@ -954,6 +973,9 @@ static void loop(struct daemon *d)
 				}
 				fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
 				return;
+			case TAG_CONTROL:
+				control_accept(d->ctlfd, control_answer, d);
+				break;
 			case TAG_TIMER:
 				if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 					break;
@@ -1112,7 +1134,7 @@ static void log_summary(const struct daemon *d)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1 };
 	const char *config;
 	int ret = parse_config_arg(argc, argv, &config, usage);
 

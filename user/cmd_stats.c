@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,14 +26,16 @@ struct stats {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xmcp stats [-j | --prometheus]\n"
+	fprintf(f, "Usage: xmcp stats [-j | --prometheus] [--watch[=SECS]]\n"
 		   "\n"
 		   "Prints the classifier's per-class packet and byte counters, the classes\n"
 		   "tc read from the XDP metadata, and why packets were malformed; summed\n"
 		   "over every device and CPU since the first attach.\n"
 		   "\n"
 		   "  -j, --json     one JSON object\n"
-		   "  --prometheus   Prometheus text exposition format (counters)\n");
+		   "  --prometheus   Prometheus text exposition format (counters)\n"
+		   "  --watch[=SECS] again every SECS seconds (default 1) until interrupted;\n"
+		   "                 with -j, one JSON object per line\n");
 }
 
 /* Sum a single-slot per-CPU array of u64 fields into out (value_size bytes). */
@@ -217,37 +220,15 @@ static int read_daemon_stats(struct xmcp_daemon_stats *out)
 	return 0;
 }
 
-int cmd_stats(int argc, char **argv)
+/* Read every counter and print them once in the chosen format; 0 or -1. */
+static int show_once(int json, int prom)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "prometheus", no_argument, NULL, 'p' },
-		XMCP_COMMON_LONGOPTS,
-		{ 0 },
-	};
 	struct stats s;
-	int opt, ret, json = 0, prom = 0;
 
-	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (opt == 'j') {
-			json = 1;
-		} else if (opt == 'p') {
-			prom = 1;
-		} else if ((ret = xmcp_common_opt(opt, optarg))) {
-			usage(ret > 0 ? stdout : stderr);
-			return ret > 0 ? 0 : 2;
-		}
-	}
-	if (optind != argc || (json && prom)) {
-		usage(stderr);
-		return 2;
-	}
-	if (xmcp_require_root())
-		return 1;
 	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
 	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)) ||
 	    read_daemon_stats(&s.daemon))
-		return 1;
+		return -1;
 	if (prom) {
 		print_prometheus(&s);
 	} else if (json) {
@@ -259,4 +240,54 @@ int cmd_stats(int argc, char **argv)
 		print_table(&s);
 	}
 	return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "watch", optional_argument, NULL, 'w' },
+		XMCP_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	int opt, ret, json = 0, prom = 0;
+	double watch = 0;
+	char *end;
+
+	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = 1;
+		} else if (opt == 'p') {
+			prom = 1;
+		} else if (opt == 'w') {
+			watch = optarg ? strtod(optarg, &end) : 1;
+			if (optarg && (*end || watch < 0.1 || watch > 3600)) {
+				xmcp_err("--watch: '%s' is not a number of seconds from 0.1 to 3600", optarg);
+				return 2;
+			}
+		} else if ((ret = xmcp_common_opt(opt, optarg))) {
+			usage(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 0 : 2;
+		}
+	}
+	if (optind != argc || (json && prom)) {
+		usage(stderr);
+		return 2;
+	}
+	if (xmcp_require_root())
+		return 1;
+	for (;;) {
+		if (show_once(json, prom))
+			return 1;
+		if (!watch)
+			return 0;
+		struct timespec ts = { .tv_sec = (time_t)watch,
+				       .tv_nsec = (long)((watch - (time_t)watch) * 1e9) };
+
+		fflush(stdout);
+		nanosleep(&ts, NULL);
+		if (!json && !prom)
+			printf("\n");
+	}
 }

@@ -15,6 +15,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
 
 /*
  * Options every subcommand accepts; a subcommand's getopt loop calls this

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "datapath.h"
+#include "shaping.h"
 #include "util.h"
 #include "xmcp.skel.h"
 
@@ -116,6 +117,7 @@ static void detach_xdp(int ifindex, const char *dev)
 void dp_detach(int ifindex, const char *dev, __u32 flags)
 {
 	detach_xdp(ifindex, dev);
+	shaping_remove(ifindex, dev); /* before the clsact it may share goes */
 	detach_tc(ifindex, flags);
 }
 

@@ -24,6 +24,7 @@ static const struct xmcp_cmd cmds[] = {
 	{ "run", cmd_run, "run the conversion daemon (HCPE, HAG or MCP) from a policy" },
 	{ "check", cmd_check, "validate a policy without touching the system" },
 	{ "reload", cmd_reload, "make the running daemon read its policy again" },
+	{ "flows", cmd_flows, "list the running daemon's pairs and their subflows" },
 };
 
 static void usage(FILE *f)

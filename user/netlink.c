@@ -14,8 +14,8 @@
 #include "netlink.h"
 #include "util.h"
 
-/* Send one request and wait for its ack; returns 0 or a negative errno. */
-static int nl_talk(struct nlmsghdr *nlh)
+/* Send one request and run cb (may be NULL) on the reply; returns 0 or a negative errno. */
+static int nl_talk_cb(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl;
@@ -40,11 +40,17 @@ static int nl_talk(struct nlmsghdr *nlh)
 		ret = -errno;
 		goto out;
 	}
-	ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, NULL, NULL);
+	ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
 	ret = ret < 0 ? -errno : 0;
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+/* Send one request and wait for its ack; returns 0 or a negative errno. */
+static int nl_talk(struct nlmsghdr *nlh)
+{
+	return nl_talk_cb(nlh, NULL, NULL);
 }
 
 /* The buffer is zeroed first: attribute padding goes on the wire too. */
@@ -92,4 +98,34 @@ int nl_local_default(bool add, int family, __u32 table)
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, lo);
 	return nl_talk(nlh);
+}
+
+static int route_oif_attr(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_get_payload_len(attr) >= 4)
+		*(int *)data = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int route_oif_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct rtmsg), route_oif_attr, data);
+}
+
+int nl_route_oif(int family, const void *dst, const void *src)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), RTM_GETROUTE, false);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	size_t alen = family == AF_INET ? 4 : 16;
+	int oif = -ENOENT, err;
+
+	nlh->nlmsg_flags = NLM_F_REQUEST; /* the answer is the route itself, no ack */
+	rtm->rtm_family = family;
+	rtm->rtm_dst_len = alen * 8;
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	if (src)
+		mnl_attr_put(nlh, RTA_SRC, alen, src);
+	err = nl_talk_cb(nlh, route_oif_cb, &oif);
+	return err ? err : oif;
 }

@@ -12,4 +12,11 @@ int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio);
 /* "ip route add local default dev lo table TABLE" (or del). */
 int nl_local_default(bool add, int family, __u32 table);
 
+/*
+ * "ip route get DST from SRC": the index of the device a packet from src to
+ * dst leaves by (addresses of family's length, network order), or a
+ * negative errno. What a subflow's path is.
+ */
+int nl_route_oif(int family, const void *dst, const void *src);
+
 #endif

@@ -733,6 +733,110 @@ enum pol_mode policy_mode_for(const struct policy *p, int family, const void *ad
 	return p->default_mode;
 }
 
+static const char *const access_types[] = { "dsl", "lte", "5g", "wlan", "fiber", "cable",
+					     "satellite", "ethernet", NULL };
+
+static bool is_access_if(const struct policy *p, const char *ifname)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->access.n; i++)
+		if (!strcmp(p->access.name[i], ifname))
+			return true;
+	return false;
+}
+
+/* A backup path's flag rides on the endpoints of its device: it needs one. */
+static int mark_backup_endpoints(struct ctx *c, struct policy *p, unsigned int i, const char *where)
+{
+	unsigned int k, n = 0;
+
+	for (k = 0; k < p->n_endpoints; k++)
+		if (!strcmp(p->endpoints[k].ifname, p->paths[i].ifname)) {
+			p->endpoints[k].flags |= MPTCP_PM_ADDR_FLAG_BACKUP;
+			n++;
+		}
+	if (!n)
+		return bad(c, where, "a backup path needs an endpoint on %s to carry the flag "
+				     "(the subflows of an HCPE follow the HAG's flag)", p->paths[i].ifname);
+	return 0;
+}
+
+/* One of "paths": {"name", "interface", "access", "priority", "rate_mbit"} */
+static int get_path(struct ctx *c, json_object *o, unsigned int i, struct policy *p)
+{
+	static const char *const keys[] = { "name", "interface", "access", "priority", "rate_mbit", NULL };
+	static const char *const prios[] = { "primary", "backup", NULL };
+	struct pol_path *pp = &p->paths[i];
+	char where[32], prefix[40];
+	const char *name;
+	json_object *v;
+	int access, prio;
+	long long rate;
+
+	snprintf(where, sizeof(where), "paths[%u]", i);
+	if (!json_object_is_type(o, json_type_object))
+		return bad(c, where, "must be an object with name, interface, access, priority, rate_mbit");
+	if (only_keys(c, o, where, keys))
+		return -1;
+	snprintf(prefix, sizeof(prefix), "%s.", where);
+	c->prefix = prefix;
+	if (get_string(c, o, "name", &name))
+		return -1;
+	if (!name || !*name || strlen(name) >= POL_PATH_NAME)
+		return bad(c, "name", "needs a name of 1 to %d characters", POL_PATH_NAME - 1);
+	snprintf(pp->name, sizeof(pp->name), "%s", name);
+	if (!json_object_object_get_ex(o, "interface", &v))
+		return bad(c, "interface", "missing");
+	if (copy_ifname(c, "interface", v, pp->ifname))
+		return -1;
+	if (!is_access_if(p, pp->ifname))
+		return bad(c, "interface", "'%s' is not one of interfaces.access", pp->ifname);
+	if (get_choice(c, o, "access", access_types, -1, &access) ||
+	    get_choice(c, o, "priority", prios, 0, &prio) ||
+	    get_uint(c, o, "rate_mbit", 1, 100000, 0, &rate))
+		return -1;
+	if (access < 0)
+		return bad(c, "access", "missing (dsl, lte, 5g, wlan, fiber, cable, satellite or ethernet)");
+	c->prefix = "";
+	snprintf(pp->access, sizeof(pp->access), "%s", access_types[access]);
+	pp->backup = prio == 1;
+	pp->rate_mbit = rate;
+	return pp->backup ? mark_backup_endpoints(c, p, i, where) : 0;
+}
+
+static int get_paths(struct ctx *c, json_object *root, struct policy *p)
+{
+	json_object *arr;
+	int i, k, n;
+
+	n = get_array(c, root, "paths", "paths", POL_MAX_PATHS, "paths", &arr);
+	for (i = 0; i < n; i++) {
+		if (get_path(c, json_object_array_get_idx(arr, i), i, p))
+			return -1;
+		for (k = 0; k < i; k++)
+			if (!strcmp(p->paths[k].ifname, p->paths[i].ifname) ||
+			    !strcmp(p->paths[k].name, p->paths[i].name)) {
+				char where[32];
+
+				snprintf(where, sizeof(where), "paths[%d]", i);
+				return bad(c, where, "paths[%d] has the same name or interface", k);
+			}
+		p->n_paths = i + 1;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+const struct pol_path *policy_path_of(const struct policy *p, const char *ifname)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_paths; i++)
+		if (!strcmp(p->paths[i].ifname, ifname))
+			return &p->paths[i];
+	return NULL;
+}
+
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
 	static const char *const roles[] = { "hcpe", "hag", "mcp", NULL };
@@ -820,7 +924,7 @@ int policy_load(const char *path, struct policy *p)
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
-					    "transparent_source", "classes", "modes", NULL };
+					    "transparent_source", "classes", "modes", "paths", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -838,7 +942,7 @@ int policy_load(const char *path, struct policy *p)
 	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
 	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
 	    get_downstream(&c, root, p) || get_modes(&c, root, p) ||
-	    get_limits(&c, root, p))
+	    get_limits(&c, root, p) || get_paths(&c, root, p))
 		goto out;
 	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {
 		bad(&c, "subscribers", "a HAG or MCP serves only subscriber prefixes: list them");

@@ -79,6 +79,21 @@ struct pol_mode_rule {
 	enum pol_mode mode;
 };
 
+/*
+ * An access network (draft-deng 6.3 e, 6.6 k; peirens Req6): a name, the
+ * access device, its type, whether it is a backup, and the rate MPTCP's
+ * subflows leaving by it are shaped to (0: not shaped).
+ */
+#define POL_MAX_PATHS 8
+#define POL_PATH_NAME 32
+struct pol_path {
+	char name[POL_PATH_NAME];
+	char ifname[POL_IFNAMSIZ];
+	char access[16]; /* dsl, lte, 5g, wlan, fiber, cable, satellite, ethernet */
+	bool backup;
+	__u32 rate_mbit;
+};
+
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
 struct pol_endpoint {
 	struct pol_prefix addr; /* len is the full length */
@@ -115,6 +130,8 @@ struct policy {
 	unsigned int n_mcps;
 	struct pol_mcp mcps[POL_MAX_MCPS];
 	unsigned int connect_timeout_ms, retry_after;
+	unsigned int n_paths;
+	struct pol_path paths[POL_MAX_PATHS];
 	bool has_modes; /* HAG: "modes" given */
 	enum pol_mode default_mode;
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */
@@ -133,6 +150,8 @@ const char *policy_role_name(enum pol_role r);
 int policy_parse_prefix(const char *s, struct pol_prefix *p);
 /* The class of a subscriber address (network order, by family), or -1 if none. */
 int policy_subscriber_class(const struct policy *p, int family, const void *addr);
+/* The path whose access device is ifname, or NULL. */
+const struct pol_path *policy_path_of(const struct policy *p, const char *ifname);
 /* The mode of a destination (address in network order, port in host order). */
 enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port);
 /* Whether addr (network order, 4 or 16 bytes by family) lies in p. */

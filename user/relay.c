@@ -55,6 +55,8 @@ struct pair {
 	bool handed_over[2]; /* direction d left the kernel and its backlog has been sent */
 	unsigned int armed[2]; /* the events each leg is registered for */
 	time_t last;
+	time_t started;
+	__u64 moved[2]; /* bytes userspace moved from fd[d] to fd[!d] */
 	void *owner; /* handed to on_end when the pair ends */
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
@@ -409,7 +411,7 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 			goto fail_pipes;
 		p->splice_wanted = true;
 	}
-	p->last = now();
+	p->last = p->started = now();
 	p->next = r->pairs;
 	if (r->pairs)
 		r->pairs->prev = p;
@@ -471,6 +473,7 @@ static int flush(struct relay *r, struct pair *p, int d)
 		p->queued[d] -= n;
 		p->off[d] += n;
 		r->st.bytes[d] += n;
+		p->moved[d] += n;
 	}
 	/* All of it delivered and nothing more will come: pass the FIN on. */
 	if (p->eof[d] && !p->shut[d]) {
@@ -669,4 +672,22 @@ void relay_free(struct relay *r)
 		close_pair(r, r->pairs, true);
 	relay_reap(r);
 	free(r);
+}
+
+void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg)
+{
+	const struct pair *p;
+	time_t t = now();
+	int d;
+
+	for (p = r->pairs; p; p = p->next) {
+		struct relay_pair_info pi = { .client_fd = p->fd[CLIENT], .server_fd = p->fd[SERVER],
+					      .age = t - p->started, .connected = p->connected };
+
+		for (d = 0; d < 2; d++) {
+			pi.bytes[d] = p->moved[d] + (p->cookie[d] ? kernel_bytes(r, p, d) : 0);
+			pi.in_kernel |= p->in_kernel[d];
+		}
+		fn(arg, &pi);
+	}
 }

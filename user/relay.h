@@ -50,6 +50,16 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg);
 /* Hand owner to on_end now: its connection ended before it became a pair. */
 void relay_end_owner(struct relay *r, void *owner);
+/* What `xmcp flows` shows of a pair. */
+struct relay_pair_info {
+	int client_fd, server_fd;
+	long age;		  /* seconds */
+	unsigned long long bytes[2]; /* client->server, server->client */
+	bool connected;		  /* the server leg is up */
+	bool in_kernel;		  /* a direction goes through the sockhash */
+};
+/* Call fn for each open pair. */
+void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg);
 /* Pairs open now. */
 unsigned long long relay_active(const struct relay *r);
 /* Handle an epoll event whose data.ptr came from this relay. */

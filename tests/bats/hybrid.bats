@@ -426,3 +426,43 @@ d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 		nothing_left "$ns"
 	done
 }
+
+@test "hybrid: xmcp flows shows the pair on both gateways, with each subflow's path and access type" {
+	start_both
+	s_server 8060 serve 10.4.0.2 8060 --stall 3
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8060 2000000 > /dev/null 3>&- &
+	local hpid=$! i flows
+	# until the join is up on the HAG's side
+	for i in $(seq 30); do
+		flows=$(in_ns "$LAB_HAG" "$XMCP" flows -j)
+		[ "$(jq '.flows[0].subflows | length' <<< "$flows")" = 2 ] && break
+		sleep 0.1
+	done
+	echo "$flows"
+	assert_equal "$(jq -r '.role' <<< "$flows")" hag
+	assert_equal "$(jq '.flows | length' <<< "$flows")" 1
+	assert_equal "$(jq -r '.flows[0].server' <<< "$flows")" 10.4.0.2:8060
+	assert_equal "$(jq -r '.flows[0].client_proto + " " + .flows[0].server_proto' <<< "$flows")" "mptcp tcp"
+	assert_equal "$(jq -r '[.flows[0].subflows[] | .path + "/" + .access + "/" + .interface] | sort | join(" ")' <<< "$flows")" \
+		"fixed/dsl/dsl mobile/lte/lte"
+	# the HCPE's view: its MPTCP leg is the server one, the join goes to the HAG's announced address
+	flows=$(in_ns "$LAB_HCPE" "$XMCP" flows -j)
+	assert_equal "$(jq -r '.flows[0].client_proto + " " + .flows[0].server_proto' <<< "$flows")" "tcp mptcp"
+	assert_equal "$(jq -r '[.flows[0].subflows[].remote] | sort | join(" ")' <<< "$flows")" "10.3.0.2:7011 10.4.0.2:8060"
+	run in_ns "$LAB_HCPE" "$XMCP" flows
+	assert_line --regexp '^  subflow 10\.3\.0\.1:[0-9]+ -> 10\.3\.0\.2:7011 via lte, path mobile \(lte\)$'
+	# stats --watch: one JSON object per line and interval, the open pair among the counters
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" timeout 1.3 nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats -j --watch=0.5
+	assert_equal "$status" 124
+	assert_equal "${#lines[@]}" 3
+	# published every second: by the last sample the pair, open for over a second, is counted
+	assert_equal "$(jq -s 'last.pairs_active' <<< "$output")" 1
+	wait "$hpid"
+	wait "$S_PID"
+	# the pair is gone once done
+	for i in $(seq 30); do
+		[ "$(in_ns "$LAB_HAG" "$XMCP" flows -j | jq '.flows | length')" = 0 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(in_ns "$LAB_HAG" "$XMCP" flows -j | jq '.flows | length')" 0
+}

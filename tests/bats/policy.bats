@@ -76,6 +76,13 @@ bad_policy() {
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"rules":[{"mode":"hybrid","ports":[0]}]}}' 'modes.rules[0].ports: must be a list of ports (1..65535)'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"rules":[{"destinations":["10.0.0.0/8","10.1.0.0/16","10.2.0.0/16","10.3.0.0/16","10.4.0.0/16","10.5.0.0/16","10.6.0.0/16","10.7.0.0/16"],"ports":[1,2,3,4,5,6,7,8],"mode":"hybrid"},{"mode":"hybrid"}]}}' 'modes.rules: 65 destination x port combinations, at most 64'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"modes":{"learned_lifetime":0}}' 'modes.learned_lifetime: must be between 1 and 2592000, not 0'
+	# paths
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"wan0","access":"dsl"}]}' "paths[0].interface: 'wan0' is not one of interfaces.access"
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"dsl","access":"adsl"}]}' "paths[0].access: must be dsl, lte, 5g, wlan, fiber, cable, satellite or ethernet, not 'adsl'"
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"interface":"dsl","access":"dsl"}]}' 'paths[0].name: needs a name of 1 to 31 characters'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","priority":"backup"}]}' 'paths[0]: a backup path needs an endpoint on lte to carry the flag (the subflows of an HCPE follow the HAG'"'"'s flag)'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte"},{"name":"x","interface":"dsl","access":"dsl"}]}' 'paths[1]: paths[0] has the same name or interface'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","rate_mbit":0}]}' 'paths[0].rate_mbit: must be between 1 and 100000, not 0'
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {
