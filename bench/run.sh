@@ -2,7 +2,8 @@
 # make bench [QUICK=1]: the classifier's cost per packet against an empty
 # XDP program, the relay's throughput against plain forwarding, and the
 # plain mode's time to first byte against a direct connection and a SOCKS5
-# proxy (each baseline measured in the same run). Results go to bench/results/.
+# proxy (each baseline measured in the same run), and the share each path
+# gets against its configured rate share. Results go to bench/results/.
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
 #   bench/run.sh --quick    3 rounds of 100,000
@@ -12,9 +13,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 ;;
---smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 ;;
-"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 ;;
+--quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 paths_secs=3 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 paths_secs=1 ;;
+"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 paths_secs=10 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -46,3 +47,6 @@ bench/relay.sh "$relay_secs" "$relay_runs" "$out/relay.md" "$out/relay.csv"
 
 echo
 bench/ttfb.sh "$ttfb_runs" 10 "$out/ttfb.md" "$out/ttfb.csv"
+
+echo
+bench/paths.sh "$paths_secs" "$out/paths.md" "$out/paths.csv"

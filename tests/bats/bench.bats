@@ -24,4 +24,7 @@ load helpers
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/ttfb.csv")" 4
+	# path shares: three rate splits, both directions, configured against measured
+	assert_line --regexp '^\| 30:10 \| up \| 0\.750 \| [01]\.[0-9]{3} \| [0-9.]+ \([0-9.]+x\) \|$'
+	assert_equal "$(wc -l < "$BENCH_OUT/paths.csv")" 7
 }
