@@ -37,7 +37,7 @@ LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pin
 	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/runstate.c user/mcp.c user/upstream.c \
 	     user/admission.c user/modes.c user/control.c \
 	     user/shaping.c
-CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c
+CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
@@ -48,7 +48,7 @@ FUZZ_SECS ?= 300
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all clean test bench deps demo fuzz
+.PHONY: all clean test bench deps demo fuzz install
 all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 deps:
@@ -117,6 +117,15 @@ bench: all
 
 demo: all
 	scripts/demo.sh
+
+# The binary, the systemd unit and the example policies; DESTDIR for staging.
+PREFIX ?= /usr/local
+install: $(BUILD)/xmcp
+	install -D -m 0755 $(BUILD)/xmcp $(DESTDIR)$(PREFIX)/sbin/xmcp
+	install -D -m 0644 contrib/xmcp@.service $(DESTDIR)/etc/systemd/system/xmcp@.service
+	install -d $(DESTDIR)$(PREFIX)/share/xmcp/policies $(DESTDIR)/etc/xmcp
+	install -m 0644 policies/*.json $(DESTDIR)$(PREFIX)/share/xmcp/policies/
+	install -m 0644 docs/policy.md $(DESTDIR)$(PREFIX)/share/xmcp/
 
 clean:
 	rm -rf $(BUILD)

@@ -11,6 +11,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps
+	# the unit file check (systemd-analyze verify)
+	systemd
 	# benchmarks: the SOCKS5 baseline of bench/ttfb.sh
 	microsocks mptcpize
 )

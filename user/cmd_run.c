@@ -43,6 +43,7 @@
 #include "shaping.h"
 #include "control.h"
 #include "flows.h"
+#include "metrics.h"
 #include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
@@ -56,7 +57,7 @@
 #define MAX_EVENTS 64
 
 /* epoll tags for the daemon's own fds (the relay's carry their own). */
-enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER, TAG_CONTROL, TAG_LAST = TAG_CONTROL };
+enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER, TAG_CONTROL, TAG_METRICS, TAG_LAST = TAG_METRICS };
 
 struct daemon {
 	const char *config; /* the policy file, read again on SIGHUP */
@@ -74,7 +75,7 @@ struct daemon {
 	long old_fastopen;
 	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
-	int epfd, sigfd, timerfd, ctlfd;
+	int epfd, sigfd, timerfd, ctlfd, metricsfd;
 	struct relay *relay;
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
@@ -482,6 +483,8 @@ static void teardown(struct daemon *d)
 		close(d->epfd);
 	if (d->ctlfd >= 0)
 		close(d->ctlfd);
+	if (d->metricsfd >= 0)
+		close(d->metricsfd);
 }
 
 static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage *out, bool keep_port)
@@ -838,7 +841,10 @@ static int setup(struct daemon *d)
 	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
 	    add_fd(d->epfd, d->listen_fd[1], TAG_LISTEN6) || add_fd(d->epfd, d->sigfd, TAG_SIGNAL) ||
 	    add_fd(d->epfd, d->timerfd, TAG_TIMER) ||
-	    (d->ctlfd = control_listen()) < 0 || add_fd(d->epfd, d->ctlfd, TAG_CONTROL)) {
+	    (d->ctlfd = control_listen()) < 0 || add_fd(d->epfd, d->ctlfd, TAG_CONTROL) ||
+	    (d->pol.has_metrics &&
+	     ((d->metricsfd = metrics_listen(&d->pol.metrics.sa, d->pol.metrics.len)) < 0 ||
+	      add_fd(d->epfd, d->metricsfd, TAG_METRICS)))) {
 		xmcp_err("cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
@@ -863,6 +869,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 		return "endpoints or limits";
 	if (!SAME(n_paths) || !SAME(paths))
 		return "paths";
+	if (!SAME(has_metrics) || !SAME(metrics))
+		return "metrics";
 	if (!SAME(has_modes))
 		return "modes (present or not)";
 	if ((a->n_classes > 0) != (b->n_classes > 0) || limits_subflows(a) != limits_subflows(b))
@@ -973,6 +981,9 @@ static void loop(struct daemon *d)
 				}
 				fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
 				return;
+			case TAG_METRICS:
+				metrics_accept(d->metricsfd);
+				break;
 			case TAG_CONTROL:
 				control_accept(d->ctlfd, control_answer, d);
 				break;
@@ -1134,7 +1145,8 @@ static void log_summary(const struct daemon *d)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1 };
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1,
+			  .metricsfd = -1 };
 	const char *config;
 	int ret = parse_config_arg(argc, argv, &config, usage);
 

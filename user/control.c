@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,14 +22,6 @@ static socklen_t control_addr(struct sockaddr_un *sun)
 	return offsetof(struct sockaddr_un, sun_path) + 1 + strlen(CONTROL_NAME);
 }
 
-static void set_timeouts(int fd, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
 int control_listen(void)
 {
 	struct sockaddr_un sun;
@@ -46,20 +37,6 @@ int control_listen(void)
 	return fd;
 }
 
-/* All of buf, within the socket's send timeout. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static void answer(int fd, json_object *(*handler)(void *arg, const char *request), void *arg)
 {
 	char req[64];
@@ -67,7 +44,7 @@ static void answer(int fd, json_object *(*handler)(void *arg, const char *reques
 	json_object *reply;
 	const char *text;
 
-	set_timeouts(fd, CONTROL_TIMEOUT_MS);
+	xmcp_sock_timeouts(fd, CONTROL_TIMEOUT_MS);
 	n = read(fd, req, sizeof(req) - 1);
 	if (n <= 0)
 		return;
@@ -79,7 +56,7 @@ static void answer(int fd, json_object *(*handler)(void *arg, const char *reques
 		json_object_object_add(reply, "error", json_object_new_string("unknown request"));
 	}
 	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
-	write_all(fd, text, strlen(text));
+	xmcp_send_all(fd, text, strlen(text));
 	json_object_put(reply);
 }
 
@@ -111,10 +88,10 @@ int control_request(const char *request, json_object **reply)
 			close(fd);
 		return -1;
 	}
-	set_timeouts(fd, 5000);
+	xmcp_sock_timeouts(fd, 5000);
 	/* one write: the daemon answers the first line it reads */
 	snprintf(line, sizeof(line), "%s\n", request);
-	if (write_all(fd, line, strlen(line)))
+	if (xmcp_send_all(fd, line, strlen(line)))
 		goto fail;
 	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
 		got += n;

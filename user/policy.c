@@ -837,6 +837,26 @@ const struct pol_path *policy_path_of(const struct policy *p, const char *ifname
 	return NULL;
 }
 
+/* "metrics": "127.0.0.1:9786" or "[::1]:9786": loopback only, the counters are not for the world */
+static int get_metrics(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const __u8 lo6[16] = { [15] = 1 };
+	const struct sockaddr_storage *ss = &p->metrics.sa;
+	const __u8 *a;
+	json_object *v;
+
+	if (!json_object_object_get_ex(root, "metrics", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) || parse_hostport(json_object_get_string(v), &p->metrics))
+		return bad(c, "metrics", "'%s' is not ADDRESS:PORT or [IPV6]:PORT", json_object_get_string(v));
+	a = xmcp_sa_addr(ss);
+	if (ss->ss_family == AF_INET ? a[0] != 127 : memcmp(a, lo6, 16))
+		return bad(c, "metrics", "'%s' is not a loopback address (127.0.0.0/8 or [::1])",
+			   json_object_get_string(v));
+	p->has_metrics = true;
+	return 0;
+}
+
 static int get_role(struct ctx *c, json_object *root, struct policy *p)
 {
 	static const char *const roles[] = { "hcpe", "hag", "mcp", NULL };
@@ -924,7 +944,7 @@ int policy_load(const char *path, struct policy *p)
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
-					    "transparent_source", "classes", "modes", "paths", NULL };
+					    "transparent_source", "classes", "modes", "paths", "metrics", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -942,7 +962,7 @@ int policy_load(const char *path, struct policy *p)
 	if (only_keys(&c, root, "", keys) || get_role(&c, root, p) || get_interfaces(&c, root, p) ||
 	    get_subscribers(&c, root, p) || get_misc(&c, root, p) || get_endpoints(&c, root, p) ||
 	    get_downstream(&c, root, p) || get_modes(&c, root, p) ||
-	    get_limits(&c, root, p) || get_paths(&c, root, p))
+	    get_limits(&c, root, p) || get_paths(&c, root, p) || get_metrics(&c, root, p))
 		goto out;
 	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {
 		bad(&c, "subscribers", "a HAG or MCP serves only subscriber prefixes: list them");

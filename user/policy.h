@@ -137,6 +137,8 @@ struct policy {
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */
 	unsigned int n_mode_rules;
 	struct pol_mode_rule mode_rules[POL_MAX_MODE_RULES];
+	bool has_metrics; /* "metrics": "ADDR:PORT" on loopback, for GET /metrics */
+	struct pol_mcp metrics; /* (only its address is used) */
 	bool set_limits; /* "limits" given: set them, restore the old ones on exit */
 	__u32 add_addr_accepted, subflows;
 };

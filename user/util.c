@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/mount.h>
@@ -122,6 +123,27 @@ int xmcp_netns_ino(__u64 *ino)
 	if (stat("/proc/self/ns/net", &st))
 		return -errno;
 	*ino = st.st_ino;
+	return 0;
+}
+
+void xmcp_sock_timeouts(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+int xmcp_send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
 
 extern int xmcp_verbose;
@@ -26,6 +27,10 @@ int xmcp_ifindex(const char *dev);
 void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
+/* Receive and send timeouts on a blocking socket (SO_RCVTIMEO, SO_SNDTIMEO). */
+void xmcp_sock_timeouts(int fd, int ms);
+/* All of buf, or -1 (no SIGPIPE). */
+int xmcp_send_all(int fd, const char *buf, size_t len);
 /* SO_NETNS_COOKIE of the current network namespace (what bpf_get_netns_cookie says), or 0. */
 __u64 xmcp_netns_cookie(void);
 

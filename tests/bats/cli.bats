@@ -54,3 +54,18 @@ load helpers
 	assert_success
 	assert_output --partial "libbpf:"
 }
+
+@test "cli: make install stages the binary, the unit and the policies; systemd accepts the unit" {
+	local stage="$BATS_TEST_TMPDIR/stage"
+	run make -C "$TOP" install DESTDIR="$stage" PREFIX=/usr/local
+	assert_success
+	[ -x "$stage/usr/local/sbin/xmcp" ]
+	[ -s "$stage/usr/local/share/xmcp/policies/hag.json" ]
+	# verify needs the binaries the unit names: point it at the staged one
+	sed "s#/usr/local/sbin/xmcp#$stage/usr/local/sbin/xmcp#g" "$stage/etc/systemd/system/xmcp@.service" \
+		> "$BATS_TEST_TMPDIR/xmcp@lab.service"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/xmcp@lab.service"
+	assert_success
+	assert_output ""
+	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$stage/etc/systemd/system/xmcp@.service"
+}

@@ -466,3 +466,31 @@ d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 	done
 	assert_equal "$(in_ns "$LAB_HAG" "$XMCP" flows -j | jq '.flows | length')" 0
 }
+
+# http_get NS URL: status, then the body (python: curl may not be installed)
+http_get() {
+	in_ns "$1" "$PY" -c '
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=5)
+    print(r.status, r.headers["Content-Type"]); sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code)' "$2"
+}
+
+@test "hybrid: the metrics listener answers GET /metrics on loopback with what stats --prometheus says" {
+	jq '.metrics = "127.0.0.1:9786"' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	transfer 10.4.0.2 8070 200000
+	arrived_at_s "10.1.0.2"
+	run http_get "$LAB_HAG" http://127.0.0.1:9786/metrics
+	assert_line --index 0 "200 text/plain; version=0.0.4; charset=utf-8"
+	assert_line "xmcp_steered_total 1"
+	assert_line 'xmcp_xdp_packets_total{class="syn_mp_capable"} 1'
+	# the same families as the command prints
+	local http=$output
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats --prometheus
+	assert_equal "$(grep '^# TYPE' <<< "$http")" "$(grep '^# TYPE' <<< "$output")"
+	run http_get "$LAB_HAG" http://127.0.0.1:9786/
+	assert_output "404"
+}

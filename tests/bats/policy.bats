@@ -83,6 +83,8 @@ bad_policy() {
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","priority":"backup"}]}' 'paths[0]: a backup path needs an endpoint on lte to carry the flag (the subflows of an HCPE follow the HAG'"'"'s flag)'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte"},{"name":"x","interface":"dsl","access":"dsl"}]}' 'paths[1]: paths[0] has the same name or interface'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","rate_mbit":0}]}' 'paths[0].rate_mbit: must be between 1 and 100000, not 0'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"10.0.0.1:9786"}' "metrics: '10.0.0.1:9786' is not a loopback address (127.0.0.0/8 or [::1])"
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"127.0.0.1"}' "metrics: '127.0.0.1' is not ADDRESS:PORT or [IPV6]:PORT"
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {

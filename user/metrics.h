@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's metrics listener ("metrics" in the policy): GET /metrics
+ * answers `xmcp stats --prometheus`, over HTTP/1.0, on a loopback address
+ * only (a node exporter or Prometheus agent on the same host scrapes it).
+ */
+#ifndef XMCP_METRICS_H
+#define XMCP_METRICS_H
+
+#include <sys/socket.h>
+
+/* The listening socket (non-blocking), or -1 after saying why. */
+int metrics_listen(const struct sockaddr_storage *sa, socklen_t len);
+/* Answer the waiting scrapes; each is bounded by a short timeout. */
+void metrics_accept(int lfd);
+
+#endif
