@@ -282,20 +282,22 @@ static __always_inline int subscriber_addr(const void *addr, int v6)
 }
 
 /*
- * Set through the skeleton's rodata by `xmcp run` in the MCP role: anywhere
- * else the verifier drops the admission code, and MPTCP SYNs pay nothing
- * for it (measured: +5 to +7 ns per MPTCP SYN when it is compiled in).
+ * Set through the skeleton's rodata by `xmcp run` in the MCP role, and on
+ * a HAG with "origin_check": anywhere else the verifier drops the origin
+ * check, and MPTCP SYNs pay nothing for it (measured: +5 to +7 ns per
+ * MPTCP SYN when it is compiled in).
  */
-const volatile __u8 cfg_mcp = 0;
+const volatile __u8 cfg_origin_check = 0;
 
 /* Why the MCP's admission drops a SYN (each has its counter). */
 enum { MCP_PASS, MCP_DROP_INVALID, MCP_DROP_NOT_SUBSCRIBER };
 
 /*
- * The MCP's admission (draft-deng 6.4, boucadair rules), on the devices
- * `xmcp run` gave the XMCP_STEER_CONVERT mode: an invalid MP_CONVERT, or
- * any MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from outside the
- * subscriber prefixes, is dropped here, before any socket state exists.
+ * Origin authentication (draft-deng 6.4, boucadair rules), on the devices
+ * whose steering serves subscribers (the MCP's and the HAG's access): any
+ * MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from outside the subscriber
+ * prefixes is dropped here, before any socket state exists; on the MCP's,
+ * an invalid MP_CONVERT too.
  */
 static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_meta *m)
 {
@@ -305,16 +307,16 @@ static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_m
 	__u32 ifindex = ctx->ingress_ifindex, *mode;
 	int ok;
 
-	if (!cfg_mcp)
+	if (!cfg_origin_check)
 		return MCP_PASS;
 	if (m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID && m->cls != XMCP_CLASS_SYN_MP_CONVERT &&
 	    m->cls != XMCP_CLASS_SYN_MP_CAPABLE && m->cls != XMCP_CLASS_SYN_MP_JOIN)
 		return MCP_PASS;
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
-	if (!mode || !(*mode & XMCP_STEER_CONVERT))
+	if (!mode || !(*mode & XMCP_STEER_SUBSCRIBERS))
 		return MCP_PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
-		return MCP_DROP_INVALID;
+		return (*mode & XMCP_STEER_CONVERT) ? MCP_DROP_INVALID : MCP_PASS;
 	if ((void *)(iph + 1) > end)
 		return MCP_PASS;
 	if (iph->version == 4) {
@@ -566,7 +568,7 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 		verdict = admission(ctx, &m);
 	if (verdict != MCP_PASS) {
 		count_xdp_event(verdict == MCP_DROP_INVALID	     ? offsetof(struct xmcp_xdp_stats, mcp_invalid)
-				: verdict == MCP_DROP_NOT_SUBSCRIBER ? offsetof(struct xmcp_xdp_stats, mcp_not_subscriber)
+				: verdict == MCP_DROP_NOT_SUBSCRIBER ? offsetof(struct xmcp_xdp_stats, origin_not_subscriber)
 				: verdict == DROP_SYN_RATE	     ? offsetof(struct xmcp_xdp_stats, syn_rate_limited)
 								     : offsetof(struct xmcp_xdp_stats, join_over_limit));
 		return XDP_DROP;

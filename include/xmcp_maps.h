@@ -68,7 +68,8 @@ struct xmcp_xdp_stats {
 	struct xmcp_malformed_counts malformed;
 	__u64 meta_unavailable; /* driver gave no headroom for metadata */
 	__u64 mcp_invalid;	 /* MCP: SYN with an invalid MP_CONVERT, dropped */
-	__u64 mcp_not_subscriber; /* MCP: MPTCP SYN from outside the subscriber prefixes, dropped */
+	__u64 origin_not_subscriber; /* MCP, HAG with origin_check: MPTCP SYN from outside the
+					subscriber prefixes, dropped */
 	__u64 syn_rate_limited;	 /* a subscriber address sent SYNs faster than its class allows: dropped */
 	__u64 join_over_limit;	 /* MP_JOIN SYN for a connection at its class's subflow limit: dropped */
 };

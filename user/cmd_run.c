@@ -112,7 +112,7 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
 	skel->rodata->cfg_listen_port = htons(p->listen_port);
 	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
-	skel->rodata->cfg_mcp = p->role == POL_ROLE_MCP;
+	skel->rodata->cfg_origin_check = p->role == POL_ROLE_MCP || p->origin_check;
 	skel->rodata->cfg_admission = p->n_classes > 0;
 	skel->rodata->cfg_modes = p->has_modes;
 	/* the sock_ops program only where a class limits subflows (it needs BTF of mptcp_sock) */
@@ -862,8 +862,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
 		return "listen_port, fwmark or table";
 	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) || !SAME(tcp_sockmap) ||
-	    !SAME(terminate_tcp))
-		return "xdp_mode, marker, relay, tcp_pairs or terminate_tcp";
+	    !SAME(terminate_tcp) || !SAME(origin_check))
+		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";
 	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
 	    !SAME(add_addr_accepted) || !SAME(subflows))
 		return "endpoints or limits";

@@ -919,8 +919,11 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	    get_choice(c, root, "marker", markers, 0, &marker) ||
 	    get_choice(c, root, "relay", relays, 0, &relay) ||
 	    get_choice(c, root, "tcp_pairs", tcp_pairs, 0, &tcp) ||
-	    get_bool(c, root, "terminate_tcp", &p->terminate_tcp))
+	    get_bool(c, root, "terminate_tcp", &p->terminate_tcp) ||
+	    get_bool(c, root, "origin_check", &p->origin_check))
 		return -1;
+	if (p->origin_check && p->role != POL_ROLE_HAG)
+		return bad(c, "origin_check", "only a HAG has it to choose (an MCP always checks)");
 	p->xdp_generic = mode == 1;
 	p->marker = marker == 1;
 	p->relay_copy = relay == 1;
@@ -944,7 +947,8 @@ int policy_load(const char *path, struct policy *p)
 					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
-					    "transparent_source", "classes", "modes", "paths", "metrics", NULL };
+					    "transparent_source", "classes", "modes", "paths", "metrics",
+					    "origin_check", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;

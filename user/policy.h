@@ -113,6 +113,7 @@ struct policy {
 	bool relay_copy; /* "relay": "copy" (default "splice") */
 	bool tcp_sockmap; /* "tcp_pairs": "sockmap" (default "relay") */
 	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
+	bool origin_check;  /* HAG: drop MPTCP SYNs from non-subscribers on the access side (always on an MCP) */
 	unsigned int idle_timeout; /* seconds */
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;

@@ -76,7 +76,7 @@ static const struct scalar {
 	X("no_listener", TC, struct xmcp_tc_stats, no_listener, "SYNs to steer while the daemon's listener was missing."),
 	X("not_subscriber", TC, struct xmcp_tc_stats, not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, left alone."),
 	X("mcp_invalid", XDP, struct xmcp_xdp_stats, mcp_invalid, "MCP: SYNs with an invalid MP_CONVERT, dropped in XDP."),
-	X("mcp_not_subscriber", XDP, struct xmcp_xdp_stats, mcp_not_subscriber, "MCP: MPTCP SYNs from outside the subscriber prefixes, dropped in XDP."),
+	X("origin_not_subscriber", XDP, struct xmcp_xdp_stats, origin_not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, dropped in XDP (MCP; HAG with origin_check)."),
 	X("convert_no_mpc", TC, struct xmcp_tc_stats, convert_no_mpc, "MP_CONVERT SYNs without MP_CAPABLE, ignored."),
 	X("passed_transparent", TC, struct xmcp_tc_stats, passed_transparent, "HAG: MPTCP SYNs let through by a transparent rule."),
 	X("passed_learned", TC, struct xmcp_tc_stats, passed_learned, "HAG: MPTCP SYNs let through to a server learned MPTCP-capable (hybrid)."),

@@ -103,3 +103,25 @@ start_both() {
 	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
 	assert_equal "$(gw_stat "$LAB_HAG" .join_over_limit)" "$dropped"
 }
+
+@test "admission: origin_check on the HAG drops MPTCP SYNs from outside the subscriber prefixes in XDP" {
+	# the HCPE's access addresses are subscribers too: its joins come from them
+	jq '.origin_check = true | .subscribers += ["10.2.0.0/24", "10.3.0.0/24"]' "$TOP/policies/hag.json" \
+		> "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	local mac
+	mac=$(ip -n "$LAB_HAG" -j link show dsl | jq -r '.[0].address')
+	in_ns "$LAB_HCPE" "$PY" "$TOP/tests/tools/synflood.py" dsl "$mac" 10.9.0.1 10.4.0.2 8130 5 --mptcp
+	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 5
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 5
+	# plain SYNs from there are not MPTCP: not the check's business
+	in_ns "$LAB_HCPE" "$PY" "$TOP/tests/tools/synflood.py" dsl "$mac" 10.9.0.1 10.4.0.2 8130 3
+	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 5
+	# a subscriber's connection, join included, goes through
+	s_server 8131 serve 10.4.0.2 8131 --stall 1
+	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8131 3000000
+	wait "$S_PID"
+	arrived_at_s "10.1.0.2"
+	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 5
+}

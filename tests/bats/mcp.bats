@@ -245,7 +245,7 @@ refused() {
 	run timeout 4 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 10.4.0.2 8080 1000
 	assert_failure
 	# every SYN, retransmissions (without the data) too, dropped in XDP: tc saw none
-	[ "$(gw_stat "$LAB_HAG" .mcp_not_subscriber)" -ge 1 ]
+	[ "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" -ge 1 ]
 	assert_equal "$(gw_stat "$LAB_HAG" .mcp_invalid)" 0
 	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.packets)" -ge 1 ]
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert.tc)" 0
@@ -260,7 +260,7 @@ refused() {
 	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert_invalid.packets)" -ge 1 ]
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_convert_invalid.tc)" 0
 	[ "$(gw_stat "$LAB_HAG" .mcp_invalid)" -ge 1 ]
-	assert_equal "$(gw_stat "$LAB_HAG" .mcp_not_subscriber)" 0
+	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 0
 	# Linux retries a SYN whose data went unanswered without the data: that
 	# one is accepted, the same head then comes in the stream, and is refused
 	run mcp_summary

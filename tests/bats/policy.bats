@@ -85,6 +85,7 @@ bad_policy() {
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","rate_mbit":0}]}' 'paths[0].rate_mbit: must be between 1 and 100000, not 0'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"10.0.0.1:9786"}' "metrics: '10.0.0.1:9786' is not a loopback address (127.0.0.0/8 or [::1])"
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"127.0.0.1"}' "metrics: '127.0.0.1' is not ADDRESS:PORT or [IPV6]:PORT"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"origin_check":true}' 'origin_check: only a HAG has it to choose (an MCP always checks)'
 }
 
 @test "policy: unreadable or broken JSON is a plain error" {
