@@ -342,6 +342,25 @@ static int add_endpoint(const struct pm_endpoint *e)
 	return err;
 }
 
+/* endpoints[i] of a policy, over generic netlink; 0 or -1 after saying why. */
+static int add_policy_endpoint(const struct pol_endpoint *pe, unsigned int i)
+{
+	struct pm_endpoint e = { .family = pe->addr.family, .id = pe->id, .flags = pe->flags,
+				 .port = pe->port };
+	int err;
+
+	memcpy(e.addr, pe->addr.addr, sizeof(e.addr));
+	if (pe->ifname[0] && (e.ifindex = xmcp_ifindex(pe->ifname)) < 0)
+		return -1;
+	err = add_endpoint(&e);
+	if (err)
+		xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i, strerror(-err),
+			 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
+							    "see 'ip mptcp endpoint show')"
+							  : "");
+	return err ? -1 : 0;
+}
+
 /* Limits first (kept to restore them), then the policy's endpoints. */
 static int install_mptcp(struct daemon *d)
 {
@@ -361,22 +380,8 @@ static int install_mptcp(struct daemon *d)
 		}
 	}
 	for (i = 0; i < p->n_endpoints; i++) {
-		const struct pol_endpoint *pe = &p->endpoints[i];
-		struct pm_endpoint e = { .family = pe->addr.family, .id = pe->id, .flags = pe->flags,
-					 .port = pe->port };
-
-		memcpy(e.addr, pe->addr.addr, sizeof(e.addr));
-		if (pe->ifname[0] && (e.ifindex = xmcp_ifindex(pe->ifname)) < 0)
+		if (add_policy_endpoint(&p->endpoints[i], i))
 			return -1;
-		err = add_endpoint(&e);
-		if (err) {
-			xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i,
-				 strerror(-err),
-				 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
-								    "see 'ip mptcp endpoint show')"
-								  : "");
-			return -1;
-		}
 		d->n_endpoints++;
 	}
 	return 0;
@@ -864,9 +869,6 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) || !SAME(tcp_sockmap) ||
 	    !SAME(terminate_tcp) || !SAME(origin_check))
 		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";
-	if (!SAME(n_endpoints) || !SAME(endpoints) || !SAME(set_limits) ||
-	    !SAME(add_addr_accepted) || !SAME(subflows))
-		return "endpoints or limits";
 	if (!SAME(n_paths) || !SAME(paths))
 		return "paths";
 	if (!SAME(has_metrics) || !SAME(metrics))
@@ -882,11 +884,81 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 #undef SAME
 }
 
+static bool has_endpoint(const struct policy *p, const struct pol_endpoint *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_endpoints; i++)
+		if (!memcmp(&p->endpoints[i], e, sizeof(*e)))
+			return true;
+	return false;
+}
+
+/* Re-add the endpoints of old that np does not have (an undo). */
+static void readd_removed(const struct policy *old, const struct policy *np)
+{
+	unsigned int i;
+
+	for (i = 0; i < old->n_endpoints; i++)
+		if (!has_endpoint(np, &old->endpoints[i]))
+			add_policy_endpoint(&old->endpoints[i], i);
+}
+
+/*
+ * The kernel's endpoints from the running policy's to np's, by difference:
+ * the ones np drops (or changes) go first, since a changed one keeps its
+ * id, then np's new ones. A failed add undoes all of it. Removing an
+ * endpoint closes the subflows on its address; their connections go on
+ * over the others.
+ */
+static int sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < old->n_endpoints; i++)
+		if (!has_endpoint(np, &old->endpoints[i]))
+			pm_del_endpoint(old->endpoints[i].id);
+	for (i = 0; i < np->n_endpoints; i++) {
+		if (has_endpoint(old, &np->endpoints[i]))
+			continue;
+		if (add_policy_endpoint(&np->endpoints[i], i)) {
+			for (k = 0; k < i; k++)
+				if (!has_endpoint(old, &np->endpoints[k]))
+					pm_del_endpoint(np->endpoints[k].id);
+			readd_removed(old, np);
+			return -1;
+		}
+	}
+	d->n_endpoints = np->n_endpoints;
+	return 0;
+}
+
+/* The path manager's limits to np's: saved the first time we set them, restored when np drops them. */
+static int sync_limits(struct daemon *d, const struct policy *np)
+{
+	int err = 0;
+
+	if (np->set_limits && !d->limits_saved) {
+		err = pm_get_limits(&d->old_add_addr_accepted, &d->old_subflows);
+		d->limits_saved = !err;
+	}
+	if (!err && np->set_limits)
+		err = pm_set_limits(np->add_addr_accepted, np->subflows);
+	else if (!err && d->limits_saved) {
+		err = pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
+		d->limits_saved = false;
+	}
+	if (err)
+		xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
+	return err ? -1 : 0;
+}
+
 /*
  * SIGHUP (`xmcp reload`): read the policy file again and apply what can
- * change under established pairs: subscribers, forbidden, transparent_source,
- * idle_timeout. A policy that fails the check, or changes anything else,
- * is refused and the running one stays.
+ * change under established pairs: endpoints and limits (by difference),
+ * subscribers and their classes' limits, the modes' rules, forbidden,
+ * transparent_source, idle_timeout. A policy that fails the check, or
+ * changes anything else, is refused and the running one stays.
  */
 static void reload(struct daemon *d)
 {
@@ -899,22 +971,30 @@ static void reload(struct daemon *d)
 		return;
 	}
 	fixed = fixed_field(&d->pol, np);
-	if (fixed || (np->has_modes && load_modes(d, np)) ||
-	    (np->n_classes && admission_load_classes(
-						np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES))) ||
+	if (fixed) {
+		xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
+			 "the running policy stays", fixed);
+		free(np);
+		return;
+	}
+	/* the kernel's state first: each step that fails undoes what came before it */
+	if (sync_endpoints(d, &d->pol, np) || (sync_limits(d, np) && (sync_endpoints(d, np, &d->pol), 1)) ||
+	    (np->has_modes && load_modes(d, np)) ||
+	    (np->n_classes &&
+	     admission_load_classes(np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES))) ||
 	    sync_subscribers(d, &d->pol, np)) {
-		if (fixed)
-			xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
-				 "the running policy stays", fixed);
+		xmcp_err("reload refused: the running policy stays");
 		free(np);
 		return;
 	}
 	d->pol = *np; /* the MCP and upstream modules keep pointing at d->pol */
 	free(np);
+	save_runstate(d); /* detach --all after a crash must know the endpoints of now */
 	relay_set_idle(d->relay, d->pol.idle_timeout);
 	if (d->mcp)
 		mcp_set_policy(d->mcp, &d->pol);
-	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes\n", d->config, d->pol.n_subscribers);
+	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes, %u endpoints\n", d->config,
+		d->pol.n_subscribers, d->pol.n_endpoints);
 }
 
 /*
@@ -1054,7 +1134,8 @@ static void reload_usage(FILE *f)
 	fprintf(f, "Usage: xmcp reload\n"
 		   "\n"
 		   "Asks the xmcp run of this network namespace to read its policy file\n"
-		   "again (SIGHUP). Subscribers, class limits, forbidden, transparent_source and\n"
+		   "again (SIGHUP). Endpoints and limits (by difference), subscribers,\n"
+		   "class limits, modes' rules, forbidden, transparent_source and\n"
 		   "idle_timeout change live; anything else needs a restart. The daemon\n"
 		   "logs the outcome; a policy that fails the check is refused and the\n"
 		   "running one stays.\n");

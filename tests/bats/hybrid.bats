@@ -494,3 +494,53 @@ except urllib.error.HTTPError as e:
 	run http_get "$LAB_HAG" http://127.0.0.1:9786/
 	assert_output "404"
 }
+
+# reload_hag JQ: rewrite the HAG's policy with JQ (from the shipped one), SIGHUP, wait for the Nth "reloaded"
+reload_hag() {
+	local n
+	n=$(( $(grep -c '^xmcp: reloaded' "$BATS_TEST_TMPDIR/$LAB_HAG.log" || true) + 1 ))
+	jq "$1" "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	kill -HUP "$HAG_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c '^xmcp: reloaded' "$BATS_TEST_TMPDIR/$LAB_HAG.log")" -ge "$n" ] && return 0
+		sleep 0.1
+	done
+	echo "reload $n not applied:"; grep 'reload' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	return 1
+}
+
+@test "hybrid: reloads under load: endpoints and limits change by difference, every transfer arrives intact" {
+	start_both
+	local p pids=() outs=()
+	# three transfers that live through the reloads (S reads after 2 s)
+	for p in 8080 8081 8082; do
+		s_server "$p" serve 10.4.0.2 "$p" --stall 2
+		pids+=("$S_PID")
+		nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$p" 5000000 \
+			> "$BATS_TEST_TMPDIR/h-$p.out" 2>&1 3>&- &
+		pids+=($!)
+	done
+	reload_hag '.subscribers += ["10.99.0.0/16"]'
+	# the IPv6 endpoint moves to another port and id; the IPv4 one stays as it is
+	reload_hag '.endpoints[1].port = 7012 | .endpoints[1].id = 210 | .limits.subflows = 3'
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_line --partial "10.3.0.2 port 7011 id 200 signal dev lte"
+	assert_line --partial "fd03::2 port 7012 id 210 signal dev lte"
+	refute_line --partial "id 201"
+	run ip -n "$LAB_HAG" mptcp limits show
+	assert_output --partial "subflows 3"
+	# the runstate (what detach --all undoes after a crash) follows
+	grep -q '210' /run/xmcp/run-"$(stat -L -c %i "/run/netns/$LAB_HAG")".json
+	reload_hag '.'
+	for p in "${pids[@]}"; do wait "$p"; done
+	for p in 8080 8081 8082; do
+		echo "H $p: $(cat "$BATS_TEST_TMPDIR/h-$p.out"), S: $(cat "$BATS_TEST_TMPDIR/s-$p.out")"
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/s-$p.out")" "$(cat "$BATS_TEST_TMPDIR/h-$p.out") 10.1.0.2"
+	done
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_line --partial "fd03::2 port 7011 id 201 signal dev lte"
+	run ip -n "$LAB_HAG" mptcp limits show
+	assert_output --partial "subflows 2"
+	run summary_of "$LAB_HAG"
+	assert_output --regexp '^3 pairs \(0 spliced in the kernel, 0 directions back in userspace\): 3 closed, 0 aborted'
+}
