@@ -14,6 +14,7 @@ run_daemon() {
 	cat "$work/$3.log" >&2
 	# what was in the way: endpoints and daemons left in that namespace
 	ip -n "$1" mptcp endpoint show >&2
+	ss -N "$1" -tanp >&2
 	pgrep -a xmcp >&2
 	exit 1
 }

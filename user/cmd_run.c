@@ -323,21 +323,24 @@ fail:
 }
 
 /*
- * An endpoint with a port is a kernel listener on that address and port.
- * Right after a previous daemon removed the same endpoint, that bind has
- * been seen to fail with EADDRINUSE for a moment (a restart in a benchmark
- * run): try again for up to 2 s before giving up.
+ * An endpoint with a port is a kernel listener on that address and port,
+ * which the kernel binds without SO_REUSEADDR: after a restart, a join
+ * subflow of the previous run that sits in TIME_WAIT on that address and
+ * port (seen in benchmark restarts: `ss` showed it) makes the bind fail
+ * with EADDRINUSE for up to 60 s. Those sockets hold no data; remove them,
+ * as `ss -K` would, and try again.
  */
 static int add_endpoint(const struct pm_endpoint *e)
 {
-	int err, i;
+	int err = pm_add_endpoint(e), gone;
 
-	for (i = 0; i < 20; i++) {
+	if (err != -EADDRINUSE || !e->port)
+		return err;
+	gone = nl_destroy_timewait(e->family, e->addr, e->port);
+	if (gone > 0) {
+		fprintf(stderr, "xmcp: endpoint %u: removed %d TIME_WAIT socket(s) holding its port %u\n",
+			e->id, gone, e->port);
 		err = pm_add_endpoint(e);
-		if (err != -EADDRINUSE || !e->port)
-			break;
-		xmcp_dbg("endpoint %u: its port is still in use, trying again", e->id);
-		usleep(100 * 1000);
 	}
 	return err;
 }
@@ -593,7 +596,7 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
 
 /*
  * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
- * reads them: every second, and at each refusal.
+ * reads them: every second, after accepting, and at each refusal.
  */
 static void publish_stats(const struct daemon *d)
 {
@@ -1047,10 +1050,9 @@ static void loop(struct daemon *d)
 			}
 			switch (ev[i].data.u64) {
 			case TAG_LISTEN4:
-				accept_all(d, d->listen_fd[0]);
-				break;
 			case TAG_LISTEN6:
-				accept_all(d, d->listen_fd[1]);
+				accept_all(d, d->listen_fd[ev[i].data.u64 == TAG_LISTEN6]);
+				publish_stats(d); /* new pairs show at once, not at the next tick */
 				break;
 			case TAG_SIGNAL:
 				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))

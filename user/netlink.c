@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +10,11 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/inet_diag.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "netlink.h"
 #include "util.h"
@@ -128,4 +133,78 @@ int nl_route_oif(int family, const void *dst, const void *src)
 		mnl_attr_put(nlh, RTA_SRC, alen, src);
 	err = nl_talk_cb(nlh, route_oif_cb, &oif);
 	return err ? err : oif;
+}
+
+#define TW_MAX 256
+
+struct tw_dump {
+	const void *addr;
+	size_t alen;
+	__u16 port; /* network order */
+	unsigned int n;
+	struct inet_diag_sockid ids[TW_MAX];
+};
+
+static int tw_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct tw_dump *t = data;
+
+	if (m->id.idiag_sport == t->port && !memcmp(m->id.idiag_src, t->addr, t->alen) && t->n < TW_MAX)
+		t->ids[t->n++] = m->id;
+	return MNL_CB_OK;
+}
+
+/* One sock_diag request on nl: a dump (flags NLM_F_DUMP) into cb, or a destroy. */
+static int diag_talk(struct mnl_socket *nl, __u16 type, __u16 flags, const struct inet_diag_req_v2 *req,
+		     mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	unsigned int portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = time(NULL);
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(*req)), req, sizeof(*req));
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
+		if (ret <= MNL_CB_STOP)
+			break;
+	}
+	return ret < 0 ? -errno : 0;
+}
+
+int nl_destroy_timewait(int family, const void *addr, __u16 port)
+{
+	struct inet_diag_req_v2 req = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
+					.idiag_states = 1 << TCP_TIME_WAIT };
+	struct tw_dump *t = calloc(1, sizeof(*t));
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	unsigned int i, gone = 0;
+	int err = -ENOMEM;
+
+	if (!t || !nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = t ? -errno : -ENOMEM;
+		goto out;
+	}
+	t->addr = addr;
+	t->alen = family == AF_INET ? 4 : 16;
+	t->port = htons(port);
+	err = diag_talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, tw_dump_cb, t);
+	for (i = 0; !err && i < t->n; i++) {
+		req.id = t->ids[i];
+		if (!diag_talk(nl, SOCK_DESTROY, NLM_F_ACK, &req, NULL, NULL))
+			gone++;
+	}
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	free(t);
+	return err ? err : (int)gone;
 }

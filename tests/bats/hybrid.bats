@@ -544,3 +544,19 @@ reload_hag() {
 	run summary_of "$LAB_HAG"
 	assert_output --regexp '^3 pairs \(0 spliced in the kernel, 0 directions back in userspace\): 3 closed, 0 aborted'
 }
+
+@test "hybrid: a TIME_WAIT socket of a previous run on the HAG's endpoint port does not stop a restart" {
+	# what a join subflow of the previous daemon leaves when the HAG closed first
+	in_ns "$LAB_HAG" "$PY" -c '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.3.0.2", 7011)); l.listen()
+c = socket.create_connection(("10.3.0.2", 7011)); s, _ = l.accept()
+s.close(); time.sleep(0.1); c.close(); l.close()'
+	run ss -N "$LAB_HAG" -tan state time-wait '( sport = :7011 )'
+	assert_line --partial "10.3.0.2:7011"
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	grep -q "^xmcp: endpoint 200: removed 1 TIME_WAIT socket(s) holding its port 7011$" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_line --partial "10.3.0.2 port 7011 id 200 signal dev lte"
+}
