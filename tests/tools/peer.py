@@ -80,14 +80,17 @@ def serve(addr, port, mptcp, ready, stall=0):
         # SO_PROTOCOL says whether the client spoke MPTCP or fell back
         kind = " mptcp" if c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL) == IPPROTO_MPTCP else " tcp"
     h = hashlib.sha256()
+    total = 0
     while True:
         b = c.recv(65536)
         if not b:
             break
         h.update(b)
+        total += len(b)
     c.sendall(h.hexdigest().encode())
     c.close()
     print(h.hexdigest(), peer[0] + kind)
+    print(f"serve: received {total} bytes", file=sys.stderr)
 
 
 def send_random(s, n, report=None):
