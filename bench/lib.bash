@@ -1,5 +1,5 @@
-# Shared by the namespace benchmarks (relay.sh, ttfb.sh): the daemons they
-# start and stop. Needs tests/lib/lab.bash loaded and $work set.
+# Shared by the namespace benchmarks (relay.sh, ttfb.sh, paths.sh): the lab they
+# run in and the daemons they start and stop. Needs tests/lib/lab.bash loaded.
 
 pids=()
 
@@ -28,4 +28,22 @@ stop() {
 		kill -0 "$p" 2>/dev/null && echo "bench: pid $p still runs 10 s after SIGTERM" >&2
 	done
 	pids=()
+}
+
+# bench_lab PREFIX: a lab tagged PREFIX + random, $work, an iperf3 server on
+# S (10.4.0.2), and an EXIT trap that takes all of it down again
+bench_lab() {
+	work=$(mktemp -d)
+	trap bench_cleanup EXIT
+	lab_up "$1$(printf '%04x' $RANDOM)"
+	nsenter --net=/run/netns/$LAB_S iperf3 -s -B 10.4.0.2 -D --pidfile "$work/iperf.pid"
+	sleep 0.5
+}
+
+bench_cleanup() {
+	set +e
+	stop
+	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
+	lab_down
+	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
 }

@@ -14,21 +14,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.bash
 
 secs=$1 md=$2 csv=$3
-tag="xp$(printf '%04x' $RANDOM)"
-work=$(mktemp -d)
-
-cleanup() {
-	set +e
-	stop
-	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
-	lab_down
-	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
-}
-trap cleanup EXIT
-
-lab_up "$tag"
-nsenter --net=/run/netns/$LAB_S iperf3 -s -B 10.4.0.2 -D --pidfile "$work/iperf.pid"
-sleep 0.5
+bench_lab xp
 
 tx() { ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'; }
 

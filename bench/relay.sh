@@ -3,7 +3,8 @@
 # all in one run: plain forwarding H -> S (the baseline), then xmcp as HCPE
 # and HAG with each relay mode (TCP<->MPTCP pairs), then a HAG alone that
 # terminates H's plain TCP (terminate_tcp: TCP<->TCP pairs) with each way of
-# moving them: userspace splice, userspace copy, sockmap. iperf3 from H to S,
+# moving them: userspace splice, userspace copy (sockmap is refused on this
+# kernel: docs/policy.md). iperf3 from H to S,
 # RUNS runs of SECS seconds each; the median, with min and max, in Gbit/s and
 # as a ratio to the baseline.
 #
@@ -14,21 +15,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.bash
 
 secs=$1 runs=$2 md=$3 csv=$4
-tag="xb$(printf '%04x' $RANDOM)"
-work=$(mktemp -d)
-
-cleanup() {
-	set +e
-	stop
-	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
-	lab_down
-	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
-}
-trap cleanup EXIT
-
-lab_up "$tag"
-nsenter --net=/run/netns/$LAB_S iperf3 -s -B 10.4.0.2 -D --pidfile "$work/iperf.pid"
-sleep 0.5
+bench_lab xb
 
 # measure LABEL: RUNS iperf3 runs, Gbit/s each, one per line into $work/LABEL
 measure() {
@@ -50,7 +37,7 @@ start_xmcp() {
 }
 
 # start_hag_tcp RELAY TCP_PAIRS: only the HAG, terminating plain TCP too.
-# Generic XDP in every case: sockmap requires it (docs/policy.md).
+# Generic XDP, as these figures were first taken with (sockmap needed it).
 start_hag_tcp() {
 	jq --arg r "$1" --arg t "$2" '.relay = $r | .tcp_pairs = $t | .terminate_tcp = true |
 		.xdp_mode = "generic"' policies/hag.json > "$work/hag.json"
@@ -68,13 +55,6 @@ for mode in splice copy; do
 	measure "tcp_relay_$mode"
 	stop
 done
-start_hag_tcp splice sockmap
-measure tcp_sockmap
-stop
-# a figure for sockmap only if the pairs really went into the sockhash
-grep -Eq ' pairs \([1-9][0-9]* spliced in the kernel' "$work/hag.log" ||
-	{ echo "bench/relay.sh: the sockmap run spliced nothing:" >&2; cat "$work/hag.log" >&2; exit 1; }
-sockmap_account=$(grep -Eo '[0-9]+ pairs \([0-9]+ spliced in the kernel, [0-9]+ directions back in userspace\)' "$work/hag.log")
 
 # stats FILE -> "median min max"
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
@@ -86,7 +66,7 @@ read -r base _ _ <<< "$(stats "$work/direct")"
 	echo "|---|---:|---:|"
 } > "$md"
 echo "path,gbps_median,gbps_min,gbps_max,ratio" > "$csv"
-for l in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy tcp_sockmap; do
+for l in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy; do
 	read -r med lo hi <<< "$(stats "$work/$l")"
 	ratio=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	echo "| $l | $med ($lo-$hi) | ${ratio}x |" >> "$md"
@@ -97,7 +77,6 @@ echo >> "$md"
 	echo "iperf3 -t $secs, $runs runs each; direct = plain IP forwarding through the same namespaces, no xmcp."
 	echo "xmcp_*: HCPE + HAG, TCP <-> MPTCP <-> TCP, by relay mode. tcp_*: the HAG alone terminating"
 	echo "H's plain TCP (terminate_tcp, generic XDP), one TCP<->TCP pair, moved by the userspace relay"
-	echo "(splice, copy) or spliced in the kernel (sockmap + sk_skb verdict; over all its runs: $sockmap_account;"
-	echo "a direction goes back to userspace when the peer's backlog passes 4 MiB)."
+	echo "(splice, copy)."
 } >> "$md"
 cat "$md"

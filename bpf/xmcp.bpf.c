@@ -646,19 +646,54 @@ static __always_inline __u32 tuple_size(int v6)
 	return v6 ? sizeof(((struct bpf_sock_tuple *)0)->ipv6) : sizeof(((struct bpf_sock_tuple *)0)->ipv4);
 }
 
-/* Segment of a flow one of our sockets owns (not a listener): deliver it locally. */
+enum { NOT_OWNED, OWNED_TCP, OWNED_SUBFLOW };
+
+/*
+ * Segment of a flow one of our sockets owns (not a listener): deliver it
+ * locally. OWNED_SUBFLOW when that socket is an MPTCP subflow.
+ */
 static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 						 int v6)
 {
 	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
-	int owned;
+	int owned = NOT_OWNED;
 
 	if (!sk)
-		return 0;
+		return NOT_OWNED;
 	/* A listener matched only by its port would swallow forwarded traffic. */
-	owned = sk->state != BPF_TCP_LISTEN;
+	if (sk->state != BPF_TCP_LISTEN)
+		owned = bpf_skc_to_mptcp_sock(sk) ? OWNED_SUBFLOW : OWNED_TCP;
 	bpf_sk_release(sk);
 	return owned;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XMCP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xmcp_path_stats);
+} XMCP_MAP_PATH_STATS SEC(".maps");
+
+/* One MPTCP subflow segment of ours through an access device: in (rx) or out. */
+static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
+{
+	struct xmcp_path_stats *ps = bpf_map_lookup_elem(&XMCP_MAP_PATH_STATS, &ifindex);
+
+	if (!ps) {
+		struct xmcp_path_stats zero = {};
+
+		bpf_map_update_elem(&XMCP_MAP_PATH_STATS, &ifindex, &zero, BPF_NOEXIST);
+		ps = bpf_map_lookup_elem(&XMCP_MAP_PATH_STATS, &ifindex);
+		if (!ps)
+			return;
+	}
+	if (out) {
+		ps->tx_packets++;
+		ps->tx_bytes += len;
+	} else {
+		ps->rx_packets++;
+		ps->rx_bytes += len;
+	}
 }
 
 /* The marker: exactly one MP_CONVERT, of length 4 (no address). */
@@ -857,7 +892,7 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	struct bpf_sock_tuple t = {};
 	struct xmcp_tc_stats *st;
 	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
-	int v6, want;
+	int v6, want, owned;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
@@ -902,9 +937,12 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
 	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
 		return TC_ACT_OK;
-	if (owned_by_local_socket(skb, &t, v6)) {
+	owned = owned_by_local_socket(skb, &t, v6);
+	if (owned) {
 		skb->mark = cfg_mark;
 		st->flow_marked++;
+		if (owned == OWNED_SUBFLOW && mode && (*mode & XMCP_STEER_ACCESS))
+			count_path(ifindex, skb->len, 0);
 	}
 	return TC_ACT_OK;
 }
@@ -912,17 +950,23 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 /* ---- per-path rate shares: MPTCP subflows into the path's htb class ---- */
 
 /*
- * On the egress of a path with a rate share (tc clsact, before the root
- * qdisc): a segment of an MPTCP subflow gets the classid of xmcp's htb
- * class in skb->priority, which htb honours before any filter. Everything
- * else keeps its priority and passes htb unshaped (no default class).
+ * On the egress of each access device (tc clsact, before the root qdisc):
+ * a segment of an MPTCP subflow is counted for the path and, on a path with
+ * a rate share, gets the classid of xmcp's htb class in skb->priority,
+ * which htb honours before any filter. Everything else keeps its priority
+ * and passes htb unshaped (no default class).
  */
 SEC("tc")
 int XMCP_PROG_PATH(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
+	__u32 ifindex = skb->ifindex, *mode;
 
-	if (sk && bpf_skc_to_mptcp_sock(sk))
+	if (!sk || !bpf_skc_to_mptcp_sock(sk))
+		return TC_ACT_OK;
+	count_path(ifindex, skb->len, 1);
+	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	if (mode && (*mode & XMCP_STEER_SHAPED))
 		skb->priority = (XMCP_HTB_HANDLE << 16) | XMCP_HTB_CLASS;
 	return TC_ACT_OK;
 }
@@ -1011,7 +1055,9 @@ int XMCP_PROG_SPLICE(struct __sk_buff *skb)
 		goto pass;
 	backlog = peer_backlog(p);
 	if (backlog > XMCP_SPLICE_MAX_BACKLOG) {
+		/* the bytes wake userspace, which resets the pair (XMCP_SPLICE_OVERFLOW) */
 		st->backlog_full++;
+		p->flags |= XMCP_SPLICE_OVERFLOW;
 		goto stick;
 	}
 	if (backlog >= 0 && bpf_sk_redirect_hash(skb, &XMCP_MAP_SPLICE, &p->peer, 0) == SK_PASS) {

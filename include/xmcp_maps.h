@@ -37,6 +37,7 @@
 #define XMCP_MAP_MODES_ON xmcp_modes_on
 #define XMCP_MAP_LEARNED xmcp_learned
 #define XMCP_PROG_PATH xmcp_tc_path
+#define XMCP_MAP_PATH_STATS xmcp_path_stats
 /* A path's rate share: the htb root qdisc xmcp puts on its device, and the class of MPTCP subflows. */
 #define XMCP_HTB_HANDLE 0x786d
 #define XMCP_HTB_CLASS 2
@@ -104,6 +105,8 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 9));
 #define XMCP_STEER_CONVERT 0x4	 /* MCP access: subscribers' MP_CONVERT and MP_CAPABLE SYNs to the MPTCP listener;
 				    invalid ones, and non-subscribers' MPTCP SYNs, dropped by XDP */
 #define XMCP_STEER_SUBSCRIBERS (XMCP_STEER_MPTCP_SYN | XMCP_STEER_CONVERT) /* modes that check the source */
+#define XMCP_STEER_ACCESS 0x8  /* an access device (a path): its MPTCP subflow bytes are counted */
+#define XMCP_STEER_SHAPED 0x10 /* a path with a rate share: egress MPTCP segments go in xmcp's htb class */
 
 /*
  * In-kernel splicing of TCP<->TCP pairs (sockhash + sk_skb verdict). Both
@@ -122,6 +125,14 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 9));
 #define XMCP_SPLICE_PASSED 0x1 /* bytes go to the socket itself, for userspace to relay:
 				  they came before the peer was in the sockhash, or the
 				  peer's backlog was full. Sticky, so order is kept */
+/*
+ * The peer's backlog passed XMCP_SPLICE_MAX_BACKLOG: userspace resets the
+ * pair. Taking the direction over in userspace while the socket is still
+ * in the sockhash was measured to duplicate bytes at the server (7 of 30
+ * stalled-reader runs under CPU load; 0 of 20 with no takeover), so a
+ * pair whose reader stalls that long is given up, never corrupted.
+ */
+#define XMCP_SPLICE_OVERFLOW 0x4
 #define XMCP_SPLICE_BASE_SET 0x2 /* peer_seq0 holds the peer's write_seq at the first skb */
 struct xmcp_splice_peer {
 	__u64 peer;	  /* cookie of the socket that gets this one's bytes */
@@ -136,7 +147,7 @@ struct xmcp_splice_stats {
 	__u64 redirected;	/* skbs sent on to the peer socket */
 	__u64 redirected_bytes;
 	__u64 passed;		/* skbs left to userspace (see XMCP_SPLICE_PASSED) */
-	__u64 backlog_full;	/* directions moved to userspace by XMCP_SPLICE_MAX_BACKLOG */
+	__u64 backlog_full;	/* pairs reset by XMCP_SPLICE_MAX_BACKLOG (XMCP_SPLICE_OVERFLOW) */
 	__u64 no_peer;		/* skbs of a socket without a peer entry */
 	__u64 empty;		/* empty skbs (a bare FIN), dropped */
 };
@@ -228,6 +239,17 @@ struct xmcp_modes {
 	struct xmcp_mode_rule rule[XMCP_MAX_MODE_RULES];
 };
 XMCP_ASSERT_SIZE(struct xmcp_modes, 16 + 36 * XMCP_MAX_MODE_RULES);
+
+/*
+ * XMCP_MAP_PATH_STATS (per CPU, keyed by ifindex): the segments of MPTCP
+ * subflows of the daemon's connections on each access device, counted by
+ * the steering program (in) and the path program on egress (out).
+ */
+struct xmcp_path_stats {
+	__u64 rx_packets, rx_bytes;
+	__u64 tx_packets, tx_bytes;
+};
+XMCP_ASSERT_SIZE(struct xmcp_path_stats, 32);
 
 /* XMCP_MAP_LEARNED (LRU): servers that answered with MP_CAPABLE, and when (bpf_ktime_get_ns). */
 #define XMCP_LEARNED_MAX 65536

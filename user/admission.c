@@ -22,6 +22,7 @@ struct admission {
 	const struct policy *pol;
 	int sessions_fd, joins_fd;
 	unsigned long long refused;
+	unsigned long long sessions[POL_MAX_CLASSES]; /* open now, by class */
 };
 
 /* What admission_end has to undo. */
@@ -29,6 +30,7 @@ struct session {
 	__u8 addr[16]; /* the key of XMCP_MAP_SESSIONS */
 	__u32 token;   /* the key of XMCP_MAP_JOINS, when has_budget */
 	bool has_budget;
+	int cls;
 };
 
 struct admission *admission_new(const struct policy *p, int sessions_fd, int joins_fd)
@@ -150,6 +152,8 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 		return -1;
 	}
 	note_join_budget(cfd, k, s);
+	s->cls = cls;
+	a->sessions[cls]++;
 	*out = s;
 	return 0;
 }
@@ -159,6 +163,7 @@ void admission_end(struct admission *a, struct session *s)
 	if (!s)
 		return;
 	count_session(a, s->addr, -1, 0);
+	a->sessions[s->cls]--;
 	if (s->has_budget)
 		bpf_map_delete_elem(a->joins_fd, &s->token);
 	free(s);
@@ -167,4 +172,9 @@ void admission_end(struct admission *a, struct session *s)
 unsigned long long admission_refused(const struct admission *a)
 {
 	return a->refused;
+}
+
+unsigned long long admission_sessions(const struct admission *a, unsigned int cls)
+{
+	return cls < POL_MAX_CLASSES ? a->sessions[cls] : 0;
 }

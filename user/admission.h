@@ -30,5 +30,7 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 		    struct session **s);
 void admission_end(struct admission *a, struct session *s);
 unsigned long long admission_refused(const struct admission *a);
+/* Sessions of class cls open now. */
+unsigned long long admission_sessions(const struct admission *a, unsigned int cls);
 
 #endif

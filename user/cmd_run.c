@@ -194,9 +194,12 @@ static __u32 steer_mode(const struct policy *p, int which)
 	if (p->role == POL_ROLE_HCPE && which == 0)
 		return XMCP_STEER_PLAIN_SYN;
 	if (p->role == POL_ROLE_HAG && which == 1)
-		return XMCP_STEER_MPTCP_SYN | (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
+		return XMCP_STEER_ACCESS | XMCP_STEER_MPTCP_SYN |
+		       (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
 	if (p->role == POL_ROLE_MCP && which == 1)
-		return XMCP_STEER_CONVERT;
+		return XMCP_STEER_ACCESS | XMCP_STEER_CONVERT;
+	if (which == 1)
+		return XMCP_STEER_ACCESS;
 	return 0; /* only mark the segments of our own flows */
 }
 
@@ -795,7 +798,8 @@ static int setup(struct daemon *d)
 		return -1;
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d) ||
-	    shaping_apply(&d->pol, bpf_program__fd(d->dp.skel->progs.XMCP_PROG_PATH)))
+	    shaping_apply(&d->pol, bpf_program__fd(d->dp.skel->progs.XMCP_PROG_PATH),
+			  bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs)))
 		return -1;
 	if (takes_syn_data(&d->pol) && enable_tfo_server(d))
 		return -1;
@@ -1013,13 +1017,27 @@ static int wait_ms(const struct daemon *d)
 	return -1;
 }
 
-/* The control socket's requests (user/control.h): "flows" for `xmcp flows`. */
+/* Paths with their subflows, classes with their sessions: what `xmcp stats` adds from us. */
+static json_object *daemon_summary(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned long long sessions[POL_MAX_CLASSES] = { 0 };
+	unsigned int i;
+
+	for (i = 0; d->adm && i < POL_MAX_CLASSES; i++)
+		sessions[i] = admission_sessions(d->adm, i);
+	return summary_json(d->relay, &d->pol, sessions);
+}
+
+/* The control socket's requests (user/control.h): "flows" for `xmcp flows`, "summary" for stats. */
 static json_object *control_answer(void *arg, const char *request)
 {
 	struct daemon *d = arg;
 
 	if (!strcmp(request, "flows"))
 		return flows_json(d->relay, &d->pol);
+	if (!strcmp(request, "summary"))
+		return daemon_summary(d);
 	return NULL;
 }
 
@@ -1064,7 +1082,7 @@ static void loop(struct daemon *d)
 				fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
 				return;
 			case TAG_METRICS:
-				metrics_accept(d->metricsfd);
+				metrics_accept(d->metricsfd, daemon_summary, d);
 				break;
 			case TAG_CONTROL:
 				control_accept(d->ctlfd, control_answer, d);
@@ -1205,9 +1223,9 @@ static void log_summary(const struct daemon *d)
 		"xmcp: %llu pairs (%llu spliced in the kernel, %llu directions back in userspace): "
 		"%llu closed, %llu aborted, "
 		"%llu idle, %llu failed to connect, %llu without their marker, %llu MPTCP fell back to TCP; "
-		"%llu bytes client->server, %llu server->client\n",
+		"%llu bytes client->server, %llu server->client; %llu reset at the sockmap backlog bound\n",
 		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
-		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1]);
+		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1], st->overflow);
 	for (i = 0; d->upstream && i < d->pol.n_mcps; i++) {
 		const struct upstream_cand_stats *c = upstream_stats(d->upstream, i);
 

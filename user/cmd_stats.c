@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "control.h"
 #include "stats.h"
 #include "util.h"
 
@@ -58,7 +59,14 @@ int cmd_stats(int argc, char **argv)
 	if (xmcp_require_root())
 		return 1;
 	for (;;) {
-		if (stats_print(stdout, prom ? STATS_PROMETHEUS : json ? STATS_JSON : STATS_TABLE))
+		json_object *summary = NULL;
+		int err;
+
+		/* a daemon in this namespace adds path names, subflows and class sessions */
+		control_request("summary", &summary, true);
+		err = stats_print(stdout, prom ? STATS_PROMETHEUS : json ? STATS_JSON : STATS_TABLE, summary);
+		json_object_put(summary);
+		if (err)
 			return 1;
 		if (!watch)
 			return 0;

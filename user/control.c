@@ -71,7 +71,7 @@ void control_accept(int lfd, json_object *(*handler)(void *arg, const char *requ
 	}
 }
 
-int control_request(const char *request, json_object **reply)
+int control_request(const char *request, json_object **reply, bool quiet)
 {
 	struct sockaddr_un sun;
 	socklen_t len = control_addr(&sun);
@@ -82,7 +82,8 @@ int control_request(const char *request, json_object **reply)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, len)) {
-		xmcp_err("no xmcp run in this network namespace (control socket @%s: %s)", CONTROL_NAME,
+		if (!quiet)
+			xmcp_err("no xmcp run in this network namespace (control socket @%s: %s)", CONTROL_NAME,
 			 strerror(errno));
 		if (fd >= 0)
 			close(fd);

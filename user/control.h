@@ -10,6 +10,8 @@
 #ifndef XMCP_CONTROL_H
 #define XMCP_CONTROL_H
 
+#include <stdbool.h>
+
 #include <json-c/json.h>
 
 /* The listening socket (non-blocking), or -1 after saying why. */
@@ -18,7 +20,7 @@ int control_listen(void);
 /* Answer the waiting clients: handler returns the reply (it is freed here), NULL for an unknown request. */
 void control_accept(int lfd, json_object *(*handler)(void *arg, const char *request), void *arg);
 
-/* Client: send request, parse the reply into *reply; 0, or -1 after saying why. */
-int control_request(const char *request, json_object **reply);
+/* Client: send request, parse the reply into *reply; 0, or -1 (after saying why, unless quiet). */
+int control_request(const char *request, json_object **reply, bool quiet);
 
 #endif

@@ -134,6 +134,55 @@ json_object *flows_json(struct relay *r, const struct policy *p)
 	return root;
 }
 
+/* Subflows of every pair that leave by path's device. */
+static int path_subflows(json_object *flows, const char *path)
+{
+	json_object *arr = json_object_object_get(flows, "flows"), *sfs, *v;
+	size_t i, k;
+	int n = 0;
+
+	for (i = 0; arr && i < json_object_array_length(arr); i++) {
+		sfs = json_object_object_get(json_object_array_get_idx(arr, i), "subflows");
+		for (k = 0; sfs && k < json_object_array_length(sfs); k++) {
+			v = json_object_object_get(json_object_array_get_idx(sfs, k), "path");
+			n += v && !strcmp(json_object_get_string(v), path);
+		}
+	}
+	return n;
+}
+
+json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions)
+{
+	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
+		    *classes = json_object_new_array(), *flows = flows_json(r, p);
+	unsigned int i;
+
+	for (i = 0; i < p->n_paths; i++) {
+		const struct pol_path *pp = &p->paths[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(pp->name));
+		json_object_object_add(o, "interface", json_object_new_string(pp->ifname));
+		json_object_object_add(o, "access", json_object_new_string(pp->access));
+		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
+		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
+		json_object_object_add(o, "subflows", json_object_new_int(path_subflows(flows, pp->name)));
+		json_object_array_add(paths, o);
+	}
+	for (i = 0; i < p->n_classes; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(p->classes[i].name));
+		json_object_object_add(o, "sessions", json_object_new_int64(class_sessions ? class_sessions[i] : 0));
+		json_object_object_add(o, "max_sessions", json_object_new_int64(p->classes[i].max_sessions));
+		json_object_array_add(classes, o);
+	}
+	json_object_put(flows);
+	json_object_object_add(root, "paths", paths);
+	json_object_object_add(root, "classes", classes);
+	return root;
+}
+
 static const char *str(json_object *o, const char *key)
 {
 	json_object *v;
@@ -199,7 +248,7 @@ int cmd_flows(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (control_request("flows", &reply))
+	if (control_request("flows", &reply, false))
 		return 1;
 	if (json)
 		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));

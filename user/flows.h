@@ -15,6 +15,13 @@
 /* Every pair of r, with addresses, age, bytes and the MPTCP leg's subflows. */
 json_object *flows_json(struct relay *r, const struct policy *p);
 
+/*
+ * What `xmcp stats` adds from the daemon: each path with its subflows open
+ * now, each subscriber class with its sessions (class_sessions[i] for
+ * p->classes[i]).
+ */
+json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions);
+
 int cmd_flows(int argc, char **argv);
 
 #endif

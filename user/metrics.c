@@ -38,12 +38,14 @@ static void respond(int fd, const char *status, const char *body, size_t len)
 }
 
 /* One scrape: the request line decides; headers and body are not needed. */
-static void serve(int fd)
+static void serve(int fd, json_object *(*summary)(void *arg), void *arg)
 {
 	char req[512], *text = NULL;
+	json_object *sum;
 	size_t len = 0;
 	ssize_t n;
 	FILE *f;
+	int err;
 
 	xmcp_sock_timeouts(fd, METRICS_TIMEOUT_MS);
 	n = recv(fd, req, sizeof(req) - 1, 0);
@@ -55,7 +57,10 @@ static void serve(int fd)
 		return;
 	}
 	f = open_memstream(&text, &len);
-	if (!f || stats_print(f, STATS_PROMETHEUS)) {
+	sum = summary(arg);
+	err = !f || stats_print(f, STATS_PROMETHEUS, sum);
+	json_object_put(sum);
+	if (err) {
 		if (f)
 			fclose(f);
 		free(text);
@@ -67,12 +72,12 @@ static void serve(int fd)
 	free(text);
 }
 
-void metrics_accept(int lfd)
+void metrics_accept(int lfd, json_object *(*summary)(void *arg), void *arg)
 {
 	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		serve(fd);
+		serve(fd, summary, arg);
 		close(fd);
 	}
 }

@@ -11,7 +11,9 @@
 
 /* The listening socket (non-blocking), or -1 after saying why. */
 int metrics_listen(const struct sockaddr_storage *sa, socklen_t len);
-/* Answer the waiting scrapes; each is bounded by a short timeout. */
-void metrics_accept(int lfd);
+#include <json-c/json.h>
+
+/* Answer the waiting scrapes (summary: the daemon's paths and classes); each is bounded by a short timeout. */
+void metrics_accept(int lfd, json_object *(*summary)(void *arg), void *arg);
 
 #endif

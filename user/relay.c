@@ -205,12 +205,25 @@ static bool kernel_delivered(const struct pair *p, int d)
  * what was redirected before has reached the peer (backlog_sent), which
  * keeps the order. -1 on a hard error.
  */
+/* Did the verdict stop fd[d]'s direction at the backlog bound (XMCP_SPLICE_OVERFLOW)? */
+static bool overflowed(const struct relay *r, const struct pair *p, int d)
+{
+	struct xmcp_splice_peer v;
+
+	return !bpf_map_lookup_elem(r->peers_fd, &p->cookie[d], &v) && (v.flags & XMCP_SPLICE_OVERFLOW);
+}
+
 static int kernel_read(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
 	if (use_copy(p, d))
 		return -1;
+	if (overflowed(r, p, d)) {
+		xmcp_dbg("leg %d: its peer's backlog passed the bound; resetting the pair", d);
+		r->st.overflow++;
+		return -1;
+	}
 	n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
 	p->off[d] = 0;
 	if (n > 0) {

@@ -21,6 +21,7 @@ struct relay_stats {
 	unsigned long long unspliced; /* directions of those that went on in userspace */
 	unsigned long long fallback; /* pairs whose MPTCP leg had fallen back to TCP */
 	unsigned long long bad_marker; /* RELAY_STRIP_MARKER pairs whose stream did not start with it */
+	unsigned long long overflow; /* sockhash pairs reset at the backlog bound (XMCP_SPLICE_OVERFLOW) */
 	unsigned long long bytes[2]; /* client->server, server->client */
 };
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "shaping.h"
@@ -60,7 +61,8 @@ static int attach_egress(int prog_fd, int ifindex, const char *dev)
 	return err;
 }
 
-static int shape_path(const struct pol_path *pp, int prog_fd)
+/* The path's device gets the htb root and class; the path program puts MPTCP segments in it. */
+static int shape_path(const struct pol_path *pp, int steer_fd)
 {
 	char rate[32], dev[POL_IFNAMSIZ];
 	char *qdisc[] = { "tc", "qdisc", "add", "dev", dev, "root", "handle", HTB_HANDLE_ARG, "htb", NULL };
@@ -68,6 +70,7 @@ static int shape_path(const struct pol_path *pp, int prog_fd)
 			  "htb", "rate", rate, "ceil", rate, "quantum", "60000", NULL };
 	/* (one class: its quantum only silences tc's warning about r2q) */
 	int ifindex = xmcp_ifindex(pp->ifname);
+	__u32 mode = 0;
 
 	if (ifindex < 0)
 		return -1;
@@ -82,18 +85,27 @@ static int shape_path(const struct pol_path *pp, int prog_fd)
 		xmcp_err("cannot shape path %s: no htb class on %s", pp->name, dev);
 		return -1;
 	}
-	if (attach_egress(prog_fd, ifindex, dev))
+	bpf_map_lookup_elem(steer_fd, &ifindex, &mode);
+	mode |= XMCP_STEER_SHAPED;
+	if (bpf_map_update_elem(steer_fd, &ifindex, &mode, BPF_ANY))
 		return -1;
 	xmcp_dbg("path %s: MPTCP subflows leaving by %s shaped to %u Mbit/s", pp->name, dev, pp->rate_mbit);
 	return 0;
 }
 
-int shaping_apply(const struct policy *p, int path_prog_fd)
+int shaping_apply(const struct policy *p, int path_prog_fd, int steer_fd)
 {
 	unsigned int i;
+	int ifindex;
 
+	/* every access device counts its MPTCP bytes out; shaped ones also classify them */
+	for (i = 0; i < p->access.n; i++) {
+		ifindex = xmcp_ifindex(p->access.name[i]);
+		if (ifindex < 0 || attach_egress(path_prog_fd, ifindex, p->access.name[i]))
+			return -1;
+	}
 	for (i = 0; i < p->n_paths; i++)
-		if (p->paths[i].rate_mbit && shape_path(&p->paths[i], path_prog_fd))
+		if (p->paths[i].rate_mbit && shape_path(&p->paths[i], steer_fd))
 			return -1;
 	return 0;
 }

@@ -12,8 +12,13 @@
 
 #include "policy.h"
 
-/* Shape each path of p with a rate_mbit; 0, or -1 after saying why (what was done stays for shaping_remove). */
-int shaping_apply(const struct policy *p, int path_prog_fd);
+/*
+ * The path program on the egress of every access device (it counts MPTCP
+ * subflow bytes), and each path of p with a rate_mbit shaped (its device
+ * flagged XMCP_STEER_SHAPED in steer_fd); 0, or -1 after saying why (what
+ * was done stays for shaping_remove).
+ */
+int shaping_apply(const struct policy *p, int path_prog_fd, int steer_fd);
 /* Remove xmcp's egress program and htb root from dev, if there (quietly otherwise). */
 void shaping_remove(int ifindex, const char *dev);
 

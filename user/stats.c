@@ -18,11 +18,41 @@
 #include "util.h"
 #include "xmcp_maps.h"
 
+struct path_bytes {
+	char dev[16];
+	struct xmcp_path_stats v;
+};
+
 struct stats {
 	struct xmcp_xdp_stats xdp;
 	struct xmcp_tc_stats tc;
 	struct xmcp_daemon_stats daemon;
+	unsigned int n_paths;
+	struct path_bytes paths[XMCP_MAX_IFACES];
+	json_object *summary; /* the daemon's paths and classes, or NULL */
 };
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static __u64 int_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? (__u64)json_object_get_int64(v) : 0;
+}
+
+/* The summary's list `key` ("paths", "classes"), or NULL. */
+static json_object *summary_list(const struct stats *s, const char *key)
+{
+	json_object *v;
+
+	return s->summary && json_object_object_get_ex(s->summary, key, &v) ? v : NULL;
+}
 
 /* Sum a single-slot per-CPU array of u64 fields into out (value_size bytes). */
 static int read_percpu_u64s(const char *name, void *out, size_t value_size)
@@ -104,6 +134,56 @@ static __u64 scalar(const struct stats *s, const struct scalar *c)
 	return *(const __u64 *)((const char *)base + c->off);
 }
 
+/* The summary's path whose interface is dev, or NULL. */
+static json_object *path_of_dev(const struct stats *s, const char *dev)
+{
+	json_object *paths = summary_list(s, "paths");
+	size_t k;
+
+	for (k = 0; paths && k < json_object_array_length(paths); k++)
+		if (!strcmp(str_of(json_object_array_get_idx(paths, k), "interface"), dev))
+			return json_object_array_get_idx(paths, k);
+	return NULL;
+}
+
+/* Per access device: MPTCP subflow traffic, and the path's name, type and subflows when a daemon says. */
+static json_object *paths_json(const struct stats *s)
+{
+	json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < s->n_paths; i++) {
+		json_object *d = json_object_new_object(), *p = path_of_dev(s, s->paths[i].dev);
+
+		json_object_object_add(d, "rx_packets", json_object_new_int64(s->paths[i].v.rx_packets));
+		json_object_object_add(d, "rx_bytes", json_object_new_int64(s->paths[i].v.rx_bytes));
+		json_object_object_add(d, "tx_packets", json_object_new_int64(s->paths[i].v.tx_packets));
+		json_object_object_add(d, "tx_bytes", json_object_new_int64(s->paths[i].v.tx_bytes));
+		if (p) {
+			json_object_object_add(d, "path", json_object_new_string(str_of(p, "name")));
+			json_object_object_add(d, "access", json_object_new_string(str_of(p, "access")));
+			json_object_object_add(d, "subflows", json_object_new_int64(int_of(p, "subflows")));
+		}
+		json_object_object_add(o, s->paths[i].dev, d);
+	}
+	return o;
+}
+
+static json_object *classes_json(const struct stats *s)
+{
+	json_object *o = json_object_new_object(), *classes = summary_list(s, "classes");
+	size_t k;
+
+	for (k = 0; classes && k < json_object_array_length(classes); k++) {
+		json_object *c = json_object_array_get_idx(classes, k), *d = json_object_new_object();
+
+		json_object_object_add(d, "sessions", json_object_new_int64(int_of(c, "sessions")));
+		json_object_object_add(d, "max_sessions", json_object_new_int64(int_of(c, "max_sessions")));
+		json_object_object_add(o, str_of(c, "name"), d);
+	}
+	return o;
+}
+
 static json_object *stats_json(const struct stats *s)
 {
 	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
@@ -125,7 +205,42 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "malformed", mf);
 	for (i = 0; i < N_SCALARS; i++)
 		json_object_object_add(root, scalars[i].name, json_object_new_int64(scalar(s, &scalars[i])));
+	json_object_object_add(root, "paths", paths_json(s));
+	json_object_object_add(root, "subscriber_classes", classes_json(s));
 	return root;
+}
+
+static void print_paths_table(FILE *f, const struct stats *s)
+{
+	json_object *classes = summary_list(s, "classes");
+	unsigned int i;
+	size_t k;
+
+	if (s->n_paths)
+		fprintf(f, "\nMPTCP subflows of converted connections, by access device:\n");
+	for (i = 0; i < s->n_paths; i++) {
+		json_object *p = path_of_dev(s, s->paths[i].dev);
+		const struct xmcp_path_stats *v = &s->paths[i].v;
+
+		fprintf(f, "  %-8s in %llu packets %llu bytes, out %llu packets %llu bytes", s->paths[i].dev,
+			(unsigned long long)v->rx_packets, (unsigned long long)v->rx_bytes,
+			(unsigned long long)v->tx_packets, (unsigned long long)v->tx_bytes);
+		if (p)
+			fprintf(f, "; path %s (%s), %llu subflows now", str_of(p, "name"), str_of(p, "access"),
+				(unsigned long long)int_of(p, "subflows"));
+		fprintf(f, "\n");
+	}
+	if (classes && json_object_array_length(classes))
+		fprintf(f, "\nsessions by subscriber class:");
+	for (k = 0; classes && k < json_object_array_length(classes); k++) {
+		json_object *c = json_object_array_get_idx(classes, k);
+
+		fprintf(f, " %s=%llu", str_of(c, "name"), (unsigned long long)int_of(c, "sessions"));
+		if (int_of(c, "max_sessions"))
+			fprintf(f, "/%llu", (unsigned long long)int_of(c, "max_sessions"));
+	}
+	if (classes && json_object_array_length(classes))
+		fprintf(f, "\n");
 }
 
 static void print_table(FILE *f, const struct stats *s)
@@ -146,6 +261,7 @@ static void print_table(FILE *f, const struct stats *s)
 	for (i = 0; i < N_SCALARS; i++)
 		fprintf(f, "%-20s %12llu  %s\n", scalars[i].name, (unsigned long long)scalar(s, &scalars[i]),
 		       scalars[i].help);
+	print_paths_table(f, s);
 }
 
 /* One counter family: HELP and TYPE, then its samples (label NULL: a single sample). */
@@ -160,6 +276,48 @@ static void prom_sample(FILE *f, const char *name, const char *label, const char
 		fprintf(f, "xmcp_%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
 	else
 		fprintf(f, "xmcp_%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A sample with two labels. */
+static void prom_sample2(FILE *f, const char *name, const char *l1, const char *v1, const char *l2,
+			 const char *v2, __u64 v)
+{
+	fprintf(f, "xmcp_%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1, l2, v2, (unsigned long long)v);
+}
+
+static void prom_paths(FILE *f, const struct stats *s)
+{
+	json_object *paths = summary_list(s, "paths"), *classes = summary_list(s, "classes");
+	unsigned int i;
+	size_t k;
+
+	prom_family(f, "path_packets_total", "Segments of MPTCP subflows of converted connections, by access device and direction.", "counter");
+	for (i = 0; i < s->n_paths; i++) {
+		prom_sample2(f, "path_packets_total", "device", s->paths[i].dev, "direction", "in", s->paths[i].v.rx_packets);
+		prom_sample2(f, "path_packets_total", "device", s->paths[i].dev, "direction", "out", s->paths[i].v.tx_packets);
+	}
+	prom_family(f, "path_bytes_total", "Bytes of MPTCP subflows of converted connections, by access device and direction.", "counter");
+	for (i = 0; i < s->n_paths; i++) {
+		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "in", s->paths[i].v.rx_bytes);
+		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "out", s->paths[i].v.tx_bytes);
+	}
+	if (paths) {
+		prom_family(f, "path_subflows", "MPTCP subflows open now, by path.", "gauge");
+		for (k = 0; k < json_object_array_length(paths); k++) {
+			json_object *p = json_object_array_get_idx(paths, k);
+
+			prom_sample2(f, "path_subflows", "path", str_of(p, "name"), "access", str_of(p, "access"),
+				     int_of(p, "subflows"));
+		}
+	}
+	if (classes) {
+		prom_family(f, "class_sessions", "Sessions open now, by subscriber class.", "gauge");
+		for (k = 0; k < json_object_array_length(classes); k++) {
+			json_object *c = json_object_array_get_idx(classes, k);
+
+			prom_sample(f, "class_sessions", "class", str_of(c, "name"), int_of(c, "sessions"));
+		}
+	}
 }
 
 static void prom_classes(FILE *f, const char *name, const char *help, const struct xmcp_class_counts *c)
@@ -190,6 +348,7 @@ static void print_prometheus(FILE *f, const struct stats *s)
 		prom_family(f, name, scalars[i].help, gauge ? "gauge" : "counter");
 		prom_sample(f, name, NULL, NULL, scalar(s, &scalars[i]));
 	}
+	prom_paths(f, s);
 }
 
 /* The daemon's counters: zero when no xmcp run wrote them (xmcp attach alone). */
@@ -206,14 +365,65 @@ static int read_daemon_stats(struct xmcp_daemon_stats *out)
 	return 0;
 }
 
-int stats_print(FILE *f, enum stats_format fmt)
+/* The device's name from the interface registry, else "ifN". */
+static void dev_name(int reg_fd, __u32 ifindex, char *out, size_t len)
 {
-	struct stats s;
+	struct xmcp_iface rec;
+
+	if (reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &ifindex, &rec))
+		snprintf(out, len, "%.15s", rec.name);
+	else
+		snprintf(out, len, "if%u", ifindex);
+}
+
+/* XMCP_MAP_PATH_STATS, summed over CPUs, one entry per device. */
+static void read_path_stats(struct stats *s)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, reg;
+	struct xmcp_path_stats *vals;
+	__u32 key, *prev = NULL;
+	int c;
+
+	s->n_paths = 0;
+	fd = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_PATH_STATS));
+	if (fd < 0 || ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals)))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	reg = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_IFACES));
+	while (s->n_paths < XMCP_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &key)) {
+		struct path_bytes *pb = &s->paths[s->n_paths];
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		memset(&pb->v, 0, sizeof(pb->v));
+		for (c = 0; c < ncpu; c++) {
+			pb->v.rx_packets += vals[c].rx_packets;
+			pb->v.rx_bytes += vals[c].rx_bytes;
+			pb->v.tx_packets += vals[c].tx_packets;
+			pb->v.tx_bytes += vals[c].tx_bytes;
+		}
+		dev_name(reg, key, pb->dev, sizeof(pb->dev));
+		s->n_paths++;
+	}
+	if (reg >= 0)
+		close(reg);
+	free(vals);
+	close(fd);
+}
+
+int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
+{
+	static struct stats s; /* large: not on the stack */
 
 	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
 	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)) ||
 	    read_daemon_stats(&s.daemon))
 		return -1;
+	read_path_stats(&s);
+	s.summary = summary;
 	if (fmt == STATS_PROMETHEUS) {
 		print_prometheus(f, &s);
 	} else if (fmt == STATS_JSON) {

@@ -11,7 +11,13 @@
 
 enum stats_format { STATS_TABLE, STATS_JSON, STATS_PROMETHEUS };
 
-/* Read every counter and print them once to f; 0, or -1 after saying why. */
-int stats_print(FILE *f, enum stats_format fmt);
+#include <json-c/json.h>
+
+/*
+ * Read every counter and print them once to f; 0, or -1 after saying why.
+ * summary (may be NULL): the daemon's paths and subscriber classes, the
+ * control socket's "summary" answer, for names, subflows and sessions.
+ */
+int stats_print(FILE *f, enum stats_format fmt, json_object *summary);
 
 #endif

@@ -8,11 +8,7 @@ load ../lib/lab
 load ../lib/gateway
 
 setup() {
-	require_mptcp
-	TAG="a$(unique_tag)"
-	lab_up "$TAG"
-	PINS="/sys/fs/bpf/xmcp-test-$TAG"
-	cp "$TOP/policies/hcpe.json" "$BATS_TEST_TMPDIR/"
+	gateway_lab a
 }
 
 teardown() {
@@ -22,11 +18,6 @@ teardown() {
 # hag_with_class 'JSON': the shipped HAG policy, its default class set to JSON
 hag_with_class() {
 	jq --argjson c "$1" '.classes = { default: $c }' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
-}
-
-start_both() {
-	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
-	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
 }
 
 @test "admission: a SYN flood from one subscriber address is held to its class's rate; another subscriber still gets through" {
@@ -55,13 +46,23 @@ start_both() {
 @test "admission: max_sessions: the third concurrent session of an address is reset and counted; a closed one frees its slot" {
 	hag_with_class '{"max_sessions": 2}'
 	start_both
+	local i
 	s_server 8110 hold-serve 10.4.0.2 8110
-	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8110 3
-	assert_success
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8110 3 --hold 2 \
+		> "$BATS_TEST_TMPDIR/open-n.out" 3>&- &
+	local opener=$!
+	# while two are held: the class counts them
+	for i in $(seq 60); do
+		[ "$(wc -l < "$BATS_TEST_TMPDIR/open-n.out")" = 3 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(gw_stat "$LAB_HAG" .subscriber_classes.default.sessions)" 2
+	assert_equal "$(gw_stat "$LAB_HAG" .subscriber_classes.default.max_sessions)" 2
+	wait "$opener"
+	run cat "$BATS_TEST_TMPDIR/open-n.out"
 	assert_output "$(printf 'ok\nok\nreset')"
 	assert_equal "$(gw_stat "$LAB_HAG" .sessions_refused)" 1
 	# all three closed: the count goes back to zero, two fit again
-	local i
 	for i in $(seq 50); do
 		[ "$(gw_stat "$LAB_HAG" .pairs_active)" = 0 ] && break
 		sleep 0.1

@@ -13,12 +13,12 @@ load helpers
 	done
 	[ -s "$BENCH_OUT/classifier.md" ]
 	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
-	# the relay table: the baseline, both relay modes, the three ways of
+	# the relay table: the baseline, both relay modes, both ways of
 	# moving TCP<->TCP pairs, each with a ratio
-	for p in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy tcp_sockmap; do
+	for p in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| [0-9]+\.[0-9]+x \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 7
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 6
 	# time to first byte: the three paths, each with the added RTTs
 	for p in direct socks xmcp; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"

@@ -9,10 +9,7 @@ load ../lib/lab
 load ../lib/gateway
 
 setup() {
-	require_mptcp
-	TAG="m$(unique_tag)"
-	lab_up "$TAG"
-	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	gateway_lab c
 	cp "$TOP/policies/mcp.json" "$BATS_TEST_TMPDIR/"
 	# a server address inside the policy's forbidden 10.4.0.128/25
 	ip -n "$LAB_S" addr add 10.4.0.200/24 dev wan

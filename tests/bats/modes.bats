@@ -8,11 +8,7 @@ load ../lib/lab
 load ../lib/gateway
 
 setup() {
-	require_mptcp
-	TAG="m$(unique_tag)"
-	lab_up "$TAG"
-	PINS="/sys/fs/bpf/xmcp-test-$TAG"
-	cp "$TOP/policies/hcpe.json" "$BATS_TEST_TMPDIR/"
+	gateway_lab m
 }
 
 teardown() {
@@ -22,8 +18,7 @@ teardown() {
 # hag_modes 'JSON': the shipped HAG policy with these modes
 hag_modes() {
 	jq --argjson m "$1" '.modes = $m' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
-	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
-	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	start_both
 }
 
 # to_s PORT [--mptcp]: H (plain TCP, converted by the HCPE) sends 1 MB to a server

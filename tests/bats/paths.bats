@@ -8,10 +8,7 @@ load ../lib/lab
 load ../lib/gateway
 
 setup() {
-	require_mptcp
-	TAG="p$(unique_tag)"
-	lab_up "$TAG"
-	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	gateway_lab p
 }
 
 teardown() {
@@ -23,20 +20,11 @@ with_paths() {
 	jq "$2" "$TOP/policies/$1.json" > "$BATS_TEST_TMPDIR/$1.json"
 }
 
-start_both() {
-	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
-	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
-}
-
 # class_sent NS DEV bytes|pkt: what xmcp's htb class on DEV sent (tc has no JSON for htb classes)
 class_sent() {
 	tc -n "$1" -s class show dev "$2" | awk -v w="$3" '
 		/^class htb 786d:2 / { c = 1; next }
 		c && $1 == "Sent" { print (w == "bytes" ? $2 : $4); exit }'
-}
-
-tx_bytes() {
-	ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'
 }
 
 @test "paths: a backup path: the HAG's endpoint carries the flag, the join is a backup, the data stays on the primary" {

@@ -60,7 +60,7 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"tcp_pairs":"kernel"}' "tcp_pairs: must be relay or sockmap, not 'kernel'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"terminate_tcp":true}' 'terminate_tcp: only a HAG terminates plain TCP'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"terminate_tcp":1}' 'terminate_tcp: must be true or false'
-	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"tcp_pairs":"sockmap"}' 'tcp_pairs: sockmap needs "xdp_mode": "generic" (with native XDP the in-kernel splice corrupted data on this kernel; see docs/policy.md)'
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"tcp_pairs":"sockmap","xdp_mode":"generic"}' 'tcp_pairs: sockmap is refused on this kernel: unbounded without a userspace takeover, and the takeover duplicated bytes (see docs/policy.md); use relay'
 	# subscriber classes (admission control)
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"classes":{}}' 'classes: only a HAG or MCP admits subscribers'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":[{"prefix":"10.0.0.0/8","class":"gold"}]}' "subscribers[0].class: 'gold' is not a class of \"classes\""

@@ -97,3 +97,25 @@ gateways_down() {
 	lab_down
 	rm -rf "$PINS"-*
 }
+
+# gateway_lab LETTER: a fresh lab (tests/lib/lab.bash) tagged LETTER + random, and
+# the pin directory prefix of its daemons; the shipped HCPE and HAG policies,
+# written for this lab, copied to the test's directory
+gateway_lab() {
+	require_mptcp
+	TAG="$1$(unique_tag)"
+	lab_up "$TAG"
+	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	cp "$TOP/policies/hcpe.json" "$TOP/policies/hag.json" "$BATS_TEST_TMPDIR/"
+}
+
+# start_both: xmcp run as HCPE and as HAG, from the policies in the test's directory
+start_both() {
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+}
+
+# tx_bytes NS DEV: bytes DEV has sent
+tx_bytes() {
+	ip -n "$1" -s -j link show "$2" | jq '.[0].stats64.tx.bytes'
+}
