@@ -44,6 +44,7 @@ mkdir -p "$out"
 
 echo
 bench/relay.sh "$relay_secs" "$relay_runs" "$out/relay.md" "$out/relay.csv"
+gnuplot -e "csv='$out/relay.csv'; out='$out/relay.png'" bench/chart.gp
 
 echo
 bench/ttfb.sh "$ttfb_runs" 10 "$out/ttfb.md" "$out/ttfb.csv"

@@ -13,8 +13,8 @@ PKGS=(
 	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps
 	# the unit file check (systemd-analyze verify)
 	systemd
-	# benchmarks: the SOCKS5 baseline of bench/ttfb.sh
-	microsocks mptcpize
+	# benchmarks: the SOCKS5 baseline of bench/ttfb.sh, the relay peers, the charts
+	microsocks mptcpize socat haproxy gnuplot-nox
 )
 
 missing=()

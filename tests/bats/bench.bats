@@ -13,12 +13,13 @@ load helpers
 	done
 	[ -s "$BENCH_OUT/classifier.md" ]
 	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
-	# the relay table: the baseline, both relay modes, both ways of
-	# moving TCP<->TCP pairs, each with a ratio
-	for p in direct xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy; do
-		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| [0-9]+\.[0-9]+x \|$"
+	# the relay table: the baselines, xmcp's relay modes and its peers, each way
+	# with a ratio to direct, and the relays' CPU per GB
+	for p in direct direct_mptcp xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy socat haproxy; do
+		assert_line --regexp "^\| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| ([0-9]+\.[0-9]+|-) \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 6
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 9
+	[ -s "$BENCH_OUT/relay.png" ]
 	# time to first byte: the three paths, each with the added RTTs
 	for p in direct socks xmcp; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"
