@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 paths_secs=3 ;;
---smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 paths_secs=1 ;;
-"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 paths_secs=10 ;;
+--quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 paths_secs=3 bond_secs=5 bond_runs=1 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 paths_secs=1 bond_secs=2 bond_runs=1 ;;
+"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 paths_secs=10 bond_secs=10 bond_runs=3 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -51,3 +51,6 @@ bench/ttfb.sh "$ttfb_runs" 10 "$out/ttfb.md" "$out/ttfb.csv"
 
 echo
 bench/paths.sh "$paths_secs" "$out/paths.md" "$out/paths.csv"
+
+echo
+bench/bonding.sh "$bond_secs" "$bond_runs" "$out/bonding.md" "$out/bonding.csv"

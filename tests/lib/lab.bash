@@ -17,7 +17,8 @@
 # removes them. Links are veth pairs, except that with LAB_DSL_DELAY or
 # LAB_LTE_DELAY set (one-way milliseconds) that access link is a delay line
 # (build/delayline: two TAP devices and a forwarding process, since this
-# kernel has no netem); LAB_LOSS (percent) adds random loss to those.
+# kernel has no netem); LAB_LOSS (percent) adds random loss to those,
+# LAB_DSL_LOSS or LAB_LTE_LOSS to one of them.
 
 lab_up() {
 	local t=$1
@@ -33,8 +34,10 @@ lab_up() {
 			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	done
 	lab_link "$LAB_H" lan 10.1.0.2 fd01::2 "$LAB_HCPE" lan 10.1.0.1 fd01::1
-	LAB_DELAY=${LAB_DSL_DELAY:-} lab_link "$LAB_HCPE" dsl 10.2.0.1 fd02::1 "$LAB_HAG" dsl 10.2.0.2 fd02::2
-	LAB_DELAY=${LAB_LTE_DELAY:-} lab_link "$LAB_HCPE" lte 10.3.0.1 fd03::1 "$LAB_HAG" lte 10.3.0.2 fd03::2
+	LAB_DELAY=${LAB_DSL_DELAY:-} LAB_LINK_LOSS=${LAB_DSL_LOSS:-${LAB_LOSS:-0}} \
+		lab_link "$LAB_HCPE" dsl 10.2.0.1 fd02::1 "$LAB_HAG" dsl 10.2.0.2 fd02::2
+	LAB_DELAY=${LAB_LTE_DELAY:-} LAB_LINK_LOSS=${LAB_LTE_LOSS:-${LAB_LOSS:-0}} \
+		lab_link "$LAB_HCPE" lte 10.3.0.1 fd03::1 "$LAB_HAG" lte 10.3.0.2 fd03::2
 	lab_link "$LAB_HAG" wan 10.4.0.1 fd04::1 "$LAB_S" wan 10.4.0.2 fd04::2
 	ip -n "$LAB_H" route add default via 10.1.0.1
 	ip -n "$LAB_H" -6 route add default via fd01::1
@@ -50,7 +53,7 @@ lab_up() {
 # or with LAB_DELAY (ms) a delay line
 lab_link() {
 	if [ -n "${LAB_DELAY:-}" ]; then
-		lab_delay_line "$1:$2" "$5:$6" -d "$LAB_DELAY" -l "${LAB_LOSS:-0}" || return 1
+		lab_delay_line "$1:$2" "$5:$6" -d "$LAB_DELAY" -l "${LAB_LINK_LOSS:-${LAB_LOSS:-0}}" || return 1
 	else
 		ip link add "$2" netns "$1" type veth peer name "$6" netns "$5"
 	fi
