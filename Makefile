@@ -42,7 +42,7 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
 BENCH_BINS := $(BUILD)/bench_xdp
-TOOL_BINS := $(BUILD)/delayline
+TOOL_BINS := $(BUILD)/delayline $(BUILD)/connrate
 FUZZ_BINS := $(BUILD)/fuzz_mp_convert
 FUZZ_SECS ?= 300
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \

@@ -1260,6 +1260,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	if (another_daemon())
 		return 1;
+	xmcp_raise_nofile();
 	if (setup(&d)) {
 		teardown(&d);
 		return 1;

@@ -196,12 +196,17 @@ int nl_destroy_timewait(int family, const void *addr, __u16 port)
 	t->addr = addr;
 	t->alen = family == AF_INET ? 4 : 16;
 	t->port = htons(port);
-	err = diag_talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, tw_dump_cb, t);
-	for (i = 0; !err && i < t->n; i++) {
-		req.id = t->ids[i];
-		if (!diag_talk(nl, SOCK_DESTROY, NLM_F_ACK, &req, NULL, NULL))
-			gone++;
-	}
+	/* TW_MAX at a time: after a busy run there are thousands (one per join) */
+	do {
+		t->n = 0;
+		req.id = (struct inet_diag_sockid){ 0 };
+		err = diag_talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, tw_dump_cb, t);
+		for (i = 0; !err && i < t->n; i++) {
+			req.id = t->ids[i];
+			if (!diag_talk(nl, SOCK_DESTROY, NLM_F_ACK, &req, NULL, NULL))
+				gone++;
+		}
+	} while (!err && t->n == TW_MAX && gone < 1000000);
 out:
 	if (nl)
 		mnl_socket_close(nl);

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -124,6 +125,20 @@ int xmcp_netns_ino(__u64 *ino)
 		return -errno;
 	*ino = st.st_ino;
 	return 0;
+}
+
+void xmcp_raise_nofile(void)
+{
+	struct rlimit rl = { .rlim_cur = 1 << 20, .rlim_max = 1 << 20 };
+	long nr_open = 0;
+
+	/* as root the hard limit can rise too, up to fs.nr_open */
+	if (!xmcp_sysctl_get("/proc/sys/fs/nr_open", &nr_open) && nr_open > 0 && (rlim_t)nr_open < rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max = nr_open;
+	if (setrlimit(RLIMIT_NOFILE, &rl) && !getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 void xmcp_sock_timeouts(int fd, int ms)

@@ -33,4 +33,9 @@ load helpers
 		assert_line --regexp "^\| (clean|lte_loss) \| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+ \| [0-9.]+x \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/bonding.csv")" 7
+	# connections: rate and idle memory for the baseline, xmcp and its peers
+	for p in direct xmcp tcp_relay socat haproxy; do
+		assert_line --regexp "^\| $p \| [1-9][0-9]* \| [0-9.]+x \| [1-9][0-9]* \| ([0-9]+ B|-) \| [0-9]+ B \|$"
+	done
+	assert_equal "$(wc -l < "$BENCH_OUT/conns.csv")" 6
 }
