@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench [QUICK=1]: the classifier's cost per packet against an empty
-# XDP program, the relay's throughput against plain forwarding, and the
-# plain mode's time to first byte against a direct connection and a SOCKS5
-# proxy (each baseline measured in the same run), and the share each path
-# gets against its configured rate share. Results go to bench/results/.
+# XDP program, the tc programs' against an empty tc program, the relay's
+# throughput against plain forwarding and its peers, the plain mode's time
+# to first byte against a direct connection and a SOCKS5 proxy, the share
+# each path gets against its configured rate share, bonding against native
+# MPTCP, connection rate and memory per idle pair (each baseline measured in
+# the same run). Results go to bench/results/.
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
 #   bench/run.sh --quick    3 rounds of 100,000
@@ -13,9 +15,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 paths_secs=3 bond_secs=5 bond_runs=1 conn_secs=2 conn_n=1000 ;;
---smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 paths_secs=1 bond_secs=2 bond_runs=1 conn_secs=1 conn_n=100 ;;
-"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=5 conn_n=3000 ;;
+--quick) repeat=100000 rounds=3 relay_secs=3 relay_runs=1 ttfb_runs=10 tc_secs=2 paths_secs=3 bond_secs=5 bond_runs=1 conn_secs=2 conn_n=1000 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 tc_secs=1 paths_secs=1 bond_secs=2 bond_runs=1 conn_secs=1 conn_n=100 ;;
+"") repeat=1000000 rounds=11 relay_secs=5 relay_runs=3 ttfb_runs=50 tc_secs=5 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=5 conn_n=3000 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -41,6 +43,9 @@ mkdir -p "$out"
 	echo "(IPv6 + port) and 16 bytes of SYN data in the payload."
 	echo "Targets: data segment within 1.3x of the empty program, SYNs within 2x."
 } | tee "$out/classifier.md"
+
+echo
+bench/tcprogs.sh "$tc_secs" "$out/tc.md" "$out/tc.csv"
 
 echo
 bench/relay.sh "$relay_secs" "$relay_runs" "$out/relay.md" "$out/relay.csv"

@@ -376,7 +376,12 @@ static void dev_name(int reg_fd, __u32 ifindex, char *out, size_t len)
 		snprintf(out, len, "if%u", ifindex);
 }
 
-/* XMCP_MAP_PATH_STATS, summed over CPUs, one entry per device. */
+static int cmp_path_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct path_bytes *)a)->dev, ((const struct path_bytes *)b)->dev);
+}
+
+/* XMCP_MAP_PATH_STATS, summed over CPUs, one entry per device, by device name. */
 static void read_path_stats(struct stats *s)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, reg;
@@ -408,6 +413,8 @@ static void read_path_stats(struct stats *s)
 		dev_name(reg, key, pb->dev, sizeof(pb->dev));
 		s->n_paths++;
 	}
+	/* hash order changes from run to run; operators diff and scripts compare */
+	qsort(s->paths, s->n_paths, sizeof(s->paths[0]), cmp_path_dev);
 	if (reg >= 0)
 		close(reg);
 	free(vals);

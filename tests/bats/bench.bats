@@ -13,6 +13,12 @@ load helpers
 	done
 	[ -s "$BENCH_OUT/classifier.md" ]
 	assert_equal "$(wc -l < "$BENCH_OUT/classifier.csv")" 5
+	# the tc programs on live packets: each gateway, each way, steering and path
+	# accounting, with as many runs of the empty program as of xmcp's
+	for p in "hcpe \| up \| steering" "hag \| down \| path accounting"; do
+		assert_line --regexp "^\| $p \| [1-9][0-9]* \| [0-9]+\.[0-9] \| [0-9]+\.[0-9] \| [0-9]+\.[0-9]{2}x \|$"
+	done
+	assert_equal "$(wc -l < "$BENCH_OUT/tc.csv")" 9
 	# the relay table: the baselines, xmcp's relay modes and its peers, each way
 	# with a ratio to direct, and the relays' CPU per GB
 	for p in direct direct_mptcp xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy socat haproxy; do

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The tc programs' cost per packet on live traffic (build/bench_tc), in the
+# unshaped lab with xmcp as HCPE and HAG: one bulk transfer each way while
+# bench_tc watches the programs of one gateway, each against an empty tc
+# program that runs on the same packets just before it.
+#
+#   HCPE ingress: steering on the LAN side (H's TCP data: a socket lookup per
+#                 segment to keep the proxied flows local) and on the access
+#                 side (the HAG's MPTCP subflows)
+#   HCPE egress:  path accounting on dsl and lte (MPTCP subflow bytes per path)
+#   the same at the HAG
+#
+# Usage: bench/tcprogs.sh SECS OUT.md OUT.csv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/lab.bash
+. bench/lib.bash
+
+secs=$1 md=$2 csv=$3
+bench_lab xp
+run_daemon "$LAB_HCPE" policies/hcpe.json hcpe
+run_daemon "$LAB_HAG" policies/hag.json hag
+
+# gateway NS DIR: bench_tc in NS around one iperf3 transfer (DIR up: H -> S, down: -R)
+gateway() {
+	nsenter --net=/run/netns/$1 build/bench_tc -c "$work/$1.$2.csv" -- \
+		nsenter --net=/run/netns/$LAB_H iperf3 -c 10.4.0.2 -t "$secs" \
+		$([ "$2" = down ] && echo -R) > "$work/$1.$2.md"
+}
+
+echo "gateway,direction,program,packets,empty_ns,xmcp_ns,ratio" > "$csv"
+{
+	echo "## tc programs' cost per packet, live traffic"
+	echo
+	echo "| gateway | transfer | program | packets | empty tc ns/packet | xmcp ns/packet | ratio |"
+	echo "|---|---|---|---:|---:|---:|---:|"
+} > "$md"
+for gw in hcpe hag; do
+	ns=$LAB_HCPE
+	[ $gw = hag ] && ns=$LAB_HAG
+	for dir in up down; do
+		gateway "$ns" $dir
+		tail -n +2 "$work/$ns.$dir.csv" | while IFS=, read -r prog pkts e x r; do
+			echo "$gw,$dir,$prog,$pkts,$e,$x,$r" >> "$csv"
+			printf '| %s | %s | %s | %s | %.1f | %.1f | %.2fx |\n' "$gw" "$dir" "$prog" "$pkts" "$e" "$x" "$r" >> "$md"
+		done
+	done
+done
+{
+	echo
+	echo "iperf3 -t $secs H -> S (up) and S -> H (down) through xmcp's HCPE and HAG, xmcp's own"
+	echo "policies; BPF run-time statistics (ns per run as the kernel counts them, its clock reads"
+	echo "included in both columns). Steering: every device's ingress; path accounting: egress of the"
+	echo "access devices (dsl, lte). The XDP classifier's cost is in classifier.md."
+} >> "$md"
+cat "$md"
