@@ -30,12 +30,36 @@ stop() {
 	pids=()
 }
 
+# bench_cc: with BENCH_CC set (e.g. cubic), every lab namespace's default TCP
+# congestion control. A namespace may only choose an algorithm the host
+# allows (net.ipv4.tcp_allowed_congestion_control, global): one that is
+# available but not allowed is allowed for the run and the list put back.
+bench_cc() {
+	local f=/proc/sys/net/ipv4/tcp_allowed_congestion_control ns
+	[ -n "${BENCH_CC:-}" ] || return 0
+	if ! grep -qw -- "$BENCH_CC" /proc/sys/net/ipv4/tcp_available_congestion_control; then
+		echo "bench: BENCH_CC=$BENCH_CC is not available here ($(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2
+		exit 1
+	fi
+	if ! grep -qw -- "$BENCH_CC" $f; then
+		bench_allowed_cc=$(cat $f)
+		echo "$bench_allowed_cc $BENCH_CC" > $f
+	fi
+	for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$BENCH_CC"
+	done
+}
+
+# The congestion control the lab's sockets use, for the tables
+bench_cc_name() { ip netns exec "$LAB_S" sysctl -n net.ipv4.tcp_congestion_control; }
+
 # bench_lab PREFIX: a lab tagged PREFIX + random, $work, an iperf3 server on
 # S (10.4.0.2), and an EXIT trap that takes all of it down again
 bench_lab() {
 	work=$(mktemp -d)
 	trap bench_cleanup EXIT
 	lab_up "$1$(printf '%04x' $RANDOM)"
+	bench_cc
 	nsenter --net=/run/netns/$LAB_S iperf3 -s -B 10.4.0.2 -D --pidfile "$work/iperf.pid"
 	sleep 0.5
 }
@@ -46,4 +70,5 @@ bench_cleanup() {
 	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
 	lab_down
 	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
+	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
 }

@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Relay throughput in the unshaped hybrid-access lab (tests/lib/lab.bash),
-# xmcp and its peers in one run, each direction (up: H -> S, down: S -> H):
+# xmcp and its peers in one run, each direction (up: H -> S, down: S -> H),
+# grouped by what the relay converts, each row against its group's baseline:
 #
-#   direct        plain IP forwarding through the same namespaces (the ceiling)
-#   direct_mptcp  MPTCP end to end, iperf3 under mptcpize at H and S
-#   xmcp_splice, xmcp_copy        HCPE + HAG: TCP <-> MPTCP <-> TCP, by relay mode
-#   tcp_relay_splice, _copy       the HAG alone terminating H's plain TCP
-#                                 (terminate_tcp): one TCP<->TCP pair
-#   socat         socat in the HAG's namespace, TCP<->TCP (fork per connection)
-#   haproxy       Debian's haproxy in the HAG's namespace, mode tcp, splice-auto
+#   direct         plain IP forwarding through the same namespaces (TCP ceiling)
+#   direct_mptcp   MPTCP end to end, iperf3 under mptcpize at H and S (MPTCP ceiling)
+#   tcp-tcp        the HAG alone terminating H's plain TCP (terminate_tcp), socat,
+#                  haproxy: against direct
+#   tcp-mptcp      H's TCP to an MPTCP server: xmcp as HCPE alone, socat and haproxy
+#                  under mptcpize in the HCPE's namespace: against direct_mptcp
+#   mptcp-tcp      H's MPTCP (mptcpize) to a TCP server: xmcp as HAG alone, socat and
+#                  haproxy under mptcpize in the HAG's namespace: against direct_mptcp
+#   chain          HCPE + HAG, TCP <-> MPTCP <-> TCP over both paths: against direct;
+#                  once more with native XDP (the others use generic XDP, see below)
 #
-# (sockmap is refused on this kernel: docs/policy.md.) iperf3 -t SECS, RUNS
-# runs each; the median with min and max in Gbit/s, the ratio to direct, and
-# the relay's CPU: its processes' user + system seconds (children reaped by
-# it included) per GB moved, up. Kernel work done in softirq outside the
-# process is not in that figure.
+# xmcp runs each relay mode it has (splice, copy; sockmap is refused on this
+# kernel: docs/policy.md). Generic XDP: native XDP on a veth makes the kernel
+# turn segmentation offload off on the peer device (veth_fix_features), so
+# every sender into a gateway would build MTU-sized segments, a cost of the
+# lab that a real NIC does not have; the chain_xmcp_native row shows it.
+#
+# iperf3 -t SECS, RUNS runs each; the median with min and max in Gbit/s, the
+# ratio to the group's baseline, and the relay's CPU: its processes' user +
+# system seconds (children reaped by it included) per GB moved, up. Kernel
+# work done in softirq outside the process is not in that figure.
 #
 # Usage: bench/relay.sh SECS RUNS OUT.md OUT.csv
 set -euo pipefail
@@ -57,30 +66,25 @@ measure() {
 	done
 }
 
-start_xmcp() {
-	local role ns
-	for role in hcpe hag; do
-		ns=$LAB_HCPE
-		[ $role = hag ] && ns=$LAB_HAG
-		jq --arg r "$1" '.relay = $r' policies/$role.json > "$work/$role.json"
-		run_daemon "$ns" "$work/$role.json" "$role"
-	done
+# xmcp ROLE RELAY [XDP_MODE]: xmcp as ROLE in its namespace; ROLE hcpe, hag, or
+# hag_tcp: the HAG terminating plain TCP too
+xmcp() {
+	local role=$1 ns=$LAB_HCPE policy=$1 extra=.
+	[ "$role" = hcpe ] || ns=$LAB_HAG
+	[ "$role" = hag_tcp ] && policy=hag extra='.terminate_tcp = true'
+	jq --arg r "$2" --arg x "${3:-generic}" ".relay = \$r | .xdp_mode = \$x | $extra" \
+		policies/$policy.json > "$work/$role.json"
+	run_daemon "$ns" "$work/$role.json" "$role"
 }
 
-# start_hag_tcp RELAY: only the HAG, terminating plain TCP too (generic XDP, as first measured)
-start_hag_tcp() {
-	jq --arg r "$1" '.relay = $r | .terminate_tcp = true | .xdp_mode = "generic"' \
-		policies/hag.json > "$work/hag.json"
-	run_daemon "$LAB_HAG" "$work/hag.json" hag
-}
-
-# A peer relay in the HAG's namespace on 10.2.0.2:PORT (H reaches it over dsl) to S
-start_peer() {
-	local port=$2
-	case $1 in
+# peer socat|haproxy NS LISTEN_ADDR PORT TARGET_PORT [mptcpize]: a peer relay in NS to S
+peer() {
+	local kind=$1 ns=$2 addr=$3 port=$4 target=$5 wrap=()
+	[ "${6:-}" = mptcpize ] && wrap=(mptcpize run)
+	case $kind in
 	socat)
-		nsenter --net=/run/netns/$LAB_HAG socat TCP-LISTEN:$port,bind=10.2.0.2,reuseaddr,fork \
-			TCP:10.4.0.2:5201 > "$work/socat.log" 2>&1 &
+		nsenter --net=/run/netns/$ns "${wrap[@]}" socat \
+			TCP-LISTEN:$port,bind=$addr,reuseaddr,fork TCP:10.4.0.2:$target > "$work/socat.log" 2>&1 &
 		;;
 	haproxy)
 		cat > "$work/haproxy.cfg" <<-CFG
@@ -93,68 +97,96 @@ start_peer() {
 			    timeout server 60s
 			    option splice-auto
 			listen relay
-			    bind 10.2.0.2:$port
-			    server s 10.4.0.2:5201
+			    bind $addr:$port
+			    server s 10.4.0.2:$target
 		CFG
-		nsenter --net=/run/netns/$LAB_HAG haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
+		nsenter --net=/run/netns/$ns "${wrap[@]}" haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
 		;;
 	esac
 	pids+=($!)
 	for _ in $(seq 50); do
-		ss -N "$LAB_HAG" -tln | grep -q "10.2.0.2:$port " && return 0
+		ss -N "$ns" -tln | grep -q "$addr:$port " && return 0
 		sleep 0.1
 	done
-	echo "bench/relay.sh: $1 did not listen:" >&2
-	cat "$work/$1.log" >&2
+	echo "bench/relay.sh: $kind did not listen:" >&2
+	cat "$work/$kind.log" >&2
 	exit 1
 }
 
+# each row: LABEL GROUP BASELINE, in the order measured
+rows=()
+row() { rows+=("$1 $2 $3"); }
+# bench_xmcp GROUP BASELINE PORT CLIENT_WRAP ROLE...: xmcp as the roles, both relay modes
+bench_xmcp() {
+	local group=$1 base=$2 port=$3 wrap=$4 mode role label=${1}_xmcp
+	shift 4
+	for mode in splice copy; do
+		for role in "$@"; do xmcp "$role" $mode; done
+		relay_pids="${pids[*]}" measure "${label}_$mode" 10.4.0.2 "$port" $wrap
+		stop
+		row "${label}_$mode" "$group" "$base"
+	done
+}
+# bench_peers GROUP BASELINE NS ADDR TARGET CLIENT_WRAP [mptcpize]: socat and haproxy there
+bench_peers() {
+	local group=$1 base=$2 ns=$3 addr=$4 target=$5 wrap=$6 kind port=5300
+	for kind in socat haproxy; do
+		port=$((port + 1))
+		peer $kind "$ns" "$addr" $port "$target" "${7:-}"
+		relay_pids="${pids[*]}" measure "${group}_$kind" "$addr" $port $wrap
+		stop
+		row "${group}_$kind" "$group" "$base"
+	done
+}
+
 measure direct 10.4.0.2 5201
+row direct baseline direct
 measure direct_mptcp 10.4.0.2 5202 mptcpize run
-for mode in splice copy; do
-	start_xmcp $mode
-	relay_pids="${pids[*]}" measure "xmcp_$mode" 10.4.0.2 5201
-	stop
-done
-for mode in splice copy; do
-	start_hag_tcp $mode
-	relay_pids="${pids[*]}" measure "tcp_relay_$mode" 10.4.0.2 5201
-	stop
-done
-start_peer socat 5301
-relay_pids="${pids[*]}" measure socat 10.2.0.2 5301
+row direct_mptcp baseline direct
+
+bench_xmcp tcp-tcp direct 5201 "" hag_tcp
+bench_peers tcp-tcp direct "$LAB_HAG" 10.2.0.2 5201 ""
+bench_xmcp tcp-mptcp direct_mptcp 5202 "" hcpe
+bench_peers tcp-mptcp direct_mptcp "$LAB_HCPE" 10.1.0.1 5202 "" mptcpize
+bench_xmcp mptcp-tcp direct_mptcp 5201 "mptcpize run" hag
+bench_peers mptcp-tcp direct_mptcp "$LAB_HAG" 10.2.0.2 5201 "mptcpize run" mptcpize
+bench_xmcp chain direct 5201 "" hcpe hag
+xmcp hcpe splice native
+xmcp hag splice native
+relay_pids="${pids[*]}" measure chain_xmcp_native 10.4.0.2 5201
 stop
-start_peer haproxy 5302
-relay_pids="${pids[*]}" measure haproxy 10.2.0.2 5302
-stop
+row chain_xmcp_native chain direct
 kill "$(cat "$work/iperf-mptcp.pid")" 2>/dev/null || true
+cc=$(bench_cc_name)
 
 # stats FILE -> "median min max"
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-read -r base_up _ _ <<< "$(stats "$work/direct.up")"
-read -r base_down _ _ <<< "$(stats "$work/direct.down")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 {
 	echo "## Relay throughput, unshaped veth (H -> S up, S -> H down)"
 	echo
-	echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs"
+	echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs, congestion control $cc"
 	echo
-	echo "| path | up Gbit/s median (min-max) | up ratio | down Gbit/s median (min-max) | down ratio | relay CPU s/GB (up) |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| path | converts | up Gbit/s median (min-max) | up ratio | down Gbit/s median (min-max) | down ratio | against | relay CPU s/GB (up) |"
+	echo "|---|---|---:|---:|---:|---:|---|---:|"
 } > "$md"
-echo "path,up_gbps,up_min,up_max,up_ratio,down_gbps,down_min,down_max,down_ratio,cpu_s_per_gb" > "$csv"
-for l in direct direct_mptcp xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy socat haproxy; do
+echo "path,group,up_gbps,up_min,up_max,up_ratio,down_gbps,down_min,down_max,down_ratio,baseline,cpu_s_per_gb" > "$csv"
+for r in "${rows[@]}"; do
+	read -r l group base <<< "$r"
 	read -r um ul uh <<< "$(stats "$work/$l.up")"
 	read -r dm dl dh <<< "$(stats "$work/$l.down")"
+	read -r bu _ _ <<< "$(stats "$work/$base.up")"
+	read -r bd _ _ <<< "$(stats "$work/$base.down")"
 	cpu=-
 	[ -s "$work/$l.cpu" ] && read -r cpu _ _ <<< "$(stats "$work/$l.cpu")"
-	echo "| $l | $um ($ul-$uh) | $(ratio "$um" "$base_up")x | $dm ($dl-$dh) | $(ratio "$dm" "$base_down")x | $cpu |" >> "$md"
-	echo "$l,$um,$ul,$uh,$(ratio "$um" "$base_up"),$dm,$dl,$dh,$(ratio "$dm" "$base_down"),$cpu" >> "$csv"
+	echo "| $l | $group | $um ($ul-$uh) | $(ratio "$um" "$bu")x | $dm ($dl-$dh) | $(ratio "$dm" "$bd")x | $base | $cpu |" >> "$md"
+	echo "$l,$group,$um,$ul,$uh,$(ratio "$um" "$bu"),$dm,$dl,$dh,$(ratio "$dm" "$bd"),$base,$cpu" >> "$csv"
 done
 {
 	echo
-	echo "iperf3 -t $secs, $runs runs each way. socat and haproxy are not transparent (H connects to them);"
-	echo "xmcp is (S sees H's address). Relay CPU: user + system seconds of the relaying processes per GB"
-	echo "moved up (xmcp_*: HCPE and HAG together)."
+	echo "iperf3 -t $secs, $runs runs each way. socat and haproxy are not transparent (H connects to them;"
+	echo "under mptcpize where a leg is MPTCP); xmcp is (S sees H's address). xmcp with generic XDP but"
+	echo "chain_xmcp_native. Relay CPU: user + system seconds of the relaying processes per GB moved up"
+	echo "(chain: HCPE and HAG together)."
 } >> "$md"
 cat "$md"

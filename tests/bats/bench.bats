@@ -19,13 +19,16 @@ load helpers
 		assert_line --regexp "^\| $p \| [1-9][0-9]* \| [0-9]+\.[0-9] \| [0-9]+\.[0-9] \| [0-9]+\.[0-9]{2}x \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/tc.csv")" 9
-	# the relay table: the baselines, xmcp's relay modes and its peers, each way
-	# with a ratio to direct, and the relays' CPU per GB
-	for p in direct direct_mptcp xmcp_splice xmcp_copy tcp_relay_splice tcp_relay_copy socat haproxy; do
-		assert_line --regexp "^\| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| ([0-9]+\.[0-9]+|-) \|$"
+	# the relay table: the baselines, then by conversion xmcp's relay modes and its
+	# peers, each way with a ratio to the group's baseline, and the relays' CPU per GB
+	for p in "direct \| baseline" "direct_mptcp \| baseline" \
+		"tcp-tcp_xmcp_splice \| tcp-tcp" "tcp-tcp_haproxy \| tcp-tcp" \
+		"tcp-mptcp_xmcp_copy \| tcp-mptcp" "tcp-mptcp_socat \| tcp-mptcp" \
+		"mptcp-tcp_xmcp_splice \| mptcp-tcp" "mptcp-tcp_haproxy \| mptcp-tcp" \
+		"chain_xmcp_splice \| chain" "chain_xmcp_native \| chain"; do
+		assert_line --regexp "^\| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| direct(_mptcp)? \| ([0-9]+\.[0-9]+|-) \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 9
-	[ -s "$BENCH_OUT/relay.png" ]
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 18
 	# time to first byte: the three paths, each with the added RTTs
 	for p in direct socks xmcp; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"
@@ -39,6 +42,8 @@ load helpers
 		assert_line --regexp "^\| (clean|lte_loss) \| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+ \| [0-9.]+x \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/bonding.csv")" 7
+	# the chart of both
+	[ "$(file -b --mime-type "$BENCH_OUT/bench.png")" = image/png ]
 	# connections: rate and idle memory for the baseline, xmcp and its peers
 	for p in direct xmcp tcp_relay socat haproxy; do
 		assert_line --regexp "^\| $p \| [1-9][0-9]* \| [0-9.]+x \| [1-9][0-9]* \| ([0-9]+ B|-) \| [0-9]+ B \|$"
