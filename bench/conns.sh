@@ -6,13 +6,18 @@
 # (tests/tools/connrate.c) drives it:
 #   - rate: 64 connections at a time for SECS seconds, each one byte each way
 #     then closed; connections per second, ratio to direct;
-#   - idle: N connections opened and held; the relay's memory growth (VmRSS
-#     of every process in its namespaces) divided by the pairs that stood,
+#   - idle: N connections opened (256 handshakes at a time) and held; the
+#     relay's memory growth (the proportional set size, Pss, of every process
+#     in its namespaces: socat's forked children share their parent's pages)
+#     divided by the pairs that stood (one byte each way through the relay),
 #     and the machine's TCP socket memory (/proc/net/sockstat "mem", pages,
 #     client and server sockets included) likewise.
-# N is bounded by the open-file hard limit (20000 on the machine this was
-# written on, not raisable in its container): xmcp's splice relay holds six
-# descriptors per pair (two sockets, two pipes), so 3000 pairs fit.
+# N is bounded by the open-file hard limit, which a relay process cannot
+# raise without CAP_SYS_RESOURCE (20000 on the machine this was written on):
+# a pair holds two sockets (xmcp takes a pipe only while bytes sit in it),
+# so 9900 rather than the issue's 10,000. haproxy's descriptors grow with
+# maxconn and maxpipes, and socat forks a process per pair: it holds at
+# most 1000.
 #
 # Usage: bench/conns.sh SECS N OUT.md OUT.csv
 set -euo pipefail
@@ -36,15 +41,12 @@ for port in 7100 7110 7120 7130 7140; do
 done
 sleep 0.3
 
-# rss_kb NS...: VmRSS of every process in those namespaces, in kB
-rss_kb() {
-	local ns p t=0
-	for ns in "$@"; do
-		for p in $(ip netns pids "$ns"); do
-			t=$((t + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
-		done
-	done
-	echo "$t"
+# pss_kb NS...: the proportional set size of every process in those namespaces, in kB
+pss_kb() {
+	local ns
+	for ns in "$@"; do ip netns pids "$ns"; done |
+		sed 's|.*|/proc/&/smaps_rollup|' | xargs -r awk '/^Pss:/ { t += $2 } END { print t + 0 }' 2>/dev/null |
+		awk '{ t += $1 } END { print t + 0 }'
 }
 # settle NS...: until the number of processes there holds still (socat's children exit late)
 settle() {
@@ -58,42 +60,44 @@ settle() {
 }
 tcp_mem_pages() { awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat; }
 
-# run LABEL HOST PORT NS...: the rate, then N idle pairs; one csv line
+# run LABEL HOST PORT N NS...: the rate, then N idle pairs; one csv line
 run() {
-	local label=$1 host=$2 port=$3 rate r0 k0 stood r1 k1 holder
-	shift 3
+	local label=$1 host=$2 port=$3 n=$4 rate r0 k0 stood r1 k1 holder
+	shift 4
 	rate=$(nsenter --net=/run/netns/$LAB_H $CR rate "$host" "$port" "$secs" 64)
 	sleep 1 # let the short connections' pairs go
 	settle "$@"
-	r0=$(rss_kb "$@") k0=$(tcp_mem_pages)
-	nsenter --net=/run/netns/$LAB_H $CR hold "$host" "$port" "$n" 5 > "$work/hold" &
+	r0=$(pss_kb "$@") k0=$(tcp_mem_pages)
+	nsenter --net=/run/netns/$LAB_H $CR hold "$host" "$port" "$n" 600 > "$work/hold" &
 	holder=$!
-	for _ in $(seq 600); do [ -s "$work/hold" ] && break; sleep 0.1; done
+	for _ in $(seq 1300); do [ -s "$work/hold" ] && break; sleep 0.1; done
 	settle "$@"
 	stood=$(cat "$work/hold")
-	r1=$(rss_kb "$@") k1=$(tcp_mem_pages)
-	wait "$holder"
-	echo "$label,$rate,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
+	r1=$(pss_kb "$@") k1=$(tcp_mem_pages)
+	kill "$holder"
+	wait "$holder" || true
+	echo "$label,$rate,$n,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
 }
 
-run direct 10.4.0.2 7100
+run direct 10.4.0.2 7100 "$n"
 run_daemon "$LAB_HCPE" policies/hcpe.json hcpe
 run_daemon "$LAB_HAG" policies/hag.json hag
-run xmcp 10.4.0.2 7110 "$LAB_HCPE" "$LAB_HAG"
+run xmcp 10.4.0.2 7110 "$n" "$LAB_HCPE" "$LAB_HAG"
 stop
 jq '.terminate_tcp = true' policies/hag.json > "$work/hag.json"
 run_daemon "$LAB_HAG" "$work/hag.json" hag
-run tcp_relay 10.4.0.2 7120 "$LAB_HAG"
+run tcp_relay 10.4.0.2 7120 "$n" "$LAB_HAG"
 stop
 nsenter --net=/run/netns/$LAB_HAG socat TCP-LISTEN:7101,bind=10.2.0.2,reuseaddr,fork,backlog=4096 \
 	TCP:10.4.0.2:7130 > /dev/null 2>&1 &
 pids+=($!)
 sleep 0.3
-run socat 10.2.0.2 7101 "$LAB_HAG"
+run socat 10.2.0.2 7101 $((n < 1000 ? n : 1000)) "$LAB_HAG"
 stop
 cat > "$work/haproxy.cfg" <<CFG
 global
-    maxconn 7000
+    maxconn $((n + 50))
+    maxpipes 20
 defaults
     mode tcp
     timeout connect 5s
@@ -104,11 +108,12 @@ listen relay
     bind 10.2.0.2:7102
     server s 10.4.0.2:7140
 CFG
-# haproxy sizes its descriptors from maxconn (2 per connection and some): it must fit the hard limit
+# haproxy sizes its descriptors from maxconn (2 per connection) and maxpipes (2 per
+# pipe, maxconn / 4 by default): few pipes, so N pairs fit the hard limit
 nsenter --net=/run/netns/$LAB_HAG haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy.log" 2>&1 &
 pids+=($!)
 sleep 0.5
-run haproxy 10.2.0.2 7102 "$LAB_HAG"
+run haproxy 10.2.0.2 7102 "$n" "$LAB_HAG"
 stop
 kill "${servers[@]}"
 
@@ -116,22 +121,24 @@ base=$(awk -F, '$1 == "direct" { print $2 }' "$work/rows")
 {
 	echo "## Connection rate and idle pairs (unshaped veth)"
 	echo
-	echo "| relay | connections/s | ratio to direct | idle pairs held | relay memory per pair | TCP socket memory per pair |"
+	echo "| relay | connections/s | ratio to direct | idle pairs held (of) | relay memory per pair | TCP socket memory per pair |"
 	echo "|---|---:|---:|---:|---:|---:|"
 } > "$md"
-echo "relay,conn_per_s,ratio,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
-while IFS=, read -r l rate stood rkb kkb; do
-	awk -v l="$l" -v r="$rate" -v b="$base" -v s="$stood" -v rk="$rkb" -v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
+echo "relay,conn_per_s,ratio,tried,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
+while IFS=, read -r l rate tried stood rkb kkb; do
+	awk -v l="$l" -v r="$rate" -v b="$base" -v t="$tried" -v s="$stood" -v rk="$rkb" -v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
 		ratio = b > 0 ? r / b : 0; per = s > 0 ? rk * 1024 / s : 0; kper = s > 0 ? kk * 1024 / s : 0
 		rel = l == "direct" ? "-" : sprintf("%.0f B", per)
-		printf "| %s | %d | %.2fx | %d | %s | %.0f B |\n", l, r, ratio, s, rel, kper >> md
-		printf "%s,%d,%.2f,%d,%d,%.0f,%.0f\n", l, r, ratio, s, rk, per, kper >> csv }'
+		printf "| %s | %d | %.2fx | %d (%d) | %s | %.0f B |\n", l, r, ratio, s, t, rel, kper >> md
+		printf "%s,%d,%.2f,%d,%d,%d,%.0f,%.0f\n", l, r, ratio, t, s, rk, per, kper >> csv }'
 done < "$work/rows"
 {
 	echo
-	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes. idle: $n connections"
-	echo "opened and held; relay memory = VmRSS growth of every process in the relay's namespaces (xmcp: HCPE"
-	echo "and HAG together; socat forks a process per connection) over the pairs that stood; TCP socket"
-	echo "memory = the machine's /proc/net/sockstat growth over the same pairs (client and server sockets too)."
+	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes. idle: up to $n"
+	echo "connections opened, 256 handshakes at a time, and held; relay memory = growth of the proportional"
+	echo "set size (Pss) of every process in the relay's namespaces (xmcp: HCPE and HAG together; socat: its"
+	echo "forked children, at most 1000) over the pairs that stood; TCP socket memory = the machine's"
+	echo "/proc/net/sockstat growth over the same pairs (client and server sockets too). $n, not 10,000: the"
+	echo "open-file hard limit here is $(ulimit -Hn) and a pair holds two sockets in one relay process."
 } >> "$md"
 cat "$md"

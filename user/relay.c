@@ -21,6 +21,14 @@
 
 #define RELAY_TAG 0x72656c61 /* "rela": marks our epoll data */
 #define SPLICE_CHUNK (1 << 16)
+/*
+ * Spare pipes kept for the next burst. A pair takes a pipe for a direction
+ * only while bytes sit in it: an idle pair then holds its two sockets and
+ * nothing else, so the open-file limit, not pipes, bounds the pairs (three
+ * times as many here), and a busy pair swaps pipes with the pool, no
+ * syscall.
+ */
+#define SPARE_PIPES 64
 
 enum { CLIENT, SERVER };
 
@@ -35,7 +43,7 @@ struct leg_ref {
 
 struct pair {
 	int fd[2];
-	int pipe_r[2], pipe_w[2]; /* pipe[d] carries bytes read from fd[d] */
+	int pipe_r[2], pipe_w[2]; /* pipe[d] carries bytes read from fd[d]; -1 when empty */
 	size_t queued[2];	  /* bytes in pipe[d] (or buf[d] from off[d]) */
 	unsigned char *buf[2];	  /* copy[d]: one chunk per direction */
 	size_t off[2];
@@ -70,6 +78,8 @@ struct relay {
 	int splice_fd, peers_fd; /* the sockhash and its peer map, or -1 */
 	unsigned int draining;	 /* pairs waiting to pass a FIN on */
 	struct pair *pairs;
+	int spare_r[SPARE_PIPES], spare_w[SPARE_PIPES];
+	unsigned int spares;
 	struct relay_stats st;
 	void (*on_end)(void *arg, void *owner);
 	void *on_end_arg;
@@ -339,6 +349,42 @@ static void unlink_pair(struct relay *r, struct pair *p)
 		p->next->prev = p->prev;
 }
 
+/* A pipe for direction d, from the spares or new. */
+static int pipe_get(struct relay *r, struct pair *p, int d)
+{
+	int pfd[2];
+
+	if (p->pipe_r[d] >= 0)
+		return 0;
+	if (r->spares) {
+		r->spares--;
+		p->pipe_r[d] = r->spare_r[r->spares];
+		p->pipe_w[d] = r->spare_w[r->spares];
+		return 0;
+	}
+	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC))
+		return -1;
+	p->pipe_r[d] = pfd[0];
+	p->pipe_w[d] = pfd[1];
+	return 0;
+}
+
+/* Direction d's pipe, empty now, back to the spares (or closed when there are enough). */
+static void pipe_put(struct relay *r, struct pair *p, int d)
+{
+	if (p->pipe_r[d] < 0)
+		return;
+	if (r->spares < SPARE_PIPES) {
+		r->spare_r[r->spares] = p->pipe_r[d];
+		r->spare_w[r->spares] = p->pipe_w[d];
+		r->spares++;
+	} else {
+		close(p->pipe_r[d]);
+		close(p->pipe_w[d]);
+	}
+	p->pipe_r[d] = p->pipe_w[d] = -1;
+}
+
 /* abort: reset both legs (SO_LINGER 0: RST, MP_FASTCLOSE on MPTCP). */
 static void close_pair(struct relay *r, struct pair *p, bool abort)
 {
@@ -362,10 +408,13 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 		if (abort)
 			setsockopt(p->fd[d], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(p->fd[d]);
-		if (p->pipe_r[d] >= 0)
+		if (p->queued[d] && p->pipe_r[d] >= 0) {
+			/* bytes left in it: not reusable */
 			close(p->pipe_r[d]);
-		if (p->pipe_w[d] >= 0)
 			close(p->pipe_w[d]);
+			p->pipe_r[d] = p->pipe_w[d] = -1;
+		}
+		pipe_put(r, p, d);
 		free(p->buf[d]);
 	}
 	unlink_pair(r, p);
@@ -397,7 +446,7 @@ void relay_reap(struct relay *r)
 int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags, void *owner)
 {
 	struct pair *p = calloc(1, sizeof(*p));
-	int d, pfd[2];
+	int d;
 
 	if (!p)
 		goto fail;
@@ -408,20 +457,13 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 	p->pipe_r[0] = p->pipe_r[1] = p->pipe_w[0] = p->pipe_w[1] = -1;
 	for (d = 0; d < 2; d++) {
 		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
-		if (r->mode == RELAY_COPY) {
-			if (use_copy(p, d))
-				goto fail_pipes;
-			continue;
-		}
-		if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC))
-			goto fail_pipes;
-		p->pipe_r[d] = pfd[0];
-		p->pipe_w[d] = pfd[1];
+		if (r->mode == RELAY_COPY && use_copy(p, d))
+			goto fail_bufs;
 	}
 	/* Once in a sockhash, a socket is read() by userspace, never spliced from. */
 	if (r->splice_fd >= 0 && is_tcp(client_fd) && is_tcp(server_fd)) {
 		if (use_copy(p, CLIENT) || use_copy(p, SERVER))
-			goto fail_pipes;
+			goto fail_bufs;
 		p->splice_wanted = true;
 	}
 	p->last = p->started = now();
@@ -440,14 +482,9 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 	}
 	r->st.pairs_opened++;
 	return 0;
-fail_pipes:
-	for (d = 0; d < 2; d++) {
+fail_bufs:
+	for (d = 0; d < 2; d++)
 		free(p->buf[d]);
-		if (p->pipe_r[d] >= 0)
-			close(p->pipe_r[d]);
-		if (p->pipe_w[d] >= 0)
-			close(p->pipe_w[d]);
-	}
 	free(p);
 fail:
 	relay_end_owner(r, owner);
@@ -488,6 +525,7 @@ static int flush(struct relay *r, struct pair *p, int d)
 		r->st.bytes[d] += n;
 		p->moved[d] += n;
 	}
+	pipe_put(r, p, d);
 	/* All of it delivered and nothing more will come: pass the FIN on. */
 	if (p->eof[d] && !p->shut[d]) {
 		if (p->in_kernel[d] && !kernel_delivered(p, d)) {
@@ -510,6 +548,8 @@ static int fill(struct relay *r, struct pair *p, int d)
 		return kernel_read(r, p, d);
 	if (p->copy[d])
 		n = read(p->fd[d], p->buf[d], SPLICE_CHUNK);
+	else if (pipe_get(r, p, d))
+		return -1;
 	else
 		n = splice(p->fd[d], NULL, p->pipe_w[d], NULL, SPLICE_CHUNK,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
@@ -684,6 +724,10 @@ void relay_free(struct relay *r)
 	while (r->pairs)
 		close_pair(r, r->pairs, true);
 	relay_reap(r);
+	while (r->spares--) {
+		close(r->spare_r[r->spares]);
+		close(r->spare_w[r->spares]);
+	}
 	free(r);
 }
 

@@ -7,7 +7,8 @@
  *   connrate rate ADDR PORT SECS CONC  CONC connections at a time, each: connect,
  *                                    one byte each way, close; prints connections/s
  *   connrate hold ADDR PORT N SECS   open N connections, one byte each way, keep them
- *                                    SECS seconds; prints how many stood
+ *                                    SECS seconds (or until killed); prints how many
+ *                                    stood, and on stderr why others did not
  *
  * One epoll loop, non-blocking sockets; plain TCP.
  */
@@ -137,20 +138,25 @@ static int rate(double secs, int conc)
 	return 0;
 }
 
+/* At most this many handshakes in flight: a burst of thousands would overflow the backlog. */
+#define HOLD_INFLIGHT 256
+
 static int hold(long n, double secs)
 {
 	struct epoll_event evs[256];
 	int ep = epoll_create1(0), i;
-	long standing = 0, failed = 0, started;
-	double t0;
+	long standing = 0, failed = 0, started = 0, refused = 0;
+	double t0 = now();
 
-	for (started = 0; started < n; started++)
-		if (start(ep) < 0)
-			break;
-	t0 = now();
-	while (standing + failed < started && now() - t0 < 60) {
-		int k = epoll_wait(ep, evs, 256, 100);
+	while ((started < n || standing + failed < started) && now() - t0 < 120) {
+		int k;
 
+		for (; started < n && started - standing - failed < HOLD_INFLIGHT; started++)
+			if (start(ep) < 0) {
+				refused++; /* EMFILE, no port: counted, not retried */
+				failed++;
+			}
+		k = epoll_wait(ep, evs, 256, 100);
 		for (i = 0; i < k; i++) {
 			int r = step(ep, &evs[i]);
 
@@ -160,11 +166,15 @@ static int hold(long n, double secs)
 			} else if (r < 0) {
 				failed++;
 				epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+				close(evs[i].data.fd);
 			}
 		}
 	}
 	printf("%ld\n", standing);
 	fflush(stdout);
+	if (standing < n)
+		fprintf(stderr, "connrate: %ld of %ld stood: %ld could not start, %ld failed, %ld no reply in 120 s\n",
+			standing, n, refused + n - started, failed - refused, started - standing - failed);
 	sleep((unsigned)secs);
 	return 0;
 }
