@@ -328,10 +328,11 @@ fail:
 /*
  * An endpoint with a port is a kernel listener on that address and port,
  * which the kernel binds without SO_REUSEADDR: after a restart, a join
- * subflow of the previous run that sits in TIME_WAIT on that address and
- * port (seen in benchmark restarts: `ss` showed it) makes the bind fail
- * with EADDRINUSE for up to 60 s. Those sockets hold no data; remove them,
- * as `ss -K` would, and try again.
+ * subflow of the previous run that sits in TIME_WAIT (or still FIN_WAIT2,
+ * after thousands of pairs) on that address and port (seen in benchmark
+ * restarts: `ss` showed them) makes the bind fail with EADDRINUSE for up to
+ * 60 s. Their connections are closed and ours; remove them, as `ss -K`
+ * would, and try again.
  */
 static int add_endpoint(const struct pm_endpoint *e)
 {
@@ -339,9 +340,9 @@ static int add_endpoint(const struct pm_endpoint *e)
 
 	if (err != -EADDRINUSE || !e->port)
 		return err;
-	gone = nl_destroy_timewait(e->family, e->addr, e->port);
+	gone = nl_destroy_closed(e->family, e->addr, e->port);
 	if (gone > 0) {
-		fprintf(stderr, "xmcp: endpoint %u: removed %d TIME_WAIT socket(s) holding its port %u\n",
+		fprintf(stderr, "xmcp: endpoint %u: removed %d closed connection(s) holding its port %u\n",
 			e->id, gone, e->port);
 		err = pm_add_endpoint(e);
 	}

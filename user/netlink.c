@@ -180,10 +180,16 @@ static int diag_talk(struct mnl_socket *nl, __u16 type, __u16 flags, const struc
 	return ret < 0 ? -errno : 0;
 }
 
-int nl_destroy_timewait(int family, const void *addr, __u16 port)
+/* The states of a connection its owner has closed: nobody reads or writes it any more. */
+#define CLOSED_STATES                                                                          \
+	((1 << TCP_FIN_WAIT1) | (1 << TCP_FIN_WAIT2) | (1 << TCP_CLOSING) | (1 << TCP_LAST_ACK) | \
+	 (1 << TCP_TIME_WAIT))
+
+int nl_destroy_closed(int family, const void *addr, __u16 port)
 {
 	struct inet_diag_req_v2 req = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
-					.idiag_states = 1 << TCP_TIME_WAIT };
+					.idiag_states = CLOSED_STATES };
+	unsigned int round;
 	struct tw_dump *t = calloc(1, sizeof(*t));
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);
 	unsigned int i, gone = 0;
@@ -199,6 +205,7 @@ int nl_destroy_timewait(int family, const void *addr, __u16 port)
 	/* TW_MAX at a time: after a busy run there are thousands (one per join) */
 	do {
 		t->n = 0;
+		round = gone;
 		req.id = (struct inet_diag_sockid){ 0 };
 		err = diag_talk(nl, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req, tw_dump_cb, t);
 		for (i = 0; !err && i < t->n; i++) {
@@ -206,7 +213,8 @@ int nl_destroy_timewait(int family, const void *addr, __u16 port)
 			if (!diag_talk(nl, SOCK_DESTROY, NLM_F_ACK, &req, NULL, NULL))
 				gone++;
 		}
-	} while (!err && t->n == TW_MAX && gone < 1000000);
+		/* a full batch means more may wait; a batch none of which went would come back */
+	} while (!err && t->n == TW_MAX && gone > round);
 out:
 	if (nl)
 		mnl_socket_close(nl);

@@ -20,10 +20,11 @@ int nl_local_default(bool add, int family, __u32 table);
 int nl_route_oif(int family, const void *dst, const void *src);
 
 /*
- * Destroy (sock_diag SOCK_DESTROY, what `ss -K` does) the TCP sockets in
- * TIME_WAIT whose local address and port are these (family's length,
- * network order; port in host order). How many went, or a negative errno.
+ * Destroy (sock_diag SOCK_DESTROY, what `ss -K` does) the TCP sockets of
+ * closed connections (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT) whose local
+ * address and port are these (family's length, network order; port in host
+ * order). How many went, or a negative errno.
  */
-int nl_destroy_timewait(int family, const void *addr, __u16 port);
+int nl_destroy_closed(int family, const void *addr, __u16 port);
 
 #endif

@@ -501,18 +501,24 @@ reload_hag() {
 	assert_output --regexp '^3 pairs \(0 spliced in the kernel, 0 directions back in userspace\): 3 closed, 0 aborted'
 }
 
-@test "hybrid: a TIME_WAIT socket of a previous run on the HAG's endpoint port does not stop a restart" {
-	# what a join subflow of the previous daemon leaves when the HAG closed first
+@test "hybrid: closed connections of a previous run on the HAG's endpoint port (TIME_WAIT, FIN_WAIT2) do not stop a restart" {
+	# what join subflows of the previous daemon leave when the HAG closed first: one
+	# whose peer closed too (TIME_WAIT), one whose peer has not yet (FIN_WAIT2)
 	in_ns "$LAB_HAG" "$PY" -c '
-import socket, time
+import socket, sys, time
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("10.3.0.2", 7011)); l.listen()
-c = socket.create_connection(("10.3.0.2", 7011)); s, _ = l.accept()
-s.close(); time.sleep(0.1); c.close(); l.close()'
+c1 = socket.create_connection(("10.3.0.2", 7011)); s1, _ = l.accept()
+c2 = socket.create_connection(("10.3.0.2", 7011)); s2, _ = l.accept()
+s1.close(); s2.close(); time.sleep(0.1); c1.close(); l.close()
+print("ready", flush=True); time.sleep(60)' > "$BATS_TEST_TMPDIR/holder" 3>&- &
+	for _ in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/holder" && break; sleep 0.1; done
 	run ss -N "$LAB_HAG" -tan state time-wait '( sport = :7011 )'
 	assert_line --partial "10.3.0.2:7011"
+	run ss -N "$LAB_HAG" -tan state fin-wait-2 '( sport = :7011 )'
+	assert_line --partial "10.3.0.2:7011"
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
-	grep -q "^xmcp: endpoint 200: removed 1 TIME_WAIT socket(s) holding its port 7011$" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	grep -q "^xmcp: endpoint 200: removed 2 closed connection(s) holding its port 7011$" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	run ip -n "$LAB_HAG" mptcp endpoint show
 	assert_line --partial "10.3.0.2 port 7011 id 200 signal dev lte"
 }
