@@ -404,7 +404,7 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 	if (p->draining)
 		r->draining--;
 	for (d = 0; d < 2; d++) {
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, p->fd[d], NULL);
+		/* no EPOLL_CTL_DEL: close() takes the fd out of epoll, as nothing dups it */
 		if (abort)
 			setsockopt(p->fd[d], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(p->fd[d]);
