@@ -5,7 +5,8 @@
 # (terminate_tcp), socat and haproxy (in the HAG's namespace). build/connrate
 # (tests/tools/connrate.c) drives it:
 #   - rate: 64 connections at a time for SECS seconds, each one byte each way
-#     then closed; connections per second, ratio to direct;
+#     then closed; connections per second (median of RUNS runs, min, max),
+#     ratio to direct;
 #   - idle: N connections opened (256 handshakes at a time) and held; the
 #     relay's memory growth (the proportional set size, Pss, of every process
 #     in its namespaces: socat's forked children share their parent's pages)
@@ -19,13 +20,13 @@
 # maxconn and maxpipes, and socat forks a process per pair: it holds at
 # most 1000.
 #
-# Usage: bench/conns.sh SECS N OUT.md OUT.csv
+# Usage: bench/conns.sh SECS RUNS N OUT.md OUT.csv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/lab.bash
 . bench/lib.bash
 
-secs=$1 n=$2 md=$3 csv=$4
+secs=$1 runs=$2 n=$3 md=$4 csv=$5
 CR=build/connrate
 bench_lab xc
 for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
@@ -64,7 +65,10 @@ tcp_mem_pages() { awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print
 run() {
 	local label=$1 host=$2 port=$3 n=$4 rate r0 k0 stood r1 k1 holder
 	shift 4
-	rate=$(nsenter --net=/run/netns/$LAB_H $CR rate "$host" "$port" "$secs" 64)
+	for _ in $(seq "$runs"); do
+		nsenter --net=/run/netns/$LAB_H $CR rate "$host" "$port" "$secs" 64
+	done | sort -n > "$work/rates"
+	rate=$(awk '{ v[NR] = $1 } END { printf "%d %d %d", v[int((NR + 1) / 2)], v[1], v[NR] }' "$work/rates")
 	sleep 1 # let the short connections' pairs go
 	settle "$@"
 	r0=$(pss_kb "$@") k0=$(tcp_mem_pages)
@@ -76,7 +80,7 @@ run() {
 	r1=$(pss_kb "$@") k1=$(tcp_mem_pages)
 	kill "$holder"
 	wait "$holder" || true
-	echo "$label,$rate,$n,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
+	echo "$label,${rate// /,},$n,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
 }
 
 run direct 10.4.0.2 7100 "$n"
@@ -121,20 +125,21 @@ base=$(awk -F, '$1 == "direct" { print $2 }' "$work/rows")
 {
 	echo "## Connection rate and idle pairs (unshaped veth)"
 	echo
-	echo "| relay | connections/s | ratio to direct | idle pairs held (of) | relay memory per pair | TCP socket memory per pair |"
+	echo "| relay | connections/s median (min-max) | ratio to direct | idle pairs held (of) | relay memory per pair | TCP socket memory per pair |"
 	echo "|---|---:|---:|---:|---:|---:|"
 } > "$md"
-echo "relay,conn_per_s,ratio,tried,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
-while IFS=, read -r l rate tried stood rkb kkb; do
-	awk -v l="$l" -v r="$rate" -v b="$base" -v t="$tried" -v s="$stood" -v rk="$rkb" -v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
+echo "relay,conn_per_s,conn_min,conn_max,ratio,tried,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
+while IFS=, read -r l rate lo hi tried stood rkb kkb; do
+	awk -v l="$l" -v r="$rate" -v lo="$lo" -v hi="$hi" -v b="$base" -v t="$tried" -v s="$stood" -v rk="$rkb" \
+		-v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
 		ratio = b > 0 ? r / b : 0; per = s > 0 ? rk * 1024 / s : 0; kper = s > 0 ? kk * 1024 / s : 0
 		rel = l == "direct" ? "-" : sprintf("%.0f B", per)
-		printf "| %s | %d | %.2fx | %d (%d) | %s | %.0f B |\n", l, r, ratio, s, t, rel, kper >> md
-		printf "%s,%d,%.2f,%d,%d,%d,%.0f,%.0f\n", l, r, ratio, t, s, rk, per, kper >> csv }'
+		printf "| %s | %d (%d-%d) | %.2fx | %d (%d) | %s | %.0f B |\n", l, r, lo, hi, ratio, s, t, rel, kper >> md
+		printf "%s,%d,%d,%d,%.2f,%d,%d,%d,%.0f,%.0f\n", l, r, lo, hi, ratio, t, s, rk, per, kper >> csv }'
 done < "$work/rows"
 {
 	echo
-	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes. idle: up to $n"
+	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes; $runs runs. idle: up to $n"
 	echo "connections opened, 256 handshakes at a time, and held; relay memory = growth of the proportional"
 	echo "set size (Pss) of every process in the relay's namespaces (xmcp: HCPE and HAG together; socat: its"
 	echo "forked children, at most 1000) over the pairs that stood; TCP socket memory = the machine's"

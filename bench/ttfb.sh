@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Time to first byte through the plain mode, against a direct connection and
-# a SOCKS5 proxy over MPTCP, in one run over the same paths: the lab of
+# Time to first byte through xmcp, against a direct connection and a SOCKS5
+# proxy over MPTCP, in one run over the same paths: the lab of
 # tests/lib/lab.bash with DELAY ms each way on dsl and lte (no rate limit).
 #
-#   direct  H -> S, plain TCP, HCPE and HAG only route
-#   socks   H -> microsocks (made MPTCP with mptcpize) in the HAG namespace -> S
-#   xmcp    H -> HCPE (off-path mode) -> MCP in the HAG namespace -> S
+#   direct        H -> S, plain TCP, HCPE and HAG only route
+#   socks         H -> microsocks (made MPTCP with mptcpize) in the HAG namespace -> S
+#   xmcp_offpath  H -> HCPE (off-path mode) -> MCP in the HAG namespace -> S
+#   xmcp_hybrid   H -> HCPE -> HAG -> S, the hybrid-access roles (transparent)
 #
 # The client (tests/tools/ttfb.py) connects, sends a request line and waits
 # for the first byte of the answer; RUNS runs each. The draft's claim is zero
@@ -50,15 +51,25 @@ stop
 
 run_daemon "$LAB_HAG" policies/mcp.json ttfb-mcp
 run_daemon "$LAB_HCPE" policies/hcpe-offpath.json ttfb-hcpe
-in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp"
+in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp_offpath"
 stop
 grep -q "mcp: $runs converted" "$work/ttfb-mcp.log" ||
 	{ echo "bench/ttfb.sh: the MCP did not convert every run:" >&2; cat "$work/ttfb-mcp.log" >&2; exit 1; }
 
+run_daemon "$LAB_HCPE" policies/hcpe.json ttfb-hcpe
+run_daemon "$LAB_HAG" policies/hag.json ttfb-hag
+in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp_hybrid"
+# every run went through both gateways, or the row would measure plain routing
+relayed=$(XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-ttfb-hag nsenter --net=/run/netns/$LAB_HAG build/xmcp stats -j |
+	jq .pairs_opened)
+stop
+[ "$relayed" -ge "$runs" ] ||
+	{ echo "bench/ttfb.sh: the HAG relayed $relayed of $runs runs" >&2; exit 1; }
+
 read -r rtt _ _ < "$work/rtt"
 read -r base _ _ < "$work/direct"
 {
-	echo "## Time to first byte, plain mode vs direct vs SOCKS5 over MPTCP"
+	echo "## Time to first byte: xmcp (plain mode, hybrid access) vs direct vs SOCKS5 over MPTCP"
 	echo
 	echo "$delay ms each way on dsl and lte; RTT H-S (median TCP handshake) $rtt ms; $runs runs each."
 	echo
@@ -66,7 +77,7 @@ read -r base _ _ < "$work/direct"
 	echo "|---|---:|---:|---:|"
 } > "$md"
 echo "path,ttfb_ms_median,ttfb_ms_min,ttfb_ms_max,added_ms,added_rtts" > "$csv"
-for l in direct socks xmcp; do
+for l in direct socks xmcp_offpath xmcp_hybrid; do
 	read -r med lo hi < "$work/$l"
 	added=$(awk -v a="$med" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
 	rtts=$(awk -v a="$added" -v r="$rtt" 'BEGIN { printf "%.2f", (r > 0 ? a / r : 0) }')
@@ -76,7 +87,8 @@ done
 {
 	echo
 	echo "direct: plain TCP through the routing namespaces. socks: microsocks in the HAG namespace,"
-	echo "run under mptcpize, the client speaking SOCKS5 (no auth, CONNECT) over MPTCP. xmcp: the"
-	echo "HCPE in off-path mode (policies/hcpe-offpath.json) and the MCP (policies/mcp.json)."
+	echo "run under mptcpize, the client speaking SOCKS5 (no auth, CONNECT) over MPTCP. xmcp_offpath:"
+	echo "the HCPE in off-path mode (policies/hcpe-offpath.json) and the MCP (policies/mcp.json)."
+	echo "xmcp_hybrid: the HCPE and the HAG (policies/hcpe.json, hag.json)."
 } >> "$md"
 cat "$md"

@@ -338,6 +338,17 @@ static int add_endpoint(const struct pm_endpoint *e)
 {
 	int err = pm_add_endpoint(e), gone;
 
+	/*
+	 * EBUSY: the previous run's endpoint went while its connections still
+	 * had subflows on the address, and the kernel keeps an implicit one in
+	 * its place (seen in benchmark restarts); it replaces it only for an
+	 * endpoint added without an id.
+	 */
+	if (err == -EBUSY && (gone = pm_del_implicit_clash(e)) > 0) {
+		fprintf(stderr, "xmcp: endpoint %u: replaced %d implicit endpoint(s) the kernel kept for its address\n",
+			e->id, gone);
+		err = pm_add_endpoint(e);
+	}
 	if (err != -EADDRINUSE || !e->port)
 		return err;
 	gone = nl_destroy_closed(e->family, e->addr, e->port);
@@ -536,43 +547,78 @@ static bool hybrid_server(const struct policy *p, const struct sockaddr_storage 
 }
 
 /*
- * The server leg: from the client's own address (and port when free), to
- * the address the client asked for. MPTCP on the HCPE, TCP on the HAG.
+ * A socket bound to the client's address, as its own (IP_TRANSPARENT).
+ * keep_port: the client's port too, over a TIME_WAIT of an earlier leg on
+ * it (SO_REUSEADDR: the client reused the port, the 4-tuple check at
+ * connect decides as it did for the client); else a port chosen at connect
+ * time (IP_BIND_ADDRESS_NO_PORT: unique per destination, not per address,
+ * so a busy subscriber address does not run out of ports).
  */
-static int open_server_leg(const struct daemon *d, const struct sockaddr_storage *client,
-			   const struct sockaddr_storage *server)
+static int client_bound_socket(int proto, const struct sockaddr_storage *client, bool keep_port)
 {
-	int proto = d->pol.role == POL_ROLE_HCPE || hybrid_server(&d->pol, server) ? IPPROTO_MPTCP
-										  : IPPROTO_TCP;
-	int fam = server->ss_family, fd, one = 1;
+	int fam = client->ss_family, one = 1;
+	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	struct sockaddr_storage src;
 	socklen_t len;
 
-	fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -1;
 	if (fam == AF_INET)
 		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
 	else
 		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
-	len = fill_addr(client, &src, true);
+	if (keep_port)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	else
+		setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	len = fill_addr(client, &src, keep_port);
 	if (bind(fd, (struct sockaddr *)&src, len)) {
-		len = fill_addr(client, &src, false);
-		if (bind(fd, (struct sockaddr *)&src, len)) {
-			xmcp_dbg("cannot bind the server leg to the client's address: %s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
-	len = fill_addr(server, &src, true);
-	if (d->pol.marker && d->pol.role == POL_ROLE_HCPE)
-		return send_marked_syn(fd, &src, len);
-	if (connect(fd, (struct sockaddr *)&src, len) && errno != EINPROGRESS) {
-		xmcp_dbg("connect: %s", strerror(errno));
+		int err = errno;
+
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	return fd;
+}
+
+/* Failures that another source port may not meet. */
+static bool port_taken(int err)
+{
+	return err == EADDRINUSE || err == EADDRNOTAVAIL;
+}
+
+/*
+ * The server leg: from the client's own address (and port when it can be
+ * had), to the address the client asked for. MPTCP on the HCPE, TCP on the
+ * HAG.
+ */
+static int open_server_leg(const struct daemon *d, const struct sockaddr_storage *client,
+			   const struct sockaddr_storage *server)
+{
+	int proto = d->pol.role == POL_ROLE_HCPE || hybrid_server(&d->pol, server) ? IPPROTO_MPTCP
+										  : IPPROTO_TCP;
+	struct sockaddr_storage dst;
+	socklen_t len = fill_addr(server, &dst, true);
+	int keep, fd, err;
+
+	for (keep = 1; keep >= 0; keep--) {
+		fd = client_bound_socket(proto, client, keep);
+		if (fd >= 0) {
+			if (d->pol.marker && d->pol.role == POL_ROLE_HCPE)
+				err = send_marked_syn(fd, &dst, len) < 0 ? errno : 0;
+			else
+				err = connect(fd, (struct sockaddr *)&dst, len) && errno != EINPROGRESS ? errno : 0;
+			if (!err)
+				return fd;
+			close(fd);
+		} else
+			err = errno;
+		if (!keep || !port_taken(err))
+			break;
+	}
+	xmcp_dbg("cannot open the server leg from the client's address: %s", strerror(err));
+	return -1;
 }
 
 /* The address bytes and the port of an IPv4 or IPv6 socket address. */

@@ -93,8 +93,8 @@ static int genl_open(struct genl *g)
 	return 0;
 }
 
-static int pm_request(__u8 cmd, int (*fill)(struct nlmsghdr *, const void *), const void *arg,
-		      mnl_cb_t cb, void *data)
+static int pm_request_flags(__u8 cmd, __u16 flags, int (*fill)(struct nlmsghdr *, const void *),
+			    const void *arg, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -104,12 +104,18 @@ static int pm_request(__u8 cmd, int (*fill)(struct nlmsghdr *, const void *), co
 	if (err)
 		return err;
 	memset(buf, 0, sizeof(buf)); /* attribute padding goes on the wire too */
-	nlh = genl_start(buf, g.family_id, cmd, NLM_F_ACK);
+	nlh = genl_start(buf, g.family_id, cmd, flags);
 	if (fill)
 		fill(nlh, arg);
 	err = genl_talk(&g, nlh, cb, data);
 	mnl_socket_close(g.nl);
 	return err;
+}
+
+static int pm_request(__u8 cmd, int (*fill)(struct nlmsghdr *, const void *), const void *arg,
+		      mnl_cb_t cb, void *data)
+{
+	return pm_request_flags(cmd, NLM_F_ACK, fill, arg, cb, data);
 }
 
 static int fill_endpoint(struct nlmsghdr *nlh, const void *arg)
@@ -194,4 +200,74 @@ int pm_set_limits(__u32 add_addr_accepted, __u32 subflows)
 	__u32 l[2] = { add_addr_accepted, subflows };
 
 	return pm_request(MPTCP_PM_CMD_SET_LIMITS, fill_limits, l, NULL, NULL);
+}
+
+/* An endpoint as a dump shows it, and what the search is after. */
+struct implicit_search {
+	struct pm_endpoint cur;
+	const struct pm_endpoint *want;
+	__u8 ids[256];
+	unsigned int n;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct pm_endpoint *e = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case MPTCP_PM_ADDR_ATTR_FAMILY:
+		if (mnl_attr_validate(attr, MNL_TYPE_U16) >= 0)
+			e->family = mnl_attr_get_u16(attr);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ID:
+		if (mnl_attr_validate(attr, MNL_TYPE_U8) >= 0)
+			e->id = mnl_attr_get_u8(attr);
+		break;
+	case MPTCP_PM_ADDR_ATTR_FLAGS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			e->flags = mnl_attr_get_u32(attr);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ADDR4:
+		if (mnl_attr_get_payload_len(attr) == 4)
+			memcpy(e->addr, mnl_attr_get_payload(attr), 4);
+		break;
+	case MPTCP_PM_ADDR_ATTR_ADDR6:
+		if (mnl_attr_get_payload_len(attr) == 16)
+			memcpy(e->addr, mnl_attr_get_payload(attr), 16);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int endpoint_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct implicit_search *s = data;
+	const struct pm_endpoint *w = s->want;
+	size_t alen = w->family == AF_INET ? 4 : 16;
+
+	if (mnl_attr_get_type(attr) != MPTCP_PM_ATTR_ADDR || mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_OK;
+	memset(&s->cur, 0, sizeof(s->cur));
+	mnl_attr_parse_nested(attr, addr_attr_cb, &s->cur);
+	if ((s->cur.flags & MPTCP_PM_ADDR_FLAG_IMPLICIT) &&
+	    (s->cur.id == w->id || (s->cur.family == w->family && !memcmp(s->cur.addr, w->addr, alen))) &&
+	    s->n < sizeof(s->ids))
+		s->ids[s->n++] = s->cur.id;
+	return MNL_CB_OK;
+}
+
+static int endpoint_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), endpoint_attr_cb, data);
+}
+
+int pm_del_implicit_clash(const struct pm_endpoint *e)
+{
+	struct implicit_search s = { .want = e };
+	unsigned int i;
+	int err = pm_request_flags(MPTCP_PM_CMD_GET_ADDR, NLM_F_DUMP, NULL, NULL, endpoint_cb, &s);
+
+	for (i = 0; !err && i < s.n; i++)
+		err = pm_del_endpoint(s.ids[i]);
+	return err ? err : (int)s.n;
 }

@@ -20,6 +20,12 @@ struct pm_endpoint {
 /* Each returns 0 or a negative errno. */
 int pm_add_endpoint(const struct pm_endpoint *e);
 int pm_del_endpoint(__u8 id);
+/*
+ * Remove the kernel's implicit endpoints (MPTCP_PM_ADDR_FLAG_IMPLICIT: an
+ * address still used by subflows after its endpoint went) that hold e's id
+ * or address, which make adding e fail with EBUSY. How many, or -errno.
+ */
+int pm_del_implicit_clash(const struct pm_endpoint *e);
 int pm_get_limits(__u32 *add_addr_accepted, __u32 *subflows);
 int pm_set_limits(__u32 add_addr_accepted, __u32 subflows);
 

@@ -29,11 +29,11 @@ load helpers
 		assert_line --regexp "^\| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| direct(_mptcp)? \| ([0-9]+\.[0-9]+|-) \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 18
-	# time to first byte: the three paths, each with the added RTTs
-	for p in direct socks xmcp; do
+	# time to first byte: the four paths, each with the added RTTs
+	for p in direct socks xmcp_offpath xmcp_hybrid; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/ttfb.csv")" 4
+	assert_equal "$(wc -l < "$BENCH_OUT/ttfb.csv")" 5
 	# path shares: three rate splits, both directions, configured against measured
 	assert_line --regexp '^\| 30:10 \| up \| 0\.750 \| [01]\.[0-9]{3} \| [0-9.]+ \([0-9.]+x\) \|$'
 	assert_equal "$(wc -l < "$BENCH_OUT/paths.csv")" 7
@@ -46,7 +46,7 @@ load helpers
 	assert_equal "$(head -c 4 "$BENCH_OUT/bench.png" | tail -c 3)" PNG
 	# connections: rate and idle memory for the baseline, xmcp and its peers
 	for p in direct xmcp tcp_relay socat haproxy; do
-		assert_line --regexp "^\| $p \| [1-9][0-9]* \| [0-9.]+x \| [1-9][0-9]* \([1-9][0-9]*\) \| (-?[0-9]+ B|-) \| -?[0-9]+ B \|$"
+		assert_line --regexp "^\| $p \| [1-9][0-9]* \([0-9]+-[0-9]+\) \| [0-9.]+x \| [1-9][0-9]* \([1-9][0-9]*\) \| (-?[0-9]+ B|-) \| -?[0-9]+ B \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/conns.csv")" 6
 }
