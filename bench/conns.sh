@@ -61,13 +61,36 @@ settle() {
 }
 tcp_mem_pages() { awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat; }
 
+# ns_cpu_ticks NS...: user + system clock ticks of the processes there, their reaped children
+# included (socat's forks); 0 for no namespace (direct)
+ns_cpu_ticks() {
+	local ns
+	for ns in "$@"; do ip netns pids "$ns"; done |
+		sed 's|.*|/proc/&/stat|' | xargs -r cat 2>/dev/null | awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }'
+}
+
+# fresh: drop the TIME_WAIT sockets the relays before left (tens of thousands after a
+# rate test): the ports they hold slowed the next relay's connects (haproxy: 3200/s after
+# xmcp's runs, 11000-13000/s first)
+fresh() {
+	local ns
+	for ns in "$LAB_H" "$LAB_HCPE" "$LAB_HAG" "$LAB_S"; do
+		ss -N "$ns" -K -t state time-wait > /dev/null
+	done
+}
+
 # run LABEL HOST PORT N NS...: the rate, then N idle pairs; one csv line
 run() {
-	local label=$1 host=$2 port=$3 n=$4 rate r0 k0 stood r1 k1 holder
+	local label=$1 host=$2 port=$3 n=$4 rate r0 k0 stood r1 k1 holder t0 cpu
 	shift 4
+	fresh
+	t0=$(ns_cpu_ticks "$@")
 	for _ in $(seq "$runs"); do
 		nsenter --net=/run/netns/$LAB_H $CR rate "$host" "$port" "$secs" 64
 	done | sort -n > "$work/rates"
+	# the relay's user + system CPU per connection, over every run (connections = rate x secs)
+	cpu=$(awk -v t="$(( $(ns_cpu_ticks "$@") - t0 ))" -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+		'{ n += $1 * s } END { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$work/rates")
 	rate=$(awk '{ v[NR] = $1 } END { printf "%d %d %d", v[int((NR + 1) / 2)], v[1], v[NR] }' "$work/rates")
 	sleep 1 # let the short connections' pairs go
 	settle "$@"
@@ -80,7 +103,7 @@ run() {
 	r1=$(pss_kb "$@") k1=$(tcp_mem_pages)
 	kill "$holder"
 	wait "$holder" || true
-	echo "$label,${rate// /,},$n,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
+	echo "$label,${rate// /,},$cpu,$n,$stood,$(( r1 - r0 )),$(( (k1 - k0) * 4 ))" >> "$work/rows"
 }
 
 run direct 10.4.0.2 7100 "$n"
@@ -125,21 +148,24 @@ base=$(awk -F, '$1 == "direct" { print $2 }' "$work/rows")
 {
 	echo "## Connection rate and idle pairs (unshaped veth)"
 	echo
-	echo "| relay | connections/s median (min-max) | ratio to direct | idle pairs held (of) | relay memory per pair | TCP socket memory per pair |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| relay | connections/s median (min-max) | ratio to direct | relay CPU µs per connection | idle pairs held (of) | relay memory per pair | TCP socket memory per pair |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
 } > "$md"
-echo "relay,conn_per_s,conn_min,conn_max,ratio,tried,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
-while IFS=, read -r l rate lo hi tried stood rkb kkb; do
-	awk -v l="$l" -v r="$rate" -v lo="$lo" -v hi="$hi" -v b="$base" -v t="$tried" -v s="$stood" -v rk="$rkb" \
-		-v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
+echo "relay,conn_per_s,conn_min,conn_max,ratio,cpu_us_per_conn,tried,pairs,relay_kb_growth,relay_bytes_per_pair,tcp_mem_bytes_per_pair" > "$csv"
+while IFS=, read -r l rate lo hi cpu tried stood rkb kkb; do
+	awk -v l="$l" -v r="$rate" -v lo="$lo" -v hi="$hi" -v c="$cpu" -v b="$base" -v t="$tried" -v s="$stood" \
+		-v rk="$rkb" -v kk="$kkb" -v md="$md" -v csv="$csv" 'BEGIN {
 		ratio = b > 0 ? r / b : 0; per = s > 0 ? rk * 1024 / s : 0; kper = s > 0 ? kk * 1024 / s : 0
 		rel = l == "direct" ? "-" : sprintf("%.0f B", per)
-		printf "| %s | %d (%d-%d) | %.2fx | %d (%d) | %s | %.0f B |\n", l, r, lo, hi, ratio, s, t, rel, kper >> md
-		printf "%s,%d,%d,%d,%.2f,%d,%d,%d,%.0f,%.0f\n", l, r, lo, hi, ratio, t, s, rk, per, kper >> csv }'
+		cpu = l == "direct" ? "-" : c
+		printf "| %s | %d (%d-%d) | %.2fx | %s | %d (%d) | %s | %.0f B |\n", l, r, lo, hi, ratio, cpu, s, t, rel, kper >> md
+		printf "%s,%d,%d,%d,%.2f,%s,%d,%d,%d,%.0f,%.0f\n", l, r, lo, hi, ratio, c, t, s, rk, per, kper >> csv }'
 done < "$work/rows"
 {
 	echo
-	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes; $runs runs. idle: up to $n"
+	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes; $runs runs; relay CPU:"
+	echo "user + system time of the relay's processes over all runs per connection (softirq work outside"
+	echo "them, XDP and tc included, is not in it). idle: up to $n"
 	echo "connections opened, 256 handshakes at a time, and held; relay memory = growth of the proportional"
 	echo "set size (Pss) of every process in the relay's namespaces (xmcp: HCPE and HAG together; socat: its"
 	echo "forked children, at most 1000) over the pairs that stood; TCP socket memory = the machine's"

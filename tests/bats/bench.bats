@@ -46,7 +46,7 @@ load helpers
 	assert_equal "$(head -c 4 "$BENCH_OUT/bench.png" | tail -c 3)" PNG
 	# connections: rate and idle memory for the baseline, xmcp and its peers
 	for p in direct xmcp tcp_relay socat haproxy; do
-		assert_line --regexp "^\| $p \| [1-9][0-9]* \([0-9]+-[0-9]+\) \| [0-9.]+x \| [1-9][0-9]* \([1-9][0-9]*\) \| (-?[0-9]+ B|-) \| -?[0-9]+ B \|$"
+		assert_line --regexp "^\| $p \| [1-9][0-9]* \([0-9]+-[0-9]+\) \| [0-9.]+x \| ([0-9]+\.[0-9]|-) \| [1-9][0-9]* \([1-9][0-9]*\) \| (-?[0-9]+ B|-) \| -?[0-9]+ B \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/conns.csv")" 6
 }
