@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.bash
 
 secs=$1 md=$2 csv=$3
-bench_lab xp
+bench_lab xg
 run_daemon "$LAB_HCPE" policies/hcpe.json hcpe
 run_daemon "$LAB_HAG" policies/hag.json hag
 
