@@ -43,17 +43,30 @@ static json_object *peer_json(int fd)
 	return getpeername(fd, (struct sockaddr *)&ss, &len) ? NULL : sa_json(&ss);
 }
 
-/* The path of a subflow: the device its packets to the peer leave by. */
+/*
+ * The path of a subflow: the device its packets to the peer leave by
+ * (ifname, "" without a route) and the policy's path there, or NULL.
+ */
+static const struct pol_path *subflow_path(const struct sockaddr_storage *remote, const struct policy *p,
+					   char ifname[IF_NAMESIZE])
+{
+	int oif = nl_route_oif(remote->ss_family, xmcp_sa_addr(remote), NULL);
+
+	if (oif <= 0 || !if_indextoname(oif, ifname)) {
+		ifname[0] = '\0';
+		return NULL;
+	}
+	return policy_path_of(p, ifname);
+}
+
 static void add_path(json_object *sf, const struct sockaddr_storage *remote, const struct policy *p)
 {
-	char ifname[IF_NAMESIZE] = "";
-	int oif = nl_route_oif(remote->ss_family, xmcp_sa_addr(remote), NULL);
-	const struct pol_path *path;
+	char ifname[IF_NAMESIZE];
+	const struct pol_path *path = subflow_path(remote, p, ifname);
 
-	if (oif <= 0 || !if_indextoname(oif, ifname))
+	if (!ifname[0])
 		return;
 	json_object_object_add(sf, "interface", json_object_new_string(ifname));
-	path = policy_path_of(p, ifname);
 	if (!path)
 		return;
 	json_object_object_add(sf, "path", json_object_new_string(path->name));
@@ -61,32 +74,60 @@ static void add_path(json_object *sf, const struct sockaddr_storage *remote, con
 	json_object_object_add(sf, "backup", json_object_new_boolean(path->backup));
 }
 
-/* The subflows of an MPTCP socket (MPTCP_SUBFLOW_ADDRS), each with its path. */
+struct subflow_addrs {
+	struct mptcp_subflow_data d;
+	struct mptcp_subflow_addrs a[MAX_SUBFLOWS];
+};
+
+/* The subflows' addresses of an MPTCP socket (MPTCP_SUBFLOW_ADDRS); how many, 0 when it fell back. */
+static unsigned int get_subflows(int fd, struct subflow_addrs *buf)
+{
+	socklen_t len = sizeof(*buf);
+
+	memset(buf, 0, sizeof(*buf));
+	buf->d.size_subflow_data = sizeof(struct mptcp_subflow_data);
+	buf->d.size_user = sizeof(struct mptcp_subflow_addrs);
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, buf, &len))
+		return 0;
+	return buf->d.num_subflows < MAX_SUBFLOWS ? buf->d.num_subflows : MAX_SUBFLOWS;
+}
+
+/* Subflow i's address, side local or remote, as a sockaddr_storage. */
+static void subflow_addr(const struct subflow_addrs *buf, unsigned int i, bool remote,
+			 struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out, remote ? (const void *)&buf->a[i].ss_remote : (const void *)&buf->a[i].ss_local,
+	       sizeof(buf->a[i].ss_remote));
+}
+
+/* The subflows of an MPTCP socket, each with its path. */
 static json_object *subflows_json(int fd, const struct policy *p)
 {
-	struct {
-		struct mptcp_subflow_data d;
-		struct mptcp_subflow_addrs a[MAX_SUBFLOWS];
-	} buf = { .d = { .size_subflow_data = sizeof(struct mptcp_subflow_data),
-			 .size_user = sizeof(struct mptcp_subflow_addrs) } };
-	socklen_t len = sizeof(buf);
+	struct subflow_addrs buf;
 	json_object *arr = json_object_new_array();
-	unsigned int i;
+	unsigned int i, n = get_subflows(fd, &buf);
 
-	if (getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, &buf, &len))
-		return arr; /* fell back to TCP: no subflow list */
-	for (i = 0; i < buf.d.num_subflows && i < MAX_SUBFLOWS; i++) {
+	for (i = 0; i < n; i++) {
 		json_object *sf = json_object_new_object();
-		struct sockaddr_storage l = { 0 }, r = { 0 };
+		struct sockaddr_storage l, r;
 
-		memcpy(&l, &buf.a[i].ss_local, sizeof(buf.a[i].ss_local));
-		memcpy(&r, &buf.a[i].ss_remote, sizeof(buf.a[i].ss_remote));
+		subflow_addr(&buf, i, false, &l);
+		subflow_addr(&buf, i, true, &r);
 		json_object_object_add(sf, "local", sa_json(&l));
 		json_object_object_add(sf, "remote", sa_json(&r));
 		add_path(sf, &r, p);
 		json_object_array_add(arr, sf);
 	}
 	return arr;
+}
+
+/* The leg whose subflows count: MPTCP toward the HAG on an HCPE, from the client elsewhere; -1 if none. */
+static int mptcp_leg(const struct relay_pair_info *pi)
+{
+	if (xmcp_sock_protocol(pi->server_fd) == IPPROTO_MPTCP)
+		return pi->server_fd;
+	return xmcp_sock_protocol(pi->client_fd) == IPPROTO_MPTCP ? pi->client_fd : -1;
 }
 
 static const char *proto_name(int fd)
@@ -105,8 +146,7 @@ static void add_pair(void *arg, const struct relay_pair_info *pi)
 {
 	struct flows_ctx *c = arg;
 	json_object *f = json_object_new_object();
-	/* the leg whose subflows count: MPTCP toward the HAG on an HCPE, from the client elsewhere */
-	int mfd = xmcp_sock_protocol(pi->server_fd) == IPPROTO_MPTCP ? pi->server_fd : pi->client_fd;
+	int mfd = mptcp_leg(pi);
 
 	json_object_object_add(f, "client", peer_json(pi->client_fd));
 	json_object_object_add(f, "server", peer_json(pi->server_fd));
@@ -117,9 +157,7 @@ static void add_pair(void *arg, const struct relay_pair_info *pi)
 	json_object_object_add(f, "bytes_down", json_object_new_int64(pi->bytes[1]));
 	json_object_object_add(f, "connected", json_object_new_boolean(pi->connected));
 	json_object_object_add(f, "in_kernel", json_object_new_boolean(pi->in_kernel));
-	json_object_object_add(f, "subflows", xmcp_sock_protocol(mfd) == IPPROTO_MPTCP
-						       ? subflows_json(mfd, c->pol)
-						       : json_object_new_array());
+	json_object_object_add(f, "subflows", mfd >= 0 ? subflows_json(mfd, c->pol) : json_object_new_array());
 	json_object_array_add(c->arr, f);
 }
 
@@ -134,28 +172,40 @@ json_object *flows_json(struct relay *r, const struct policy *p)
 	return root;
 }
 
-/* Subflows of every pair that leave by path's device. */
-static int path_subflows(json_object *flows, const char *path)
-{
-	json_object *arr = json_object_object_get(flows, "flows"), *sfs, *v;
-	size_t i, k;
-	int n = 0;
+/* Each pair's subflows, counted by the policy path they leave by (paths[i] -> n[i]). */
+struct path_count {
+	const struct policy *pol;
+	int n[POL_MAX_PATHS];
+};
 
-	for (i = 0; arr && i < json_object_array_length(arr); i++) {
-		sfs = json_object_object_get(json_object_array_get_idx(arr, i), "subflows");
-		for (k = 0; sfs && k < json_object_array_length(sfs); k++) {
-			v = json_object_object_get(json_object_array_get_idx(sfs, k), "path");
-			n += v && !strcmp(json_object_get_string(v), path);
-		}
+static void count_pair(void *arg, const struct relay_pair_info *pi)
+{
+	struct path_count *c = arg;
+	struct subflow_addrs buf;
+	struct sockaddr_storage r;
+	char ifname[IF_NAMESIZE];
+	int mfd = mptcp_leg(pi);
+	unsigned int i, n = mfd >= 0 ? get_subflows(mfd, &buf) : 0;
+
+	for (i = 0; i < n; i++) {
+		const struct pol_path *path;
+
+		subflow_addr(&buf, i, true, &r);
+		path = subflow_path(&r, c->pol, ifname);
+		if (path)
+			c->n[path - c->pol->paths]++;
 	}
-	return n;
 }
 
 json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions)
 {
 	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
-		    *classes = json_object_new_array(), *flows = flows_json(r, p);
+		    *classes = json_object_new_array();
+	struct path_count counts = { .pol = p };
 	unsigned int i;
+
+	/* no JSON of every flow on the way: a scrape of thousands of pairs should stay cheap */
+	relay_foreach(r, count_pair, &counts);
 
 	for (i = 0; i < p->n_paths; i++) {
 		const struct pol_path *pp = &p->paths[i];
@@ -166,7 +216,7 @@ json_object *summary_json(struct relay *r, const struct policy *p, const unsigne
 		json_object_object_add(o, "access", json_object_new_string(pp->access));
 		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
 		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
-		json_object_object_add(o, "subflows", json_object_new_int(path_subflows(flows, pp->name)));
+		json_object_object_add(o, "subflows", json_object_new_int(counts.n[i]));
 		json_object_array_add(paths, o);
 	}
 	for (i = 0; i < p->n_classes; i++) {
@@ -177,7 +227,6 @@ json_object *summary_json(struct relay *r, const struct policy *p, const unsigne
 		json_object_object_add(o, "max_sessions", json_object_new_int64(p->classes[i].max_sessions));
 		json_object_array_add(classes, o);
 	}
-	json_object_put(flows);
 	json_object_object_add(root, "paths", paths);
 	json_object_object_add(root, "classes", classes);
 	return root;
