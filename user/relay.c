@@ -369,12 +369,15 @@ static int pipe_get(struct relay *r, struct pair *p, int d)
 	return 0;
 }
 
-/* Direction d's pipe, empty now, back to the spares (or closed when there are enough). */
+/*
+ * Direction d's pipe back to the spares, or closed: when there are enough,
+ * or when bytes are left in it (a pair closed before they went out).
+ */
 static void pipe_put(struct relay *r, struct pair *p, int d)
 {
 	if (p->pipe_r[d] < 0)
 		return;
-	if (r->spares < SPARE_PIPES) {
+	if (!p->queued[d] && r->spares < SPARE_PIPES) {
 		r->spare_r[r->spares] = p->pipe_r[d];
 		r->spare_w[r->spares] = p->pipe_w[d];
 		r->spares++;
@@ -408,12 +411,6 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 		if (abort)
 			setsockopt(p->fd[d], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(p->fd[d]);
-		if (p->queued[d] && p->pipe_r[d] >= 0) {
-			/* bytes left in it: not reusable */
-			close(p->pipe_r[d]);
-			close(p->pipe_w[d]);
-			p->pipe_r[d] = p->pipe_w[d] = -1;
-		}
 		pipe_put(r, p, d);
 		free(p->buf[d]);
 	}

@@ -28,9 +28,9 @@ void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
 /*
- * As many open files as the system allows: a pair holds two sockets and,
- * relayed with splice, two pipes (six descriptors); the usual soft limit
- * of 1024 would stop a daemon at some 170 pairs.
+ * As many open files as the system allows: a pair holds two sockets, and a
+ * busy splice pair up to two pipes more (six descriptors); the usual soft
+ * limit of 1024 would stop a daemon at some 500 idle pairs.
  */
 void xmcp_raise_nofile(void);
 /* Receive and send timeouts on a blocking socket (SO_RCVTIMEO, SO_SNDTIMEO). */
