@@ -44,30 +44,20 @@ sleep 0.3
 
 # pss_kb NS...: the proportional set size of every process in those namespaces, in kB
 pss_kb() {
-	local ns
-	for ns in "$@"; do ip netns pids "$ns"; done |
-		sed 's|.*|/proc/&/smaps_rollup|' | xargs -r awk '/^Pss:/ { t += $2 } END { print t + 0 }' 2>/dev/null |
-		awk '{ t += $1 } END { print t + 0 }'
+	ns_pids "$@" | sed 's|.*|/proc/&/smaps_rollup|' |
+		xargs -r awk '/^Pss:/ { t += $2 } END { print t + 0 }' 2>/dev/null | awk '{ t += $1 } END { print t + 0 }'
 }
 # settle NS...: until the number of processes there holds still (socat's children exit late)
 settle() {
-	local before after ns
+	local before after
 	for _ in $(seq 40); do
-		before=0; for ns in "$@"; do before=$((before + $(ip netns pids "$ns" | wc -l))); done
+		before=$(ns_pids "$@" | wc -l)
 		sleep 0.5
-		after=0; for ns in "$@"; do after=$((after + $(ip netns pids "$ns" | wc -l))); done
+		after=$(ns_pids "$@" | wc -l)
 		[ "$before" = "$after" ] && return 0
 	done
 }
 tcp_mem_pages() { awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat; }
-
-# ns_cpu_ticks NS...: user + system clock ticks of the processes there, their reaped children
-# included (socat's forks); 0 for no namespace (direct)
-ns_cpu_ticks() {
-	local ns
-	for ns in "$@"; do ip netns pids "$ns"; done |
-		sed 's|.*|/proc/&/stat|' | xargs -r cat 2>/dev/null | awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }'
-}
 
 # fresh: drop the TIME_WAIT sockets the relays before left (tens of thousands after a
 # rate test): the ports they hold slowed the next relay's connects (haproxy: 3200/s after
@@ -84,12 +74,12 @@ run() {
 	local label=$1 host=$2 port=$3 n=$4 rate r0 k0 stood r1 k1 holder t0 cpu
 	shift 4
 	fresh
-	t0=$(ns_cpu_ticks "$@")
+	t0=$(cpu_ticks $(ns_pids "$@"))
 	for _ in $(seq "$runs"); do
 		nsenter --net=/run/netns/$LAB_H $CR rate "$host" "$port" "$secs" 64
 	done | sort -n > "$work/rates"
 	# the relay's user + system CPU per connection, over every run (connections = rate x secs)
-	cpu=$(awk -v t="$(( $(ns_cpu_ticks "$@") - t0 ))" -v hz="$(getconf CLK_TCK)" -v s="$secs" \
+	cpu=$(awk -v t="$(( $(cpu_ticks $(ns_pids "$@")) - t0 ))" -v hz="$(getconf CLK_TCK)" -v s="$secs" \
 		'{ n += $1 * s } END { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$work/rates")
 	rate=$(awk '{ v[NR] = $1 } END { printf "%d %d %d", v[int((NR + 1) / 2)], v[1], v[NR] }' "$work/rates")
 	sleep 1 # let the short connections' pairs go

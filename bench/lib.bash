@@ -30,6 +30,19 @@ stop() {
 	pids=()
 }
 
+# cpu_ticks PID...: user + system clock ticks of the processes and their reaped
+# children (socat's forks); processes gone meanwhile count nothing
+cpu_ticks() {
+	[ $# -gt 0 ] || { echo 0; return; }
+	printf '/proc/%s/stat\n' "$@" | xargs cat 2>/dev/null | awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }'
+}
+
+# ns_pids NS...: the processes in those namespaces
+ns_pids() {
+	local ns
+	for ns in "$@"; do ip netns pids "$ns"; done
+}
+
 # bench_cc: with BENCH_CC set (e.g. cubic), every lab namespace's default TCP
 # congestion control. A namespace may only choose an algorithm the host
 # allows (net.ipv4.tcp_allowed_congestion_control, global): one that is

@@ -37,15 +37,6 @@ bench_lab xb
 nsenter --net=/run/netns/$LAB_S mptcpize run iperf3 -s -B 10.4.0.2 -p 5202 -D --pidfile "$work/iperf-mptcp.pid"
 sleep 0.3
 
-# cpu_ticks PID...: user + system clock ticks of the processes and their reaped children
-cpu_ticks() {
-	local p t=0
-	for p in "$@"; do
-		t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat")))
-	done
-	echo "$t"
-}
-
 # measure LABEL HOST PORT [iperf3 prefix...]: RUNS runs each way; Gbit/s per line into
 # $work/LABEL.up and .down, and (if $relay_pids is set) CPU s/GB up into $work/LABEL.cpu
 measure() {
