@@ -1,0 +1,70 @@
+#!/bin/bash
+# Runs the bats suite inside the vmtest VM, on the kernel under test.
+#   guest.sh --pid1   PID 1 after vmtest/init (qemu runner): mounts the
+#                     kernel filesystems, runs the job, reports its status
+#                     to the host and powers off
+#   guest.sh JOBDIR   under vng --exec: vng has mounted everything already
+# The job directory holds `args` (the bats arguments, NUL-separated), `env`
+# (variables to pass on) and optionally `modules` (the module tree of the
+# kernel under test when the host root does not have it).
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+mount_kernel_fs() {
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mkdir -p /dev/pts /dev/shm
+	# devtmpfs has no /dev/fd: bash's process substitution needs it
+	ln -sfn /proc/self/fd /dev/fd
+	ln -sfn /proc/self/fd/0 /dev/stdin
+	ln -sfn /proc/self/fd/1 /dev/stdout
+	ln -sfn /proc/self/fd/2 /dev/stderr
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+	mount -t tmpfs -o mode=1777 shm /dev/shm
+	mount -t bpf bpf /sys/fs/bpf
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+	hostname vmtest
+	ip link set lo up
+}
+
+# The kernel's modules, where the host root has none for it (a cached
+# Debian kernel): bind them where modprobe looks.
+bind_modules() {
+	local tree
+	tree=$(cat "$1/modules" 2>/dev/null) || return 0
+	mkdir -p "/lib/modules/$(uname -r)"
+	mount --bind "$tree" "/lib/modules/$(uname -r)"
+}
+
+run_job() {
+	local jobdir=$1 args=()
+	if [ -s "$jobdir/env" ]; then
+		set -a
+		. "$jobdir/env"
+		set +a
+	fi
+	mapfile -d '' args <"$jobdir/args"
+	: >"$jobdir/booted"
+	echo "vmtest: kernel $(uname -r), $(nproc) CPUs; tests/run.sh ${args[*]}"
+	cd "$top" && tests/run.sh "${args[@]}"
+}
+
+if [ "${1:-}" = --pid1 ]; then
+	jobdir=/run/vmtest
+	export HOME=/root TERM=${TERM:-dumb}
+	mount_kernel_fs
+	bind_modules "$jobdir"
+	run_job "$jobdir"
+	echo $? >"$jobdir/rc"
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 30
+	exit 1
+fi
+
+jobdir=${1:?usage: guest.sh --pid1 | guest.sh JOBDIR}
+bind_modules "$jobdir"
+run_job "$jobdir"
