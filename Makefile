@@ -48,7 +48,7 @@ FUZZ_SECS ?= 300
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all clean test bench deps demo fuzz install
+.PHONY: all clean test bench deps demo fuzz install vmtest
 all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS)
 
 deps:
@@ -111,6 +111,12 @@ fuzz: $(FUZZ_BINS)
 
 test: all
 	tests/run.sh
+
+# The suite in a VM on another kernel: KERNEL is a path, a release or
+# `debian`; TESTS are bats files or arguments (default: all). vmtest/README.md.
+KERNEL ?= debian
+vmtest: all
+	vmtest/run.sh --kernel $(KERNEL) -- $(TESTS)
 
 bench: all
 	bench/run.sh $(if $(QUICK),--quick)

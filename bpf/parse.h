@@ -121,6 +121,7 @@ static __always_inline int skip_ipv6_ext(struct cursor *c, __u8 *nh)
 static __always_inline int parse_ipv6(struct cursor *c, __u8 *l4proto, __u32 *l3_end)
 {
 	struct ipv6hdr *ip6 = c->pos;
+	__u32 plen;
 	__u8 nh;
 	int i, err;
 
@@ -128,9 +129,15 @@ static __always_inline int parse_ipv6(struct cursor *c, __u8 *l4proto, __u32 *l3
 		return XMCP_MF_IP_TRUNC;
 	if (ip6->version != 6)
 		return XMCP_MF_IP_HDR;
-	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > c->end)
+	plen = bpf_ntohs(ip6->payload_len);
+	/* Verifiers before 6.3 or so know nothing of a byte swap's result and
+	 * refuse to add it to a packet pointer; the mask, kept by the barrier
+	 * (the compiler knows it is a no-op), bounds it for them. */
+	barrier_var(plen);
+	plen &= 0xffff;
+	if ((void *)(ip6 + 1) + plen > c->end)
 		return XMCP_MF_IP_TRUNC;
-	*l3_end = cursor_off(c) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	*l3_end = cursor_off(c) + sizeof(*ip6) + plen;
 	c->pos = ip6 + 1;
 	nh = ip6->nexthdr;
 

@@ -13,6 +13,10 @@ PKGS=(
 	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps
 	# the unit file check (systemd-analyze verify)
 	systemd
+	# vmtest: the suite on another kernel under qemu (busybox and the
+	# modules' tools build its initramfs; Debian's kernel comes unpacked
+	# from apt-get download, so dpkg-deb and depmod)
+	qemu-system-x86 busybox-static cpio kmod
 	# benchmarks: the SOCKS5 baseline of bench/ttfb.sh, the relay peers, the charts
 	microsocks mptcpize socat haproxy gnuplot-nox
 )

@@ -5,8 +5,9 @@
 #                     to the host and powers off
 #   guest.sh JOBDIR   under vng --exec: vng has mounted everything already
 # The job directory holds `args` (the bats arguments, NUL-separated), `env`
-# (variables to pass on) and optionally `modules` (the module tree of the
-# kernel under test when the host root does not have it).
+# (variables to pass on), and optionally `exec` (a command to run instead of
+# the suite) and `modules` (the module tree of the kernel under test when the
+# host root does not have it).
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,8 +49,14 @@ run_job() {
 	fi
 	mapfile -d '' args <"$jobdir/args"
 	: >"$jobdir/booted"
-	echo "vmtest: kernel $(uname -r), $(nproc) CPUs; tests/run.sh ${args[*]}"
-	cd "$top" && tests/run.sh "${args[@]}"
+	cd "$top" || return 1
+	if [ -s "$jobdir/exec" ]; then
+		echo "vmtest: kernel $(uname -r), $(nproc) CPUs; $(cat "$jobdir/exec")"
+		bash "$jobdir/exec"
+	else
+		echo "vmtest: kernel $(uname -r), $(nproc) CPUs; tests/run.sh ${args[*]}"
+		tests/run.sh "${args[@]}"
+	fi
 }
 
 if [ "${1:-}" = --pid1 ]; then

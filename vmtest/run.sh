@@ -13,6 +13,8 @@
 #   --accel A     auto (KVM when /dev/kvm works, else TCG), kvm or tcg
 #   --cpus N      virtual CPUs (default: this machine's count)
 #   --memory M    guest memory for qemu (default 3G)
+#   --exec CMD    run the shell command CMD (from the repository's top)
+#                 instead of the suite: a look at the kernel by hand
 # Environment: VMTEST_CACHE (kernels, default ~/.cache/xmcp-vmtest),
 # VMTEST_MODULES (module base for a kernel built here), VMTEST_TIMEOUT
 # (seconds, default 3600), VMTEST_BOOT_TIMEOUT (seconds for a KVM guest to
@@ -21,7 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 
-kernel= runner=auto accel=auto cpus=$(nproc) memory=3G
+kernel= exec_cmd= runner=auto accel=auto cpus=$(nproc) memory=3G
 TIMEOUT=${VMTEST_TIMEOUT:-3600}
 BOOT_TIMEOUT=${VMTEST_BOOT_TIMEOUT:-60}
 # Variables the suite reads that the guest should see as the host does.
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--accel) accel=${2:?--accel needs a value}; shift 2 ;;
 	--cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
 	--memory) memory=${2:?--memory needs a value}; shift 2 ;;
+	--exec) exec_cmd=${2:?--exec needs a command}; shift 2 ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
 	*) echo "vmtest: unknown argument '$1'" >&2; usage ;;
@@ -80,6 +83,7 @@ write_job() {
 	# The host root has modules for this kernel already: nothing to bind.
 	[ -n "$modbase" ] && [ "$modbase" != / ] && echo "$modbase/lib/modules/$release" >"$job/modules"
 	echo "$top" >"$job/top"
+	[ -z "$exec_cmd" ] || printf '%s\n' "$exec_cmd" >"$job/exec"
 }
 
 kvm_usable() {
