@@ -109,8 +109,11 @@ fuzz: $(FUZZ_BINS)
 	mkdir -p $(BUILD)/fuzz-corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
 	$(BUILD)/fuzz_mp_convert -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz-corpus
 
+# The suite on this kernel, then its VM part (tests/run.sh: VM_TESTS) on
+# VMTEST_KERNEL; `make test VMTEST_KERNEL=` runs this kernel's part only.
+VMTEST_KERNEL ?= debian
 test: all
-	tests/run.sh
+	VMTEST_KERNEL=$(VMTEST_KERNEL) tests/run.sh
 
 # The suite in a VM on another kernel: KERNEL is a path, a release or
 # `debian`; TESTS are bats files or arguments (default: all). vmtest/README.md.

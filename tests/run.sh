@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Runs the bats suite (all of tests/bats, or the files given) with TAP
-# output, then bats' summary and the line "N passed, N failed, N skipped".
+# tests/run.sh [BATS_ARGS] [--- BATS_ARGS]...
+# Runs the bats suite (all of tests/bats, or the files and options given)
+# with TAP output. Several runs separated by `---` (say, one file whole and
+# another filtered with -f) share one summary.
+# With VMTEST_KERNEL set (`make test` sets it to Debian's kernel), it then
+# boots that kernel with vmtest/run.sh and runs VM_TESTS there: the
+# packet-level classifier tests and one end-to-end hybrid-access test.
+# Ends with bats' counts and the line "N passed, N failed, N skipped", over
+# every run on every kernel.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+VM_TESTS=(tests/bats/classify.bats --- -f '^hybrid: both paths carry a real share' tests/bats/hybrid.bats)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tests/run.sh: the tests build namespaces and attach XDP: run as root" >&2
@@ -12,12 +21,32 @@ export BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if [ $# -eq 0 ]; then
-	set -- tests/bats
-fi
-bats --formatter tap "$@" | tee "$log"
-rc=${PIPESTATUS[0]}
+status=0
 
+# One bats run; its TAP goes to the terminal and the log.
+run_bats() {
+	[ $# -gt 0 ] || set -- tests/bats
+	bats --formatter tap "$@" | tee -a "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+}
+
+args=()
+for a in "$@" ---; do
+	if [ "$a" = --- ]; then
+		run_bats "${args[@]}"
+		args=()
+	else
+		args+=("$a")
+	fi
+done
+
+if [ -n "${VMTEST_KERNEL:-}" ]; then
+	echo "# the same build under kernel '$VMTEST_KERNEL' (vmtest/run.sh): ${VM_TESTS[*]}" | tee -a "$log"
+	vmtest/run.sh --kernel "$VMTEST_KERNEL" -- "${VM_TESTS[@]}" | tee -a "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+# The guest prints its own summary; these lines count results only.
 skipped=$(grep -cE '^ok [0-9]+ .*# skip' "$log")
 ok=$(grep -cE '^ok [0-9]+' "$log")
 failed=$(grep -cE '^not ok [0-9]+' "$log")
@@ -25,7 +54,7 @@ passed=$((ok - skipped))
 echo
 echo "$((ok + failed)) tests, $failed failures, $skipped skipped"
 echo "$passed passed, $failed failed, $skipped skipped"
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	echo "tests/run.sh: bats exited $rc without a failed test (a setup error?)" >&2
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	echo "tests/run.sh: a run exited non-zero without a failed test (a setup error?)" >&2
 fi
-exit "$rc"
+exit "$status"

@@ -62,11 +62,14 @@ run_job() {
 if [ "${1:-}" = --pid1 ]; then
 	jobdir=/run/vmtest
 	export HOME=/root TERM=${TERM:-dumb}
+	# the console's \n stays \n on the host's terminal and in its logs
+	stty -onlcr 2>/dev/null
 	mount_kernel_fs
 	bind_modules "$jobdir"
 	run_job "$jobdir"
 	echo $? >"$jobdir/rc"
 	sync
+	dmesg -n 1
 	echo o >/proc/sysrq-trigger
 	sleep 30
 	exit 1

@@ -21,6 +21,26 @@ shape_paths() {
 	done
 }
 
+# down_after_join DEV: in the background, once the HAG has accepted the
+# second subflow, take the HCPE's DEV down. Waiting for the join, not a fixed
+# time, keeps the test about a failure with both subflows up on a slow
+# machine too (a VM under TCG starts the transfer seconds later).
+down_after_join() {
+	(
+		for _ in $(seq 300); do
+			[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ] && break
+			sleep 0.1
+		done
+		ip -n "$LAB_HCPE" link set "$1" down && date +%s.%N >"$BATS_TEST_TMPDIR/down-$1"
+	) 3>&- &
+	DOWN_PID=$!
+}
+
+# went_down_during_transfer DEV: the link failed before the transfer ended
+went_down_during_transfer() {
+	[ -e "$BATS_TEST_TMPDIR/down-$1" ] || { wait "$DOWN_PID"; false; }
+}
+
 teardown() {
 	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
 }
@@ -57,18 +77,19 @@ teardown() {
 @test "hybrid: the secondary path fails mid-transfer, the transfer completes intact" {
 	shape_paths 40mbit
 	start_both
-	( sleep 1.5; ip -n "$LAB_HCPE" link set lte down ) &
+	down_after_join lte
 	transfer 10.4.0.2 8011 15000000
 	arrived_at_s "10.1.0.2"
-	[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]
+	went_down_during_transfer lte
 }
 
 @test "hybrid: the primary path fails once the second subflow is up, the transfer completes" {
 	shape_paths 40mbit
 	start_both
-	( sleep 1.5; ip -n "$LAB_HCPE" link set dsl down ) &
+	down_after_join dsl
 	transfer 10.4.0.2 8012 15000000
 	arrived_at_s "10.1.0.2"
+	went_down_during_transfer dsl
 }
 
 @test "hybrid: the server resets, the client sees a reset" {

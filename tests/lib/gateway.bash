@@ -46,12 +46,14 @@ start_daemon() {
 }
 
 # s_server PORT PEER_ARGS...: tests/tools/peer.py PEER_ARGS in S, once it
-# listens; its output in $S_OUT, its pid in $S_PID
+# listens; its output in $S_OUT, its pid in $S_PID. It gives up after 120 s,
+# so a test that waits for it fails instead of hanging when the client's
+# transfer (60 s at most) broke off.
 s_server() {
 	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1" i
 	shift
 	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
-	in_ns "$LAB_S" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
+	in_ns "$LAB_S" timeout 120 "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
 	S_PID=$!
 	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
 }
