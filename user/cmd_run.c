@@ -47,6 +47,7 @@
 #include "upstream.h"
 #include "relay.h"
 #include "runstate.h"
+#include "stats.h"
 #include "util.h"
 #include "xmcp.skel.h"
 
@@ -73,6 +74,7 @@ struct daemon {
 	__u32 old_add_addr_accepted, old_subflows;
 	bool fastopen_saved;
 	long old_fastopen;
+	bool warned_no_meta;
 	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
 	int epfd, sigfd, timerfd, ctlfd, metricsfd;
@@ -127,6 +129,37 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 static bool takes_syn_data(const struct policy *p)
 {
 	return (p->role == POL_ROLE_HAG && p->marker) || p->role == POL_ROLE_MCP;
+}
+
+/*
+ * What carries an MP_CONVERT in SYN data over MPTCP, or NULL: the MCP takes
+ * heads, the off-path HCPE sends them, the marker mode's HCPE sends the
+ * marker and its HAG takes it.
+ */
+static const char *syn_data_role(const struct policy *p)
+{
+	if (p->role == POL_ROLE_MCP)
+		return "the MCP role";
+	if (p->off_path)
+		return "the off-path HCPE";
+	return p->marker ? "the mp_convert marker" : NULL;
+}
+
+/*
+ * Without TCP Fast Open on MPTCP sockets none of that can work: a listener
+ * that does not take SYN data turns the client's MPTCP into TCP (see
+ * enable_tfo_server), and a client cannot put it in its SYN. Refuse up front
+ * rather than fail every connection.
+ */
+static int check_syn_data(const struct policy *p)
+{
+	const char *who = syn_data_role(p);
+
+	if (!who || xmcp_mptcp_has_fastopen())
+		return 0;
+	xmcp_err("this kernel has no TCP Fast Open on MPTCP sockets (Linux 6.2 and later have it): "
+		 "%s carries MP_CONVERT in SYN data and cannot run here", who);
+	return -1;
 }
 
 /* Take SYN data without a cookie (see enable_tfo_server). */
@@ -648,6 +681,26 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
  * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
  * reads them: every second, after accepting, and at each refusal.
  */
+/*
+ * A driver whose native XDP leaves no room for metadata (a TAP device on
+ * Linux 6.1, for one) lets the classifier count but not tell tc: nothing on
+ * that device is steered, connections hang in SYN-SENT. Say so once, with
+ * the way out; generic XDP always has the room.
+ */
+static void warn_no_meta(struct daemon *d)
+{
+	struct xmcp_xdp_stats xs;
+
+	if (d->warned_no_meta || d->pol.xdp_generic ||
+	    stats_percpu_sum(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_XDP_STATS), &xs, sizeof(xs)) ||
+	    !xs.meta_unavailable)
+		return;
+	xmcp_err("warning: %llu packets got no XDP metadata: the native XDP of an attached device "
+		 "has no room for it, so tc steers nothing there; \"xdp_mode\": \"generic\" works on any device",
+		 (unsigned long long)xs.meta_unavailable);
+	d->warned_no_meta = true;
+}
+
 static void publish_stats(const struct daemon *d)
 {
 	const struct relay_stats *st = relay_stats(d->relay);
@@ -836,6 +889,8 @@ static int setup(struct daemon *d)
 	sigset_t sigs;
 	int i;
 
+	if (check_syn_data(&d->pol))
+		return -1;
 	for (i = 0; i < 2; i++) {
 		d->listen_fd[i] = open_listener(&d->pol, i ? AF_INET6 : AF_INET);
 		if (d->listen_fd[i] < 0)
@@ -1141,6 +1196,7 @@ static void loop(struct daemon *d)
 				if (d->mcp)
 					mcp_expire(d->mcp);
 				publish_stats(d);
+				warn_no_meta(d);
 				break;
 			}
 		}

@@ -54,33 +54,38 @@ static json_object *summary_list(const struct stats *s, const char *key)
 	return s->summary && json_object_object_get_ex(s->summary, key, &v) ? v : NULL;
 }
 
-/* Sum a single-slot per-CPU array of u64 fields into out (value_size bytes). */
-static int read_percpu_u64s(const char *name, void *out, size_t value_size)
+int stats_percpu_sum(int fd, void *out, size_t value_size)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
 	size_t stride = (value_size + 7) & ~(size_t)7, i, w, words = value_size / 8;
 	__u64 *vals, *sum = out;
 	__u32 key = 0;
 
 	if (ncpu < 0)
 		return ncpu;
-	fd = pins_open_map(xmcp_pin_dir, name);
-	if (fd < 0)
-		return fd;
 	vals = calloc(ncpu, stride);
-	if (!vals) {
-		close(fd);
+	if (!vals)
 		return -ENOMEM;
-	}
-	if (bpf_map_lookup_elem(fd, &key, vals)) {
+	if (bpf_map_lookup_elem(fd, &key, vals))
 		err = -errno;
-		xmcp_err("cannot read %s/%s: %s", xmcp_pin_dir, name, strerror(-err));
-	}
 	memset(out, 0, value_size);
 	for (i = 0; !err && i < (size_t)ncpu; i++)
 		for (w = 0; w < words; w++)
 			sum[w] += vals[i * stride / 8 + w];
 	free(vals);
+	return err;
+}
+
+/* stats_percpu_sum of the pinned map name. */
+static int read_percpu_u64s(const char *name, void *out, size_t value_size)
+{
+	int fd = pins_open_map(xmcp_pin_dir, name), err;
+
+	if (fd < 0)
+		return fd;
+	err = stats_percpu_sum(fd, out, value_size);
+	if (err)
+		xmcp_err("cannot read %s/%s: %s", xmcp_pin_dir, name, strerror(-err));
 	close(fd);
 	return err;
 }

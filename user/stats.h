@@ -20,4 +20,7 @@ enum stats_format { STATS_TABLE, STATS_JSON, STATS_PROMETHEUS };
  */
 int stats_print(FILE *f, enum stats_format fmt, json_object *summary);
 
+/* Sum the one slot of a per-CPU array of u64 fields (fd) into out; 0 or -errno. */
+int stats_percpu_sum(int fd, void *out, size_t value_size);
+
 #endif

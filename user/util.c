@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -229,6 +230,22 @@ int xmcp_sock_protocol(int fd)
 
 	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len);
 	return proto;
+}
+
+/*
+ * Kernels before 6.2 refuse every TCP Fast Open option on an MPTCP socket
+ * (ENOPROTOOPT); asking is the probe, the version number is not.
+ */
+bool xmcp_mptcp_has_fastopen(void)
+{
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = !setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one));
+	close(fd);
+	return ok;
 }
 
 const void *xmcp_sa_addr(const struct sockaddr_storage *ss)

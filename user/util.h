@@ -48,6 +48,9 @@ int xmcp_sa_port(const struct sockaddr_storage *ss);
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
 
+/* Whether MPTCP sockets take TCP Fast Open (SYN data), probed on a socket. */
+bool xmcp_mptcp_has_fastopen(void);
+
 /* An integer sysctl of the current network namespace (path under /proc/sys); negative errno. */
 int xmcp_sysctl_get(const char *path, long *v);
 int xmcp_sysctl_set(const char *path, long v);

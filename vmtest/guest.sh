@@ -10,6 +10,8 @@
 # host root does not have it).
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# tests/bats/vmtest.bats skips inside a guest: no VM in the VM
+export VMTEST_GUEST=1
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 mount_kernel_fs() {
@@ -40,6 +42,24 @@ bind_modules() {
 	mount --bind "$tree" "/lib/modules/$(uname -r)"
 }
 
+# devtmpfs shows a module's device only once the module is loaded; udev
+# makes the static nodes modules declare (kmod static-nodes), so that
+# opening /dev/net/tun loads tun. There is no udev here: make them.
+static_nodes() {
+	local type path mode devno
+	kmod static-nodes --format=tmpfiles 2>/dev/null |
+		while read -r type path mode _ _ _ devno; do
+			[ -e "$path" ] && continue
+			case $type in
+			d*) mkdir -p -m "$mode" "$path" ;;
+			[cb]*)
+				mkdir -p "$(dirname "$path")"
+				mknod -m "$mode" "$path" "${type:0:1}" "${devno%%:*}" "${devno##*:}"
+				;;
+			esac
+		done
+}
+
 run_job() {
 	local jobdir=$1 args=()
 	if [ -s "$jobdir/env" ]; then
@@ -66,6 +86,7 @@ if [ "${1:-}" = --pid1 ]; then
 	stty -onlcr 2>/dev/null
 	mount_kernel_fs
 	bind_modules "$jobdir"
+	static_nodes
 	run_job "$jobdir"
 	echo $? >"$jobdir/rc"
 	sync
@@ -76,5 +97,6 @@ if [ "${1:-}" = --pid1 ]; then
 fi
 
 jobdir=${1:?usage: guest.sh --pid1 | guest.sh JOBDIR}
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 bind_modules "$jobdir"
 run_job "$jobdir"

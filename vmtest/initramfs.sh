@@ -18,14 +18,19 @@ if [ ! -x "$busybox" ] || readelf -l "$busybox" | grep -q INTERP; then
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$work.img"' EXIT
 mkdir -p "$work"/{bin,dev,proc,sys,modules}
 cp "$busybox" "$work/bin/busybox"
 install -m 0755 "$here/init" "$work/init"
 
 # modprobe prints "insmod PATH" for each module to load, dependencies first,
-# and "builtin NAME" for what needs no loading.
+# and "builtin NAME" for what needs no loading. A kernel without modules
+# must have it all built in; if not, init says which mount failed.
 : >"$work/modules/order"
+if [ ! -d "$modbase/lib/modules/$kver" ]; then
+	echo "initramfs.sh: no modules for $kver: taking ${NEEDED[*]} to be built in" >&2
+	NEEDED=()
+fi
 for m in "${NEEDED[@]}"; do
 	if ! deps=$(modprobe -d "$modbase" -S "$kver" --show-depends "$m" 2>&1); then
 		echo "initramfs.sh: kernel $kver has no module $m (nor built in): $deps" >&2
@@ -40,4 +45,6 @@ for m in "${NEEDED[@]}"; do
 	done <<<"$deps"
 done
 
-(cd "$work" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out"
+# Into place in one step: a concurrent run never boots half an image.
+(cd "$work" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work.img"
+mv "$work.img" "$out"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vmtest/run.sh --kernel PATH_OR_VERSION [options] [-- BATS_ARGS...]
+# Usage: vmtest/run.sh --kernel PATH_OR_VERSION [options] [-- BATS_ARGS...]
 # Runs the bats suite (tests/run.sh BATS_ARGS, all of tests/bats by default)
 # as root inside a VM booted on another kernel, on a copy-on-write view of
 # this machine's root filesystem: the same build, tools and packages, the
@@ -27,7 +27,7 @@ kernel= exec_cmd= runner=auto accel=auto cpus=$(nproc) memory=3G
 TIMEOUT=${VMTEST_TIMEOUT:-3600}
 BOOT_TIMEOUT=${VMTEST_BOOT_TIMEOUT:-60}
 # Variables the suite reads that the guest should see as the host does.
-PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH)
+PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH XMCP_TEST_SLOW)
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
@@ -86,22 +86,41 @@ write_job() {
 	[ -z "$exec_cmd" ] || printf '%s\n' "$exec_cmd" >"$job/exec"
 }
 
+# Under TCG the guest runs several times slower: the tests' hang guards
+# (tests/bats/helpers.bash: slow) stretch by this factor.
+slow_factor() {
+	[ "$1" = tcg ] && echo "XMCP_TEST_SLOW=${XMCP_TEST_SLOW:-4}" >>"$job/env"
+	return 0
+}
+
 kvm_usable() {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ]
 }
 
+# vng gets the tree itself when given one: it finds the modules there.
+# The repository is an overlay in the guest: nothing written reaches the host.
 run_vng() {
-	local opts=(--run "$image" --user root --cpus "$cpus" --memory "$memory" --cwd "$top")
-	[ "$accel" = tcg ] && opts+=(--disable-kvm)
+	local what=$image
+	[ -d "$kernel" ] && what=$kernel
+	local opts=(--run "$what" --user root --cpus "$cpus" --memory "$memory" --cwd "$top"
+		--overlay-rwdir "$top")
+	if [ "$accel" = tcg ]; then
+		opts+=(--disable-kvm)
+		slow_factor tcg
+	fi
 	echo "vmtest: vng, kernel $release ($image)"
 	vng "${opts[@]}" --exec "$here/guest.sh $job"
 }
 
 # The initramfs depends on the kernel's modules only: one per release,
-# rebuilt when vmtest/init or its builder changes.
+# rebuilt when vmtest/init, its builder or the modules (depmod) change.
 initramfs_for() {
-	local img="$top/build/vmtest/initramfs-$release.img"
-	if [ ! -s "$img" ] || [ "$here/init" -nt "$img" ] || [ "$here/initramfs.sh" -nt "$img" ]; then
+	local img="$top/build/vmtest/initramfs-$release.img" f stale=
+	[ -s "$img" ] || stale=1
+	for f in "$here/init" "$here/initramfs.sh" "${modbase:-/}/lib/modules/$release/modules.dep"; do
+		[ "$f" -nt "$img" ] && stale=1
+	done
+	if [ -n "$stale" ]; then
 		"$here/initramfs.sh" "$release" "${modbase:-/}" "$img" >&2 || return 1
 	fi
 	echo "$img"
@@ -115,6 +134,7 @@ boot_qemu() {
 	local acc=$1 initrd=$2 cpu=max waited=0
 	[ "$acc" = kvm ] && cpu=host
 	rm -f "$job/rc" "$job/booted"
+	slow_factor "$acc"
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
 		-nodefaults -no-user-config -nographic -no-reboot -bios qboot.rom \
 		-accel "$acc" -cpu "$cpu" -smp "$cpus" -m "$memory" \

@@ -14,6 +14,13 @@ unique_tag() {
 	printf '%04x%04x' "$RANDOM" "$RANDOM"
 }
 
+# slow SECONDS: a hang guard's limit, stretched by XMCP_TEST_SLOW on a slow
+# machine (vmtest sets 4 under TCG, where everything runs several times
+# slower). Limits that stop a hang only: no test measures speed this way.
+slow() {
+	echo $(($1 * ${XMCP_TEST_SLOW:-1}))
+}
+
 # Run in a namespace without `ip netns exec`, which remounts /sys and would
 # hide the bpffs pins (KERNEL-NOTES).
 in_ns() {
@@ -25,6 +32,18 @@ in_ns() {
 # Skip, naming the feature, when the kernel lacks it.
 require_mptcp() {
 	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "kernel without MPTCP (net.mptcp.enabled)"
+}
+
+# TCP Fast Open on MPTCP sockets (Linux 6.2): MP_CONVERT heads and the
+# marker ride in SYN data. Probed as the daemon does, on a socket.
+mptcp_has_fastopen() {
+	"$PY" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+s.setsockopt(socket.IPPROTO_TCP, 34, 1)  # TCP_FASTOPEN_NO_COOKIE' 2>/dev/null
+}
+
+require_mptcp_fastopen() {
+	mptcp_has_fastopen || skip "kernel without TCP Fast Open on MPTCP sockets (TCP_FASTOPEN_NO_COOKIE refused)"
 }
 
 # `xmcp stats -j` inside namespace $1, reduced by the jq filter $2.

@@ -9,6 +9,8 @@ load ../lib/lab
 load ../lib/gateway
 
 setup() {
+	# H's client and the MCP carry the MP_CONVERT head in SYN data
+	require_mptcp_fastopen
 	gateway_lab c
 	cp "$TOP/policies/mcp.json" "$BATS_TEST_TMPDIR/"
 	# a server address inside the policy's forbidden 10.4.0.128/25

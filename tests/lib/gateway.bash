@@ -46,14 +46,14 @@ start_daemon() {
 }
 
 # s_server PORT PEER_ARGS...: tests/tools/peer.py PEER_ARGS in S, once it
-# listens; its output in $S_OUT, its pid in $S_PID. It gives up after 120 s,
-# so a test that waits for it fails instead of hanging when the client's
-# transfer (60 s at most) broke off.
+# listens; its output in $S_OUT, its pid in $S_PID. It gives up after 120 s
+# (see slow), so a test that waits for it fails instead of hanging when the
+# client's transfer (60 s at most) broke off.
 s_server() {
 	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1" i
 	shift
 	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
-	in_ns "$LAB_S" timeout 120 "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
+	in_ns "$LAB_S" timeout "$(slow 120)" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
 	S_PID=$!
 	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
 }
@@ -61,7 +61,7 @@ s_server() {
 # transfer SERVER_ADDR PORT BYTES [--mptcp]: H sends to S; S's output in $S_OUT
 transfer() {
 	s_server "$2" serve "$1" "$2" ${4:-}
-	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
 	wait "$S_PID"
 }
 
@@ -97,7 +97,8 @@ gateways_down() {
 		[ -e "/run/netns/$ns" ] && XMCP_PIN_DIR="$PINS-$ns" in_ns "$ns" "$XMCP" detach --all >/dev/null 2>&1
 	done
 	lab_down
-	rm -rf "$PINS"-*
+	# unset when setup skipped before making a lab: never `rm -rf -*`
+	[ -z "${PINS:-}" ] || rm -rf "$PINS"-*
 }
 
 # gateway_lab LETTER: a fresh lab (tests/lib/lab.bash) tagged LETTER + random, and
