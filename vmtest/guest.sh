@@ -60,6 +60,28 @@ static_nodes() {
 		done
 }
 
+# A suite that prints nothing for VMTEST_STALL seconds (default 600) gets
+# the guest's processes and sockets printed once: a hung test in a VM can't
+# be looked at otherwise.
+stall_report() {
+	local log=$1 limit=${VMTEST_STALL:-600} last=0 size idle=0 ns
+	while sleep 30; do
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size idle=0
+			continue
+		fi
+		idle=$((idle + 30))
+		[ "$idle" -eq "$limit" ] || continue
+		echo "vmtest: no output for ${limit}s; processes and sockets:"
+		ps -eo pid,ppid,stat,etime,args | grep -v ' \[' | cut -c1-200
+		for ns in $(ip netns list | awk '{ print $1 }'); do
+			echo "-- netns $ns"
+			nsenter --net="/run/netns/$ns" ss -tanpM | cut -c1-200
+		done
+	done
+}
+
 run_job() {
 	local jobdir=$1 args=()
 	if [ -s "$jobdir/env" ]; then
@@ -75,7 +97,12 @@ run_job() {
 		bash "$jobdir/exec"
 	else
 		echo "vmtest: kernel $(uname -r), $(nproc) CPUs; tests/run.sh ${args[*]}"
-		tests/run.sh "${args[@]}"
+		stall_report /run/vmtest-suite.log &
+		local watch=$! rc
+		tests/run.sh "${args[@]}" | tee /run/vmtest-suite.log
+		rc=${PIPESTATUS[0]}
+		kill "$watch"
+		return "$rc"
 	fi
 }
 

@@ -18,7 +18,8 @@
 # Environment: VMTEST_CACHE (kernels, default ~/.cache/xmcp-vmtest),
 # VMTEST_MODULES (module base for a kernel built here), VMTEST_TIMEOUT
 # (seconds, default 3600), VMTEST_BOOT_TIMEOUT (seconds for a KVM guest to
-# come up before falling back to TCG, default 60).
+# come up before falling back to TCG, default 60), VMTEST_STALL (seconds of
+# silence after which the guest prints its processes and sockets, 600).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,7 +28,7 @@ kernel= exec_cmd= runner=auto accel=auto cpus=$(nproc) memory=3G
 TIMEOUT=${VMTEST_TIMEOUT:-3600}
 BOOT_TIMEOUT=${VMTEST_BOOT_TIMEOUT:-60}
 # Variables the suite reads that the guest should see as the host does.
-PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH XMCP_TEST_SLOW)
+PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH XMCP_TEST_SLOW VMTEST_STALL)
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

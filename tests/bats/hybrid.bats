@@ -485,7 +485,9 @@ d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 	# stats --watch: one JSON object per line and interval, the open pair among the counters
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" timeout 1.3 nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats -j --watch=0.5
 	assert_equal "$status" 124
-	assert_equal "${#lines[@]}" 3
+	# 0, 0.5 and 1.0 s: three samples, two where starting up is slow (TCG);
+	# one would be no watch at all, more an interval not kept
+	[ "${#lines[@]}" -ge 2 ] && [ "${#lines[@]}" -le 3 ]
 	# published every second: by the last sample the pair, open for over a second, is counted
 	assert_equal "$(jq -s 'last.pairs_active' <<< "$output")" 1
 	wait "$hpid"
