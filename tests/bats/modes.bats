@@ -25,8 +25,8 @@ hag_modes() {
 # on S, MPTCP with --mptcp; S's line ("DIGEST CLIENT [mptcp|tcp]") in $output
 to_s() {
 	s_server "$1" serve 10.4.0.2 "$1" ${2:-}
-	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$1" 1000000
-	wait "$S_PID"
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 "$1" 1000000
+	s_done
 	assert_success
 	local digest=$output
 	run cat "$S_OUT"

@@ -62,7 +62,16 @@ s_server() {
 transfer() {
 	s_server "$2" serve "$1" "$2" ${4:-}
 	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send "$1" "$2" "$3" ${4:-}
-	wait "$S_PID"
+	s_done
+}
+
+# s_done: wait for S's server; if it failed (or gave up), say what H's
+# sender (the last `run`) reported, which a failed test would not show
+s_done() {
+	wait "$S_PID" && return 0
+	local rc=$?
+	echo "S's server ended with $rc; H's sender: status $status: $output" >&2
+	return "$rc"
 }
 
 # expect_reset PORT: S resets the connection after 100 kB; H's sender sees the reset
