@@ -678,10 +678,6 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
 }
 
 /*
- * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
- * reads them: every second, after accepting, and at each refusal.
- */
-/*
  * A driver whose native XDP leaves no room for metadata (a TAP device on
  * Linux 6.1, for one) lets the classifier count but not tell tc: nothing on
  * that device is steered, connections hang in SYN-SENT. Say so once, with
@@ -701,6 +697,10 @@ static void warn_no_meta(struct daemon *d)
 	d->warned_no_meta = true;
 }
 
+/*
+ * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
+ * reads them: every second, after accepting, and at each refusal.
+ */
 static void publish_stats(const struct daemon *d)
 {
 	const struct relay_stats *st = relay_stats(d->relay);

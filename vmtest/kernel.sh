@@ -21,6 +21,11 @@ die() {
 	exit 1
 }
 
+# The answer: image, release, module base (may be empty).
+found() {
+	printf '%s\n%s\n%s\n' "$1" "$2" "$3"
+}
+
 # The release string a bzImage carries: after the boot protocol's magic
 # "HdrS" at 0x202, the setup header's kernel_version field (0x20e) points at
 # it, 0x200 bytes into the file.
@@ -48,7 +53,7 @@ from_path() {
 	[ -d "$img" ] && img=$img/arch/x86/boot/bzImage
 	[ -f "$img" ] || die "$1: no kernel image there (a bzImage, or a tree with arch/x86/boot/bzImage)"
 	rel=$(image_release "$img") || die "$img: not a bzImage (no version in its setup header)"
-	printf '%s\n%s\n%s\n' "$img" "$rel" "$(module_base "$rel")"
+	found "$img" "$rel" "$(module_base "$rel")"
 }
 
 # The binary package linux-image-amd64 depends on (linux-image-RELEASE).
@@ -74,7 +79,7 @@ fetch_debian() {
 		rm -rf "$tmp"
 		touch "$CACHE/$rel/.complete"
 	fi
-	printf '%s\n%s\n%s\n' "$CACHE/$rel/boot/vmlinuz-$rel" "$rel" "$CACHE/$rel"
+	found "$CACHE/$rel/boot/vmlinuz-$rel" "$rel" "$CACHE/$rel"
 }
 
 from_version() {
@@ -83,7 +88,7 @@ from_version() {
 		for img in /boot/vmlinuz-"$want"*; do
 			[ -f "$img" ] || continue
 			rel=${img#/boot/vmlinuz-}
-			printf '%s\n%s\n%s\n' "$img" "$rel" "$(module_base "$rel")"
+			found "$img" "$rel" "$(module_base "$rel")"
 			return
 		done
 	fi
@@ -98,7 +103,7 @@ from_version() {
 		sort -V | tail -n1 || true)
 	[ -n "$cached" ] || die "no kernel '$1': not a file, not in /boot, not cached in $CACHE, and not Debian's linux-image-amd64 (${pkg:-unknown to apt})"
 	rel=$(basename "$(dirname "$cached")")
-	printf '%s\n%s\n%s\n' "$CACHE/$rel/boot/vmlinuz-$rel" "$rel" "$CACHE/$rel"
+	found "$CACHE/$rel/boot/vmlinuz-$rel" "$rel" "$CACHE/$rel"
 }
 
 [ $# -eq 1 ] || die "usage: kernel.sh PATH_OR_VERSION"
