@@ -10,6 +10,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include "xmcp_class.h"
+#include "xmcp_tcpopt.h"
+#include "xmcp_addr.h"
 
 /* UAPI macros that vmlinux.h cannot carry (they are #defines, not types). */
 #define ETH_P_IP 0x0800
@@ -31,7 +33,8 @@
 struct cursor {
 	void *pos;
 	void *start; /* first byte of the frame, for offsets */
-	void *end;
+	void *end;   /* end of the bytes that can be read directly */
+	__u32 len;   /* the frame's length: past end when tc sees a packet with paged data (GSO) */
 };
 
 static __always_inline __u32 cursor_off(const struct cursor *c)
@@ -84,7 +87,7 @@ static __always_inline int parse_ipv4(struct cursor *c, __u8 *l4proto, __u32 *l3
 	tot = bpf_ntohs(iph->tot_len);
 	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen)
 		return XMCP_MF_IP_HDR;
-	if (c->pos + tot > c->end)
+	if (cursor_off(c) + tot > c->len)
 		return XMCP_MF_IP_TRUNC;
 	*l3_end = cursor_off(c) + tot;
 	c->pos += hlen;
@@ -130,12 +133,7 @@ static __always_inline int parse_ipv6(struct cursor *c, __u8 *l4proto, __u32 *l3
 	if (ip6->version != 6)
 		return XMCP_MF_IP_HDR;
 	plen = bpf_ntohs(ip6->payload_len);
-	/* Verifiers before 6.3 or so know nothing of a byte swap's result and
-	 * refuse to add it to a packet pointer; the mask, kept by the barrier
-	 * (the compiler knows it is a no-op), bounds it for them. */
-	barrier_var(plen);
-	plen &= 0xffff;
-	if ((void *)(ip6 + 1) + plen > c->end)
+	if (cursor_off(c) + sizeof(*ip6) + plen > c->len)
 		return XMCP_MF_IP_TRUNC;
 	*l3_end = cursor_off(c) + sizeof(*ip6) + plen;
 	c->pos = ip6 + 1;
@@ -155,6 +153,127 @@ static __always_inline int parse_ipv6(struct cursor *c, __u8 *l4proto, __u32 *l3
 		return XMCP_MF_IP6_EXT;
 	*l4proto = nh;
 	return 0;
+}
+
+/*
+ * Ethernet (with VLANs) and IPv4 or IPv6 at c->pos, for XDP and tc alike:
+ * the cursor ends on the transport header. *l3_off is where the IP header
+ * starts, *l3_end where the datagram ends; *l4proto is 0 when there is no
+ * transport header to read (a non-first fragment) or the packet is not IP
+ * (then the function returns XMCP_MF_NONE with *l4proto 0 too).
+ */
+static __always_inline int parse_to_l4(struct cursor *c, __u32 *l3_off, __u32 *l3_end, __u8 *l4proto)
+{
+	__u16 proto = 0;
+	int err;
+
+	*l4proto = 0;
+	err = parse_eth(c, &proto);
+	if (err)
+		return err;
+	*l3_off = cursor_off(c);
+	if (proto == ETH_P_IP)
+		return parse_ipv4(c, l4proto, l3_end);
+	if (proto == ETH_P_IPV6)
+		return parse_ipv6(c, l4proto, l3_end);
+	return 0;
+}
+
+/*
+ * Copy len bytes (at most XMCP_OPTBUF_SIZE) from the packet at src into
+ * buf; 0 on success, -1 when the packet ends first. Words, then a byte
+ * tail, with direct packet access: bpf_xdp_load_bytes() cost more than the
+ * whole option walk. Bytes of buf past len are left as they were.
+ */
+static __always_inline int copy_from_packet(__u8 *src, void *end, __u32 len, struct xmcp_optbuf *buf)
+{
+	__u32 *dst = (__u32 *)buf->b;
+	__u32 k, words = len / 4;
+
+	for (k = 0; k < XMCP_OPTBUF_SIZE / 4; k++) {
+		if (k >= words)
+			break;
+		if ((void *)(src + 4 * (k + 1)) > end)
+			return -1;
+		dst[k] = *(__u32 *)(src + 4 * k);
+	}
+	if (words >= XMCP_OPTBUF_SIZE / 4)
+		return 0;
+	src += words * 4;
+	for (k = 0; k < 3; k++) {
+		if (words * 4 + k >= len)
+			break;
+		if ((void *)(src + k + 1) > end)
+			return -1;
+		buf->b[(words * 4 + k) & XMCP_OPTBUF_MASK] = src[k];
+	}
+	return 0;
+}
+
+/*
+ * Walk the options of the TCP header th (its data offset already checked
+ * against the segment) into *s, with buf holding a copy of them. -1 when
+ * the options run past the packet's bytes.
+ */
+static __always_inline int scan_tcp_header(struct tcphdr *th, void *end, struct xmcp_optbuf *buf,
+					   struct xmcp_scan *s)
+{
+	__u32 optlen = th->doff * 4 - sizeof(*th);
+
+	if (!optlen)
+		return 0;
+	if (optlen > XMCP_TCPOPT_MAX_LEN || copy_from_packet((__u8 *)(th + 1), end, optlen, buf))
+		return -1;
+	xmcp_scan_tcp_options(buf, optlen, s);
+	return 0;
+}
+
+/*
+ * A frame offset the metadata carries, as a pointer to len readable bytes,
+ * or NULL. The offsets come from our own parse; the bound is what lets the
+ * verifier add them to a packet pointer (it must stay well under 64 KiB
+ * with len added). An offset past it is refused, never wrapped: a mask
+ * would read some other byte of the packet as the header.
+ */
+#define XMCP_MAX_FRAME_OFF 0x3fff
+static __always_inline void *frame_ptr(void *data, void *end, __u32 off, __u32 len)
+{
+	void *p;
+
+	/* the barriers keep the check and the access on the same registers */
+	barrier_var(off);
+	if (off > XMCP_MAX_FRAME_OFF)
+		return NULL;
+	p = data + off;
+	barrier_var(p);
+	if (p + len > end)
+		return NULL;
+	return p;
+}
+
+/*
+ * The IP header at frame offset l3_off: its addresses in canonical form.
+ * 4 or 6 by the header's version, -1 when it is not there.
+ */
+static __always_inline int ip_addrs(void *data, void *end, __u32 l3_off, struct xmcp_addr *src,
+				    struct xmcp_addr *dst)
+{
+	struct iphdr *iph = frame_ptr(data, end, l3_off, sizeof(*iph));
+	struct ipv6hdr *ip6;
+
+	if (!iph)
+		return -1;
+	if (iph->version == 4) {
+		xmcp_addr_from4(src, &iph->saddr);
+		xmcp_addr_from4(dst, &iph->daddr);
+		return 4;
+	}
+	ip6 = frame_ptr(data, end, l3_off, sizeof(*ip6));
+	if (!ip6)
+		return -1;
+	xmcp_addr_from6(src, &ip6->saddr);
+	xmcp_addr_from6(dst, &ip6->daddr);
+	return 6;
 }
 
 #endif

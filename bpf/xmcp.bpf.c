@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "xmcp_maps.h"
 #include "xmcp_tcpopt.h"
+#include "xmcp_token.h"
 
 #define AF_INET 2
 #define TC_ACT_OK 0
@@ -60,38 +61,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xmcp_iface);
 } XMCP_MAP_IFACES SEC(".maps");
-
-/*
- * Copy len bytes (at most XMCP_OPTBUF_SIZE) from the packet at src into
- * buf; 0 on success, -1 when the packet ends first. Words, then a byte
- * tail, with direct packet access: bpf_xdp_load_bytes() cost more than the
- * whole option walk. Bytes of buf past len are left as they were.
- */
-static __always_inline int copy_from_packet(__u8 *src, void *end, __u32 len,
-					    struct xmcp_optbuf *buf)
-{
-	__u32 *dst = (__u32 *)buf->b;
-	__u32 k, words = len / 4;
-
-	for (k = 0; k < XMCP_OPTBUF_SIZE / 4; k++) {
-		if (k >= words)
-			break;
-		if ((void *)(src + 4 * (k + 1)) > end)
-			return -1;
-		dst[k] = *(__u32 *)(src + 4 * k);
-	}
-	if (words >= XMCP_OPTBUF_SIZE / 4)
-		return 0;
-	src += words * 4;
-	for (k = 0; k < 3; k++) {
-		if (words * 4 + k >= len)
-			break;
-		if ((void *)(src + k + 1) > end)
-			return -1;
-		buf->b[(words * 4 + k) & XMCP_OPTBUF_MASK] = src[k];
-	}
-	return 0;
-}
 
 /* Turn scan offsets from index `from` on into frame offsets (base + off). */
 static __always_inline void record_converts(struct xmcp_meta *m, const struct xmcp_scan *s,
@@ -149,16 +118,12 @@ static __always_inline __u8 classify_syn_segment(struct xmcp_meta *m, struct tcp
 	struct xmcp_optbuf buf;
 	struct xmcp_scan s = {};
 	__u32 l4_off = m->l4_off, hlen = th->doff * 4;
-	__u32 optlen = hlen - sizeof(struct tcphdr);
 
-	if (optlen) {
-		if (copy_from_packet((__u8 *)(th + 1), end, optlen, &buf)) {
-			m->reason = XMCP_MF_TCP_TRUNC;
-			return XMCP_CLASS_MALFORMED;
-		}
-		xmcp_scan_tcp_options(&buf, optlen, &s);
-		record_converts(m, &s, 0, l4_off + sizeof(struct tcphdr));
+	if (scan_tcp_header(th, end, &buf, &s)) {
+		m->reason = XMCP_MF_TCP_TRUNC;
+		return XMCP_CLASS_MALFORMED;
 	}
+	record_converts(m, &s, 0, l4_off + sizeof(struct tcphdr));
 	if (s.flags & XMCP_SCAN_BAD) {
 		m->reason = XMCP_MF_TCP_OPT;
 		return XMCP_CLASS_MALFORMED;
@@ -205,31 +170,21 @@ static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m)
 		.pos = (void *)(long)ctx->data,
 		.start = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
+		.len = ctx->data_end - ctx->data,
 	};
-	__u32 l3_end = 0;
-	__u16 proto = 0;
-	__u8 l4proto = 0;
+	__u32 l3_off = 0, l3_end = 0;
+	__u8 l4proto;
 	int err;
 
-	err = parse_eth(&c, &proto);
-	if (err)
-		goto malformed;
-	m->l3_off = cursor_off(&c);
-	if (proto == ETH_P_IP)
-		err = parse_ipv4(&c, &l4proto, &l3_end);
-	else if (proto == ETH_P_IPV6)
-		err = parse_ipv6(&c, &l4proto, &l3_end);
-	else
-		return XMCP_CLASS_NOT_TCP;
-	if (err)
-		goto malformed;
+	err = parse_to_l4(&c, &l3_off, &l3_end, &l4proto);
+	m->l3_off = l3_off;
+	if (err) {
+		m->reason = err;
+		return XMCP_CLASS_MALFORMED;
+	}
 	if (l4proto != IPPROTO_TCP)
 		return XMCP_CLASS_NOT_TCP;
 	return classify_tcp(&c, l3_end, m);
-
-malformed:
-	m->reason = err;
-	return XMCP_CLASS_MALFORMED;
 }
 
 static __always_inline void count_xdp(const struct xmcp_meta *m, __u64 len)
@@ -266,18 +221,12 @@ static __always_inline int write_meta(struct xdp_md *ctx, const struct xmcp_meta
 	return 1;
 }
 
-/* Is this source address (4 or 16 bytes, network order) in a subscriber prefix? */
-static __always_inline int subscriber_addr(const void *addr, int v6)
+/* Is this address in a subscriber prefix? */
+static __always_inline int subscriber_addr(const struct xmcp_addr *a)
 {
 	struct xmcp_prefix_key k = { .prefixlen = 128 };
 
-	if (v6) {
-		__builtin_memcpy(k.addr, addr, 16);
-	} else {
-		k.addr[10] = 0xff;
-		k.addr[11] = 0xff;
-		__builtin_memcpy(&k.addr[12], addr, 4);
-	}
+	__builtin_memcpy(k.addr, a->a, 16);
 	return bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &k) != NULL;
 }
 
@@ -302,10 +251,8 @@ enum { MCP_PASS, MCP_DROP_INVALID, MCP_DROP_NOT_SUBSCRIBER };
 static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_meta *m)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct iphdr *iph = data + (m->l3_off & 0x3ff);
-	struct ipv6hdr *ip6 = (void *)iph;
 	__u32 ifindex = ctx->ingress_ifindex, *mode;
-	int ok;
+	struct xmcp_addr src, dst;
 
 	if (!cfg_origin_check)
 		return MCP_PASS;
@@ -317,16 +264,9 @@ static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_m
 		return MCP_PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
 		return (*mode & XMCP_STEER_CONVERT) ? MCP_DROP_INVALID : MCP_PASS;
-	if ((void *)(iph + 1) > end)
+	if (ip_addrs(data, end, m->l3_off, &src, &dst) < 0)
 		return MCP_PASS;
-	if (iph->version == 4) {
-		ok = subscriber_addr(&iph->saddr, 0);
-	} else {
-		if ((void *)(ip6 + 1) > end)
-			return MCP_PASS;
-		ok = subscriber_addr(&ip6->saddr, 1);
-	}
-	return ok ? MCP_PASS : MCP_DROP_NOT_SUBSCRIBER;
+	return subscriber_addr(&src) ? MCP_PASS : MCP_DROP_NOT_SUBSCRIBER;
 }
 
 /* ---- admission control (subscriber classes): SYN rate and subflow limits ---- */
@@ -347,20 +287,31 @@ struct {
 	__type(value, struct xmcp_class_cfg);
 } XMCP_MAP_CLASSES SEC(".maps");
 
-struct xmcp_addr_key {
-	__u8 addr[16]; /* IPv4 as IPv4-mapped IPv6 */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, XMCP_SYN_BUCKETS);
-	__type(key, struct xmcp_addr_key);
+	__type(key, struct xmcp_addr);
 	__type(value, struct xmcp_syn_bucket);
 } XMCP_MAP_SYN_BUCKETS SEC(".maps");
 
-/* LRU: a connection reset before the daemon accepted it leaves its entry behind */
+/*
+ * Join budgets by token (struct xmcp_join_budget). XMCP_MAP_JOINS_NEW gets
+ * one from each MP_CAPABLE SYN+ACK of ours (path program, egress), for the
+ * moments before the daemon accepts the connection: the peer's first join
+ * can come that early. LRU, since a connection reset before it was accepted
+ * leaves its entry behind. The daemon moves the entry to XMCP_MAP_JOINS at
+ * accept and deletes it when the pair ends, so that established connections
+ * never lose their budget to an eviction.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XMCP_MAX_JOIN_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct xmcp_join_budget);
+} XMCP_MAP_JOINS_NEW SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XMCP_MAX_JOIN_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct xmcp_join_budget);
@@ -370,7 +321,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XMCP_SYN_BUCKETS);
-	__type(key, struct xmcp_addr_key);
+	__type(key, struct xmcp_addr);
 	__type(value, __u32);
 } XMCP_MAP_SESSIONS SEC(".maps");
 
@@ -389,7 +340,7 @@ struct {
  * Concurrent SYNs of one address on two CPUs may both see the same level:
  * the limit is approximate by a SYN or so, which is all a flood guard needs.
  */
-static __always_inline int take_syn_token(const struct xmcp_addr_key *k, const struct xmcp_class_cfg *c)
+static __always_inline int take_syn_token(const struct xmcp_addr *k, const struct xmcp_class_cfg *c)
 {
 	__u64 now = bpf_ktime_get_ns(), cap = (__u64)(c->syn_burst ?: 1) * NSEC_PER_SEC, t;
 	struct xmcp_syn_bucket *b = bpf_map_lookup_elem(&XMCP_MAP_SYN_BUCKETS, k);
@@ -423,15 +374,18 @@ static __always_inline int take_syn_token(const struct xmcp_addr_key *k, const s
  */
 static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_meta *m)
 {
-	__u8 *opt = (void *)(long)ctx->data + (m->convert_off[0] & 0x3ff);
+	__u8 *opt = frame_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->convert_off[0], 8);
 	struct xmcp_join_budget *jb;
 	__u32 token;
 
-	if ((void *)(opt + 8) > (void *)(long)ctx->data_end || opt[1] != 12)
+	if (!opt || opt[1] != 12)
 		return 1;
 	__builtin_memcpy(&token, opt + 4, 4);
 	token = bpf_ntohl(token);
+	/* the daemon's entry once it accepted the connection, else the SYN+ACK's */
 	jb = bpf_map_lookup_elem(&XMCP_MAP_JOINS, &token);
+	if (!jb)
+		jb = bpf_map_lookup_elem(&XMCP_MAP_JOINS_NEW, &token);
 	if (!jb)
 		return 1;
 	if (jb->joins >= jb->max_joins)
@@ -442,24 +396,11 @@ static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_me
 
 /* The source address as the key of the per-address maps; 0, or -1 if cut short. */
 static __always_inline int source_key(struct xdp_md *ctx, const struct xmcp_meta *m,
-				      struct xmcp_addr_key *k)
+				      struct xmcp_addr *k)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	struct iphdr *iph = data + (m->l3_off & 0x3ff);
-	struct ipv6hdr *ip6 = (void *)iph;
+	struct xmcp_addr dst;
 
-	if ((void *)(iph + 1) > end)
-		return -1;
-	if (iph->version == 4) {
-		__builtin_memset(k->addr, 0, 10);
-		k->addr[10] = k->addr[11] = 0xff;
-		__builtin_memcpy(&k->addr[12], &iph->saddr, 4);
-		return 0;
-	}
-	if ((void *)(ip6 + 1) > end)
-		return -1;
-	__builtin_memcpy(k->addr, &ip6->saddr, 16);
-	return 0;
+	return ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, k, &dst) < 0 ? -1 : 0;
 }
 
 /*
@@ -473,6 +414,7 @@ static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta 
 	struct xmcp_prefix_key pk = { .prefixlen = 128 };
 	__u32 ifindex = ctx->ingress_ifindex, *mode, *cls;
 	struct xmcp_class_cfg *c;
+	struct xmcp_addr src;
 
 	if (!cfg_admission)
 		return MCP_PASS;
@@ -485,63 +427,16 @@ static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta 
 		return MCP_PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_JOIN && !join_allowed(ctx, m))
 		return DROP_JOIN_LIMIT;
-	if (source_key(ctx, m, (struct xmcp_addr_key *)pk.addr))
+	if (source_key(ctx, m, &src))
 		return MCP_PASS;
+	__builtin_memcpy(pk.addr, src.a, 16);
 	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
 	if (!cls)
 		return MCP_PASS;
 	c = bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls);
 	if (!c || !c->syn_rate)
 		return MCP_PASS;
-	return take_syn_token((struct xmcp_addr_key *)pk.addr, c) ? MCP_PASS : DROP_SYN_RATE;
-}
-
-/*
- * The join budget of each MPTCP connection the daemon terminates, set the
- * moment its first subflow is established, in the kernel: the peer's first
- * MP_JOIN SYN can come right after the handshake (the HAG's ADD_ADDR goes
- * out with its first ACKs), before userspace has even accepted the
- * connection, let alone read its token. A sock_ops program attached to the
- * daemon's cgroup (its accepted sockets inherit the listener's) sees every
- * passive open there; the netns cookie keeps it to the daemon's namespace.
- */
-const volatile __u64 cfg_netns_cookie = 0;
-
-SEC("sockops")
-int XMCP_PROG_SOCKOPS(struct bpf_sock_ops *skops)
-{
-	struct xmcp_prefix_key pk = { .prefixlen = 128 };
-	struct xmcp_join_budget b = {};
-	struct mptcp_sock *msk;
-	struct xmcp_class_cfg *c;
-	struct bpf_sock *sk;
-	__u32 *cls, token;
-
-	if (skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB ||
-	    bpf_get_netns_cookie(skops) != cfg_netns_cookie)
-		return 1;
-	sk = skops->sk;
-	msk = sk ? bpf_skc_to_mptcp_sock(sk) : NULL;
-	if (!msk)
-		return 1;
-	if (skops->family == AF_INET) {
-		pk.addr[10] = pk.addr[11] = 0xff;
-		__builtin_memcpy(&pk.addr[12], &skops->remote_ip4, 4);
-	} else {
-		__u32 a[4] = { skops->remote_ip6[0], skops->remote_ip6[1], skops->remote_ip6[2],
-			       skops->remote_ip6[3] };
-
-		__builtin_memcpy(pk.addr, a, 16);
-	}
-	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
-	c = cls ? bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls) : NULL;
-	if (!c || !c->max_subflows)
-		return 1;
-	token = msk->token;
-	b.max_joins = c->max_subflows - 1;
-	/* a join's own subflow finds its connection's entry there already */
-	bpf_map_update_elem(&XMCP_MAP_JOINS, &token, &b, BPF_NOEXIST);
-	return 1;
+	return take_syn_token(&src, c) ? MCP_PASS : DROP_SYN_RATE;
 }
 
 /* Add one to a counter of the XDP stats (the field's offset, from offsetof). */
@@ -619,11 +514,11 @@ static __always_inline int read_tuple(struct __sk_buff *skb, const struct xmcp_m
 				      struct bpf_sock_tuple *t)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	struct tcphdr *th = data + (m->l4_off & 0x3ff);
-	struct iphdr *iph = data + (m->l3_off & 0x3ff);
-	struct ipv6hdr *ip6 = (void *)iph;
+	struct tcphdr *th = frame_ptr(data, end, m->l4_off, sizeof(*th));
+	struct iphdr *iph = frame_ptr(data, end, m->l3_off, sizeof(*iph));
+	struct ipv6hdr *ip6;
 
-	if ((void *)(th + 1) > end || (void *)(iph + 1) > end)
+	if (!th || !iph)
 		return -1;
 	if (iph->version == 4) {
 		t->ipv4.saddr = iph->saddr;
@@ -632,7 +527,8 @@ static __always_inline int read_tuple(struct __sk_buff *skb, const struct xmcp_m
 		t->ipv4.dport = th->dest;
 		return 0;
 	}
-	if ((void *)(ip6 + 1) > end)
+	ip6 = frame_ptr(data, end, m->l3_off, sizeof(*ip6));
+	if (!ip6)
 		return -1;
 	__builtin_memcpy(t->ipv6.saddr, &ip6->saddr, 16);
 	__builtin_memcpy(t->ipv6.daddr, &ip6->daddr, 16);
@@ -641,30 +537,49 @@ static __always_inline int read_tuple(struct __sk_buff *skb, const struct xmcp_m
 	return 1;
 }
 
+/* One address of a tuple (src: its source), in canonical form. */
+static __always_inline void tuple_addr(const struct bpf_sock_tuple *t, int v6, int src, struct xmcp_addr *a)
+{
+	if (v6)
+		xmcp_addr_from6(a, src ? t->ipv6.saddr : t->ipv6.daddr);
+	else
+		xmcp_addr_from4(a, src ? &t->ipv4.saddr : &t->ipv4.daddr);
+}
+
 static __always_inline __u32 tuple_size(int v6)
 {
 	return v6 ? sizeof(((struct bpf_sock_tuple *)0)->ipv6) : sizeof(((struct bpf_sock_tuple *)0)->ipv4);
 }
 
-enum { NOT_OWNED, OWNED_TCP, OWNED_SUBFLOW };
-
-/*
- * Segment of a flow one of our sockets owns (not a listener): deliver it
- * locally. OWNED_SUBFLOW when that socket is an MPTCP subflow.
- */
+/* Segment of a flow one of our sockets owns (not a listener): deliver it locally. */
 static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 						 int v6)
 {
 	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
-	int owned = NOT_OWNED;
+	int owned;
 
 	if (!sk)
-		return NOT_OWNED;
+		return 0;
 	/* A listener matched only by its port would swallow forwarded traffic. */
-	if (sk->state != BPF_TCP_LISTEN)
-		owned = bpf_skc_to_mptcp_sock(sk) ? OWNED_SUBFLOW : OWNED_TCP;
+	owned = sk->state != BPF_TCP_LISTEN;
 	bpf_sk_release(sk);
 	return owned;
+}
+
+/*
+ * Does the TCP segment th carry an MPTCP option? Every segment of an MPTCP
+ * subflow does (a DSS at least) until the connection falls back to TCP.
+ * This is how the tc programs tell subflow traffic, from the packet alone:
+ * asking the kernel for the socket's MPTCP context (bpf_skc_to_mptcp_sock)
+ * is not safe on every socket a segment may name. On Debian's 6.1 it took
+ * the per-CPU control socket of a reset for a TCP one and panicked.
+ */
+static __always_inline int segment_is_mptcp(struct tcphdr *th, void *end)
+{
+	struct xmcp_optbuf buf;
+	struct xmcp_scan s = {};
+
+	return !scan_tcp_header(th, end, &buf, &s) && (s.flags & XMCP_SCAN_MPTCP);
 }
 
 struct {
@@ -699,11 +614,9 @@ static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
 /* The marker: exactly one MP_CONVERT, of length 4 (no address). */
 static __always_inline int is_empty_marker(struct __sk_buff *skb, const struct xmcp_meta *m)
 {
-	__u8 *len = (__u8 *)(long)skb->data + (m->convert_off[0] & 0x3ff) + 1;
+	__u8 *opt = frame_ptr((void *)(long)skb->data, (void *)(long)skb->data_end, m->convert_off[0], 2);
 
-	if (m->n_convert != 1 || (void *)(len + 1) > (void *)(long)skb->data_end)
-		return 0;
-	return *len == XMCP_MPC_LEN_EMPTY;
+	return m->n_convert == 1 && opt && opt[1] == XMCP_MPC_LEN_EMPTY;
 }
 
 /* Is this an MPTCP SYN the HAG terminates? */
@@ -717,7 +630,10 @@ static __always_inline int hag_terminates(struct __sk_buff *skb, const struct xm
 
 static __always_inline int is_subscriber(const struct bpf_sock_tuple *t, int v6)
 {
-	return v6 ? subscriber_addr(t->ipv6.saddr, 1) : subscriber_addr(&t->ipv4.saddr, 0);
+	struct xmcp_addr a;
+
+	tuple_addr(t, v6, 1, &a);
+	return subscriber_addr(&a);
 }
 
 
@@ -735,10 +651,10 @@ static __always_inline int mcp_takes(const struct xmcp_meta *m)
 static __always_inline int data_starts_with_mptcp(struct __sk_buff *skb, const struct xmcp_meta *m)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	struct tcphdr *th = data + (m->l4_off & 0x3ff);
+	struct tcphdr *th = frame_ptr(data, end, m->l4_off, sizeof(*th));
 	__u8 *kind;
 
-	if ((void *)(th + 1) > end)
+	if (!th)
 		return 0;
 	kind = (__u8 *)th + ((th->doff * 4) & 0x3c);
 	return (void *)(kind + 1) <= end && *kind == XMCP_TCPOPT_MPTCP;
@@ -796,18 +712,6 @@ struct {
 	__type(value, __u64);
 } XMCP_MAP_LEARNED SEC(".maps");
 
-/* addr: 16 bytes, IPv4 as IPv4-mapped IPv6 */
-static __always_inline void mapped_addr(const struct bpf_sock_tuple *t, int v6, int src, __u32 a[4])
-{
-	if (v6) {
-		__builtin_memcpy(a, src ? t->ipv6.saddr : t->ipv6.daddr, 16);
-		return;
-	}
-	a[0] = a[1] = 0;
-	a[2] = bpf_htonl(0xffff);
-	a[3] = src ? t->ipv4.saddr : t->ipv4.daddr;
-}
-
 static __always_inline struct xmcp_modes *live_modes(void)
 {
 	__u32 key = 0, *on = bpf_map_lookup_elem(&XMCP_MAP_MODES_ON, &key);
@@ -848,6 +752,7 @@ static __always_inline int passed_by_mode(const struct bpf_sock_tuple *t, int v6
 {
 	struct xmcp_modes *ms = live_modes();
 	struct xmcp_server_key k;
+	struct xmcp_addr da;
 	__u64 *seen;
 	__u32 a[4];
 	__u16 port;
@@ -855,7 +760,8 @@ static __always_inline int passed_by_mode(const struct bpf_sock_tuple *t, int v6
 
 	if (!ms)
 		return 0;
-	mapped_addr(t, v6, 0, a);
+	tuple_addr(t, v6, 0, &da);
+	__builtin_memcpy(a, da.a, 16);
 	port = bpf_ntohs(v6 ? t->ipv6.dport : t->ipv4.dport);
 	mode = mode_of(ms, a, port);
 	if (mode == XMCP_MODE_TRANSPARENT) {
@@ -877,9 +783,11 @@ static __always_inline void learn_server(const struct bpf_sock_tuple *t, int v6,
 {
 	struct xmcp_server_key k;
 	__u64 now = bpf_ktime_get_ns();
+	struct xmcp_addr sa;
 	__u32 a[4];
 
-	mapped_addr(t, v6, 1, a);
+	tuple_addr(t, v6, 1, &sa);
+	__builtin_memcpy(a, sa.a, 16);
 	server_key(&k, a, bpf_ntohs(v6 ? t->ipv6.sport : t->ipv4.sport));
 	bpf_map_update_elem(&XMCP_MAP_LEARNED, &k, &now, BPF_ANY);
 	st->learned++;
@@ -892,7 +800,7 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	struct bpf_sock_tuple t = {};
 	struct xmcp_tc_stats *st;
 	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
-	int v6, want, owned;
+	int v6, want;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
@@ -937,34 +845,88 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
 	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
 		return TC_ACT_OK;
-	owned = owned_by_local_socket(skb, &t, v6);
-	if (owned) {
-		skb->mark = cfg_mark;
-		st->flow_marked++;
-		if (owned == OWNED_SUBFLOW && mode && (*mode & XMCP_STEER_ACCESS))
+	if (!owned_by_local_socket(skb, &t, v6))
+		return TC_ACT_OK;
+	skb->mark = cfg_mark;
+	st->flow_marked++;
+	if (mode && (*mode & XMCP_STEER_ACCESS)) {
+		void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+		struct tcphdr *th = frame_ptr(data, end, m->l4_off, sizeof(*th));
+
+		if (th && segment_is_mptcp(th, end))
 			count_path(ifindex, skb->len, 0);
 	}
 	return TC_ACT_OK;
 }
 
-/* ---- per-path rate shares: MPTCP subflows into the path's htb class ---- */
+/* ---- per path: MPTCP subflows counted and shaped, join budgets set ---- */
 
 /*
- * On the egress of each access device (tc clsact, before the root qdisc):
- * a segment of an MPTCP subflow is counted for the path and, on a path with
- * a rate share, gets the classid of xmcp's htb class in skb->priority,
- * which htb honours before any filter. Everything else keeps its priority
- * and passes htb unshaped (no default class).
+ * An MP_CAPABLE SYN+ACK of ours to a subscriber carries our key, and so the
+ * token the peer's MP_JOIN SYNs will name: if the subscriber's class limits
+ * subflows, the connection's budget goes in XMCP_MAP_JOINS_NEW now, ahead
+ * of any join. dst: the subscriber; opts: the segment's options, scanned.
+ */
+static __always_inline void budget_joins(const struct xmcp_addr *dst, const struct xmcp_optbuf *opts,
+					 const struct xmcp_scan *s)
+{
+	struct xmcp_prefix_key pk = { .prefixlen = 128 };
+	struct xmcp_join_budget b = {};
+	struct xmcp_class_cfg *c;
+	__u32 *cls, hi, lo, token;
+	__u32 k = s->mpc_off;
+
+	if (s->mpc_len < 12)
+		return; /* no key: not a SYN+ACK of MPTCP v1 */
+	__builtin_memcpy(pk.addr, dst->a, 16);
+	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
+	c = cls ? bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls) : NULL;
+	if (!c || !c->max_subflows)
+		return;
+	hi = (__u32)xmcp_buf(opts, k + 4) << 24 | (__u32)xmcp_buf(opts, k + 5) << 16 |
+	     (__u32)xmcp_buf(opts, k + 6) << 8 | xmcp_buf(opts, k + 7);
+	lo = (__u32)xmcp_buf(opts, k + 8) << 24 | (__u32)xmcp_buf(opts, k + 9) << 16 |
+	     (__u32)xmcp_buf(opts, k + 10) << 8 | xmcp_buf(opts, k + 11);
+	token = xmcp_mptcp_token(hi, lo);
+	b.max_joins = c->max_subflows - 1;
+	/* a retransmitted SYN+ACK keeps the joins counted so far */
+	bpf_map_update_elem(&XMCP_MAP_JOINS_NEW, &token, &b, BPF_NOEXIST);
+}
+
+/*
+ * On the egress of each access device (tc clsact, before the root qdisc),
+ * for segments of our own sockets (forwarded ones have none): one that
+ * carries an MPTCP option is a subflow's, counted for the path and, on a
+ * path with a rate share, given the classid of xmcp's htb class in
+ * skb->priority, which htb honours before any filter. Everything else
+ * keeps its priority and passes htb unshaped (no default class).
  */
 SEC("tc")
 int XMCP_PROG_PATH(struct __sk_buff *skb)
 {
-	struct bpf_sock *sk = skb->sk;
-	__u32 ifindex = skb->ifindex, *mode;
+	struct cursor c = {
+		.pos = (void *)(long)skb->data,
+		.start = (void *)(long)skb->data,
+		.end = (void *)(long)skb->data_end,
+		.len = skb->len,
+	};
+	__u32 ifindex = skb->ifindex, l3_off = 0, l3_end = 0, *mode;
+	struct xmcp_addr src, dst;
+	struct xmcp_optbuf opts;
+	struct xmcp_scan s = {};
+	struct tcphdr *th;
+	__u8 l4proto;
 
-	if (!sk || !bpf_skc_to_mptcp_sock(sk))
+	if (!skb->sk || parse_to_l4(&c, &l3_off, &l3_end, &l4proto) || l4proto != IPPROTO_TCP)
+		return TC_ACT_OK;
+	th = c.pos;
+	if ((void *)(th + 1) > c.end || th->doff < 5 || scan_tcp_header(th, c.end, &opts, &s) ||
+	    !(s.flags & XMCP_SCAN_MPTCP))
 		return TC_ACT_OK;
 	count_path(ifindex, skb->len, 1);
+	if (cfg_admission && th->syn && th->ack && (s.flags & XMCP_SCAN_MPC) &&
+	    ip_addrs(c.start, c.end, l3_off, &src, &dst) > 0)
+		budget_joins(&dst, &opts, &s);
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 	if (mode && (*mode & XMCP_STEER_SHAPED))
 		skb->priority = (XMCP_HTB_HANDLE << 16) | XMCP_HTB_CLASS;

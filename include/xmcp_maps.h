@@ -30,9 +30,9 @@
 #define XMCP_MAP_CLASSES xmcp_classes
 #define XMCP_MAP_SYN_BUCKETS xmcp_syn_bkt
 #define XMCP_MAP_JOINS xmcp_joins
+#define XMCP_MAP_JOINS_NEW xmcp_joins_new
 #define XMCP_MAP_SESSIONS xmcp_sessions
 #define XMCP_MAP_DAEMON_STATS xmcp_daemon
-#define XMCP_PROG_SOCKOPS xmcp_join_budget
 #define XMCP_MAP_MODES xmcp_modes
 #define XMCP_MAP_MODES_ON xmcp_modes_on
 #define XMCP_MAP_LEARNED xmcp_learned
@@ -183,10 +183,12 @@ struct xmcp_syn_bucket {
 XMCP_ASSERT_SIZE(struct xmcp_syn_bucket, 16);
 
 /*
- * XMCP_MAP_JOINS, keyed by the MPTCP token of a connection the daemon
- * terminated (the token an MP_JOIN SYN names): how many joins its class
- * allows. The sock_ops program writes it when the first subflow is
- * established; the daemon deletes it when the pair ends.
+ * XMCP_MAP_JOINS and XMCP_MAP_JOINS_NEW, keyed by the MPTCP token of a
+ * connection the daemon terminates (the token an MP_JOIN SYN names): how
+ * many joins its class allows. The path program writes the entry into
+ * XMCP_MAP_JOINS_NEW from the connection's MP_CAPABLE SYN+ACK; the daemon
+ * moves it to XMCP_MAP_JOINS when it accepts the connection and deletes it
+ * when the pair ends.
  */
 #define XMCP_MAX_JOIN_ENTRIES 65536
 struct xmcp_join_budget {

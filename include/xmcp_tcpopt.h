@@ -67,6 +67,7 @@ enum {
 	XMCP_SCAN_JOIN = 1 << 1, /* MP_JOIN */
 	XMCP_SCAN_AUTH = 1 << 2, /* TCP-MD5 or TCP-AO */
 	XMCP_SCAN_BAD = 1 << 3,	 /* malformed option list */
+	XMCP_SCAN_MPTCP = 1 << 4, /* any MPTCP option: the segment belongs to an MPTCP subflow */
 };
 
 struct xmcp_scan {
@@ -77,6 +78,8 @@ struct xmcp_scan {
 	__u8 convert_off[XMCP_MPC_MAX];	   /* offsets in the scanned buffer */
 	__u16 pos;			   /* walk position, see xmcp_scan_tcp_options */
 	__u8 join_off;			   /* XMCP_SCAN_JOIN: where the MP_JOIN option starts */
+	__u8 mpc_off;			   /* XMCP_SCAN_MPC: where the MP_CAPABLE option starts */
+	__u8 mpc_len;			   /* and its length (12 and up carry a key) */
 };
 
 XMCP_INLINE __u8 xmcp_buf(const struct xmcp_optbuf *buf, __u32 i)
@@ -202,10 +205,13 @@ XMCP_INLINE void xmcp_scan_mptcp(const struct xmcp_optbuf *buf, __u32 i, __u32 o
 
 	if (olen < 3)
 		return;
+	s->flags |= XMCP_SCAN_MPTCP;
 	sub = xmcp_buf(buf, i + 2) >> 4;
-	if (sub == XMCP_MPTCP_SUB_CAPABLE && xmcp_mpcapable_len_ok(olen))
+	if (sub == XMCP_MPTCP_SUB_CAPABLE && xmcp_mpcapable_len_ok(olen)) {
 		s->flags |= XMCP_SCAN_MPC;
-	else if (sub == XMCP_MPTCP_SUB_JOIN && xmcp_mpjoin_len_ok(olen)) {
+		s->mpc_off = i;
+		s->mpc_len = olen;
+	} else if (sub == XMCP_MPTCP_SUB_JOIN && xmcp_mpjoin_len_ok(olen)) {
 		s->flags |= XMCP_SCAN_JOIN;
 		s->join_off = i;
 	} else if (sub == XMCP_MPTCP_SUB_CONVERT)

@@ -20,7 +20,7 @@
 
 struct admission {
 	const struct policy *pol;
-	int sessions_fd, joins_fd;
+	int sessions_fd, joins_fd, joins_new_fd;
 	unsigned long long refused;
 	unsigned long long sessions[POL_MAX_CLASSES]; /* open now, by class */
 };
@@ -33,7 +33,7 @@ struct session {
 	int cls;
 };
 
-struct admission *admission_new(const struct policy *p, int sessions_fd, int joins_fd)
+struct admission *admission_new(const struct policy *p, int sessions_fd, int joins_fd, int joins_new_fd)
 {
 	struct admission *a = calloc(1, sizeof(*a));
 
@@ -41,6 +41,7 @@ struct admission *admission_new(const struct policy *p, int sessions_fd, int joi
 		a->pol = p;
 		a->sessions_fd = sessions_fd;
 		a->joins_fd = joins_fd;
+		a->joins_new_fd = joins_new_fd;
 	}
 	return a;
 }
@@ -116,13 +117,28 @@ static int mptcp_token(int fd, __u32 *token)
 }
 
 /*
- * The sock_ops program gave the connection its join budget (XDP lets
- * max_subflows - 1 MP_JOIN SYNs through); note the token, to remove the
- * entry when the pair ends.
+ * The connection's join budget, from where the datapath put it at the
+ * SYN+ACK (XMCP_MAP_JOINS_NEW, an LRU map) into XMCP_MAP_JOINS, where no
+ * eviction can take it before the pair ends; a fresh one if it was evicted
+ * already. A join counted in the moment between the read and the delete
+ * is lost: the budget is exact to within that one join. -1 when the budget
+ * can't be recorded (the map is full): the session is refused rather than
+ * let through without its limit.
  */
-static void note_join_budget(int cfd, const struct pol_class *k, struct session *s)
+static int take_join_budget(struct admission *a, int cfd, const struct pol_class *k, struct session *s)
 {
-	s->has_budget = k->max_subflows && !mptcp_token(cfd, &s->token);
+	struct xmcp_join_budget b = { .max_joins = k->max_subflows - 1 };
+
+	if (!k->max_subflows || mptcp_token(cfd, &s->token))
+		return 0; /* no limit, or no MPTCP (fell back): no joins to count */
+	bpf_map_lookup_elem(a->joins_new_fd, &s->token, &b);
+	if (bpf_map_update_elem(a->joins_fd, &s->token, &b, BPF_ANY)) {
+		xmcp_dbg("session refused: cannot record its join budget: %s", strerror(errno));
+		return -1;
+	}
+	bpf_map_delete_elem(a->joins_new_fd, &s->token);
+	s->has_budget = true;
+	return 0;
 }
 
 int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage *client,
@@ -151,7 +167,12 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 		free(s);
 		return -1;
 	}
-	note_join_budget(cfd, k, s);
+	if (take_join_budget(a, cfd, k, s)) {
+		count_session(a, s->addr, -1, 0);
+		a->refused++;
+		free(s);
+		return -1;
+	}
 	s->cls = cls;
 	a->sessions[cls]++;
 	*out = s;

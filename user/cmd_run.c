@@ -15,8 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mntent.h>
-#include <sys/mount.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -82,7 +80,6 @@ struct daemon {
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
-	struct bpf_link *sockops;  /* the join budgets' sock_ops program, on our cgroup */
 };
 
 static void usage(FILE *f)
@@ -96,16 +93,6 @@ static void usage(FILE *f)
 		   "  -c, --config FILE   the policy\n");
 }
 
-static bool limits_subflows(const struct policy *p)
-{
-	unsigned int i;
-
-	for (i = 0; i < p->n_classes; i++)
-		if (p->classes[i].max_subflows)
-			return true;
-	return false;
-}
-
 static int configure_rodata(struct xmcp *skel, void *arg)
 {
 	const struct policy *p = arg;
@@ -117,10 +104,6 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 	skel->rodata->cfg_origin_check = p->role == POL_ROLE_MCP || p->origin_check;
 	skel->rodata->cfg_admission = p->n_classes > 0;
 	skel->rodata->cfg_modes = p->has_modes;
-	/* the sock_ops program only where a class limits subflows (it needs BTF of mptcp_sock) */
-	bpf_program__set_autoload(skel->progs.XMCP_PROG_SOCKOPS, limits_subflows(p));
-	if (limits_subflows(p))
-		skel->rodata->cfg_netns_cookie = xmcp_netns_cookie();
 	return 0;
 }
 
@@ -511,7 +494,6 @@ static void teardown(struct daemon *d)
 	if (d->relay)
 		relay_free(d->relay);
 	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */
-	bpf_link__destroy(d->sockops);
 	for (i = 0; i < 2; i++)
 		if (d->listen_fd[i] >= 0)
 			close(d->listen_fd[i]);
@@ -784,85 +766,6 @@ static int add_fd(int epfd, int fd, unsigned long tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
-/* Where the cgroup v2 hierarchy is mounted, or "" (a host with only v1 mounted). */
-static void cgroup2_mount(char *out, size_t len)
-{
-	struct mntent *m;
-	FILE *f = setmntent("/proc/self/mounts", "r");
-
-	*out = '\0';
-	while (f && (m = getmntent(f)))
-		if (!strcmp(m->mnt_type, "cgroup2")) {
-			snprintf(out, len, "%s", m->mnt_dir);
-			break;
-		}
-	if (f)
-		endmntent(f);
-}
-
-/*
- * An fd of our cgroup v2 (the "0::" line of /proc/self/cgroup). On a host
- * that mounts only v1 controllers the v2 hierarchy still exists: mount it
- * for a moment, open the directory, and detach the mount again (the fd
- * keeps the cgroup), so nothing is left mounted.
- */
-static int open_own_cgroup(void)
-{
-	char mnt[256], rel[300] = "/", line[300], path[600], tmp[] = "/run/xmcp-cg2.XXXXXX";
-	FILE *f = fopen("/proc/self/cgroup", "r");
-	bool mounted = false;
-	int fd;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(rel, sizeof(rel), "%s", line + 3);
-		}
-	if (f)
-		fclose(f);
-	cgroup2_mount(mnt, sizeof(mnt));
-	if (!*mnt) {
-		if (!mkdtemp(tmp) || mount("none", tmp, "cgroup2", 0, NULL)) {
-			xmcp_err("cannot mount the cgroup v2 hierarchy (needed for max_subflows): %s",
-				 strerror(errno));
-			rmdir(tmp);
-			return -1;
-		}
-		snprintf(mnt, sizeof(mnt), "%s", tmp);
-		mounted = true;
-	}
-	snprintf(path, sizeof(path), "%s%s", mnt, rel);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		xmcp_err("cannot open our cgroup %s: %s", path, strerror(errno));
-	if (mounted) {
-		umount2(tmp, MNT_DETACH);
-		rmdir(tmp);
-	}
-	return fd;
-}
-
-/*
- * The sock_ops program that gives each terminated MPTCP connection its join
- * budget, on the cgroup of this process: the accepted sockets inherit the
- * listener's cgroup, which is ours. A link, not a pin: it goes with the
- * process, kill -9 included.
- */
-static int attach_sockops(struct daemon *d)
-{
-	int cg = open_own_cgroup();
-
-	if (cg < 0)
-		return -1;
-	d->sockops = bpf_program__attach_cgroup(d->dp.skel->progs.XMCP_PROG_SOCKOPS, cg);
-	close(cg);
-	if (!d->sockops) {
-		xmcp_err("cannot attach the sock_ops program to our cgroup: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static void end_session(void *adm, void *session)
 {
 	admission_end(adm, session);
@@ -932,14 +835,13 @@ static int setup(struct daemon *d)
 		return -1;
 	if (d->relay && d->pol.n_classes) {
 		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
-				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS));
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS_NEW));
 		if (!d->adm) {
 			xmcp_err("out of memory");
 			return -1;
 		}
 		relay_on_end(d->relay, end_session, d->adm);
-		if (limits_subflows(&d->pol) && attach_sockops(d))
-			return -1;
 	}
 	if (d->relay && d->pol.off_path &&
 	    !(d->upstream = upstream_new(&d->pol, d->epfd, d->relay))) {
@@ -984,8 +886,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 		return "metrics";
 	if (!SAME(has_modes))
 		return "modes (present or not)";
-	if ((a->n_classes > 0) != (b->n_classes > 0) || limits_subflows(a) != limits_subflows(b))
-		return "classes (present or not) or max_subflows (set in some class or in none)";
+	if ((a->n_classes > 0) != (b->n_classes > 0))
+		return "classes (present or not)";
 	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
 	    !SAME(retry_after))
 		return "downstream";

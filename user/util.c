@@ -163,23 +163,6 @@ int xmcp_send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-__u64 xmcp_netns_cookie(void)
-{
-	socklen_t len = sizeof(__u64);
-	__u64 cookie = 0;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
-		close(fd);
-	}
-	return cookie;
-}
-
 #define XMCP_CLASS_STR(e, n) #n,
 static const char *const class_names[] = { XMCP_CLASSES(XMCP_CLASS_STR) };
 static const char *const malformed_names[] = { "none", XMCP_MALFORMED_REASONS(XMCP_CLASS_STR) };

@@ -37,8 +37,6 @@ void xmcp_raise_nofile(void);
 void xmcp_sock_timeouts(int fd, int ms);
 /* All of buf, or -1 (no SIGPIPE). */
 int xmcp_send_all(int fd, const char *buf, size_t len);
-/* SO_NETNS_COOKIE of the current network namespace (what bpf_get_netns_cookie says), or 0. */
-__u64 xmcp_netns_cookie(void);
 
 struct sockaddr_storage;
 /* The address (in_addr or in6_addr) and the port (host order) of an AF_INET/AF_INET6 sockaddr. */

@@ -40,7 +40,7 @@ hag_with_class() {
 	# the flooder's bucket is visible with bpftool (key ::ffff:10.1.0.99)
 	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_syn_bkt"
 	assert_success
-	[ "$(echo "$output" | jq '[.[] | select(.formatted.key.addr[12:16] == [10, 1, 0, 99])] | length')" = 1 ]
+	[ "$(echo "$output" | jq '[.[] | select(.formatted.key.a[12:16] == [10, 1, 0, 99])] | length')" = 1 ]
 }
 
 @test "admission: max_sessions: the third concurrent session of an address is reset and counted; a closed one frees its slot" {

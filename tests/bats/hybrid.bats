@@ -30,15 +30,15 @@ generic_xdp() {
 	done
 }
 
-# down_after_join DEV: in the background, once the HAG has accepted the
-# second subflow, take the HCPE's DEV down and say so in down-DEV; no join
-# in 30 s, no failure. Waiting for the join, not a fixed time, keeps the test
+# down_after_join DEV [JOINS]: in the background, once the HAG has accepted
+# the second subflow (its JOINS-th join, default 1), take the HCPE's DEV down
+# and say so in down-DEV; no join in 30 s, no failure. Waiting for the join, not a fixed time, keeps the test
 # about a failure with both subflows up on a slow machine too (a VM under
 # TCG starts the transfer seconds later).
 down_after_join() {
 	(
 		for _ in $(seq 300); do
-			if [ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge 1 ]; then
+			if [ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge "${2:-1}" ]; then
 				ip -n "$LAB_HCPE" link set "$1" down && : >"$BATS_TEST_TMPDIR/down-$1"
 				exit
 			fi
@@ -102,6 +102,70 @@ teardown() {
 	transfer 10.4.0.2 8012 15000000
 	arrived_at_s "10.1.0.2"
 	went_down_during_transfer dsl
+}
+
+# wait_join: the HAG has accepted a second subflow (10 s at the most, stretched)
+wait_join() {
+	local i
+	for i in $(seq "$(slow 100)"); do
+		[ "$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)" -ge "${1:-1}" ] && return 0
+		sleep 0.1
+	done
+	echo "no join on the HAG" >&2
+	return 1
+}
+
+# What panicked Debian's 6.1 (issue 13): the egress path program asked the
+# kernel for the MPTCP socket of a reset's socket, which for a reset sent on
+# behalf of a closed subflow is the per-CPU control socket, not a TCP one.
+# Resets of every kind go out here while the programs are attached: a path
+# that fails and comes back, a server that resets, and both daemons stopped
+# with two subflows in flight. The kernel must live through it, and the
+# gateways must still route afterwards.
+@test "hybrid: a path fails and returns, servers reset, both daemons stop mid-transfer: the kernel survives" {
+	shape_paths 40mbit
+	start_both
+	transfer 10.4.0.2 8120 2000000
+	arrived_at_s "10.1.0.2"
+	# 300 SYNs to closed ports on each side: resets from the control socket
+	# leave by every access device while the path program is on it
+	local dev net mac
+	for dev in dsl:2 lte:3; do
+		net=${dev#*:} dev=${dev%:*}
+		mac=$(ip -n "$LAB_HAG" -j link show "$dev" | jq -r '.[0].address')
+		in_ns "$LAB_HCPE" "$PY" "$TOP/tests/tools/synflood.py" "$dev" "$mac" "10.$net.0.1" "10.$net.0.2" 9 300 >/dev/null
+		mac=$(ip -n "$LAB_HCPE" -j link show "$dev" | jq -r '.[0].address')
+		in_ns "$LAB_HAG" "$PY" "$TOP/tests/tools/synflood.py" "$dev" "$mac" "10.$net.0.2" "10.$net.0.1" 9 300 >/dev/null
+	done
+	down_after_join dsl $(($(mib "$LAB_HAG" MPTcpExtMPJoinAckRx) + 1))
+	transfer 10.4.0.2 8121 10000000
+	arrived_at_s "10.1.0.2"
+	went_down_during_transfer dsl
+	ip -n "$LAB_HCPE" link set dsl up
+	# what going down took: the routes via dsl, and its IPv6 address
+	ip -n "$LAB_HCPE" route replace default via 10.2.0.2
+	ip -n "$LAB_HCPE" addr replace fd02::1/64 dev dsl nodad
+	ip -n "$LAB_HCPE" -6 route replace default via fd02::2
+	transfer 10.4.0.2 8122 3000000
+	arrived_at_s "10.1.0.2"
+	expect_reset 8123
+	# a long transfer over both paths, then SIGTERM to both gateways
+	local joins
+	joins=$(mib "$LAB_HAG" MPTcpExtMPJoinAckRx)
+	s_server 8124 serve 10.4.0.2 8124
+	nsenter --net="/run/netns/$LAB_H" timeout "$(slow 60)" "$PY" "$PEER" send 10.4.0.2 8124 100000000 \
+		>/dev/null 2>&1 3>&- &
+	local sender=$!
+	wait_join $((joins + 1))
+	stop_daemon "$HAG_PID"
+	stop_daemon "$HCPE_PID"
+	HCPE_PID= HAG_PID=
+	run wait "$sender"
+	assert_failure
+	kill "$S_PID" 2>/dev/null || true
+	# the gateways' kernels are alive and route plain TCP end to end
+	transfer 10.4.0.2 8125 1000000
+	arrived_at_s "10.1.0.2"
 }
 
 @test "hybrid: the server resets, the client sees a reset" {

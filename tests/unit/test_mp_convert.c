@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for the MP_CONVERT codec and the shared option scanner.
+ * Unit tests for the MP_CONVERT codec, the shared option scanner and the
+ * MPTCP token the datapath computes.
  * Prints TAP; exits non-zero when any check fails.
  */
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "mp_convert.h"
+#include "xmcp_token.h"
 
 static int checks, failures;
 
@@ -147,10 +149,10 @@ static void test_option_walk(void)
 	/* MSS, SACK-permitted, timestamps, NOP, window scale, MP_CAPABLE v1 */
 	__u8 linux_syn[] = { 2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7, 30, 4, 0x01, 0x81 };
 	struct xmcp_scan s = scan(linux_syn, sizeof(linux_syn));
-	CHECK(s.flags == XMCP_SCAN_MPC, "a Linux MPTCP SYN shows MP_CAPABLE only");
+	CHECK(s.flags == (XMCP_SCAN_MPC | XMCP_SCAN_MPTCP), "a Linux MPTCP SYN shows MP_CAPABLE only");
 
 	__u8 join[] = { 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
-	CHECK(scan(join, sizeof(join)).flags == XMCP_SCAN_JOIN, "MP_JOIN found");
+	CHECK(scan(join, sizeof(join)).flags == (XMCP_SCAN_JOIN | XMCP_SCAN_MPTCP), "MP_JOIN found");
 	__u8 md5[] = { 1, 1, 19, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	CHECK(scan(md5, sizeof(md5)).flags == XMCP_SCAN_AUTH, "TCP-MD5 found");
 	__u8 ao[] = { 29, 4, 1, 1 };
@@ -164,14 +166,15 @@ static void test_option_walk(void)
 	__u8 after_eol[] = { 0, 1, 8 };
 	CHECK(scan(after_eol, sizeof(after_eol)).flags == 0, "bytes after EOL are not parsed");
 	__u8 mpc_badlen[] = { 30, 5, 0x01, 0x81, 0 };
-	CHECK(scan(mpc_badlen, sizeof(mpc_badlen)).flags == 0, "MP_CAPABLE of a size the kernel ignores");
+	CHECK(scan(mpc_badlen, sizeof(mpc_badlen)).flags == XMCP_SCAN_MPTCP,
+	      "MP_CAPABLE of a size the kernel ignores: an MPTCP option, not MP_CAPABLE");
 	__u8 all_nop[40];
 	memset(all_nop, 1, sizeof(all_nop));
 	CHECK(scan(all_nop, sizeof(all_nop)).flags == 0, "40 NOPs are walked to the end");
 	__u8 nop_then_mpc[40];
 	memset(nop_then_mpc, 1, sizeof(nop_then_mpc));
 	memcpy(nop_then_mpc + 36, (const __u8[]){ 30, 4, 0x01, 0x81 }, 4);
-	CHECK(scan(nop_then_mpc, sizeof(nop_then_mpc)).flags == XMCP_SCAN_MPC,
+	CHECK(scan(nop_then_mpc, sizeof(nop_then_mpc)).flags == (XMCP_SCAN_MPC | XMCP_SCAN_MPTCP),
 	      "MP_CAPABLE in the last 4 bytes after 36 NOPs");
 	__u8 conv_in_opts[] = { 30, 4, 0x01, 0x81, 30, 8, 0xe0, 6, 198, 51, 100, 7 };
 	s = scan(conv_in_opts, sizeof(conv_in_opts));
@@ -182,11 +185,29 @@ static void test_option_walk(void)
 	      "loopback MP_CONVERT in the option space is an error");
 }
 
+/* The datapath's token of a key, against SHA-256 computed elsewhere (sha256sum). */
+static void test_token(void)
+{
+	/* 8 zero bytes: SHA-256 af5570f5a1810b7a... */
+	CHECK(xmcp_mptcp_token(0, 0) == 0xaf5570f5, "token of the all-zero key");
+	/* 01 23 45 67 89 ab cd ef: SHA-256 55c53f5d490297900... */
+	CHECK(xmcp_mptcp_token(0x01234567, 0x89abcdef) == 0x55c53f5d, "token of 0123456789abcdef");
+	/* ff x 8: SHA-256 12a3ae445661ce5d... */
+	CHECK(xmcp_mptcp_token(0xffffffff, 0xffffffff) == 0x12a3ae44, "token of the all-ones key");
+	__u8 tsopt_dss[] = { 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 30, 8, 0x20, 0x01, 0, 0, 0, 9 };
+	CHECK(scan(tsopt_dss, sizeof(tsopt_dss)).flags == XMCP_SCAN_MPTCP,
+	      "a data segment's DSS after timestamps marks an MPTCP subflow");
+	__u8 mpc_key[] = { 30, 12, 0x01, 0x81, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct xmcp_scan s = scan(mpc_key, sizeof(mpc_key));
+	CHECK(s.mpc_off == 0 && s.mpc_len == 12, "a SYN+ACK's MP_CAPABLE with its key is located");
+}
+
 int main(void)
 {
 	test_options();
 	test_frames();
 	test_option_walk();
+	test_token();
 	printf("1..%d\n", checks);
 	if (failures)
 		fprintf(stderr, "%d of %d checks failed\n", failures, checks);
