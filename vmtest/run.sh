@@ -15,7 +15,10 @@
 #   --memory M    guest memory for qemu (default 3G)
 #   --exec CMD    run the shell command CMD (from the repository's top)
 #                 instead of the suite: a look at the kernel by hand
-# Environment: VMTEST_CACHE (kernels, default ~/.cache/xmcp-vmtest),
+# A guest kernel oops, BUG, panic or hung task ends the run at once as a
+# failure, with the kernel's trace printed again at the end.
+# Environment: VMTEST_CACHE (kernels, and a note that KVM failed here,
+# default ~/.cache/xmcp-vmtest),
 # VMTEST_MODULES (module base for a kernel built here), VMTEST_TIMEOUT
 # (seconds, default 3600), VMTEST_BOOT_TIMEOUT (seconds for a KVM guest to
 # come up before falling back to TCG, default 60), VMTEST_STALL (seconds of
@@ -94,8 +97,21 @@ slow_factor() {
 	return 0
 }
 
+# On some hosts /dev/kvm exists but no guest ever comes up (KERNEL-NOTES):
+# the first failure is remembered for this host kernel and qemu, so later
+# runs go straight to TCG instead of waiting out the boot deadline again.
+# `--accel kvm` tries KVM regardless (and clears the note when it works).
+CACHE=${VMTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xmcp-vmtest}
+kvm_note() {
+	echo "$CACHE/kvm-fails-$(uname -r)-$(qemu-system-x86_64 --version 2>/dev/null | head -n1 | tr -c 'a-zA-Z0-9.\n' _)"
+}
+
 kvm_usable() {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ]
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	if [ -e "$(kvm_note)" ]; then
+		echo "vmtest: KVM failed to boot a guest on this host before ($(kvm_note)): TCG"
+		return 1
+	fi
 }
 
 # vng gets the tree itself when given one: it finds the modules there.
@@ -146,7 +162,8 @@ boot_qemu() {
 		-fsdev local,id=vmtest,path="$job",security_model=none,multidevs=remap \
 		-device virtio-9p-pci,fsdev=vmtest,mount_tag=vmtest \
 		-kernel "$image" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4" </dev/null &
+		-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 hung_task_panic=1 quiet loglevel=4" \
+		</dev/null > >(tee "$job/console") &
 	qemu_pid=$!
 	if [ "$acc" = kvm ]; then
 		while [ ! -e "$job/booted" ] && kill -0 "$qemu_pid" 2>/dev/null; do
@@ -163,12 +180,33 @@ boot_qemu() {
 	local rc=0
 	wait "$qemu_pid" || rc=$?
 	qemu_pid=
+	report_crash
 	[ "$rc" -ne 124 ] || die "the guest ran past VMTEST_TIMEOUT=${TIMEOUT}s and was killed"
 	if [ "$acc" = kvm ] && [ ! -e "$job/booted" ]; then
 		return 75
 	fi
 	[ -s "$job/rc" ] || die "the guest stopped without reporting the suite's status (qemu exit $rc)"
 	return "$(cat "$job/rc")"
+}
+
+# The kernel's own words when it oopsed (BUG, Oops, panic, hung task; the
+# kernel panics on each, see the command line): the trace again, after the
+# suite's output, and a failure. Warnings are printed, not failed.
+report_crash() {
+	local con="$job/console"
+	sleep 0.2 # the tee behind the console catches up
+	[ -s "$con" ] || return 0
+	local first
+	first=$(grep -n -m1 -E 'BUG: |Oops: |Kernel panic|general protection fault|kernel BUG at|blocked for more than|soft lockup' "$con" | cut -d: -f1) || true
+	if [ -n "$first" ]; then
+		echo "vmtest: the guest kernel crashed; its trace:"
+		tail -n "+$first" "$con" | head -n 120
+		die "guest kernel $release crashed (the trace above); the suite did not finish"
+	fi
+	if grep -q 'WARNING: CPU' "$con"; then
+		echo "vmtest: note: the guest kernel warned:"
+		grep -A12 'WARNING: CPU' "$con" | head -n 60
+	fi
 }
 
 run_qemu() {
@@ -178,8 +216,12 @@ run_qemu() {
 	if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
 		echo "vmtest: qemu with KVM, kernel $release ($image)"
 		boot_qemu kvm "$initrd" || rc=$?
-		[ "$rc" -ne 75 ] && return "$rc"
-		echo "vmtest: the KVM guest did not come up; booting again under TCG"
+		if [ "$rc" -ne 75 ]; then
+			rm -f "$(kvm_note)"
+			return "$rc"
+		fi
+		mkdir -p "$CACHE" && : >"$(kvm_note)"
+		echo "vmtest: the KVM guest did not come up; booting again under TCG (remembered in $(kvm_note))"
 	fi
 	echo "vmtest: qemu with TCG, kernel $release ($image)"
 	boot_qemu tcg "$initrd"

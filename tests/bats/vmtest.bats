@@ -57,3 +57,34 @@ setup() {
 	assert_success
 	assert_output --partial "the KVM guest did not come up; booting again under TCG"
 }
+
+@test "vmtest: a guest kernel crash ends the run at once, as a failure, with the kernel's trace" {
+	# the sleep would hold a run that waited for the guest: it must not be waited out
+	run timeout 300 "$VMTEST" --kernel debian --exec 'echo c > /proc/sysrq-trigger; sleep 600'
+	assert_failure 1
+	assert_output --partial "vmtest: the guest kernel crashed; its trace:"
+	assert_output --partial "Kernel panic - not syncing: sysrq triggered crash"
+	assert_output --partial "Call Trace:"
+	assert_output --partial "crashed (the trace above); the suite did not finish"
+}
+
+@test "vmtest: a KVM that does not boot a guest is tried once per host kernel, then TCG at once" {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no usable /dev/kvm here (the test above covers that)"
+	local cache="$BATS_TEST_TMPDIR/cache"
+	mkdir -p "$cache"
+	# the kernels where they are; a fresh cache for the note
+	ln -s "${VMTEST_CACHE:-$HOME/.cache/xmcp-vmtest}"/6.* "$cache/" 2>/dev/null || true
+	run env VMTEST_CACHE="$cache" "$VMTEST" --kernel debian --accel kvm --exec true
+	assert_success
+	if [[ "$output" == *"the KVM guest did not come up"* ]]; then
+		ls "$cache"/kvm-fails-* >/dev/null
+		run env VMTEST_CACHE="$cache" "$VMTEST" --kernel debian --exec true
+		assert_success
+		assert_output --partial "KVM failed to boot a guest on this host before"
+		refute_output --partial "qemu with KVM"
+	else
+		assert_output --partial "qemu with KVM"
+		run ls "$cache"
+		refute_output --partial kvm-fails
+	fi
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bats
+# tests/run.sh itself: its summary counts every test that was to run.
+load helpers
+
+@test "runner: tests of a run that died before they reported count as failed" {
+	run "$TOP/tests/run.sh" "$TOP/tests/fixtures/dies-midway.bats"
+	assert_failure
+	assert_output --partial "2 of 3 tests never reported a result"
+	assert_line "1 passed, 2 failed, 0 skipped"
+}
