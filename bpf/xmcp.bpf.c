@@ -17,6 +17,7 @@
 #include "xmcp_token.h"
 
 #define AF_INET 2
+#define AF_INET6 10
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 
@@ -660,6 +661,50 @@ static __always_inline int data_starts_with_mptcp(struct __sk_buff *skb, const s
 	return (void *)(kind + 1) <= end && *kind == XMCP_TCPOPT_MPTCP;
 }
 
+/*
+ * A SYN whose source or destination no relayed connection may have
+ * (include/xmcp_addr.h: the check the daemon makes too), or that comes over
+ * IPv6 with an IPv4-mapped address, which has no business on the wire
+ * (RFC 4291 2.5.5.2) and would reach IPv4 through an IPv6 socket.
+ */
+static __always_inline int bad_addresses(const struct bpf_sock_tuple *t, int v6)
+{
+	struct xmcp_addr src, dst;
+
+	tuple_addr(t, v6, 1, &src);
+	tuple_addr(t, v6, 0, &dst);
+	if (v6 && (xmcp_addr_is4(&src) || xmcp_addr_is4(&dst)))
+		return 1;
+	return xmcp_addr_verdict(&src) != XMCP_ADDR_OK || xmcp_addr_verdict(&dst) != XMCP_ADDR_OK;
+}
+
+/*
+ * Is the SYN addressed to this gateway itself (the kernel's route is local,
+ * or broadcast, multicast)? Then it is for a service here, which gets it as
+ * it would without xmcp: never relayed into itself. A device without
+ * forwarding gives no answer (BPF_FIB_LKUP_RET_FWD_DISABLED): the daemon's
+ * own check (user/dest.c) refuses such a destination then.
+ */
+static __always_inline int dest_is_local(struct __sk_buff *skb, const struct bpf_sock_tuple *t, int v6)
+{
+	struct bpf_fib_lookup p = { .ifindex = skb->ingress_ifindex, .l4_protocol = IPPROTO_TCP };
+
+	if (v6) {
+		p.family = AF_INET6;
+		__builtin_memcpy(p.ipv6_src, t->ipv6.saddr, 16);
+		__builtin_memcpy(p.ipv6_dst, t->ipv6.daddr, 16);
+		p.sport = t->ipv6.sport;
+		p.dport = t->ipv6.dport;
+	} else {
+		p.family = AF_INET;
+		p.ipv4_src = t->ipv4.saddr;
+		p.ipv4_dst = t->ipv4.daddr;
+		p.sport = t->ipv4.sport;
+		p.dport = t->ipv4.dport;
+	}
+	return bpf_fib_lookup(skb, &p, sizeof(p), 0) == BPF_FIB_LKUP_RET_NOT_FWDED;
+}
+
 /* Hand a SYN to the daemon's listener on the configured loopback address and port. */
 static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_sock_tuple *t, int v6)
 {
@@ -828,6 +873,15 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		st->not_subscriber++;
 		want = 0;
 	}
+	if (want && bad_addresses(&t, v6)) {
+		st->bad_addr++;
+		return TC_ACT_SHOT;
+	}
+	/* (an MCP's SYNs are addressed to itself: their server is named in MP_CONVERT) */
+	if (want && !(*mode & XMCP_STEER_CONVERT) && dest_is_local(skb, &t, v6)) {
+		st->local_dest++;
+		want = 0;
+	}
 	if (want && cfg_modes && (*mode & XMCP_STEER_MPTCP_SYN) && passed_by_mode(&t, v6, st))
 		want = 0;
 	if (want) {
@@ -873,7 +927,7 @@ static __always_inline void budget_joins(const struct xmcp_addr *dst, const stru
 	struct xmcp_prefix_key pk = { .prefixlen = 128 };
 	struct xmcp_join_budget b = {};
 	struct xmcp_class_cfg *c;
-	__u32 *cls, hi, lo, token;
+	__u32 *cls, token;
 	__u32 k = s->mpc_off;
 
 	if (s->mpc_len < 12)
@@ -883,11 +937,7 @@ static __always_inline void budget_joins(const struct xmcp_addr *dst, const stru
 	c = cls ? bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls) : NULL;
 	if (!c || !c->max_subflows)
 		return;
-	hi = (__u32)xmcp_buf(opts, k + 4) << 24 | (__u32)xmcp_buf(opts, k + 5) << 16 |
-	     (__u32)xmcp_buf(opts, k + 6) << 8 | xmcp_buf(opts, k + 7);
-	lo = (__u32)xmcp_buf(opts, k + 8) << 24 | (__u32)xmcp_buf(opts, k + 9) << 16 |
-	     (__u32)xmcp_buf(opts, k + 10) << 8 | xmcp_buf(opts, k + 11);
-	token = xmcp_mptcp_token(hi, lo);
+	token = xmcp_mptcp_token(xmcp_buf_be32(opts, k + 4), xmcp_buf_be32(opts, k + 8));
 	b.max_joins = c->max_subflows - 1;
 	/* a retransmitted SYN+ACK keeps the joins counted so far */
 	bpf_map_update_elem(&XMCP_MAP_JOINS_NEW, &token, &b, BPF_NOEXIST);

@@ -82,25 +82,34 @@ XMCP_INLINE int xmcp_addr4_verdict(__u8 a0, __u8 a1, __u8 a2, __u8 a3)
 	return XMCP_ADDR_OK;
 }
 
-XMCP_INLINE int xmcp_addr_verdict(const struct xmcp_addr *k)
+/*
+ * The verdict on a canonical address given as four big-endian words (the
+ * form that costs the BPF stack nothing: the MP_CONVERT check runs deep in
+ * the classifier's calls).
+ */
+XMCP_INLINE int xmcp_addr_verdict_w(__u32 w0, __u32 w1, __u32 w2, __u32 w3)
 {
-	int i, zero_head = 1;
-
-	if (xmcp_addr_is4(k))
-		return xmcp_addr4_verdict(k->a[12], k->a[13], k->a[14], k->a[15]);
-	if (k->a[0] == 0xff)
+	if (!w0 && !w1 && w2 == 0xffff)
+		return xmcp_addr4_verdict(w3 >> 24, (w3 >> 16) & 0xff, (w3 >> 8) & 0xff, w3 & 0xff);
+	if ((w0 >> 24) == 0xff)
 		return XMCP_ADDR_MULTICAST;
-	if (k->a[0] == 0xfe && (k->a[1] & 0xc0) == 0x80)
+	if ((w0 >> 22) == (0xfe80 >> 6))
 		return XMCP_ADDR_LINK_LOCAL;
-	for (i = 0; i < 12; i++)
-		if (k->a[i])
-			zero_head = 0;
-	if (!zero_head)
+	if (w0 || w1 || w2)
 		return XMCP_ADDR_OK;
 	/* ::/96: ::, ::1, or an IPv4-compatible address (deprecated, RFC 4291) */
-	if (!k->a[12] && !k->a[13] && !k->a[14] && k->a[15] == 1)
-		return XMCP_ADDR_LOOPBACK;
-	return XMCP_ADDR_UNSPECIFIED;
+	return w3 == 1 ? XMCP_ADDR_LOOPBACK : XMCP_ADDR_UNSPECIFIED;
+}
+
+XMCP_INLINE __u32 xmcp_be32(const __u8 *b)
+{
+	return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+}
+
+XMCP_INLINE int xmcp_addr_verdict(const struct xmcp_addr *k)
+{
+	return xmcp_addr_verdict_w(xmcp_be32(k->a), xmcp_be32(k->a + 4), xmcp_be32(k->a + 8),
+				   xmcp_be32(k->a + 12));
 }
 
 /*

@@ -88,12 +88,15 @@ struct xmcp_tc_stats {
 	__u64 passed_transparent; /* HAG: a SYN it would terminate, let through by a transparent rule */
 	__u64 passed_learned;	/* HAG: the same, by a hybrid rule: the server is learned MPTCP-capable */
 	__u64 learned;		/* HAG: SYN+ACKs with MP_CAPABLE that taught (or refreshed) a server */
+	__u64 bad_addr;		/* a SYN to steer whose source or destination no relayed connection may
+				   have (include/xmcp_addr.h, or IPv4-mapped over IPv6): dropped */
+	__u64 local_dest;	/* a SYN to steer addressed to this gateway itself: left to the stack */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
 XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 5));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 9));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 11));
 
 /*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by
@@ -211,8 +214,9 @@ struct xmcp_daemon_stats {
 	__u64 sessions_refused; /* a subscriber address at its class's max_sessions: reset */
 	__u64 bytes_up;		/* client -> server */
 	__u64 bytes_down;
+	__u64 dest_refused; /* server legs never opened: the destination check refused them (user/dest.h) */
 };
-XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 72);
+XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 80);
 
 /*
  * The HAG's modes by destination (draft-deng 3.4): rules, first match

@@ -11,6 +11,7 @@
 #define XMCP_TCPOPT_H
 
 #include "xmcp_types.h"
+#include "xmcp_addr.h"
 
 #define XMCP_TCPOPT_EOL 0
 #define XMCP_TCPOPT_NOP 1
@@ -54,7 +55,7 @@ enum xmcp_mpc_err {
 	XMCP_MPC_OK = 0,
 	XMCP_MPC_ERR_LEN,	/* length not 4/8/10/20/22 */
 	XMCP_MPC_ERR_TRUNC,	/* option runs past the bytes available */
-	XMCP_MPC_ERR_ADDR,	/* multicast, limited broadcast or loopback */
+	XMCP_MPC_ERR_ADDR,	/* an address no connection may have (xmcp_addr.h): loopback, ... */
 	XMCP_MPC_ERR_DUP_D,	/* two options with the same D bit (or a third) */
 	XMCP_MPC_ERR_NO_EOL,	/* payload framing not ended by EOL */
 	XMCP_MPC_ERR_KIND,	/* not an MP_CONVERT at all (userspace codec only) */
@@ -93,35 +94,28 @@ XMCP_INLINE int xmcp_mpc_len_valid(__u32 len)
 	       len == XMCP_MPC_LEN_V6 || len == XMCP_MPC_LEN_V6_PORT;
 }
 
-/* RFC 6890: multicast 224/4, limited broadcast, loopback 127/8. */
-XMCP_INLINE int xmcp_ipv4_forbidden(__u8 a0, __u8 a1, __u8 a2, __u8 a3)
+/*
+ * The MP_CONVERT address at buf[off] (4 or 16 bytes) is one no connection
+ * may have: the draft names multicast, broadcast and loopback; xmcp refuses
+ * every special address of include/xmcp_addr.h, IPv4-mapped ones judged as
+ * the IPv4 address they map, with the same check the daemon makes.
+ */
+XMCP_INLINE __u32 xmcp_buf_be32(const struct xmcp_optbuf *buf, __u32 off)
 {
-	if (a0 >= 224 && a0 <= 239)
-		return 1;
-	if (a0 == 127)
-		return 1;
-	return a0 == 255 && a1 == 255 && a2 == 255 && a3 == 255;
+	return (__u32)xmcp_buf(buf, off) << 24 | (__u32)xmcp_buf(buf, off + 1) << 16 |
+	       (__u32)xmcp_buf(buf, off + 2) << 8 | xmcp_buf(buf, off + 3);
 }
 
-/* ff00::/8, ::1, and IPv4-mapped addresses judged as IPv4. */
-XMCP_INLINE int xmcp_ipv6_forbidden(const struct xmcp_optbuf *buf, __u32 off)
+XMCP_INLINE int xmcp_mpc_addr_refused(const struct xmcp_optbuf *buf, __u32 off, int v6)
 {
-	__u32 zero_head = 1, k;
+	int v;
 
-	if (xmcp_buf(buf, off) == 0xff)
-		return 1;
-	for (k = 0; k < 10; k++)
-		if (xmcp_buf(buf, off + k))
-			zero_head = 0;
-	if (!zero_head)
-		return 0;
-	if (xmcp_buf(buf, off + 10) == 0xff && xmcp_buf(buf, off + 11) == 0xff)
-		return xmcp_ipv4_forbidden(xmcp_buf(buf, off + 12), xmcp_buf(buf, off + 13),
-					   xmcp_buf(buf, off + 14), xmcp_buf(buf, off + 15));
-	if (xmcp_buf(buf, off + 10) || xmcp_buf(buf, off + 11) || xmcp_buf(buf, off + 12) ||
-	    xmcp_buf(buf, off + 13) || xmcp_buf(buf, off + 14))
-		return 0;
-	return xmcp_buf(buf, off + 15) == 1;
+	if (v6)
+		v = xmcp_addr_verdict_w(xmcp_buf_be32(buf, off), xmcp_buf_be32(buf, off + 4),
+					xmcp_buf_be32(buf, off + 8), xmcp_buf_be32(buf, off + 12));
+	else
+		v = xmcp_addr_verdict_w(0, 0, 0xffff, xmcp_buf_be32(buf, off));
+	return v != XMCP_ADDR_OK;
 }
 
 /*
@@ -141,14 +135,9 @@ XMCP_SUBPROG int xmcp_mpc_check(const struct xmcp_optbuf *buf, __u32 off, __u32 
 		return XMCP_MPC_ERR_LEN;
 	if (off + len > avail)
 		return XMCP_MPC_ERR_TRUNC;
-	if (len == XMCP_MPC_LEN_V4 || len == XMCP_MPC_LEN_V4_PORT) {
-		if (xmcp_ipv4_forbidden(xmcp_buf(buf, off + 4), xmcp_buf(buf, off + 5),
-					xmcp_buf(buf, off + 6), xmcp_buf(buf, off + 7)))
-			return XMCP_MPC_ERR_ADDR;
-	} else if (len == XMCP_MPC_LEN_V6 || len == XMCP_MPC_LEN_V6_PORT) {
-		if (xmcp_ipv6_forbidden(buf, off + 4))
-			return XMCP_MPC_ERR_ADDR;
-	}
+	if (len != XMCP_MPC_LEN_EMPTY &&
+	    xmcp_mpc_addr_refused(buf, off + 4, len == XMCP_MPC_LEN_V6 || len == XMCP_MPC_LEN_V6_PORT))
+		return XMCP_MPC_ERR_ADDR;
 	return XMCP_MPC_OK;
 }
 

@@ -31,6 +31,7 @@
 
 #include "cmds.h"
 #include "datapath.h"
+#include "dest.h"
 #include "mp_convert.h"
 #include "mptcp_pm.h"
 #include "netlink.h"
@@ -80,6 +81,7 @@ struct daemon {
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
+	struct dest_check *dest;   /* where server legs may go (user/dest.h) */
 };
 
 static void usage(FILE *f)
@@ -494,6 +496,7 @@ static void teardown(struct daemon *d)
 	if (d->relay)
 		relay_free(d->relay);
 	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */
+	dest_check_free(d->dest);
 	for (i = 0; i < 2; i++)
 		if (d->listen_fd[i] >= 0)
 			close(d->listen_fd[i]);
@@ -582,6 +585,7 @@ static int client_bound_socket(int proto, const struct sockaddr_storage *client,
 		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
 	else
 		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+	xmcp_v6only(fd);
 	if (keep_port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	else
@@ -696,10 +700,24 @@ static void publish_stats(const struct daemon *d)
 		.sessions_refused = d->adm ? admission_refused(d->adm) : 0,
 		.bytes_up = st->bytes[0],
 		.bytes_down = st->bytes[1],
+		.dest_refused = dest_check_refused(d->dest),
 	};
 	__u32 key = 0;
 
 	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
+}
+
+/* A destination no server leg may have (user/dest.h): say so under -v; true to refuse. */
+static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server)
+{
+	const char *why = dest_refused(d->dest, &d->pol, server);
+	char a[INET6_ADDRSTRLEN];
+
+	if (why && xmcp_verbose) {
+		inet_ntop(server->ss_family, xmcp_sa_addr(server), a, sizeof(a));
+		xmcp_dbg("destination %s port %d refused: %s", a, xmcp_sa_port(server), why);
+	}
+	return why != NULL;
 }
 
 static void accept_all(struct daemon *d, int lfd)
@@ -722,6 +740,12 @@ static void accept_all(struct daemon *d, int lfd)
 			continue;
 		}
 		if (is_listener_addr(&d->pol, &server)) {
+			close(cfd);
+			continue;
+		}
+		/* the MCP's server is named later, by the head; it is checked then */
+		if (!d->mcp && refuse_destination(d, &server)) {
+			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(cfd);
 			continue;
 		}
@@ -848,7 +872,9 @@ static int setup(struct daemon *d)
 		xmcp_err("out of memory");
 		return -1;
 	}
-	if (d->relay && d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay))) {
+	if (!(d->dest = dest_check_new()))
+		return -1;
+	if (d->relay && d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay, d->dest))) {
 		xmcp_err("out of memory");
 		return -1;
 	}

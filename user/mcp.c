@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dest.h"
 #include "mcp.h"
 #include "mp_convert.h"
 #include "util.h"
 
 #define MCP_TAG 0x6d637021 /* "mcp!": marks our epoll data */
-#define MAX_REFUSED (POL_MAX_PREFIXES + 64)
 
 /* A client whose MP_CONVERT head has not arrived yet. */
 struct pending {
@@ -32,20 +31,8 @@ struct mcp {
 	unsigned int idle;
 	struct relay *relay;
 	struct pending *pending;
-	unsigned int n_refused;
-	struct pol_prefix refused[MAX_REFUSED]; /* destinations never connected to */
+	struct dest_check *dest; /* where a server leg may go (user/dest.h) */
 	struct mcp_stats st;
-};
-
-/*
- * Destinations an MCP must never open (deng: never an open relay, never a
- * loop): loopback, link-local, unspecified, multicast and broadcast (the
- * decoder refuses some of these already), plus the MCP's own addresses and
- * the policy's "forbidden" prefixes.
- */
-static const char *const builtin_refused[] = {
-	"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "255.255.255.255/32",
-	"::/128",    "::1/128",	    "fe80::/10",      "ff00::/8",
 };
 
 static time_t now(void)
@@ -56,35 +43,7 @@ static time_t now(void)
 	return ts.tv_sec;
 }
 
-static void refuse_prefix(struct mcp *m, const struct pol_prefix *p)
-{
-	if (m->n_refused < MAX_REFUSED)
-		m->refused[m->n_refused++] = *p;
-}
-
-static void refuse_own_addresses(struct mcp *m)
-{
-	struct ifaddrs *ifa, *i;
-
-	if (getifaddrs(&ifa))
-		return;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct pol_prefix p = { 0 };
-
-		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
-			continue;
-		p.family = i->ifa_addr->sa_family;
-		p.len = p.family == AF_INET ? 32 : 128;
-		if (p.family == AF_INET)
-			memcpy(p.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		else
-			memcpy(p.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		refuse_prefix(m, &p);
-	}
-	freeifaddrs(ifa);
-}
-
-struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay)
+struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struct dest_check *dest)
 {
 	struct mcp *m = calloc(1, sizeof(*m));
 
@@ -92,24 +51,15 @@ struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay)
 		return NULL;
 	m->epfd = epfd;
 	m->relay = relay;
+	m->dest = dest;
 	mcp_set_policy(m, p);
 	return m;
 }
 
 void mcp_set_policy(struct mcp *m, const struct policy *p)
 {
-	struct pol_prefix pp;
-	unsigned int i;
-
 	m->pol = p;
 	m->idle = p->idle_timeout;
-	m->n_refused = 0;
-	for (i = 0; i < sizeof(builtin_refused) / sizeof(builtin_refused[0]); i++)
-		if (!policy_parse_prefix(builtin_refused[i], &pp))
-			refuse_prefix(m, &pp);
-	for (i = 0; i < p->n_forbidden; i++)
-		refuse_prefix(m, &p->forbidden[i]);
-	refuse_own_addresses(m);
 }
 
 bool mcp_owns(const void *ptr)
@@ -166,16 +116,6 @@ static void forget(struct mcp *m, struct pending *c, bool keep)
 		c->next->prev = c->prev;
 	c->tag = 0;
 	free(c);
-}
-
-static bool refused(const struct mcp *m, int family, const __u8 *addr)
-{
-	unsigned int i;
-
-	for (i = 0; i < m->n_refused; i++)
-		if (pol_prefix_contains(&m->refused[i], family, addr))
-			return true;
-	return false;
 }
 
 /* An option's address with the given port, as a sockaddr; its length. */
@@ -264,7 +204,7 @@ static int open_server(const struct sockaddr_storage *ss, socklen_t len, const s
 
 	if (fd < 0)
 		return -1;
-	if (src && bind_source(fd, src)) {
+	if (xmcp_v6only(fd) || (src && bind_source(fd, src))) {
 		xmcp_dbg("mcp: cannot bind the source option's address: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -305,6 +245,7 @@ static int try_head(struct mcp *m, struct pending *c)
 	socklen_t len;
 	struct mpc_frame f;
 	const struct mpc_option *src;
+	const char *why;
 	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	int off, sfd, cfd;
 	void *owner;
@@ -329,11 +270,13 @@ static int try_head(struct mcp *m, struct pending *c)
 			 off < 0 ? mpc_strerror(off) : "without a destination");
 		goto refuse;
 	}
-	if (refused(m, ss.ss_family, xmcp_sa_addr(&ss))) {
+	why = dest_refused(m->dest, m->pol, &ss);
+	if (why) {
 		m->st.forbidden++;
-		xmcp_dbg("mcp: destination refused by policy: reset");
+		xmcp_dbg("mcp: destination refused (%s): reset", why);
 		goto refuse;
 	}
+	len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	src = usable_source(m, c->fd, &f);
 	/* a socket has one family: a source must be of the destination's */
 	if (src && (src->family == 4) != (ss.ss_family == AF_INET)) {

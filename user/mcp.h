@@ -21,14 +21,15 @@ struct mcp_stats {
 	unsigned long long converted;  /* server leg opened, pair handed to the relay */
 	unsigned long long no_convert; /* the stream did not start with MP_CONVERT */
 	unsigned long long bad_convert; /* broken framing, or no destination option */
-	unsigned long long forbidden;  /* destination refused: loopback, link-local, own, policy */
+	unsigned long long forbidden;  /* destination refused (user/dest.h): special, forbidden, local */
 	unsigned long long no_head;    /* closed, or silent for the idle lifetime, before its head */
 	unsigned long long connect_error; /* the server leg could not even be started */
 	unsigned long long source_refused; /* a source option the policy does not allow: own address used */
 };
 
-/* Own addresses are read now (getifaddrs): they are never a destination. */
-struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay);
+struct dest_check;
+/* dest: the check every destination passes (user/dest.h), kept, not owned. */
+struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struct dest_check *dest);
 /* A reloaded policy: its forbidden prefixes, transparent_source and idle lifetime (p is kept). */
 void mcp_set_policy(struct mcp *m, const struct policy *p);
 /*

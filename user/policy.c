@@ -175,6 +175,29 @@ static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * One form for one prefix, so that two spellings of it are equal (reload
+ * compares prefixes byte for byte): an IPv4-mapped IPv6 prefix of /96 or
+ * longer is the IPv4 prefix it maps, and the bits past the length are 0
+ * (10.1.0.5/24 is 10.1.0.0/24).
+ */
+static void canonical_prefix(struct pol_prefix *p)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	unsigned int i;
+
+	if (p->family == AF_INET6 && p->len >= 96 && !memcmp(p->addr, mapped, sizeof(mapped))) {
+		memmove(p->addr, p->addr + 12, 4);
+		p->family = AF_INET;
+		p->len -= 96;
+	}
+	for (i = 0; i < sizeof(p->addr); i++) {
+		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
+
+		p->addr[i] &= bits >= 8 ? 0xff : (__u8)(0xff << (8 - bits));
+	}
+}
+
 int policy_parse_prefix(const char *s, struct pol_prefix *p)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
@@ -200,12 +223,25 @@ int policy_parse_prefix(const char *s, struct pol_prefix *p)
 			return -1;
 	}
 	p->len = len;
+	canonical_prefix(p);
 	return 0;
+}
+
+/* An address of family, as pol_prefix_contains compares it: IPv4-mapped IPv6 as IPv4. */
+static const __u8 *canonical_addr(int *family, const void *addr)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (*family == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
+		*family = AF_INET;
+		return (const __u8 *)addr + 12;
+	}
+	return addr;
 }
 
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr)
 {
-	const __u8 *a = addr;
+	const __u8 *a = canonical_addr(&family, addr);
 	unsigned int full = p->len / 8, rest = p->len % 8;
 
 	if (family != p->family || memcmp(p->addr, a, full))
@@ -381,8 +417,6 @@ static int get_subscribers(struct ctx *c, json_object *root, struct policy *p)
 	    get_prefixes(c, root, "forbidden", p->forbidden, &p->n_forbidden) ||
 	    get_prefixes(c, root, "transparent_source", p->transparent, &p->n_transparent))
 		return -1;
-	if (p->n_forbidden && p->role != POL_ROLE_MCP)
-		return bad(c, "forbidden", "only an MCP has destinations to forbid");
 	if (p->n_transparent && p->role != POL_ROLE_MCP)
 		return bad(c, "transparent_source", "only an MCP takes a source from MP_CONVERT");
 	return 0;

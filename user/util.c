@@ -242,3 +242,13 @@ int xmcp_sa_port(const struct sockaddr_storage *ss)
 	return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
 					      : ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
+
+int xmcp_v6only(int fd)
+{
+	int domain = 0, one = 1;
+	socklen_t len = sizeof(domain);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		return -1;
+	return domain != AF_INET6 ? 0 : setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+}

@@ -43,6 +43,12 @@ struct sockaddr_storage;
 const void *xmcp_sa_addr(const struct sockaddr_storage *ss);
 int xmcp_sa_port(const struct sockaddr_storage *ss);
 
+/*
+ * IPV6_V6ONLY on an IPv6 socket (nothing on another): it then never
+ * reaches an IPv4 address through an IPv4-mapped one. 0 or -1.
+ */
+int xmcp_v6only(int fd);
+
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
 

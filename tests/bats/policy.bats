@@ -45,7 +45,10 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"marker":"yes"}' "marker: must be none or mp_convert, not 'yes'"
 	bad_policy '{"role":"mcp","interfaces":{"access":["a"]}}' 'interfaces.wan: a HAG or MCP needs its interface toward the servers'
 	bad_policy '{"role":"mcp","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["x"]}' "forbidden[0]: 'x' is not an IPv4 or IPv6 prefix"
-	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":["10.9.0.0/16"]}' 'forbidden: only an MCP has destinations to forbid'
+	# a list longer than the daemon holds is an error, never silently cut
+	local many
+	many=$(jq -cn '[range(65) | "10.9.\(.).0/24"]')
+	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"forbidden":'"$many"'}' 'forbidden: at most 64 prefixes'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path"}}' 'downstream.mcps: off-path mode needs at least one MCP'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["10.0.0.1"]}}' "downstream.mcps[0]: '10.0.0.1' is not ADDRESS:PORT or [IPV6]:PORT"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"downstream":{"mode":"off-path","mcps":["2001:db8::1:443"]}}' "downstream.mcps[0]: '2001:db8::1:443' is not ADDRESS:PORT or [IPV6]:PORT"

@@ -95,6 +95,18 @@ gw_stat() {
 	XMCP_PIN_DIR="$PINS-$1" stat_of "$1" "$2"
 }
 
+# gw_stat_is NS FILTER VALUE: the daemon's counter comes to VALUE (it
+# publishes its own counters each second: wait up to 3 s for that), and
+# asserts it is VALUE then
+gw_stat_is() {
+	local i
+	for i in $(seq 30); do
+		[ "$(gw_stat "$1" "$2")" = "$3" ] && break
+		sleep 0.1
+	done
+	assert_equal "$(gw_stat "$1" "$2")" "$3"
+}
+
 # gateways_down PID...: stop those daemons, then whatever a killed one left
 # in the gateway namespaces, then the lab and the pins
 gateways_down() {

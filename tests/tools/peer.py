@@ -37,7 +37,8 @@
   peer.py probe ADDR PORT [--mptcp]
       one connection attempt (a single SYN); refused is fine.
   peer.py hold-serve ADDR PORT [--ready FILE]
-      accept connections until killed, reading and dropping what they send.
+      accept connections until killed, reading and dropping what they send;
+      print "connection from ADDR" for each.
   peer.py open-n ADDR PORT N [--hold SECS] [--mptcp]
       open N connections one after the other, each sending a byte; print
       "ok" for each still standing 1 s later, "reset" for each reset or
@@ -276,7 +277,8 @@ def hold_serve(addr, port, ready):
     while True:
         for key, _ in sel.select():
             if key.fileobj is s:
-                c, _ = s.accept()
+                c, peer = s.accept()
+                print(f"connection from {peer[0]}", flush=True)
                 sel.register(c, selectors.EVENT_READ)
                 continue
             try:
