@@ -56,10 +56,12 @@ int mpc_frame_encode(const struct mpc_option *opts, unsigned int n, const void *
 int mpc_frame_decode(const void *buf, size_t len, struct mpc_frame *f);
 
 /*
- * mpc_frame_decode() gave err on the first len bytes of a stream: could
- * more bytes still make it a valid framing (wait), or is it broken?
+ * mpc_frame_decode() gave err (0: not an MP_CONVERT) on the first len bytes
+ * of a stream, buf: could more bytes still make them a valid framing
+ * (wait), or not (refuse)? One or two bytes that can begin an MP_CONVERT
+ * (kind 30, a valid length) may grow.
  */
-int mpc_frame_may_grow(int err, size_t len);
+int mpc_frame_may_grow(const void *buf, size_t len, int err);
 
 const char *mpc_strerror(int err);
 /* Short stable name of an error ("length", "address", ...), for JSON. */

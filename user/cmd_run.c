@@ -32,6 +32,8 @@
 #include "cmds.h"
 #include "datapath.h"
 #include "dest.h"
+#include "evloop.h"
+#include "head.h"
 #include "mp_convert.h"
 #include "mptcp_pm.h"
 #include "netlink.h"
@@ -55,9 +57,9 @@
 #endif
 #define RULE_PRIORITY 100
 #define MAX_EVENTS 64
+/* Connections taken per listener wakeup: a flood can't hold the loop from the rest. */
+#define ACCEPT_BATCH 64
 
-/* epoll tags for the daemon's own fds (the relay's carry their own). */
-enum { TAG_LISTEN4 = 1, TAG_LISTEN6, TAG_SIGNAL, TAG_TIMER, TAG_CONTROL, TAG_METRICS, TAG_LAST = TAG_METRICS };
 
 struct daemon {
 	const char *config; /* the policy file, read again on SIGHUP */
@@ -76,12 +78,20 @@ struct daemon {
 	bool warned_no_meta;
 	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
-	int epfd, sigfd, timerfd, ctlfd, metricsfd;
+	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */
+	int epfd, sigfd, timerfd;
+	struct control *control; /* the control socket (xmcp flows, stats) */
+	struct metrics *metrics; /* GET /metrics, when the policy has "metrics" */
 	struct relay *relay;
 	struct mcp *mcp; /* the MCP role's connections waiting for their MP_CONVERT head */
 	struct upstream *upstream; /* the off-path HCPE's connections on their way to an MCP */
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
 	struct dest_check *dest;   /* where server legs may go (user/dest.h) */
+	struct heads *heads;	   /* the marker mode's HAG: clients whose marker has not come yet */
+	unsigned long long bad_marker; /* ... and did not bring it */
+	struct ev_handler on_listen4, on_listen6, on_signal, on_timer;
+	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
+	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
 };
 
 static void usage(FILE *f)
@@ -491,6 +501,8 @@ static void teardown(struct daemon *d)
 
 	runstate_remove();
 	remove_mptcp(d);
+	heads_free(d->heads); /* its connections are the relay's to be, their sessions the admission's */
+	d->heads = NULL;
 	mcp_free(d->mcp);
 	upstream_free(d->upstream);
 	if (d->relay)
@@ -520,12 +532,15 @@ static void teardown(struct daemon *d)
 			pins_lock(&d->dp.pins, d->dp.pins.dir, false);
 		dp_close(&d->dp);
 	}
+	control_close(d->control);
+	metrics_close(d->metrics);
+	heads_free(d->heads);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
 	if (d->epfd >= 0)
 		close(d->epfd);
-	if (d->ctlfd >= 0)
-		close(d->ctlfd);
-	if (d->metricsfd >= 0)
-		close(d->metricsfd);
 }
 
 static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage *out, bool keep_port)
@@ -585,7 +600,13 @@ static int client_bound_socket(int proto, const struct sockaddr_storage *client,
 		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
 	else
 		setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
-	xmcp_v6only(fd);
+	/*
+	 * A TCP leg to an IPv6 server never reaches IPv4 (the destination is
+	 * canonical already: a mapped one is an AF_INET leg). An MPTCP leg
+	 * stays dual-stack: its subflows may join over IPv4 paths.
+	 */
+	if (proto == IPPROTO_TCP)
+		xmcp_v6only(fd);
 	if (keep_port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	else
@@ -720,19 +741,99 @@ static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server
 	return why != NULL;
 }
 
+/* The server leg for an accepted client, and the pair to the relay; the client is reset if it fails. */
+static void start_pair(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+		       const struct sockaddr_storage *server, struct session *sess)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int sfd = open_server_leg(d, client, server);
+
+	if (sfd < 0) {
+		admission_end(d->adm, sess);
+		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(cfd);
+		return;
+	}
+	relay_add(d->relay, cfd, sfd, sess);
+}
+
+/*
+ * The marker mode's HAG: the head of a client's stream was the marker (now
+ * read off it), or was not (the client is reset by the head module).
+ */
+static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
+			void *owner)
+{
+	struct daemon *d = arg;
+	struct sockaddr_storage client, server;
+	socklen_t clen = sizeof(client), slen = sizeof(server);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (r != HEAD_OK) {
+		d->bad_marker++;
+		xmcp_dbg("marked connection without a valid marker at its head (%s)",
+			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
+		admission_end(d->adm, owner);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
+	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
+		admission_end(d->adm, owner);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		return;
+	}
+	start_pair(d, fd, &client, &server, owner);
+}
+
+/*
+ * Out of descriptors (EMFILE/ENFILE; xmcp_accept reset the connection it
+ * could not take): stop accepting until the next tick rather than spin on
+ * a listener that stays readable. Counted as descriptors_exhausted.
+ */
+static void pause_listeners(struct daemon *d)
+{
+	int i;
+
+	if (d->listen_paused)
+		return;
+	for (i = 0; i < 2; i++)
+		ev_mod(d->epfd, d->listen_fd[i], 0, i ? &d->on_listen6 : &d->on_listen4);
+	d->listen_paused = true;
+	d->fd_exhausted++;
+	xmcp_err("out of file descriptors: not accepting for a second (the connection that could not be "
+		 "taken was reset)");
+}
+
+static void resume_listeners(struct daemon *d)
+{
+	int i;
+
+	if (!d->listen_paused)
+		return;
+	for (i = 0; i < 2; i++)
+		ev_mod(d->epfd, d->listen_fd[i], EPOLLIN, i ? &d->on_listen6 : &d->on_listen4);
+	d->listen_paused = false;
+}
+
 static void accept_all(struct daemon *d, int lfd)
 {
 	struct sockaddr_storage client, server;
 	socklen_t clen, slen;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct session *sess = NULL;
-	int cfd, sfd;
+	int cfd;
 
-	for (;;) {
+	int n;
+
+	for (n = 0; n < ACCEPT_BATCH; n++) {
 		clen = sizeof(client);
-		cfd = accept4(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
+		cfd = xmcp_accept(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				pause_listeners(d);
 			return;
+		}
 		slen = sizeof(server);
 		/* tc handed us the SYN as it was: our local address is the server's. */
 		if (getsockname(cfd, (struct sockaddr *)&server, &slen)) {
@@ -767,28 +868,15 @@ static void accept_all(struct daemon *d, int lfd)
 			upstream_add(d->upstream, cfd, &server);
 			continue;
 		}
-		sfd = open_server_leg(d, &client, &server);
-		if (sfd < 0) {
-			admission_end(d->adm, sess);
-			setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-			close(cfd);
+		/* the marker mode's MPTCP clients: the marker first (terminate_tcp's plain TCP has none) */
+		if (d->heads && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP) {
+			heads_add(d->heads, cfd, sess);
 			continue;
 		}
-		/* Only MPTCP SYNs carry the marker (terminate_tcp brings plain TCP too). */
-		relay_add(d->relay, cfd, sfd,
-			  d->pol.marker && d->pol.role == POL_ROLE_HAG && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP
-				  ? RELAY_STRIP_MARKER
-				  : 0,
-			  sess);
+		start_pair(d, cfd, &client, &server, sess);
 	}
 }
 
-static int add_fd(int epfd, int fd, unsigned long tag)
-{
-	struct epoll_event e = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
-}
 
 static void end_session(void *adm, void *session)
 {
@@ -810,13 +898,152 @@ static int use_sockmap(struct daemon *d)
 	return 0;
 }
 
-static int setup(struct daemon *d)
+/*
+ * SIGTERM, SIGINT and SIGHUP go to a signalfd, blocked from the first
+ * moment: a signal that came while the system is being changed would
+ * otherwise kill the daemon between a change and its record. An ignored
+ * signal is dropped before signalfd could see it, and a parent (a test
+ * harness, a shell script) may have left SIGTERM or SIGINT ignored: take
+ * the defaults back first.
+ */
+static int block_signals(struct daemon *d)
+{
+	sigset_t sigs;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0) {
+		xmcp_err("cannot take signals through a signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void reload(struct daemon *d);
+
+static void on_listen4(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_listen4);
+
+	accept_all(d, d->listen_fd[0]);
+	publish_stats(d); /* new pairs show at once, not at the next tick */
+}
+
+static void on_listen6(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_listen6);
+
+	accept_all(d, d->listen_fd[1]);
+	publish_stats(d);
+}
+
+static void on_signal(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_signal);
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			continue;
+		}
+		fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
+		d->stop = true;
+	}
+}
+
+/* Every second: lifetimes and deadlines, the counters, the listeners after a pause. */
+static void on_timer(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_timer);
+	__u64 ticks;
+
+	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
+		return;
+	relay_expire(d->relay);
+	if (d->mcp)
+		mcp_expire(d->mcp);
+	if (d->heads)
+		heads_expire(d->heads);
+	control_tick(d->control);
+	metrics_tick(d->metrics);
+	resume_listeners(d);
+	publish_stats(d);
+	warn_no_meta(d);
+}
+
+static json_object *control_answer(void *arg, const char *request);
+static json_object *daemon_summary(void *arg);
+
+/* The loop's own descriptors: listeners, signals, the tick, control and metrics. */
+static int setup_loop(struct daemon *d)
 {
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	sigset_t sigs;
+
+	d->on_listen4.fn = on_listen4;
+	d->on_listen6.fn = on_listen6;
+	d->on_signal.fn = on_signal;
+	d->on_timer.fn = on_timer;
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &tick, NULL) ||
+	    ev_add(d->epfd, d->listen_fd[0], EPOLLIN, &d->on_listen4) ||
+	    ev_add(d->epfd, d->listen_fd[1], EPOLLIN, &d->on_listen6) ||
+	    ev_add(d->epfd, d->sigfd, EPOLLIN, &d->on_signal) ||
+	    ev_add(d->epfd, d->timerfd, EPOLLIN, &d->on_timer)) {
+		xmcp_err("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	d->control = control_open(d->epfd, d->pol.control_gid, control_answer, d);
+	if (!d->control)
+		return -1;
+	if (d->pol.has_metrics &&
+	    !(d->metrics = metrics_open(d->epfd, &d->pol.metrics.sa, d->pol.metrics.len, daemon_summary, d)))
+		return -1;
+	return 0;
+}
+
+/* The parts of the daemon that hold connections: relay, admission, MCP, upstream, heads. */
+static int setup_modules(struct daemon *d)
+{
+	d->relay = relay_new(d->epfd, d->pol.idle_timeout, d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
+	if (!d->relay || !(d->dest = dest_check_new()))
+		return -1;
+	if (d->pol.tcp_sockmap && use_sockmap(d))
+		return -1;
+	if (d->pol.n_classes) {
+		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS_NEW));
+		if (!d->adm)
+			return -1;
+		relay_on_end(d->relay, end_session, d->adm);
+	}
+	if (d->pol.off_path && !(d->upstream = upstream_new(&d->pol, d->epfd, d->relay)))
+		return -1;
+	if (d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay, d->dest)))
+		return -1;
+	if (d->pol.role == POL_ROLE_HAG && d->pol.marker &&
+	    !(d->heads = heads_new(d->epfd, d->pol.head_timeout, marker_done, d)))
+		return -1;
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
 	int i;
 
-	if (check_syn_data(&d->pol))
+	if (block_signals(d) || check_syn_data(&d->pol))
+		return -1;
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		d->listen_fd[i] = open_listener(&d->pol, i ? AF_INET6 : AF_INET);
@@ -835,62 +1062,12 @@ static int setup(struct daemon *d)
 	if (save_runstate(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
-
-	/*
-	 * An ignored signal is dropped before signalfd could see it, and a
-	 * parent (a test harness, a shell script) may have left SIGTERM or
-	 * SIGINT ignored: take the defaults back, then block them for signalfd.
-	 */
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	d->relay = relay_new(d->epfd, d->pol.idle_timeout,
-			     d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
-	if (d->relay && d->pol.tcp_sockmap && use_sockmap(d))
-		return -1;
-	if (d->relay && d->pol.n_classes) {
-		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
-				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
-				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS_NEW));
-		if (!d->adm) {
-			xmcp_err("out of memory");
-			return -1;
-		}
-		relay_on_end(d->relay, end_session, d->adm);
-	}
-	if (d->relay && d->pol.off_path &&
-	    !(d->upstream = upstream_new(&d->pol, d->epfd, d->relay))) {
-		xmcp_err("out of memory");
+	if (setup_modules(d)) {
+		xmcp_err("cannot set up the daemon: %s", strerror(errno ?: ENOMEM));
 		return -1;
 	}
-	if (!(d->dest = dest_check_new()))
-		return -1;
-	if (d->relay && d->pol.role == POL_ROLE_MCP && !(d->mcp = mcp_new(&d->pol, d->epfd, d->relay, d->dest))) {
-		xmcp_err("out of memory");
-		return -1;
-	}
-	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 || !d->relay ||
-	    timerfd_settime(d->timerfd, 0, &tick, NULL) ||
-	    add_fd(d->epfd, d->listen_fd[0], TAG_LISTEN4) ||
-	    add_fd(d->epfd, d->listen_fd[1], TAG_LISTEN6) || add_fd(d->epfd, d->sigfd, TAG_SIGNAL) ||
-	    add_fd(d->epfd, d->timerfd, TAG_TIMER) ||
-	    (d->ctlfd = control_listen()) < 0 || add_fd(d->epfd, d->ctlfd, TAG_CONTROL) ||
-	    (d->pol.has_metrics &&
-	     ((d->metricsfd = metrics_listen(&d->pol.metrics.sa, d->pol.metrics.len)) < 0 ||
-	      add_fd(d->epfd, d->metricsfd, TAG_METRICS)))) {
-		xmcp_err("cannot set up the event loop: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	xmcp_accept_reserve();
+	return setup_loop(d);
 }
 
 /* The first field a live reload can't change (a restart can), or NULL. */
@@ -1074,65 +1251,28 @@ static json_object *control_answer(void *arg, const char *request)
 static void loop(struct daemon *d)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	struct signalfd_siginfo si;
-	__u64 ticks;
 	int n, i;
 
-	for (;;) {
+	while (!d->stop) {
 		n = epoll_wait(d->epfd, ev, MAX_EVENTS, wait_ms(d));
 		if (n < 0 && errno != EINTR)
 			return;
 		for (i = 0; i < n; i++) {
-			/* small integers are our own tags; anything else is a relay pointer */
-			if (ev[i].data.u64 > TAG_LAST && relay_owns(ev[i].data.ptr)) {
-				relay_event(d->relay, ev[i].data.ptr, ev[i].events);
-				continue;
-			}
-			if (ev[i].data.u64 > TAG_LAST && mcp_owns(ev[i].data.ptr)) {
-				mcp_event(d->mcp, ev[i].data.ptr, ev[i].events);
-				continue;
-			}
-			if (ev[i].data.u64 > TAG_LAST && upstream_owns(ev[i].data.ptr)) {
-				upstream_event(d->upstream, ev[i].data.ptr, ev[i].events);
-				continue;
-			}
-			switch (ev[i].data.u64) {
-			case TAG_LISTEN4:
-			case TAG_LISTEN6:
-				accept_all(d, d->listen_fd[ev[i].data.u64 == TAG_LISTEN6]);
-				publish_stats(d); /* new pairs show at once, not at the next tick */
-				break;
-			case TAG_SIGNAL:
-				if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
-					break;
-				if (si.ssi_signo == SIGHUP) {
-					reload(d);
-					break;
-				}
-				fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
-				return;
-			case TAG_METRICS:
-				metrics_accept(d->metricsfd, daemon_summary, d);
-				break;
-			case TAG_CONTROL:
-				control_accept(d->ctlfd, control_answer, d);
-				break;
-			case TAG_TIMER:
-				if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
-					break;
-				relay_expire(d->relay);
-				if (d->mcp)
-					mcp_expire(d->mcp);
-				publish_stats(d);
-				warn_no_meta(d);
-				break;
-			}
+			struct ev_handler *h = ev[i].data.ptr;
+
+			h->fn(h, ev[i].events);
 		}
 		if (relay_draining(d->relay))
 			relay_drain(d->relay);
 		if (d->upstream && upstream_busy(d->upstream))
 			upstream_expire(d->upstream);
+		/* what ended in this batch is freed only now (user/evloop.h) */
 		relay_reap(d->relay);
+		if (d->mcp)
+			mcp_reap(d->mcp);
+		if (d->heads)
+			heads_reap(d->heads);
+		control_reap(d->control);
 	}
 }
 
@@ -1256,7 +1396,7 @@ static void log_summary(const struct daemon *d)
 		"%llu idle, %llu failed to connect, %llu without their marker, %llu MPTCP fell back to TCP; "
 		"%llu bytes client->server, %llu server->client; %llu reset at the sockmap backlog bound\n",
 		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
-		st->connect_failed, st->bad_marker, st->fallback, st->bytes[0], st->bytes[1], st->overflow);
+		st->connect_failed, d->bad_marker, st->fallback, st->bytes[0], st->bytes[1], st->overflow);
 	for (i = 0; d->upstream && i < d->pol.n_mcps; i++) {
 		const struct upstream_cand_stats *c = upstream_stats(d->upstream, i);
 
@@ -1277,8 +1417,7 @@ static void log_summary(const struct daemon *d)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1, .ctlfd = -1,
-			  .metricsfd = -1 };
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
 	const char *config;
 	int ret = parse_config_arg(argc, argv, &config, usage);
 

@@ -244,7 +244,8 @@ static void print_flows(json_object *root)
 	json_object *arr, *f, *sfs;
 	size_t i, k;
 
-	if (!json_object_object_get_ex(root, "flows", &arr))
+	arr = xmcp_json_array(root, "flows");
+	if (!arr)
 		return;
 	printf("%s: %zu pairs\n", str(root, "role"), json_object_array_length(arr));
 	for (i = 0; i < json_object_array_length(arr); i++) {
@@ -253,7 +254,7 @@ static void print_flows(json_object *root)
 		       str(f, "client_proto"), str(f, "server"), str(f, "server_proto"), str(f, "age"),
 		       str(f, "bytes_up"), str(f, "bytes_down"),
 		       json_object_get_boolean(json_object_object_get(f, "in_kernel")) ? ", in the kernel" : "");
-		json_object_object_get_ex(f, "subflows", &sfs);
+		sfs = xmcp_json_array(f, "subflows");
 		for (k = 0; sfs && k < json_object_array_length(sfs); k++) {
 			json_object *sf = json_object_array_get_idx(sfs, k);
 

@@ -4,44 +4,25 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dest.h"
+#include "head.h"
 #include "mcp.h"
 #include "mp_convert.h"
 #include "util.h"
 
-#define MCP_TAG 0x6d637021 /* "mcp!": marks our epoll data */
-
-/* A client whose MP_CONVERT head has not arrived yet. */
-struct pending {
-	unsigned int tag;
-	int fd;
-	time_t since;
-	void *owner; /* for relay_add, or relay_end_owner */
-	struct pending *prev, *next;
-};
-
 struct mcp {
 	const struct policy *pol;
-	int epfd;
-	unsigned int idle;
 	struct relay *relay;
-	struct pending *pending;
+	struct heads *heads;	 /* clients whose MP_CONVERT head has not arrived yet */
 	struct dest_check *dest; /* where a server leg may go (user/dest.h) */
 	struct mcp_stats st;
 };
 
-static time_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
+static void head_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
+		      void *owner);
 
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struct dest_check *dest)
 {
@@ -49,9 +30,13 @@ struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struc
 
 	if (!m)
 		return NULL;
-	m->epfd = epfd;
 	m->relay = relay;
 	m->dest = dest;
+	m->heads = heads_new(epfd, p->head_timeout, head_done, m);
+	if (!m->heads) {
+		free(m);
+		return NULL;
+	}
 	mcp_set_policy(m, p);
 	return m;
 }
@@ -59,12 +44,7 @@ struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struc
 void mcp_set_policy(struct mcp *m, const struct policy *p)
 {
 	m->pol = p;
-	m->idle = p->idle_timeout;
-}
-
-bool mcp_owns(const void *ptr)
-{
-	return ptr && ((const struct pending *)ptr)->tag == MCP_TAG;
+	heads_set_timeout(m->heads, p->head_timeout);
 }
 
 const struct mcp_stats *mcp_stats(const struct mcp *m)
@@ -74,48 +54,7 @@ const struct mcp_stats *mcp_stats(const struct mcp *m)
 
 int mcp_add(struct mcp *m, int fd, void *owner)
 {
-	struct pending *c = calloc(1, sizeof(*c));
-	struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP };
-
-	if (!c) {
-		relay_end_owner(m->relay, owner);
-		close(fd);
-		return -1;
-	}
-	*c = (struct pending){ .tag = MCP_TAG, .fd = fd, .since = now(), .next = m->pending,
-			       .owner = owner };
-	e.data.ptr = c;
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &e)) {
-		relay_end_owner(m->relay, owner);
-		close(fd);
-		free(c);
-		return -1;
-	}
-	if (m->pending)
-		m->pending->prev = c;
-	m->pending = c;
-	return 0;
-}
-
-/* Stop watching c; its fd goes to the relay (keep) or is reset (the draft: "silently"). */
-static void forget(struct mcp *m, struct pending *c, bool keep)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	if (!keep) {
-		relay_end_owner(m->relay, c->owner);
-		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(c->fd);
-	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		m->pending = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->tag = 0;
-	free(c);
+	return heads_add(m->heads, fd, owner);
 }
 
 /* An option's address with the given port, as a sockaddr; its length. */
@@ -237,57 +176,38 @@ static const struct mpc_option *usable_source(struct mcp *m, int client_fd, cons
 	return NULL;
 }
 
-/* 1: handed to the relay or refused (forgotten either way); 0: wait for more bytes. */
-static int try_head(struct mcp *m, struct pending *c)
+/* The head is in f, off the stream: open the server it names and relay; 0, or -1 to reset. */
+static int convert(struct mcp *m, int fd, const struct mpc_frame *f, void *owner)
 {
-	__u8 buf[XMCP_OPTBUF_SIZE];
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct mpc_frame f;
 	const struct mpc_option *src;
 	const char *why;
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
-	int off, sfd, cfd;
-	void *owner;
+	int sfd;
 
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	if (n <= 0) {
-		m->st.no_head++;
-		goto refuse;
-	}
-	off = mpc_frame_decode(buf, n, &f);
-	if (off < 0 && mpc_frame_may_grow(off, n))
-		return 0;
-	if (off == 0) {
-		m->st.no_convert++;
-		xmcp_dbg("mcp: a connection without MP_CONVERT at its head: reset");
-		goto refuse;
-	}
-	if (off < 0 || destination(&f, c->fd, &ss, &len)) {
+	if (destination(f, fd, &ss, &len)) {
 		m->st.bad_convert++;
-		xmcp_dbg("mcp: MP_CONVERT head %s: reset",
-			 off < 0 ? mpc_strerror(off) : "without a destination");
-		goto refuse;
+		xmcp_dbg("mcp: MP_CONVERT head without a destination: reset");
+		return -1;
 	}
 	why = dest_refused(m->dest, m->pol, &ss);
 	if (why) {
 		m->st.forbidden++;
 		xmcp_dbg("mcp: destination refused (%s): reset", why);
-		goto refuse;
+		return -1;
 	}
 	len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	src = usable_source(m, c->fd, &f);
+	src = usable_source(m, fd, f);
 	/* a socket has one family: a source must be of the destination's */
 	if (src && (src->family == 4) != (ss.ss_family == AF_INET)) {
 		m->st.source_refused++;
 		xmcp_dbg("mcp: source and destination options of different families: own address used");
 		src = NULL;
 	}
-	sfd = recv(c->fd, buf, off, 0) == off ? open_server(&ss, len, src) : -1;
+	sfd = open_server(&ss, len, src);
 	if (sfd < 0) {
 		m->st.connect_error++;
-		goto refuse;
+		return -1;
 	}
 	if (xmcp_verbose) {
 		char a[INET6_ADDRSTRLEN];
@@ -296,40 +216,54 @@ static int try_head(struct mcp *m, struct pending *c)
 		xmcp_dbg("mcp: converting to %s port %d", a, xmcp_sa_port(&ss));
 	}
 	m->st.converted++;
-	cfd = c->fd;
-	owner = c->owner;
-	forget(m, c, true); /* out of our epoll registration before the relay's */
-	relay_add(m->relay, cfd, sfd, 0, owner);
-	return 1;
-refuse:
-	forget(m, c, false);
-	return 1;
+	relay_add(m->relay, fd, sfd, owner);
+	return 0;
 }
 
-void mcp_event(struct mcp *m, void *ptr, unsigned int events)
+/* The head module's verdict on a client (user/head.h); the draft: refused ones are reset "silently". */
+static void head_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
+		      void *owner)
 {
-	try_head(m, ptr);
+	struct mcp *m = arg;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	switch (r) {
+	case HEAD_OK:
+		if (!convert(m, fd, f, owner))
+			return;
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		break;
+	case HEAD_NONE:
+		m->st.no_convert++;
+		xmcp_dbg("mcp: a connection without MP_CONVERT at its head: reset");
+		break;
+	case HEAD_BAD:
+		m->st.bad_convert++;
+		xmcp_dbg("mcp: MP_CONVERT head %s: reset", mpc_strerror(err));
+		break;
+	case HEAD_LATE:
+		m->st.no_head++;
+		xmcp_dbg("mcp: the connection closed or went silent before its head: reset");
+		break;
+	}
+	relay_end_owner(m->relay, owner);
 }
 
 void mcp_expire(struct mcp *m)
 {
-	struct pending *c = m->pending, *next;
-	time_t t = now();
+	heads_expire(m->heads);
+}
 
-	for (; c; c = next) {
-		next = c->next;
-		if (t - c->since > (time_t)m->idle) {
-			m->st.no_head++;
-			forget(m, c, false);
-		}
-	}
+void mcp_reap(struct mcp *m)
+{
+	heads_reap(m->heads);
 }
 
 void mcp_free(struct mcp *m)
 {
 	if (!m)
 		return;
-	while (m->pending)
-		forget(m, m->pending, false);
+	heads_free(m->heads);
 	free(m);
 }

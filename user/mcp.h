@@ -22,7 +22,7 @@ struct mcp_stats {
 	unsigned long long no_convert; /* the stream did not start with MP_CONVERT */
 	unsigned long long bad_convert; /* broken framing, or no destination option */
 	unsigned long long forbidden;  /* destination refused (user/dest.h): special, forbidden, local */
-	unsigned long long no_head;    /* closed, or silent for the idle lifetime, before its head */
+	unsigned long long no_head;    /* closed, reset, or silent for head_timeout, before its head */
 	unsigned long long connect_error; /* the server leg could not even be started */
 	unsigned long long source_refused; /* a source option the policy does not allow: own address used */
 };
@@ -30,18 +30,18 @@ struct mcp_stats {
 struct dest_check;
 /* dest: the check every destination passes (user/dest.h), kept, not owned. */
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struct dest_check *dest);
-/* A reloaded policy: its forbidden prefixes, transparent_source and idle lifetime (p is kept). */
+/* A reloaded policy: its forbidden prefixes, transparent_source and head_timeout (p is kept). */
 void mcp_set_policy(struct mcp *m, const struct policy *p);
 /*
- * Take an accepted client; -1 (and it is closed) when it can't be watched.
- * owner goes with it to relay_add, or to relay_end_owner if it never gets there.
+ * Take an accepted client (user/head.h waits for its head); -1 (and it is
+ * reset) when it can't be watched. owner goes with it to relay_add, or to
+ * relay_end_owner if it never gets there.
  */
 int mcp_add(struct mcp *m, int client_fd, void *owner);
-/* An epoll event whose data.ptr mcp_owns(). */
-void mcp_event(struct mcp *m, void *ptr, unsigned int events);
-bool mcp_owns(const void *ptr);
-/* Reset clients that sent no head within the idle lifetime; call every second or so. */
+/* End the clients whose head is late (head_timeout); every second or so. */
 void mcp_expire(struct mcp *m);
+/* Free what ended during a batch of events; after each batch. */
+void mcp_reap(struct mcp *m);
 void mcp_free(struct mcp *m);
 const struct mcp_stats *mcp_stats(const struct mcp *m);
 

@@ -172,8 +172,13 @@ int mpc_frame_decode(const void *in, size_t len, struct mpc_frame *f)
 	return data_off;
 }
 
-int mpc_frame_may_grow(int err, size_t len)
+int mpc_frame_may_grow(const void *buf, size_t len, int err)
 {
-	return len < XMCP_MPC_FRAME_MAX &&
-	       (len < 3 || err == -XMCP_MPC_ERR_NO_EOL || err == -XMCP_MPC_ERR_TRUNC);
+	const __u8 *b = buf;
+
+	if (len >= XMCP_MPC_FRAME_MAX)
+		return 0;
+	if (len < 3) /* too short for the decoder to tell: a prefix of an MP_CONVERT? */
+		return !len || (b[0] == XMCP_TCPOPT_MPTCP && (len < 2 || xmcp_mpc_len_valid(b[1])));
+	return err == -XMCP_MPC_ERR_NO_EOL || err == -XMCP_MPC_ERR_TRUNC;
 }

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <linux/mptcp.h>
@@ -16,6 +21,8 @@
 #define DEFAULT_MARK 0x786d
 #define DEFAULT_TABLE 0x786d
 #define DEFAULT_IDLE 300
+/* a head (MP_CONVERT framing) comes with the SYN or right after it: seconds are generous */
+#define DEFAULT_HEAD_TIMEOUT 5
 
 struct ctx {
 	const char *file;
@@ -925,6 +932,28 @@ static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
+/* A group by name or number (root.key, absent: (gid_t)-1), which must exist here. */
+static int get_group(struct ctx *c, json_object *root, const char *key, gid_t *gid)
+{
+	json_object *v;
+	struct group *g;
+	const char *name;
+
+	*gid = (gid_t)-1;
+	if (!json_object_object_get_ex(root, key, &v))
+		return 0;
+	name = json_object_get_string(v);
+	if (!json_object_is_type(v, json_type_string) || !*name)
+		return bad(c, key, "must be a group's name");
+	g = getgrnam(name);
+	if (!g)
+		return bad(c, key, "no group '%s' on this system", name);
+	if (g->gr_gid == 0)
+		return bad(c, key, "the root group is root's already: leave control_group out");
+	*gid = g->gr_gid;
+	return 0;
+}
+
 static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 {
 	long long v;
@@ -943,6 +972,11 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (get_uint(c, root, "idle_timeout", 1, 86400 * 7, DEFAULT_IDLE, &v))
 		return -1;
 	p->idle_timeout = v;
+	if (get_uint(c, root, "head_timeout", 1, 300, DEFAULT_HEAD_TIMEOUT, &v))
+		return -1;
+	p->head_timeout = v;
+	if (get_group(c, root, "control_group", &p->control_gid))
+		return -1;
 	static const char *const xdp_modes[] = { "native", "generic", NULL };
 	static const char *const markers[] = { "none", "mp_convert", NULL };
 	static const char *const relays[] = { "splice", "copy", NULL };
@@ -978,6 +1012,63 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
+/*
+ * A file that anyone but root (or whoever runs xmcp) could have written
+ * says nothing an operator chose: refuse it, and a directory others can
+ * swap it in, as sshd's StrictModes does. Reload reads it again, so the
+ * check is made at every read, on the file that is then read (fstat).
+ */
+static int policy_file_safe(const char *path, int fd)
+{
+	struct stat st;
+	char dir[PATH_MAX], *slash;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		xmcp_err("%s: not a regular file", path);
+		return -1;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		xmcp_err("%s: refused: writable by others than its owner, or owned by another user "
+			 "(mode %04o, uid %u); chmod go-w / chown root", path, st.st_mode & 07777, st.st_uid);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (!stat(dir, &st) && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		xmcp_err("%s: refused: its directory %s is writable by anyone (mode %04o)", path, dir,
+			 st.st_mode & 07777);
+		return -1;
+	}
+	return 0;
+}
+
+/* The policy file's JSON, after policy_file_safe; NULL after saying why. */
+static json_object *read_policy_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	json_object *root = NULL;
+
+	if (fd < 0) {
+		xmcp_err("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!policy_file_safe(path, fd)) {
+		root = json_object_from_fd(fd);
+		if (!root)
+			xmcp_err("%s: %s", path, json_util_get_last_err() ?: "cannot read");
+	}
+	close(fd);
+	return root;
+}
+
 int policy_load(const char *path, struct policy *p)
 {
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
@@ -985,17 +1076,15 @@ int policy_load(const char *path, struct policy *p)
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
 					    "transparent_source", "classes", "modes", "paths", "metrics",
-					    "origin_check", NULL };
+					    "origin_check", "head_timeout", "control_group", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
 
 	memset(p, 0, sizeof(*p));
-	root = json_object_from_file(path);
-	if (!root) {
-		xmcp_err("%s: %s", path, json_util_get_last_err() ?: "cannot read");
+	root = read_policy_file(path);
+	if (!root)
 		return -1;
-	}
 	if (!json_object_is_type(root, json_type_object)) {
 		bad(&c, "(top)", "must be a JSON object");
 		goto out;

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #define POL_MAX_IFS 8
@@ -115,6 +116,8 @@ struct policy {
 	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
 	bool origin_check;  /* HAG: drop MPTCP SYNs from non-subscribers on the access side (always on an MCP) */
 	unsigned int idle_timeout; /* seconds */
+	unsigned int head_timeout; /* seconds an MP_CONVERT head may take to arrive */
+	gid_t control_gid;	   /* may use the control socket besides root; (gid_t)-1: none */
 	struct pol_ifs lan, access, wan;
 	unsigned int n_subscribers;
 	struct pol_prefix subscribers[POL_MAX_PREFIXES];

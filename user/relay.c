@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "mp_convert.h"
 #include "relay.h"
 #include "util.h"
 #include "xmcp_maps.h"
 
-#define RELAY_TAG 0x72656c61 /* "rela": marks our epoll data */
 #define SPLICE_CHUNK (1 << 16)
 /*
  * Spare pipes kept for the next burst. A pair takes a pipe for a direction
@@ -36,7 +36,7 @@ struct pair;
 
 /* What epoll hands back: which pair and which leg. */
 struct leg_ref {
-	unsigned int tag;
+	struct ev_handler h;
 	int side;
 	struct pair *pair;
 };
@@ -50,7 +50,6 @@ struct pair {
 	bool eof[2];		  /* fd[d] has nothing more to say */
 	bool shut[2];		  /* the other leg was told (shutdown SHUT_WR) */
 	bool connected;
-	bool strip_marker; /* framing still at the head of the client's stream */
 	bool dead;	   /* closed; freed by relay_reap() once the event batch is done */
 	bool copy[2];	   /* direction d uses read()/write() through buf[d], not splice() */
 	bool in_kernel[2]; /* bytes from fd[d] go to fd[!d] through the sockhash */
@@ -66,6 +65,7 @@ struct pair {
 	time_t started;
 	__u64 moved[2]; /* bytes userspace moved from fd[d] to fd[!d] */
 	void *owner; /* handed to on_end when the pair ends */
+	struct relay *r;
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
 };
@@ -108,11 +108,6 @@ static time_t now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
-}
-
-bool relay_owns(const void *ptr)
-{
-	return ptr && ((const struct leg_ref *)ptr)->tag == RELAY_TAG;
 }
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode)
@@ -330,12 +325,10 @@ static void rearm(struct relay *r, struct pair *p)
 
 	/* Only when it changes: an epoll_ctl per event cost ~17% of the syscall time. */
 	for (d = 0; d < 2; d++) {
-		struct epoll_event e = { .events = wanted(p, d), .data.ptr = &p->ref[d] };
+		unsigned int ev = wanted(p, d);
 
-		if (e.events == p->armed[d])
-			continue;
-		if (!epoll_ctl(r->epfd, EPOLL_CTL_MOD, p->fd[d], &e))
-			p->armed[d] = e.events;
+		if (ev != p->armed[d] && !ev_mod(r->epfd, p->fd[d], ev, &p->ref[d].h))
+			p->armed[d] = ev;
 	}
 }
 
@@ -440,7 +433,9 @@ void relay_reap(struct relay *r)
 	}
 }
 
-int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags, void *owner)
+static void leg_event(struct ev_handler *h, unsigned int events);
+
+int relay_add(struct relay *r, int client_fd, int server_fd, void *owner)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	int d;
@@ -448,12 +443,12 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 	if (!p)
 		goto fail;
 	p->owner = owner;
-	p->strip_marker = flags & RELAY_STRIP_MARKER;
+	p->r = r;
 	p->fd[CLIENT] = client_fd;
 	p->fd[SERVER] = server_fd;
 	p->pipe_r[0] = p->pipe_r[1] = p->pipe_w[0] = p->pipe_w[1] = -1;
 	for (d = 0; d < 2; d++) {
-		p->ref[d] = (struct leg_ref){ .tag = RELAY_TAG, .side = d, .pair = p };
+		p->ref[d] = (struct leg_ref){ .h.fn = leg_event, .side = d, .pair = p };
 		if (r->mode == RELAY_COPY && use_copy(p, d))
 			goto fail_bufs;
 	}
@@ -469,13 +464,11 @@ int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags,
 		r->pairs->prev = p;
 	r->pairs = p;
 	for (d = 0; d < 2; d++) {
-		struct epoll_event e = { .events = wanted(p, d), .data.ptr = &p->ref[d] };
-
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, p->fd[d], &e)) {
+		p->armed[d] = wanted(p, d);
+		if (ev_add(r->epfd, p->fd[d], p->armed[d], &p->ref[d].h)) {
 			close_pair(r, p, true);
 			return -1;
 		}
-		p->armed[d] = e.events;
 	}
 	r->st.pairs_opened++;
 	return 0;
@@ -561,38 +554,6 @@ static int fill(struct relay *r, struct pair *p, int d)
 	return 0;
 }
 
-/*
- * Drop the MP_CONVERT framing (options, EOL) from the head of the client's
- * stream: it arrives as SYN data or, if the SYN data was not taken, as the
- * first bytes after the handshake. 1 when done, 0 to wait for more, -1 when
- * the stream does not start with a valid framing.
- */
-static int strip_marker(struct relay *r, struct pair *p)
-{
-	__u8 buf[XMCP_OPTBUF_SIZE];
-	struct mpc_frame f;
-	ssize_t n = recv(p->fd[CLIENT], buf, sizeof(buf), MSG_PEEK);
-	int off;
-
-	if (n < 0)
-		return errno == EAGAIN ? 0 : -1;
-	if (n == 0)
-		return -1;
-	off = mpc_frame_decode(buf, n, &f);
-	if (off > 0) {
-		if (recv(p->fd[CLIENT], buf, off, 0) != off)
-			return -1;
-		p->strip_marker = false;
-		return 1;
-	}
-	/* Cut short but possibly valid: wait, as long as more could complete it. */
-	if (mpc_frame_may_grow(off, n))
-		return 0;
-	xmcp_dbg("marked connection without a valid marker at its head (%s)", mpc_strerror(off));
-	r->st.bad_marker++;
-	return -1;
-}
-
 static int finish_connect(struct pair *p)
 {
 	int err = 0;
@@ -617,10 +578,11 @@ static void maybe_splice(struct relay *r, struct pair *p)
 		xmcp_dbg("pair not spliced in the kernel: %s", strerror(errno));
 }
 
-void relay_event(struct relay *r, void *ptr, unsigned int events)
+static void leg_event(struct ev_handler *h, unsigned int events)
 {
-	struct leg_ref *ref = ptr;
+	struct leg_ref *ref = container_of(h, struct leg_ref, h);
 	struct pair *p = ref->pair;
+	struct relay *r = p->r;
 	int d = ref->side;
 
 	if (p->dead)
@@ -645,9 +607,7 @@ void relay_event(struct relay *r, void *ptr, unsigned int events)
 		}
 	} else if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !p->eof[d] &&
 		   !p->queued[d]) {
-		int ready = d == CLIENT && p->strip_marker ? strip_marker(r, p) : 1;
-
-		if (ready < 0 || (ready > 0 && fill(r, p, d))) {
+		if (fill(r, p, d)) {
 			close_pair(r, p, true);
 			return;
 		}

@@ -20,7 +20,6 @@ struct relay_stats {
 	unsigned long long spliced; /* TCP<->TCP pairs handed to the sockhash */
 	unsigned long long unspliced; /* directions of those that went on in userspace */
 	unsigned long long fallback; /* pairs whose MPTCP leg had fallen back to TCP */
-	unsigned long long bad_marker; /* RELAY_STRIP_MARKER pairs whose stream did not start with it */
 	unsigned long long overflow; /* sockhash pairs reset at the backlog bound (XMCP_SPLICE_OVERFLOW) */
 	unsigned long long bytes[2]; /* client->server, server->client */
 };
@@ -37,8 +36,6 @@ void relay_set_idle(struct relay *r, unsigned int idle_timeout);
  * verdict attached to the sockhash. Pairs with an MPTCP leg stay in userspace.
  */
 void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd);
-/* relay_add flags */
-#define RELAY_STRIP_MARKER 0x1 /* the client's stream starts with MP_CONVERT framing: drop it */
 
 /*
  * Take ownership of an accepted client socket and a server socket whose
@@ -46,7 +43,7 @@ void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd);
  * owner, if not NULL, is handed to the on_end callback when the pair ends
  * (or at once, when relay_add fails).
  */
-int relay_add(struct relay *r, int client_fd, int server_fd, unsigned int flags, void *owner);
+int relay_add(struct relay *r, int client_fd, int server_fd, void *owner);
 /* Called with each ending pair's owner (the admission's session). */
 void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg);
 /* Hand owner to on_end now: its connection ended before it became a pair. */
@@ -63,8 +60,6 @@ struct relay_pair_info {
 void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg);
 /* Pairs open now. */
 unsigned long long relay_active(const struct relay *r);
-/* Handle an epoll event whose data.ptr came from this relay. */
-void relay_event(struct relay *r, void *ptr, unsigned int events);
 /* Free the pairs closed while handling a batch of events; call after each batch. */
 void relay_reap(struct relay *r);
 /*
@@ -78,7 +73,5 @@ void relay_expire(struct relay *r);
 /* Abort every pair and free the relay. */
 void relay_free(struct relay *r);
 const struct relay_stats *relay_stats(const struct relay *r);
-/* Whether data.ptr belongs to the relay (the daemon's own fds use other tags). */
-bool relay_owns(const void *ptr);
 
 #endif

@@ -13,16 +13,40 @@
 #include "runstate.h"
 #include "util.h"
 
-#define RUNSTATE_DIR "/run/xmcp"
-
-static int runstate_path(char *buf, size_t size)
+int runstate_file(char *buf, size_t size, const char *kind, const char *ext)
 {
 	__u64 ino;
 	int err = xmcp_netns_ino(&ino);
 
 	if (err)
 		return err;
-	snprintf(buf, size, RUNSTATE_DIR "/run-%llu.json", (unsigned long long)ino);
+	snprintf(buf, size, RUNSTATE_DIR "/%s-%llu.%s", kind, (unsigned long long)ino, ext);
+	return 0;
+}
+
+static int runstate_path(char *buf, size_t size)
+{
+	return runstate_file(buf, size, "run", "json");
+}
+
+int runstate_dir(void)
+{
+	struct stat st;
+
+	if (mkdir(RUNSTATE_DIR, 0755) && errno != EEXIST) {
+		xmcp_err("cannot create %s: %s", RUNSTATE_DIR, strerror(errno));
+		return -1;
+	}
+	if (lstat(RUNSTATE_DIR, &st)) {
+		xmcp_err("cannot read %s: %s", RUNSTATE_DIR, strerror(errno));
+		return -1;
+	}
+	/* only root may put anything there: a control socket, a record, are trusted */
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		xmcp_err("%s is not a directory only root can write (uid %u, mode %04o): refusing to use it",
+			 RUNSTATE_DIR, st.st_uid, st.st_mode & 07777);
+		return -1;
+	}
 	return 0;
 }
 
@@ -35,7 +59,8 @@ int runstate_save(const struct runstate *rs)
 
 	if ((err = runstate_path(path, sizeof(path))))
 		return err;
-	mkdir(RUNSTATE_DIR, 0755);
+	if (runstate_dir())
+		return -EPERM;
 	json_object_object_add(o, "pid", json_object_new_int(rs->pid));
 	json_object_object_add(o, "fwmark", json_object_new_int64(rs->fwmark));
 	json_object_object_add(o, "table", json_object_new_int64(rs->table));

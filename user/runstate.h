@@ -26,6 +26,12 @@ struct runstate {
 };
 
 #define RUNSTATE_SYSCTL_FASTOPEN "/proc/sys/net/ipv4/tcp_fastopen"
+#define RUNSTATE_DIR "/run/xmcp"
+
+/* RUNSTATE_DIR/KIND-<netns inode>.EXT, this namespace's file of that kind; 0 or a negative errno. */
+int runstate_file(char *buf, size_t size, const char *kind, const char *ext);
+/* Make RUNSTATE_DIR if needed and check that only root can write it; 0, or -1 after saying why. */
+int runstate_dir(void);
 
 int runstate_save(const struct runstate *rs);
 /* 0 and *rs filled; -ENOENT when no daemon of this namespace left a record. */

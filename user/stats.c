@@ -46,12 +46,10 @@ static __u64 int_of(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? (__u64)json_object_get_int64(v) : 0;
 }
 
-/* The summary's list `key` ("paths", "classes"), or NULL. */
+/* The summary's list `key` ("paths", "classes"), or NULL (also when it is no list). */
 static json_object *summary_list(const struct stats *s, const char *key)
 {
-	json_object *v;
-
-	return s->summary && json_object_object_get_ex(s->summary, key, &v) ? v : NULL;
+	return xmcp_json_array(s->summary, key);
 }
 
 int stats_percpu_sum(int fd, void *out, size_t value_size)

@@ -8,17 +8,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "upstream.h"
 #include "util.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
-#define UPSTREAM_TAG 0x75707374 /* "upst": marks our epoll data */
 
 /* One LAN connection on its way to an MCP. */
 struct attempt {
-	unsigned int tag;
+	struct ev_handler h;
+	struct upstream *u;
 	int cfd, sfd;
 	int cand;	     /* the candidate being tried */
 	__u32 tried;	     /* bit i: candidate i tried already */
@@ -54,7 +55,6 @@ int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
 	if (flen < 0 || setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one)) ||
 	    sendto(fd, frame, flen, MSG_FASTOPEN, (const struct sockaddr *)dst, len) != flen) {
 		xmcp_dbg("cannot send the MP_CONVERT SYN: %s", strerror(errno));
-		close(fd);
 		return -1;
 	}
 	return 0;
@@ -70,11 +70,6 @@ struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *re
 		u->pol = p;
 	}
 	return u;
-}
-
-bool upstream_owns(const void *ptr)
-{
-	return ptr && ((const struct attempt *)ptr)->tag == UPSTREAM_TAG;
 }
 
 bool upstream_busy(const struct upstream *u)
@@ -135,7 +130,6 @@ static struct mpc_option destination_option(const struct sockaddr_storage *ss)
 static bool try_next(struct upstream *u, struct attempt *a)
 {
 	struct mpc_option o = destination_option(&a->server);
-	struct epoll_event e = { .events = EPOLLOUT, .data.ptr = a };
 
 	while ((a->cand = pick(u, a)) >= 0) {
 		const struct pol_mcp *m = &u->pol->mcps[a->cand];
@@ -143,13 +137,13 @@ static bool try_next(struct upstream *u, struct attempt *a)
 		a->tried |= 1u << a->cand;
 		u->st[a->cand].tried++;
 		a->sfd = socket(m->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
-		if (a->sfd >= 0 && !mpc_syn_connect(a->sfd, &o, 1, &m->sa, m->len)) {
-			if (!epoll_ctl(u->epfd, EPOLL_CTL_ADD, a->sfd, &e)) {
-				a->deadline = now_ns() + u->pol->connect_timeout_ms * 1000000ull;
-				return true;
-			}
-			close(a->sfd);
+		if (a->sfd >= 0 && !mpc_syn_connect(a->sfd, &o, 1, &m->sa, m->len) &&
+		    !ev_add(u->epfd, a->sfd, EPOLLOUT, &a->h)) {
+			a->deadline = now_ns() + u->pol->connect_timeout_ms * 1000000ull;
+			return true;
 		}
+		if (a->sfd >= 0)
+			close(a->sfd);
 		u->st[a->cand].failed++;
 	}
 	a->sfd = -1;
@@ -164,7 +158,6 @@ static void unlink_attempt(struct upstream *u, struct attempt *a)
 		u->attempts = a->next;
 	if (a->next)
 		a->next->prev = a->prev;
-	a->tag = 0;
 	free(a);
 }
 
@@ -179,6 +172,8 @@ static void give_up(struct upstream *u, struct attempt *a)
 	unlink_attempt(u, a);
 }
 
+static void attempt_event(struct ev_handler *h, unsigned int events);
+
 int upstream_add(struct upstream *u, int cfd, const struct sockaddr_storage *server)
 {
 	struct attempt *a = calloc(1, sizeof(*a));
@@ -187,7 +182,7 @@ int upstream_add(struct upstream *u, int cfd, const struct sockaddr_storage *ser
 		close(cfd);
 		return -1;
 	}
-	*a = (struct attempt){ .tag = UPSTREAM_TAG, .cfd = cfd, .server = *server, .next = u->attempts };
+	*a = (struct attempt){ .h.fn = attempt_event, .u = u, .cfd = cfd, .server = *server, .next = u->attempts };
 	if (u->attempts)
 		u->attempts->prev = a;
 	u->attempts = a;
@@ -209,9 +204,11 @@ static void failed(struct upstream *u, struct attempt *a)
 		give_up(u, a);
 }
 
-void upstream_event(struct upstream *u, void *ptr, unsigned int events)
+/* The connect to the candidate ended, one way or the other (its fd is the only one registered). */
+static void attempt_event(struct ev_handler *h, unsigned int events)
 {
-	struct attempt *a = ptr;
+	struct attempt *a = container_of(h, struct attempt, h);
+	struct upstream *u = a->u;
 	int err = 0, cfd = a->cfd, sfd = a->sfd;
 	socklen_t len = sizeof(err);
 
@@ -224,7 +221,7 @@ void upstream_event(struct upstream *u, void *ptr, unsigned int events)
 	u->down_until[a->cand] = 0;
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, sfd, NULL);
 	unlink_attempt(u, a);
-	relay_add(u->relay, cfd, sfd, 0, NULL);
+	relay_add(u->relay, cfd, sfd, NULL);
 }
 
 void upstream_expire(struct upstream *u)

@@ -26,8 +26,6 @@ struct upstream_cand_stats {
 struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *relay);
 /* Take an accepted LAN client whose original destination is server; -1: it was reset. */
 int upstream_add(struct upstream *u, int client_fd, const struct sockaddr_storage *server);
-void upstream_event(struct upstream *u, void *ptr, unsigned int events);
-bool upstream_owns(const void *ptr);
 /* Give up on attempts past their deadline; while upstream_busy(), call every few ms. */
 bool upstream_busy(const struct upstream *u);
 void upstream_expire(struct upstream *u);
@@ -37,7 +35,8 @@ const struct upstream_cand_stats *upstream_stats(const struct upstream *u, unsig
 
 /*
  * Start a non-blocking MPTCP connect on fd to dst whose SYN carries the
- * MP_CONVERT framing of opts (TCP Fast Open, no cookie). 0, or -1 (fd closed).
+ * MP_CONVERT framing of opts (TCP Fast Open, no cookie). 0, or -1 (fd left
+ * open: the caller closes it).
  */
 int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
 		    const struct sockaddr_storage *dst, socklen_t len);

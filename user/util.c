@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 #include <xdp/libxdp.h>
 
 #include "util.h"
@@ -251,4 +253,51 @@ int xmcp_v6only(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
 		return -1;
 	return domain != AF_INET6 ? 0 : setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+}
+
+/*
+ * One descriptor kept in reserve (see xmcp_accept); opened by
+ * xmcp_accept_reserve() at start.
+ */
+static int reserve_fd = -1;
+
+void xmcp_accept_reserve(void)
+{
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int fd = accept4(lfd, sa, len, flags), err;
+
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || reserve_fd < 0)
+		return fd;
+	/*
+	 * Out of descriptors: the connection at the head of the backlog would
+	 * keep the listener readable and the loop spinning. Give up the
+	 * reserve for a moment to take it and reset it, so its peer knows at
+	 * once; the caller pauses its listener until descriptors free up.
+	 */
+	err = errno;
+	close(reserve_fd);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+	}
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	errno = err;
+	return -1;
+}
+
+struct json_object *xmcp_json_array(struct json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
 }

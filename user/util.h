@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <linux/types.h>
 
 extern int xmcp_verbose;
@@ -49,6 +50,16 @@ int xmcp_sa_port(const struct sockaddr_storage *ss);
  */
 int xmcp_v6only(int fd);
 
+/*
+ * accept4(); at EMFILE/ENFILE the connection that could not be taken is
+ * accepted on a reserve descriptor and reset (so the listener does not
+ * stay readable for nothing), and -1 returned with errno still EMFILE or
+ * ENFILE: the caller pauses that listener for a while. The reserve is
+ * opened once by xmcp_accept_reserve().
+ */
+int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags);
+void xmcp_accept_reserve(void);
+
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
 
@@ -58,6 +69,14 @@ bool xmcp_mptcp_has_fastopen(void);
 /* An integer sysctl of the current network namespace (path under /proc/sys); negative errno. */
 int xmcp_sysctl_get(const char *path, long *v);
 int xmcp_sysctl_set(const char *path, long v);
+
+/*
+ * o.key if o is an object whose key is a list, else NULL: what the CLI
+ * reads from the daemon's answers is type-checked before it is indexed
+ * (json-c aborts on an array operation on anything else).
+ */
+struct json_object;
+struct json_object *xmcp_json_array(struct json_object *o, const char *key);
 
 const char *xmcp_class_name(unsigned int cls);
 const char *xmcp_malformed_name(unsigned int reason);

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int i;
 
 	if (off < 0) {
-		CHECK(!mpc_frame_may_grow(off, size) || size < XMCP_MPC_FRAME_MAX);
+		CHECK(!mpc_frame_may_grow(data, size, off) || size < XMCP_MPC_FRAME_MAX);
 		CHECK(mpc_strerror(off) != NULL && mpc_errname(off) != NULL);
 		return 0;
 	}
