@@ -722,7 +722,8 @@ static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_soc
 	sk = bpf_sk_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return -1;
-	if (sk->state != BPF_TCP_LISTEN) {
+	/* the daemon's listener, not one a local user bound to the same port */
+	if (sk->state != BPF_TCP_LISTEN || sk->priority != XMCP_LISTENER_PRIORITY) {
 		bpf_sk_release(sk);
 		return -1;
 	}
@@ -981,106 +982,4 @@ int XMCP_PROG_PATH(struct __sk_buff *skb)
 	if (mode && (*mode & XMCP_STEER_SHAPED))
 		skb->priority = (XMCP_HTB_HANDLE << 16) | XMCP_HTB_CLASS;
 	return TC_ACT_OK;
-}
-
-/* ---- in-kernel splicing of TCP<->TCP pairs (sockhash, sk_skb verdict) ---- */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, XMCP_SPLICE_MAX_SOCKS);
-	__type(key, __u64);
-	__type(value, __u64);
-} XMCP_MAP_SPLICE SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XMCP_SPLICE_MAX_SOCKS);
-	__type(key, __u64);
-	__type(value, struct xmcp_splice_peer);
-} XMCP_MAP_SPLICE_PEERS SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xmcp_splice_stats);
-} XMCP_MAP_SPLICE_STATS SEC(".maps");
-
-/*
- * Bytes redirected to the peer but not yet in its send queue: the peer's
- * psock backlog. -1 when the peer is not (or no longer) in the sockhash.
- */
-static __always_inline long peer_backlog(struct xmcp_splice_peer *p)
-{
-	struct bpf_sock *sk = bpf_map_lookup_elem(&XMCP_MAP_SPLICE, &p->peer);
-	struct tcp_sock *tp;
-	__u32 seq;
-
-	if (!sk)
-		return -1;
-	tp = bpf_skc_to_tcp_sock(sk);
-	seq = tp ? tp->write_seq : 0;
-	bpf_sk_release(sk);
-	if (!tp)
-		return -1;
-	if (!(p->flags & XMCP_SPLICE_BASE_SET)) {
-		p->peer_seq0 = seq;
-		p->flags |= XMCP_SPLICE_BASE_SET;
-	}
-	/* in 32 bits, as sequence numbers: wraps after 4 GiB do no harm */
-	return (__s32)((__u32)p->redirected - (seq - p->peer_seq0));
-}
-
-/*
- * Every skb a spliced socket receives goes out on its peer (egress
- * redirect). When it can't (the peer is not in the sockhash yet, or its
- * backlog is full), the bytes can't wait: they are passed to the socket
- * itself, and from then on all of its bytes are, so that userspace relays
- * that direction in order.
- */
-SEC("sk_skb")
-int XMCP_PROG_SPLICE(struct __sk_buff *skb)
-{
-	__u64 cookie = bpf_get_socket_cookie(skb);
-	struct xmcp_splice_peer *p = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_PEERS, &cookie);
-	struct xmcp_splice_stats *st;
-	__u32 key = 0, len = skb->len;
-	long backlog;
-
-	st = bpf_map_lookup_elem(&XMCP_MAP_SPLICE_STATS, &key);
-	if (!st)
-		return SK_PASS;
-	/*
-	 * A bare FIN comes as an empty skb; sent on, the psock backlog would
-	 * take its zero-length send for a broken pipe. The FIN itself is
-	 * already in the socket's state: userspace sees the end and passes it on.
-	 */
-	if (!len) {
-		st->empty++;
-		return SK_DROP;
-	}
-	if (!p) {
-		st->no_peer++;
-		return SK_PASS;
-	}
-	if (p->flags & XMCP_SPLICE_PASSED)
-		goto pass;
-	backlog = peer_backlog(p);
-	if (backlog > XMCP_SPLICE_MAX_BACKLOG) {
-		/* the bytes wake userspace, which resets the pair (XMCP_SPLICE_OVERFLOW) */
-		st->backlog_full++;
-		p->flags |= XMCP_SPLICE_OVERFLOW;
-		goto stick;
-	}
-	if (backlog >= 0 && bpf_sk_redirect_hash(skb, &XMCP_MAP_SPLICE, &p->peer, 0) == SK_PASS) {
-		p->redirected += len;
-		st->redirected++;
-		st->redirected_bytes += len;
-		return SK_PASS;
-	}
-stick:
-	p->flags |= XMCP_SPLICE_PASSED;
-pass:
-	st->passed++;
-	return SK_PASS;
 }

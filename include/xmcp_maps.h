@@ -23,10 +23,6 @@
 #define XMCP_PROG_XDP xmcp_xdp
 #define XMCP_PROG_TC xmcp_tc_ingress
 #define XMCP_PROG_STEER xmcp_tc_steer
-#define XMCP_MAP_SPLICE xmcp_splice
-#define XMCP_MAP_SPLICE_PEERS xmcp_splice_peers
-#define XMCP_MAP_SPLICE_STATS xmcp_splice_stats
-#define XMCP_PROG_SPLICE xmcp_splice_verdict
 #define XMCP_MAP_CLASSES xmcp_classes
 #define XMCP_MAP_SYN_BUCKETS xmcp_syn_bkt
 #define XMCP_MAP_JOINS xmcp_joins
@@ -41,6 +37,17 @@
 /* A path's rate share: the htb root qdisc xmcp puts on its device, and the class of MPTCP subflows. */
 #define XMCP_HTB_HANDLE 0x786d
 #define XMCP_HTB_CLASS 2
+
+/*
+ * The daemon's listeners carry this SO_PRIORITY, which only a process with
+ * CAP_NET_ADMIN can set (an unprivileged one gets 0..6): the steering
+ * program hands SYNs only to a listener that has it, never to whatever
+ * else a local user bound to the listen port (say, while no daemon runs
+ * and a killed one's programs are still attached). Accepted sockets
+ * inherit it; its low bits are 0, so every qdisc's priority map treats it
+ * as the default 0, and its major number is no qdisc's.
+ */
+#define XMCP_LISTENER_PRIORITY 0x10
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -111,51 +118,6 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 11));
 #define XMCP_STEER_ACCESS 0x8  /* an access device (a path): its MPTCP subflow bytes are counted */
 #define XMCP_STEER_SHAPED 0x10 /* a path with a rate share: egress MPTCP segments go in xmcp's htb class */
 
-/*
- * In-kernel splicing of TCP<->TCP pairs (sockhash + sk_skb verdict). Both
- * maps are keyed by socket cookie (SO_COOKIE): XMCP_MAP_SPLICE holds the
- * sockets, XMCP_MAP_SPLICE_PEERS says where each one's bytes go.
- */
-#define XMCP_SPLICE_MAX_SOCKS 65536
-/*
- * A redirected skb waits in the peer's psock queue, uncharged to either
- * socket: the sender's window stays open and nothing bounds that queue
- * (measured: 1.4 GB in 4 s to a server that did not read). So the verdict
- * stops redirecting once this many bytes wait, and the direction goes on
- * in userspace, whose reads follow the reader.
- */
-#define XMCP_SPLICE_MAX_BACKLOG (4u << 20)
-#define XMCP_SPLICE_PASSED 0x1 /* bytes go to the socket itself, for userspace to relay:
-				  they came before the peer was in the sockhash, or the
-				  peer's backlog was full. Sticky, so order is kept */
-/*
- * The peer's backlog passed XMCP_SPLICE_MAX_BACKLOG: userspace resets the
- * pair. Taking the direction over in userspace while the socket is still
- * in the sockhash was measured to duplicate bytes at the server (7 of 30
- * stalled-reader runs under CPU load; 0 of 20 with no takeover), so a
- * pair whose reader stalls that long is given up, never corrupted.
- */
-#define XMCP_SPLICE_OVERFLOW 0x4
-#define XMCP_SPLICE_BASE_SET 0x2 /* peer_seq0 holds the peer's write_seq at the first skb */
-struct xmcp_splice_peer {
-	__u64 peer;	  /* cookie of the socket that gets this one's bytes */
-	__u64 redirected; /* bytes sent on to the peer so far */
-	__u32 peer_seq0;  /* the peer's write_seq before the first of them */
-	__u32 flags;
-};
-XMCP_ASSERT_SIZE(struct xmcp_splice_peer, 24);
-
-/* Value of the single-slot per-CPU array XMCP_MAP_SPLICE_STATS. */
-struct xmcp_splice_stats {
-	__u64 redirected;	/* skbs sent on to the peer socket */
-	__u64 redirected_bytes;
-	__u64 passed;		/* skbs left to userspace (see XMCP_SPLICE_PASSED) */
-	__u64 backlog_full;	/* pairs reset by XMCP_SPLICE_MAX_BACKLOG (XMCP_SPLICE_OVERFLOW) */
-	__u64 no_peer;		/* skbs of a socket without a peer entry */
-	__u64 empty;		/* empty skbs (a bare FIN), dropped */
-};
-XMCP_ASSERT_SIZE(struct xmcp_splice_stats, 48);
-
 /* Subscriber prefixes (LPM trie); IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d/96+n). */
 struct xmcp_prefix_key {
 	__u32 prefixlen;
@@ -215,8 +177,10 @@ struct xmcp_daemon_stats {
 	__u64 bytes_up;		/* client -> server */
 	__u64 bytes_down;
 	__u64 dest_refused; /* server legs never opened: the destination check refused them (user/dest.h) */
+	__u64 fd_exhausted; /* times the listeners paused for want of file descriptors */
+	__u64 no_head;	    /* connections reset before their MP_CONVERT head came (head_timeout, FIN, RST) */
 };
-XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 80);
+XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 96);
 
 /*
  * The HAG's modes by destination (draft-deng 3.4): rules, first match

@@ -89,6 +89,7 @@ struct daemon {
 	struct dest_check *dest;   /* where server legs may go (user/dest.h) */
 	struct heads *heads;	   /* the marker mode's HAG: clients whose marker has not come yet */
 	unsigned long long bad_marker; /* ... and did not bring it */
+	unsigned long long no_head;    /* ... of those, closed or late */
 	struct ev_handler on_listen4, on_listen6, on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
 	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
@@ -173,7 +174,7 @@ static int listen_fastopen(int fd)
 static int open_listener(const struct policy *p, int family)
 {
 	int proto = p->role == POL_ROLE_HCPE ? IPPROTO_TCP : IPPROTO_MPTCP;
-	int fd, one = 1;
+	int fd, one = 1, prio = XMCP_LISTENER_PRIORITY;
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
 
@@ -185,6 +186,11 @@ static int open_listener(const struct policy *p, int family)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio))) {
+		xmcp_err("cannot mark the listener as the daemon's (SO_PRIORITY): %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (takes_syn_data(p) && listen_fastopen(fd)) {
 		close(fd);
 		return -1;
@@ -658,7 +664,7 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 			break;
 	}
 	xmcp_dbg("cannot open the server leg from the client's address: %s", strerror(err));
-	return -1;
+	return -err;
 }
 
 /* The address bytes and the port of an IPv4 or IPv6 socket address. */
@@ -722,6 +728,8 @@ static void publish_stats(const struct daemon *d)
 		.bytes_up = st->bytes[0],
 		.bytes_down = st->bytes[1],
 		.dest_refused = dest_check_refused(d->dest),
+		.fd_exhausted = d->fd_exhausted,
+		.no_head = (d->mcp ? mcp_stats(d->mcp)->no_head : 0) + d->no_head,
 	};
 	__u32 key = 0;
 
@@ -741,55 +749,11 @@ static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server
 	return why != NULL;
 }
 
-/* The server leg for an accepted client, and the pair to the relay; the client is reset if it fails. */
-static void start_pair(struct daemon *d, int cfd, const struct sockaddr_storage *client,
-		       const struct sockaddr_storage *server, struct session *sess)
-{
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int sfd = open_server_leg(d, client, server);
-
-	if (sfd < 0) {
-		admission_end(d->adm, sess);
-		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(cfd);
-		return;
-	}
-	relay_add(d->relay, cfd, sfd, sess);
-}
-
 /*
- * The marker mode's HAG: the head of a client's stream was the marker (now
- * read off it), or was not (the client is reset by the head module).
- */
-static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
-			void *owner)
-{
-	struct daemon *d = arg;
-	struct sockaddr_storage client, server;
-	socklen_t clen = sizeof(client), slen = sizeof(server);
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	if (r != HEAD_OK) {
-		d->bad_marker++;
-		xmcp_dbg("marked connection without a valid marker at its head (%s)",
-			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
-		admission_end(d->adm, owner);
-		return;
-	}
-	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
-	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
-		admission_end(d->adm, owner);
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(fd);
-		return;
-	}
-	start_pair(d, fd, &client, &server, owner);
-}
-
-/*
- * Out of descriptors (EMFILE/ENFILE; xmcp_accept reset the connection it
- * could not take): stop accepting until the next tick rather than spin on
- * a listener that stays readable. Counted as descriptors_exhausted.
+ * Out of descriptors (EMFILE/ENFILE: xmcp_accept reset the connection it
+ * could not take, or a server leg could not be had): stop accepting until
+ * the next tick rather than spin on a listener that stays readable, or
+ * take connections that would fail the same way. Counted as fd_exhausted.
  */
 static void pause_listeners(struct daemon *d)
 {
@@ -814,6 +778,55 @@ static void resume_listeners(struct daemon *d)
 	for (i = 0; i < 2; i++)
 		ev_mod(d->epfd, d->listen_fd[i], EPOLLIN, i ? &d->on_listen6 : &d->on_listen4);
 	d->listen_paused = false;
+}
+
+/* The server leg for an accepted client, and the pair to the relay; the client is reset if it fails. */
+static void start_pair(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+		       const struct sockaddr_storage *server, struct session *sess)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int sfd = open_server_leg(d, client, server);
+
+	if (sfd == -EMFILE || sfd == -ENFILE)
+		pause_listeners(d); /* the next ones would fail the same way: wait for descriptors */
+	if (sfd < 0) {
+		admission_end(d->adm, sess);
+		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(cfd);
+		return;
+	}
+	relay_add(d->relay, cfd, sfd, sess);
+}
+
+/*
+ * The marker mode's HAG: the head of a client's stream was the marker (now
+ * read off it), or was not (the client is reset by the head module).
+ */
+static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
+			void *owner)
+{
+	struct daemon *d = arg;
+	struct sockaddr_storage client, server;
+	socklen_t clen = sizeof(client), slen = sizeof(server);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (r == HEAD_LATE)
+		d->no_head++;
+	if (r != HEAD_OK) {
+		d->bad_marker++;
+		xmcp_dbg("marked connection without a valid marker at its head (%s)",
+			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
+		admission_end(d->adm, owner);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
+	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
+		admission_end(d->adm, owner);
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		return;
+	}
+	start_pair(d, fd, &client, &server, owner);
 }
 
 static void accept_all(struct daemon *d, int lfd)
@@ -883,20 +896,6 @@ static void end_session(void *adm, void *session)
 	admission_end(adm, session);
 }
 
-/* TCP<->TCP pairs through the sockhash: attach the verdict to it. */
-static int use_sockmap(struct daemon *d)
-{
-	struct xmcp *skel = d->dp.skel;
-	int map_fd = bpf_map__fd(skel->maps.XMCP_MAP_SPLICE);
-
-	if (bpf_prog_attach(bpf_program__fd(skel->progs.XMCP_PROG_SPLICE), map_fd,
-			    BPF_SK_SKB_VERDICT, 0)) {
-		xmcp_err("cannot attach the sk_skb verdict to the sockhash: %s", strerror(errno));
-		return -1;
-	}
-	relay_use_sockmap(d->relay, map_fd, bpf_map__fd(skel->maps.XMCP_MAP_SPLICE_PEERS));
-	return 0;
-}
 
 /*
  * SIGTERM, SIGINT and SIGHUP go to a signalfd, blocked from the first
@@ -1015,8 +1014,6 @@ static int setup_modules(struct daemon *d)
 {
 	d->relay = relay_new(d->epfd, d->pol.idle_timeout, d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (!d->relay || !(d->dest = dest_check_new()))
-		return -1;
-	if (d->pol.tcp_sockmap && use_sockmap(d))
 		return -1;
 	if (d->pol.n_classes) {
 		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
@@ -1391,12 +1388,11 @@ static void log_summary(const struct daemon *d)
 	unsigned int i;
 
 	fprintf(stderr,
-		"xmcp: %llu pairs (%llu spliced in the kernel, %llu directions back in userspace): "
-		"%llu closed, %llu aborted, "
-		"%llu idle, %llu failed to connect, %llu without their marker, %llu MPTCP fell back to TCP; "
-		"%llu bytes client->server, %llu server->client; %llu reset at the sockmap backlog bound\n",
-		st->pairs_opened, st->spliced, st->unspliced, st->pairs_closed, st->pairs_aborted, st->idle_expired,
-		st->connect_failed, d->bad_marker, st->fallback, st->bytes[0], st->bytes[1], st->overflow);
+		"xmcp: %llu pairs: %llu closed, %llu aborted, %llu idle, %llu failed to connect, "
+		"%llu without their marker, %llu MPTCP fell back to TCP; "
+		"%llu bytes client->server, %llu server->client, %llu of them passed on after a reset\n",
+		st->pairs_opened, st->pairs_closed, st->pairs_aborted, st->idle_expired, st->connect_failed,
+		d->bad_marker, st->fallback, st->bytes[0], st->bytes[1], st->delivered_after_reset);
 	for (i = 0; d->upstream && i < d->pol.n_mcps; i++) {
 		const struct upstream_cand_stats *c = upstream_stats(d->upstream, i);
 

@@ -156,7 +156,6 @@ static void add_pair(void *arg, const struct relay_pair_info *pi)
 	json_object_object_add(f, "bytes_up", json_object_new_int64(pi->bytes[0]));
 	json_object_object_add(f, "bytes_down", json_object_new_int64(pi->bytes[1]));
 	json_object_object_add(f, "connected", json_object_new_boolean(pi->connected));
-	json_object_object_add(f, "in_kernel", json_object_new_boolean(pi->in_kernel));
 	json_object_object_add(f, "subflows", mfd >= 0 ? subflows_json(mfd, c->pol) : json_object_new_array());
 	json_object_array_add(c->arr, f);
 }
@@ -250,10 +249,9 @@ static void print_flows(json_object *root)
 	printf("%s: %zu pairs\n", str(root, "role"), json_object_array_length(arr));
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		f = json_object_array_get_idx(arr, i);
-		printf("%s (%s) -> %s (%s), %ss, %s bytes up, %s down%s\n", str(f, "client"),
+		printf("%s (%s) -> %s (%s), %ss, %s bytes up, %s down\n", str(f, "client"),
 		       str(f, "client_proto"), str(f, "server"), str(f, "server_proto"), str(f, "age"),
-		       str(f, "bytes_up"), str(f, "bytes_down"),
-		       json_object_get_boolean(json_object_object_get(f, "in_kernel")) ? ", in the kernel" : "");
+		       str(f, "bytes_up"), str(f, "bytes_down"));
 		sfs = xmcp_json_array(f, "subflows");
 		for (k = 0; sfs && k < json_object_array_length(sfs); k++) {
 			json_object *sf = json_object_array_get_idx(sfs, k);

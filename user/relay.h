@@ -2,10 +2,22 @@
 /*
  * The relay: one epoll loop moving bytes between the two legs of each pair
  * with splice() through a pipe per direction (MPTCP sockets can't go into a
- * sockmap, and splice works on them). Bound per the drafts: EOF on one leg
- * half-closes the other, a reset or error on one aborts both, and each pair
- * has one idle lifetime. A leg is read only while its pipe is empty, so a
- * slow reader holds at most one pipe (64 KiB) per direction in the kernel.
+ * sockmap, and splice works on them), or read()/write() through a buffer.
+ *
+ * Bound per the drafts, and as a direct connection would behave:
+ * - EOF on one leg half-closes the other (its FIN passed on once every
+ *   byte before it went out);
+ * - a leg that is reset or fails still delivers what it had received (a
+ *   server's last bytes before its RST reach the client, as they would
+ *   without xmcp); then the other leg is reset too, once its peer has taken
+ *   those bytes (or the idle lifetime says it never will);
+ * - a hangup or an error is final for the state it comes in: the leg is
+ *   taken out of epoll at once, whatever bytes it still holds are pulled by
+ *   its direction, so no level-triggered event can keep the loop spinning;
+ * - a client that fails while the server leg is still connecting ends the
+ *   pair at once; each pair has one idle lifetime.
+ * A leg is read only while its pipe is empty, so a slow reader holds at
+ * most one pipe (64 KiB) per direction in the kernel.
  */
 #ifndef XMCP_RELAY_H
 #define XMCP_RELAY_H
@@ -17,11 +29,10 @@ struct relay;
 
 struct relay_stats {
 	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
-	unsigned long long spliced; /* TCP<->TCP pairs handed to the sockhash */
-	unsigned long long unspliced; /* directions of those that went on in userspace */
 	unsigned long long fallback; /* pairs whose MPTCP leg had fallen back to TCP */
-	unsigned long long overflow; /* sockhash pairs reset at the backlog bound (XMCP_SPLICE_OVERFLOW) */
 	unsigned long long bytes[2]; /* client->server, server->client */
+	unsigned long long delivered_after_reset; /* bytes passed on from a leg after it was reset */
+	unsigned long long copy_fallback; /* directions that took a buffer: no pipe could be had (EMFILE) */
 };
 
 /* How bytes move: splice() through a pipe per direction, or read()/write() through a buffer. */
@@ -30,12 +41,6 @@ enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
 /* A new idle lifetime (a policy reload), for every pair from now on. */
 void relay_set_idle(struct relay *r, unsigned int idle_timeout);
-/*
- * Splice TCP<->TCP pairs in the kernel: the sockhash and peer map of the
- * loaded object (XMCP_MAP_SPLICE, XMCP_MAP_SPLICE_PEERS), with the sk_skb
- * verdict attached to the sockhash. Pairs with an MPTCP leg stay in userspace.
- */
-void relay_use_sockmap(struct relay *r, int sockhash_fd, int peers_fd);
 
 /*
  * Take ownership of an accepted client socket and a server socket whose
@@ -54,7 +59,6 @@ struct relay_pair_info {
 	long age;		  /* seconds */
 	unsigned long long bytes[2]; /* client->server, server->client */
 	bool connected;		  /* the server leg is up */
-	bool in_kernel;		  /* a direction goes through the sockhash */
 };
 /* Call fn for each open pair. */
 void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg);
@@ -63,8 +67,9 @@ unsigned long long relay_active(const struct relay *r);
 /* Free the pairs closed while handling a batch of events; call after each batch. */
 void relay_reap(struct relay *r);
 /*
- * In-kernel pairs wait to pass a FIN on until the peer has taken every byte:
- * while relay_draining(), call relay_drain() every few milliseconds.
+ * Pairs whose leg was reset wait for the other leg's peer to take the last
+ * bytes before resetting it: while relay_draining(), call relay_drain()
+ * every few milliseconds.
  */
 bool relay_draining(const struct relay *r);
 void relay_drain(struct relay *r);

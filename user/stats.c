@@ -112,6 +112,8 @@ static const struct scalar {
 	X("origin_not_subscriber", XDP, struct xmcp_xdp_stats, origin_not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, dropped in XDP (MCP; HAG with origin_check)."),
 	X("bad_addr", TC, struct xmcp_tc_stats, bad_addr, "SYNs to steer from or to an address no relayed connection may have, dropped."),
 	X("local_dest", TC, struct xmcp_tc_stats, local_dest, "SYNs to steer addressed to this gateway itself, left to its own stack."),
+	X("fd_exhausted", DAEMON, struct xmcp_daemon_stats, fd_exhausted, "Times the daemon ran out of file descriptors and paused its listeners for a second."),
+	X("no_head", DAEMON, struct xmcp_daemon_stats, no_head, "Connections reset before their MP_CONVERT head arrived (head_timeout, or closed first)."),
 	X("dest_refused", DAEMON, struct xmcp_daemon_stats, dest_refused, "Server legs refused by the destination check (special, forbidden or local addresses)."),
 	X("convert_no_mpc", TC, struct xmcp_tc_stats, convert_no_mpc, "MP_CONVERT SYNs without MP_CAPABLE, ignored."),
 	X("passed_transparent", TC, struct xmcp_tc_stats, passed_transparent, "HAG: MPTCP SYNs let through by a transparent rule."),

@@ -327,7 +327,7 @@ hag_tcp_pairs() {
 summary_of() {
 	stop_daemon "$HAG_PID"
 	HAG_PID=
-	grep -o '[0-9]* pairs .*' "$BATS_TEST_TMPDIR/$1.log"
+	grep -o '[0-9]* pairs: .*' "$BATS_TEST_TMPDIR/$1.log"
 }
 
 @test "hybrid: terminate_tcp with the default relay: TCP pairs go through userspace" {
@@ -335,7 +335,7 @@ summary_of() {
 	transfer 10.4.0.2 8034 3000000
 	arrived_at_s "10.1.0.2"
 	run summary_of "$LAB_HAG"
-	assert_output --regexp '^1 pairs \(0 spliced in the kernel, [0-9]+ directions back in userspace\): 1 closed, 0 aborted'
+	assert_output --regexp '^1 pairs: 1 closed, 0 aborted'
 }
 
 # stalled_server PORT: S does not read for 4 s; H meanwhile gets rid of no more
@@ -647,7 +647,7 @@ reload_hag() {
 	run ip -n "$LAB_HAG" mptcp limits show
 	assert_output --partial "subflows 2"
 	run summary_of "$LAB_HAG"
-	assert_output --regexp '^3 pairs \(0 spliced in the kernel, 0 directions back in userspace\): 3 closed, 0 aborted'
+	assert_output --regexp '^3 pairs: 3 closed, 0 aborted'
 }
 
 @test "hybrid: closed connections of a previous run on the HAG's endpoint port (TIME_WAIT, FIN_WAIT2) do not stop a restart" {

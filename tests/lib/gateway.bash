@@ -107,6 +107,28 @@ gw_stat_is() {
 	assert_equal "$(gw_stat "$1" "$2")" "$3"
 }
 
+# cpu_ticks PID: clock ticks (1/100 s) the process has run, user and system
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# assert_idle_cpu PID SECS: the process used at most 5% of one core over the
+# next SECS seconds. A daemon spinning on a socket it ignores uses ~100%: this
+# is a correctness check of a loop that must sleep, not a speed measurement.
+assert_idle_cpu() {
+	local t0 t1
+	t0=$(cpu_ticks "$1")
+	sleep "$2"
+	t1=$(cpu_ticks "$1")
+	echo "pid $1 ran $((t1 - t0)) ticks in $2 s (at most $(($2 * 5)) allowed)"
+	[ $((t1 - t0)) -le $(($2 * 5)) ]
+}
+
+# control_path NS: the control socket of the daemon in namespace NS
+control_path() {
+	echo "/run/xmcp/control-$(stat -L -c %i "/run/netns/$1").sock"
+}
+
 # gateways_down PID...: stop those daemons, then whatever a killed one left
 # in the gateway namespaces, then the lab and the pins
 gateways_down() {

@@ -39,6 +39,19 @@
   peer.py hold-serve ADDR PORT [--ready FILE]
       accept connections until killed, reading and dropping what they send;
       print "connection from ADDR" for each.
+  peer.py partial-heads ADDR PORT N [--hold SECS] [--fin]
+      open N MPTCP connections, each sending the first 3 bytes of a 22-byte
+      MP_CONVERT and no more (with --fin, then a FIN); wait up to SECS
+      (default 10) for the peer to end each; print "ended K of N in S s".
+  peer.py send-reset ADDR PORT NBYTES [--mptcp]
+      connect, send NBYTES, then reset (SO_LINGER 0) without waiting.
+  peer.py serve-then-reset ADDR PORT NBYTES [--ready FILE]
+      accept one connection, send NBYTES, wait until the peer's stack has
+      acknowledged all of them (SIOCOUTQ 0), then reset it; print
+      "acked NBYTES".
+  peer.py recv-late ADDR PORT SECS
+      connect with a small receive buffer, read nothing for SECS, then
+      read to the end; print "received N reset" or "received N eof".
   peer.py open-n ADDR PORT N [--hold SECS] [--mptcp]
       open N connections one after the other, each sending a byte; print
       "ok" for each still standing 1 s later, "reset" for each reset or
@@ -318,6 +331,75 @@ def open_n(addr, port, n, hold, mptcp):
         s.close()
 
 
+def partial_heads(addr, port, n, hold, fin):
+    import selectors
+    sel = selectors.DefaultSelector()
+    for _ in range(n):
+        s = sock(addr, True)
+        s.settimeout(5)
+        s.connect((addr, port))
+        s.send(bytes([30, 22, 0xE0]))
+        if fin:
+            s.shutdown(socket.SHUT_WR)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    start, ended = time.monotonic(), 0
+    while ended < n and time.monotonic() - start < hold:
+        for key, _ in sel.select(timeout=0.1):
+            try:
+                b = key.fileobj.recv(64)
+            except OSError:
+                b = b""
+            if not b:
+                sel.unregister(key.fileobj)
+                ended += 1
+    print(f"ended {ended} of {n} in {time.monotonic() - start:.1f} s")
+
+
+def send_reset(addr, port, n, mptcp):
+    s = sock(addr, mptcp)
+    s.settimeout(20)
+    s.connect((addr, port))
+    s.sendall(os.urandom(n))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print("sent")
+
+
+def serve_then_reset(addr, port, n, ready):
+    import fcntl
+    import termios
+    c, _ = accept_one(addr, port, False, ready)
+    c.sendall(os.urandom(n))
+    for _ in range(600):
+        if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0:
+            break
+        time.sleep(0.05)
+    else:
+        sys.exit("peer: the bytes were never all acknowledged")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    print(f"acked {n}")
+
+
+def recv_late(addr, port, secs):
+    s = sock(addr, False)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect((addr, port))
+    time.sleep(secs)
+    got = 0
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                print(f"received {got} eof")
+                return
+            got += len(b)
+    except ConnectionResetError:
+        print(f"received {got} reset")
+
+
 def main():
     a = sys.argv[1:]
     mptcp = "--mptcp" in a
@@ -348,6 +430,15 @@ def main():
     elif len(a) >= 4 and a[0] == "open-n":
         hold = float(a[a.index("--hold") + 1]) if "--hold" in a else 0
         open_n(a[1], int(a[2]), int(a[3]), hold, mptcp)
+    elif len(a) >= 4 and a[0] == "partial-heads":
+        hold = float(a[a.index("--hold") + 1]) if "--hold" in a else 10
+        partial_heads(a[1], int(a[2]), int(a[3]), hold, "--fin" in a)
+    elif len(a) >= 4 and a[0] == "send-reset":
+        send_reset(a[1], int(a[2]), int(a[3]), mptcp)
+    elif len(a) >= 4 and a[0] == "serve-then-reset":
+        serve_then_reset(a[1], int(a[2]), int(a[3]), ready)
+    elif len(a) >= 4 and a[0] == "recv-late":
+        recv_late(a[1], int(a[2]), float(a[3]))
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
