@@ -34,7 +34,7 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 # The CLI and the objects other programs (unit tests, benchmarks) reuse.
 LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c \
-	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/runstate.c user/mcp.c user/upstream.c \
+	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/journal.c user/mcp.c user/upstream.c \
 	     user/admission.c user/modes.c user/control.c user/dest.c user/head.c \
 	     user/shaping.c
 CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c

@@ -83,13 +83,13 @@ static __always_inline __u8 classify_syn(struct xmcp_meta *m, struct xmcp_scan *
 {
 	__u8 n_opt = s->n_convert;
 
-	if (s->flags & XMCP_SCAN_AUTH)
-		return XMCP_CLASS_SYN_TCP_AUTH;
-	if (s->flags & XMCP_SCAN_JOIN) {
+	if (s->flags & XMCP_SCAN_JOIN)
 		/* the option's frame offset, for the subflow limit (it reads the token) */
 		m->convert_off[0] = m->l4_off + sizeof(struct tcphdr) + s->join_off;
+	if (s->flags & XMCP_SCAN_AUTH)
+		return XMCP_CLASS_SYN_TCP_AUTH;
+	if (s->flags & XMCP_SCAN_JOIN)
 		return XMCP_CLASS_SYN_MP_JOIN;
-	}
 	/* The draft: MP_CONVERT without MP_CAPABLE is ignored. */
 	if (!(s->flags & XMCP_SCAN_MPC))
 		return XMCP_CLASS_SYN;
@@ -114,7 +114,7 @@ static __always_inline __u8 classify_syn(struct xmcp_meta *m, struct xmcp_scan *
  * it cost more than the whole parse of a data segment.
  */
 static __always_inline __u8 classify_syn_segment(struct xmcp_meta *m, struct tcphdr *th,
-						 void *end, __u32 l3_end, __u8 flags)
+						 void *end, __u32 l3_end, __u8 flags, __u8 *mptcp)
 {
 	struct xmcp_optbuf buf;
 	struct xmcp_scan s = {};
@@ -133,13 +133,15 @@ static __always_inline __u8 classify_syn_segment(struct xmcp_meta *m, struct tcp
 		/* SYN+ACK: MP_CONVERT here means nothing, MP_CAPABLE teaches us the server. */
 		return (s.flags & XMCP_SCAN_MPC) ? XMCP_CLASS_SYNACK_MP_CAPABLE : XMCP_CLASS_TCP;
 	}
+	/* what Linux will honour, whatever the class says (an MD5/AO SYN keeps its MPTCP) */
+	*mptcp = s.flags & (XMCP_SCAN_MPC | XMCP_SCAN_JOIN);
 	return classify_syn(m, &s, &buf, (__u8 *)th + hlen, end, l4_off + hlen,
 			    l3_end - (l4_off + hlen));
 }
 
 /* TCP header at c->pos; l3_end bounds the segment. */
 static __always_inline __u8 classify_tcp(struct cursor *c, __u32 l3_end,
-					 struct xmcp_meta *m)
+					 struct xmcp_meta *m, __u8 *mptcp)
 {
 	struct tcphdr *th = c->pos;
 	__u32 hlen, l4_off = cursor_off(c);
@@ -162,10 +164,15 @@ static __always_inline __u8 classify_tcp(struct cursor *c, __u32 l3_end,
 	flags = ((__u8 *)th)[13];
 	if (!(flags & TCP_FLAG_SYN_BIT))
 		return XMCP_CLASS_TCP;
-	return classify_syn_segment(m, th, c->end, l3_end, flags);
+	return classify_syn_segment(m, th, c->end, l3_end, flags, mptcp);
 }
 
-static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m)
+/*
+ * The class of the frame in ctx, into m. *mptcp: the MPTCP options of a SYN
+ * (XMCP_SCAN_MPC, XMCP_SCAN_JOIN), also when the class is another
+ * (syn_tcp_auth): admission judges what the stack will honour.
+ */
+static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m, __u8 *mptcp)
 {
 	struct cursor c = {
 		.pos = (void *)(long)ctx->data,
@@ -185,7 +192,7 @@ static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m)
 	}
 	if (l4proto != IPPROTO_TCP)
 		return XMCP_CLASS_NOT_TCP;
-	return classify_tcp(&c, l3_end, m);
+	return classify_tcp(&c, l3_end, m, mptcp);
 }
 
 static __always_inline void count_xdp(const struct xmcp_meta *m, __u64 len)
@@ -239,35 +246,87 @@ static __always_inline int subscriber_addr(const struct xmcp_addr *a)
  */
 const volatile __u8 cfg_origin_check = 0;
 
-/* Why the MCP's admission drops a SYN (each has its counter). */
-enum { MCP_PASS, MCP_DROP_INVALID, MCP_DROP_NOT_SUBSCRIBER };
+/* What the XDP program does with a frame; each drop has its counter. */
+enum { PASS, DROP_MCP_INVALID, DROP_NOT_SUBSCRIBER, DROP_SYN_RATE, DROP_JOIN_LIMIT, DROP_MALFORMED,
+       DROP_BAD_SOURCE };
+
+static __always_inline __u32 drop_counter(int verdict)
+{
+	switch (verdict) {
+	case DROP_MCP_INVALID:
+		return offsetof(struct xmcp_xdp_stats, mcp_invalid);
+	case DROP_NOT_SUBSCRIBER:
+		return offsetof(struct xmcp_xdp_stats, origin_not_subscriber);
+	case DROP_SYN_RATE:
+		return offsetof(struct xmcp_xdp_stats, syn_rate_limited);
+	case DROP_JOIN_LIMIT:
+		return offsetof(struct xmcp_xdp_stats, join_over_limit);
+	case DROP_MALFORMED:
+		return offsetof(struct xmcp_xdp_stats, malformed_dropped);
+	}
+	return offsetof(struct xmcp_xdp_stats, bad_source);
+}
+
+/* What the steering does on the frame's device (XMCP_STEER_*), 0 where xmcp does not steer. */
+static __always_inline __u32 device_mode(struct xdp_md *ctx)
+{
+	__u32 ifindex = ctx->ingress_ifindex, *mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+
+	return mode ? *mode : 0;
+}
+
+/*
+ * Frames nobody on an access device may send: one xmcp cannot parse (a SYN
+ * whose options run past its header still carries an MP_CAPABLE or MP_JOIN
+ * Linux honours, which would pass every check below unseen; so do more
+ * IPv6 extension headers than are followed), and IPv6 from an IPv4-mapped
+ * source (RFC 4291 2.5.5.2: the stack drops it later, but it would draw
+ * from the token bucket of the IPv4 address it names first).
+ */
+static __always_inline int hygiene(struct xdp_md *ctx, const struct xmcp_meta *m)
+{
+	struct xmcp_addr src, dst;
+
+	if (m->cls == XMCP_CLASS_MALFORMED)
+		return (device_mode(ctx) & XMCP_STEER_ACCESS) ? DROP_MALFORMED : PASS;
+	if (m->cls != XMCP_CLASS_NOT_TCP &&
+	    ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, &src, &dst) == 6 &&
+	    xmcp_addr_is4(&src))
+		return (device_mode(ctx) & XMCP_STEER_ACCESS) ? DROP_BAD_SOURCE : PASS;
+	return PASS;
+}
+
+/* An MPTCP SYN by what the stack will make of it: MP_CAPABLE or MP_JOIN, in any class. */
+static __always_inline int is_mptcp_syn(const struct xmcp_meta *m, __u8 mptcp)
+{
+	return m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID || m->cls == XMCP_CLASS_SYN_MP_CONVERT ||
+	       m->cls == XMCP_CLASS_SYN_MP_CAPABLE || m->cls == XMCP_CLASS_SYN_MP_JOIN ||
+	       (m->cls == XMCP_CLASS_SYN_TCP_AUTH && mptcp);
+}
 
 /*
  * Origin authentication (draft-deng 6.4, boucadair rules), on the devices
  * whose steering serves subscribers (the MCP's and the HAG's access): any
- * MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN) from outside the subscriber
- * prefixes is dropped here, before any socket state exists; on the MCP's,
- * an invalid MP_CONVERT too.
+ * MPTCP SYN (MP_CONVERT, MP_CAPABLE, MP_JOIN, with TCP-MD5/AO or without)
+ * from outside the subscriber prefixes is dropped here, before any socket
+ * state exists; on the MCP's, an invalid MP_CONVERT too.
  */
-static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_meta *m)
+static __always_inline int origin_check(struct xdp_md *ctx, const struct xmcp_meta *m, __u8 mptcp)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 ifindex = ctx->ingress_ifindex, *mode;
 	struct xmcp_addr src, dst;
+	__u32 mode;
 
-	if (!cfg_origin_check)
-		return MCP_PASS;
-	if (m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID && m->cls != XMCP_CLASS_SYN_MP_CONVERT &&
-	    m->cls != XMCP_CLASS_SYN_MP_CAPABLE && m->cls != XMCP_CLASS_SYN_MP_JOIN)
-		return MCP_PASS;
-	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
-	if (!mode || !(*mode & XMCP_STEER_SUBSCRIBERS))
-		return MCP_PASS;
+	if (!cfg_origin_check || !is_mptcp_syn(m, mptcp))
+		return PASS;
+	mode = device_mode(ctx);
+	if (!(mode & XMCP_STEER_SUBSCRIBERS))
+		return PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
-		return (*mode & XMCP_STEER_CONVERT) ? MCP_DROP_INVALID : MCP_PASS;
+		return (mode & XMCP_STEER_CONVERT) ? DROP_MCP_INVALID : PASS;
 	if (ip_addrs(data, end, m->l3_off, &src, &dst) < 0)
-		return MCP_PASS;
-	return subscriber_addr(&src) ? MCP_PASS : MCP_DROP_NOT_SUBSCRIBER;
+		return PASS;
+	return subscriber_addr(&src) ? PASS : DROP_NOT_SUBSCRIBER;
 }
 
 /* ---- admission control (subscriber classes): SYN rate and subflow limits ---- */
@@ -279,7 +338,6 @@ static __always_inline int mcp_admission(struct xdp_md *ctx, const struct xmcp_m
  */
 const volatile __u8 cfg_admission = 0;
 
-enum { DROP_SYN_RATE = MCP_DROP_NOT_SUBSCRIBER + 1, DROP_JOIN_LIMIT };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -395,49 +453,40 @@ static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_me
 	return 1;
 }
 
-/* The source address as the key of the per-address maps; 0, or -1 if cut short. */
-static __always_inline int source_key(struct xdp_md *ctx, const struct xmcp_meta *m,
-				      struct xmcp_addr *k)
-{
-	struct xmcp_addr dst;
-
-	return ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, k, &dst) < 0 ? -1 : 0;
-}
-
 /*
  * Admission by subscriber class (draft-deng 6.3, 6.4), on the devices whose
  * steering serves subscribers: every SYN from a subscriber address takes a
- * token of its class's rate, and an MP_JOIN SYN must fit its connection's
- * subflow budget. MD5/AO SYNs are never touched.
+ * token of its class's rate (MD5/AO SYNs included: a limit is no change to
+ * the segment), the bucket kept per IPv4 address or IPv6 /64 (one
+ * subscriber rotating addresses in its /64 is one subscriber), and an
+ * MP_JOIN SYN must fit its connection's subflow budget.
  */
-static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta *m)
+static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta *m, __u8 mptcp)
 {
 	struct xmcp_prefix_key pk = { .prefixlen = 128 };
-	__u32 ifindex = ctx->ingress_ifindex, *mode, *cls;
 	struct xmcp_class_cfg *c;
-	struct xmcp_addr src;
+	struct xmcp_addr src, dst;
+	__u32 *cls;
 
 	if (!cfg_admission)
-		return MCP_PASS;
-	if (m->cls != XMCP_CLASS_SYN && m->cls != XMCP_CLASS_SYN_MP_CAPABLE &&
-	    m->cls != XMCP_CLASS_SYN_MP_CONVERT && m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID &&
-	    m->cls != XMCP_CLASS_SYN_MP_JOIN)
-		return MCP_PASS;
-	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
-	if (!mode || !(*mode & XMCP_STEER_SUBSCRIBERS))
-		return MCP_PASS;
-	if (m->cls == XMCP_CLASS_SYN_MP_JOIN && !join_allowed(ctx, m))
+		return PASS;
+	if (m->cls != XMCP_CLASS_SYN && m->cls != XMCP_CLASS_SYN_TCP_AUTH && !is_mptcp_syn(m, mptcp))
+		return PASS;
+	if (!(device_mode(ctx) & XMCP_STEER_SUBSCRIBERS))
+		return PASS;
+	if ((m->cls == XMCP_CLASS_SYN_MP_JOIN || (mptcp & XMCP_SCAN_JOIN)) && !join_allowed(ctx, m))
 		return DROP_JOIN_LIMIT;
-	if (source_key(ctx, m, &src))
-		return MCP_PASS;
+	if (ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, &src, &dst) < 0)
+		return PASS;
 	__builtin_memcpy(pk.addr, src.a, 16);
 	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
 	if (!cls)
-		return MCP_PASS;
+		return PASS;
 	c = bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls);
 	if (!c || !c->syn_rate)
-		return MCP_PASS;
-	return take_syn_token(&src, c) ? MCP_PASS : DROP_SYN_RATE;
+		return PASS;
+	xmcp_addr_subscriber(&src);
+	return take_syn_token(&src, c) ? PASS : DROP_SYN_RATE;
 }
 
 /* Add one to a counter of the XDP stats (the field's offset, from offsetof). */
@@ -455,18 +504,18 @@ int XMCP_PROG_XDP(struct xdp_md *ctx)
 {
 	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
 	__u64 len = ctx->data_end - ctx->data;
+	__u8 mptcp = 0;
 	int verdict;
 
-	m.cls = classify(ctx, &m);
+	m.cls = classify(ctx, &m, &mptcp);
 	count_xdp(&m, len);
-	verdict = mcp_admission(ctx, &m);
-	if (verdict == MCP_PASS)
-		verdict = admission(ctx, &m);
-	if (verdict != MCP_PASS) {
-		count_xdp_event(verdict == MCP_DROP_INVALID	     ? offsetof(struct xmcp_xdp_stats, mcp_invalid)
-				: verdict == MCP_DROP_NOT_SUBSCRIBER ? offsetof(struct xmcp_xdp_stats, origin_not_subscriber)
-				: verdict == DROP_SYN_RATE	     ? offsetof(struct xmcp_xdp_stats, syn_rate_limited)
-								     : offsetof(struct xmcp_xdp_stats, join_over_limit));
+	verdict = hygiene(ctx, &m);
+	if (verdict == PASS)
+		verdict = origin_check(ctx, &m, mptcp);
+	if (verdict == PASS)
+		verdict = admission(ctx, &m, mptcp);
+	if (verdict != PASS) {
+		count_xdp_event(drop_counter(verdict));
 		return XDP_DROP;
 	}
 	if (m.cls != XMCP_CLASS_SYN_MP_CONVERT && m.cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
@@ -723,7 +772,7 @@ static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_soc
 	if (!sk)
 		return -1;
 	/* the daemon's listener, not one a local user bound to the same port */
-	if (sk->state != BPF_TCP_LISTEN || sk->priority != XMCP_LISTENER_PRIORITY) {
+	if (sk->state != BPF_TCP_LISTEN || sk->priority != XMCP_SOCK_PRIORITY) {
 		bpf_sk_release(sk);
 		return -1;
 	}
@@ -824,6 +873,40 @@ static __always_inline int passed_by_mode(const struct bpf_sock_tuple *t, int v6
 	return 1;
 }
 
+/*
+ * Does this SYN+ACK answer a SYN of ours? A socket of ours in SYN-SENT on
+ * its 4-tuple, and an ACK in that socket's sequence space (the check the
+ * stack makes next): anyone can send a SYN+ACK with MP_CAPABLE toward a
+ * subscriber, only the server we called can send this one. Learning from
+ * anything else would let a spoofer mark any server MPTCP-capable.
+ */
+static __always_inline int answers_our_syn(struct __sk_buff *skb, const struct xmcp_meta *m,
+					   struct bpf_sock_tuple *t, int v6)
+{
+	struct tcphdr *th = frame_ptr((void *)(long)skb->data, (void *)(long)skb->data_end, m->l4_off,
+				      sizeof(*th));
+	struct bpf_sock *sk, *full;
+	struct bpf_tcp_sock *tp;
+	int ok = 0;
+	__u32 ack;
+
+	if (!th)
+		return 0;
+	sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	full = sk->state == BPF_TCP_SYN_SENT ? bpf_sk_fullsock(sk) : NULL;
+	tp = full ? bpf_tcp_sock(full) : NULL;
+	if (tp) {
+		/* the SYN's own sequence number acknowledged, or what went with it (snd_nxt
+		 * may not count the SYN yet where the program runs) */
+		ack = bpf_ntohl(th->ack_seq);
+		ok = ack == tp->snd_una + 1 || ((__s32)(ack - tp->snd_una) > 0 && (__s32)(ack - tp->snd_nxt) <= 0);
+	}
+	bpf_sk_release(sk);
+	return ok;
+}
+
 /* A server answered a SYN with MP_CAPABLE: it speaks MPTCP (learned, or refreshed). */
 static __always_inline void learn_server(const struct bpf_sock_tuple *t, int v6, struct xmcp_tc_stats *st)
 {
@@ -894,9 +977,13 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 		st->steered++;
 		return TC_ACT_OK;
 	}
-	/* from a server's side (not an access device): learn who speaks MPTCP */
-	if (cfg_modes && m->cls == XMCP_CLASS_SYNACK_MP_CAPABLE && mode && !(*mode & XMCP_STEER_SUBSCRIBERS))
-		learn_server(&t, v6, st);
+	/* from a server's side (not an access device): learn who speaks MPTCP, from its answer to us */
+	if (cfg_modes && m->cls == XMCP_CLASS_SYNACK_MP_CAPABLE && mode && !(*mode & XMCP_STEER_SUBSCRIBERS)) {
+		if (answers_our_syn(skb, m, &t, v6))
+			learn_server(&t, v6, st);
+		else
+			st->synack_not_ours++;
+	}
 	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
 	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
 		return TC_ACT_OK;

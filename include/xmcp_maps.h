@@ -39,15 +39,20 @@
 #define XMCP_HTB_CLASS 2
 
 /*
- * The daemon's listeners carry this SO_PRIORITY, which only a process with
- * CAP_NET_ADMIN can set (an unprivileged one gets 0..6): the steering
- * program hands SYNs only to a listener that has it, never to whatever
- * else a local user bound to the listen port (say, while no daemon runs
- * and a killed one's programs are still attached). Accepted sockets
- * inherit it; its low bits are 0, so every qdisc's priority map treats it
- * as the default 0, and its major number is no qdisc's.
+ * The daemon's sockets carry this SO_PRIORITY, which only a process with
+ * CAP_NET_ADMIN can set (an unprivileged one gets 0..6):
+ * - its listeners: the steering program hands SYNs only to a listener that
+ *   has it, never to whatever else a local user bound to the listen port
+ *   (say, while no daemon runs and a killed one's programs are attached);
+ * - each connection it accepts (set at accept: children do not inherit
+ *   it), and so every subflow of it, joins included (MPTCP syncs it): the
+ *   closed ones of a previous run that hold an endpoint's port are known
+ *   as the daemon's (sock_diag reports it as the class id), anyone else's
+ *   are left alone.
+ * Its low bits are 0, so every qdisc's priority map treats it as the
+ * default 0, and its major number is no qdisc's.
  */
-#define XMCP_LISTENER_PRIORITY 0x10
+#define XMCP_SOCK_PRIORITY 0x10
 
 /* tc filter identity, so detach removes exactly our filter. */
 #define XMCP_TC_HANDLE 0x786d /* "xm" */
@@ -80,6 +85,8 @@ struct xmcp_xdp_stats {
 					subscriber prefixes, dropped */
 	__u64 syn_rate_limited;	 /* a subscriber address sent SYNs faster than its class allows: dropped */
 	__u64 join_over_limit;	 /* MP_JOIN SYN for a connection at its class's subflow limit: dropped */
+	__u64 malformed_dropped; /* a frame xmcp cannot parse, on an access device: dropped */
+	__u64 bad_source;	 /* IPv6 from an IPv4-mapped source, on an access device: dropped */
 };
 
 /* Value of XMCP_MAP_TC_STATS: what tc ingress read from the XDP metadata. */
@@ -98,12 +105,13 @@ struct xmcp_tc_stats {
 	__u64 bad_addr;		/* a SYN to steer whose source or destination no relayed connection may
 				   have (include/xmcp_addr.h, or IPv4-mapped over IPv6): dropped */
 	__u64 local_dest;	/* a SYN to steer addressed to this gateway itself: left to the stack */
+	__u64 synack_not_ours;	/* HAG: a SYN+ACK with MP_CAPABLE answering no SYN of ours: not learned */
 };
 
 XMCP_ASSERT_SIZE(struct xmcp_class_counts, 8 * XMCP_CLASS_MAX);
 XMCP_ASSERT_SIZE(struct xmcp_malformed_counts, 8 * (XMCP_MF_MAX - 1));
-XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 5));
-XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 11));
+XMCP_ASSERT_SIZE(struct xmcp_xdp_stats, 8 * (2 * XMCP_CLASS_MAX + XMCP_MF_MAX - 1 + 7));
+XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 12));
 
 /*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by

@@ -9,6 +9,7 @@
 
 #include "admission.h"
 #include "util.h"
+#include "xmcp_addr.h"
 #include "xmcp_maps.h"
 
 #ifndef IPPROTO_MPTCP
@@ -27,8 +28,8 @@ struct admission {
 
 /* What admission_end has to undo. */
 struct session {
-	__u8 addr[16]; /* the key of XMCP_MAP_SESSIONS */
-	__u32 token;   /* the key of XMCP_MAP_JOINS, when has_budget */
+	struct xmcp_addr key; /* of XMCP_MAP_SESSIONS: the address, an IPv6 one's /64 */
+	__u32 token;	      /* the key of XMCP_MAP_JOINS, when has_budget */
 	bool has_budget;
 	int cls;
 };
@@ -72,35 +73,52 @@ int admission_load_classes(const struct policy *p, int classes_fd)
 	return 0;
 }
 
-/* The session map's key: IPv4 as IPv4-mapped IPv6, as in the datapath. */
-static void addr_key(const struct sockaddr_storage *ss, __u8 key[16])
+/* The session map's key: canonical (include/xmcp_addr.h), an IPv6 subscriber by its /64. */
+static void addr_key(const struct sockaddr_storage *ss, struct xmcp_addr *key)
 {
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET) {
-		key[10] = key[11] = 0xff;
-		memcpy(&key[12], xmcp_sa_addr(ss), 4);
-	} else {
-		memcpy(key, xmcp_sa_addr(ss), 16);
-	}
+	if (ss->ss_family == AF_INET)
+		xmcp_addr_from4(key, xmcp_sa_addr(ss));
+	else
+		xmcp_addr_from6(key, xmcp_sa_addr(ss));
+	xmcp_addr_subscriber(key);
 }
 
 /*
- * The daemon is the only writer of the session counts, so a read, a check
- * and a write are enough; the map is there for bpftool and `xmcp stats`.
+ * One more session for key, if its class allows (max 0: no limit). The
+ * daemon is the only writer of the counts, so a read, a check and a write
+ * are enough; the map is there for bpftool and `xmcp stats`. A count that
+ * cannot be written (the map is full: XMCP_SYN_BUCKETS subscribers with
+ * sessions) refuses the session: a limit that is not recorded would not
+ * be enforced. -1: refused; *why says which.
  */
-static int count_session(struct admission *a, const __u8 key[16], int delta, __u32 max)
+static int session_up(struct admission *a, const struct xmcp_addr *key, __u32 max, const char **why)
 {
 	__u32 n = 0;
 
 	bpf_map_lookup_elem(a->sessions_fd, key, &n);
-	if (delta > 0 && max && n >= max)
+	if (max && n >= max) {
+		*why = "at its class's max_sessions";
 		return -1;
-	n += delta;
-	if (n)
-		bpf_map_update_elem(a->sessions_fd, key, &n, BPF_ANY);
-	else
-		bpf_map_delete_elem(a->sessions_fd, key);
+	}
+	n++;
+	if (bpf_map_update_elem(a->sessions_fd, key, &n, BPF_ANY)) {
+		*why = "the session table is full";
+		return -1;
+	}
 	return 0;
+}
+
+/* One session less for key: never below zero, the entry gone at zero. */
+static void session_down(struct admission *a, const struct xmcp_addr *key)
+{
+	__u32 n = 0;
+
+	if (bpf_map_lookup_elem(a->sessions_fd, key, &n) || n <= 1) {
+		bpf_map_delete_elem(a->sessions_fd, key);
+		return;
+	}
+	n--;
+	bpf_map_update_elem(a->sessions_fd, key, &n, BPF_ANY);
 }
 
 /* The connection's MPTCP token (what its MP_JOIN SYNs name); -1 if it has none (fell back). */
@@ -147,6 +165,7 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 	const struct policy *p = a->pol;
 	const struct pol_class *k;
 	struct session *s;
+	const char *why;
 	int cls;
 
 	*out = NULL;
@@ -157,18 +176,20 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 		return 0; /* terminate_tcp and the like: not a subscriber prefix's */
 	k = &p->classes[cls];
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		return 0;
-	addr_key(client, s->addr);
-	if (count_session(a, s->addr, 1, k->max_sessions)) {
+	if (!s) {
 		a->refused++;
-		xmcp_dbg("session refused: the subscriber is at its class %s's max_sessions (%u)",
-			 k->name, k->max_sessions);
+		return -1; /* no record, no limit: refused, like a full table */
+	}
+	addr_key(client, &s->key);
+	if (session_up(a, &s->key, k->max_sessions, &why)) {
+		a->refused++;
+		xmcp_dbg("session refused: the subscriber (class %s, max_sessions %u): %s", k->name,
+			 k->max_sessions, why);
 		free(s);
 		return -1;
 	}
 	if (take_join_budget(a, cfd, k, s)) {
-		count_session(a, s->addr, -1, 0);
+		session_down(a, &s->key);
 		a->refused++;
 		free(s);
 		return -1;
@@ -183,7 +204,7 @@ void admission_end(struct admission *a, struct session *s)
 {
 	if (!s)
 		return;
-	count_session(a, s->addr, -1, 0);
+	session_down(a, &s->key);
 	a->sessions[s->cls]--;
 	if (s->has_budget)
 		bpf_map_delete_elem(a->joins_fd, &s->token);

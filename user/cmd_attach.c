@@ -20,7 +20,7 @@
 #include "cmds.h"
 #include "datapath.h"
 #include "pins.h"
-#include "runstate.h"
+#include "journal.h"
 #include "util.h"
 #include "xmcp_maps.h"
 #include "xmcp.skel.h"
@@ -140,20 +140,22 @@ static int do_detach(const struct attach_opts *o)
 		pins.dir_fd = -1;
 
 	if (o->all) {
-		struct runstate rs;
+		pid_t pid;
+		int r;
 
-		if (!runstate_load(&rs)) {
-			if (runstate_daemon_alive(&rs)) {
-				xmcp_err("xmcp run (pid %d) is still running here: stop it (SIGTERM) "
-					 "instead", rs.pid);
-				err = -EBUSY;
-				goto out;
-			}
-			runstate_undo(&rs);
-			runstate_remove();
-			printf("xmcp: removed the rule, routes and MPTCP endpoints of xmcp run (pid %d)\n",
-			       rs.pid);
+		/* the journal undoes the pins too: let it have the lock */
+		pins_unlock(&pins);
+		r = journal_recover(&pid);
+		if (pins_lock(&pins, xmcp_pin_dir, false))
+			pins.dir_fd = -1;
+		if (r > 0) {
+			xmcp_err("xmcp run (pid %d) is still running here: stop it (SIGTERM) instead", pid);
+			err = -EBUSY;
+			goto out;
 		}
+		if (pid)
+			printf("xmcp: undid what xmcp run (pid %d) had changed: programs, rule, routes, "
+			       "MPTCP endpoints and limits\n", pid);
 		detach_all(reg_fd, netns);
 	} else {
 		have_rec = reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &key, &rec) &&

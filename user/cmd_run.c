@@ -47,7 +47,7 @@
 #include "metrics.h"
 #include "upstream.h"
 #include "relay.h"
-#include "runstate.h"
+#include "journal.h"
 #include "stats.h"
 #include "util.h"
 #include "xmcp.skel.h"
@@ -66,17 +66,9 @@ struct daemon {
 	struct policy pol;
 	struct dp dp;
 	bool dp_open;
-	int attached[3 * POL_MAX_IFS]; /* ifindexes we attached to */
-	__u32 attached_flags[3 * POL_MAX_IFS];
-	char attached_name[3 * POL_MAX_IFS][POL_IFNAMSIZ];
-	int n_attached;
-	bool rule4, rule6, route4, route6;
-	bool limits_saved;
-	__u32 old_add_addr_accepted, old_subflows;
-	bool fastopen_saved;
-	long old_fastopen;
+	struct journal journal;	   /* every change to the system, to undo (user/journal.h) */
+	bool journaled;
 	bool warned_no_meta;
-	unsigned int n_endpoints; /* added so far, in policy order */
 	int listen_fd[2];
 	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */
 	int epfd, sigfd, timerfd;
@@ -174,7 +166,7 @@ static int listen_fastopen(int fd)
 static int open_listener(const struct policy *p, int family)
 {
 	int proto = p->role == POL_ROLE_HCPE ? IPPROTO_TCP : IPPROTO_MPTCP;
-	int fd, one = 1, prio = XMCP_LISTENER_PRIORITY;
+	int fd, one = 1, prio = XMCP_SOCK_PRIORITY;
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
 
@@ -250,14 +242,23 @@ static int attach_all(struct daemon *d)
 		for (i = 0; i < groups[g]->n; i++) {
 			const char *dev = groups[g]->name[i];
 			__u32 m = steer_mode(&d->pol, g);
-			int ifindex = dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec);
+			struct journal_entry e = { .op = J_DEVICE };
+			int ifindex = xmcp_ifindex(dev);
 
 			if (ifindex < 0)
 				return -1;
-			d->attached[d->n_attached] = ifindex;
-			d->attached_flags[d->n_attached] = rec.flags;
-			snprintf(d->attached_name[d->n_attached++], POL_IFNAMSIZ, "%s", dev);
-			if (bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
+			/* recorded first; what xmcp created there (a clsact) once it is known */
+			e.a = ifindex;
+			snprintf(e.text, sizeof(e.text), "%s", dev);
+			if (journal_record(&d->journal, &e))
+				return -1;
+			if (dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec) < 0) {
+				journal_forget_last(&d->journal);
+				return -1;
+			}
+			e.b = rec.flags;
+			if (journal_update_last(&d->journal, &e) ||
+			    bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
 				return -1;
 			xmcp_dbg("attached to %s (steer mode %u)", dev, m);
 		}
@@ -334,29 +335,46 @@ static int load_subscribers(struct daemon *d)
 	return sync_subscribers(d, NULL, &d->pol);
 }
 
+/* One change with its journal entry before it; 0, or the change's negative errno (entry dropped). */
+static int journaled(struct daemon *d, const struct journal_entry *e, int (*change)(const struct journal_entry *e))
+{
+	int err;
+
+	if (journal_record(&d->journal, e))
+		return -EIO;
+	err = change(e);
+	if (err)
+		journal_forget_last(&d->journal);
+	return err;
+}
+
+static int add_rule(const struct journal_entry *e)
+{
+	return nl_fwmark_rule(true, e->family, e->a, e->b, e->c);
+}
+
+static int add_route(const struct journal_entry *e)
+{
+	return nl_local_default(true, e->family, e->a);
+}
+
 static int install_routing(struct daemon *d)
 {
 	const struct policy *p = &d->pol;
-	int err;
+	int fam, err = 0;
 
-	if ((err = nl_local_default(true, AF_INET, p->table)))
-		goto fail;
-	d->route4 = true;
-	if ((err = nl_local_default(true, AF_INET6, p->table)))
-		goto fail;
-	d->route6 = true;
-	if ((err = nl_fwmark_rule(true, AF_INET, p->fwmark, p->table, RULE_PRIORITY)))
-		goto fail;
-	d->rule4 = true;
-	if ((err = nl_fwmark_rule(true, AF_INET6, p->fwmark, p->table, RULE_PRIORITY)))
-		goto fail;
-	d->rule6 = true;
-	return 0;
-fail:
-	xmcp_err("cannot install the fwmark %#x rule / local route in table %u: %s%s", p->fwmark,
-		 p->table, strerror(-err),
-		 err == -EEXIST ? " (left by another daemon? pick another fwmark/table)" : "");
-	return -1;
+	for (fam = AF_INET; !err && fam; fam = fam == AF_INET ? AF_INET6 : 0)
+		err = journaled(d, &(struct journal_entry){ .op = J_ROUTE, .family = fam, .a = p->table },
+				add_route);
+	for (fam = AF_INET; !err && fam; fam = fam == AF_INET ? AF_INET6 : 0)
+		err = journaled(d, &(struct journal_entry){ .op = J_RULE, .family = fam, .a = p->fwmark,
+							    .b = p->table, .c = RULE_PRIORITY },
+				add_rule);
+	if (err)
+		xmcp_err("cannot install the fwmark %#x rule / local route in table %u: %s%s", p->fwmark,
+			 p->table, strerror(-err),
+			 err == -EEXIST ? " (left by another daemon? pick another fwmark/table)" : "");
+	return err ? -1 : 0;
 }
 
 /*
@@ -394,17 +412,28 @@ static int add_endpoint(const struct pm_endpoint *e)
 	return err;
 }
 
-/* endpoints[i] of a policy, over generic netlink; 0 or -1 after saying why. */
-static int add_policy_endpoint(const struct pol_endpoint *pe, unsigned int i)
+/* A policy endpoint as the path manager takes it; -1 when its device is gone. */
+static int pm_endpoint_of(const struct pol_endpoint *pe, struct pm_endpoint *e)
 {
-	struct pm_endpoint e = { .family = pe->addr.family, .id = pe->id, .flags = pe->flags,
-				 .port = pe->port };
+	*e = (struct pm_endpoint){ .family = pe->addr.family, .id = pe->id, .flags = pe->flags, .port = pe->port };
+	memcpy(e->addr, pe->addr.addr, sizeof(e->addr));
+	return pe->ifname[0] && (e->ifindex = xmcp_ifindex(pe->ifname)) < 0 ? -1 : 0;
+}
+
+static int add_journaled_endpoint(const struct journal_entry *e)
+{
+	return add_endpoint(&e->ep);
+}
+
+/* endpoints[i] of a policy, over generic netlink, journaled; 0 or -1 after saying why. */
+static int add_policy_endpoint(struct daemon *d, const struct pol_endpoint *pe, unsigned int i)
+{
+	struct journal_entry je = { .op = J_ENDPOINT };
 	int err;
 
-	memcpy(e.addr, pe->addr.addr, sizeof(e.addr));
-	if (pe->ifname[0] && (e.ifindex = xmcp_ifindex(pe->ifname)) < 0)
+	if (pm_endpoint_of(pe, &je.ep))
 		return -1;
-	err = add_endpoint(&e);
+	err = journaled(d, &je, add_journaled_endpoint);
 	if (err)
 		xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i, strerror(-err),
 			 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
@@ -413,43 +442,35 @@ static int add_policy_endpoint(const struct pol_endpoint *pe, unsigned int i)
 	return err ? -1 : 0;
 }
 
-/* Limits first (kept to restore them), then the policy's endpoints. */
+/* The path manager's limits to the policy's, the ones before recorded first. */
+static int set_limits(struct daemon *d, const struct policy *p)
+{
+	struct journal_entry e = { .op = J_LIMITS };
+	int err = pm_get_limits(&e.a, &e.b);
+
+	/* every change recorded: a failed reload goes back to the ones before it, a teardown to the first */
+	if (err || journal_record(&d->journal, &e)) {
+		xmcp_err("cannot read the MPTCP limits: %s", strerror(err ? -err : EIO));
+		return -1;
+	}
+	err = pm_set_limits(p->add_addr_accepted, p->subflows);
+	if (err)
+		xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
+	return err ? -1 : 0;
+}
+
+/* Limits first, then the policy's endpoints. */
 static int install_mptcp(struct daemon *d)
 {
 	const struct policy *p = &d->pol;
 	unsigned int i;
-	int err;
 
-	if (p->set_limits) {
-		err = pm_get_limits(&d->old_add_addr_accepted, &d->old_subflows);
-		if (!err) {
-			d->limits_saved = true;
-			err = pm_set_limits(p->add_addr_accepted, p->subflows);
-		}
-		if (err) {
-			xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
+	if (p->set_limits && set_limits(d, p))
+		return -1;
+	for (i = 0; i < p->n_endpoints; i++)
+		if (add_policy_endpoint(d, &p->endpoints[i], i))
 			return -1;
-		}
-	}
-	for (i = 0; i < p->n_endpoints; i++) {
-		if (add_policy_endpoint(&p->endpoints[i], i))
-			return -1;
-		d->n_endpoints++;
-	}
 	return 0;
-}
-
-static void remove_mptcp(struct daemon *d)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->n_endpoints; i++)
-		if (pm_del_endpoint(d->pol.endpoints[i].id))
-			xmcp_err("cannot remove MPTCP endpoint %u", d->pol.endpoints[i].id);
-	if (d->limits_saved)
-		pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
-	if (d->fastopen_saved)
-		xmcp_sysctl_set(RUNSTATE_SYSCTL_FASTOPEN, d->old_fastopen);
 }
 
 /*
@@ -461,52 +482,37 @@ static void remove_mptcp(struct daemon *d)
  * the server side has no per-socket switch, only this netns sysctl's bit 2.
  */
 #define TFO_SERVER_ENABLE 0x2
+static int set_tfo(const struct journal_entry *e)
+{
+	return xmcp_sysctl_set(SYSCTL_TCP_FASTOPEN, e->value | TFO_SERVER_ENABLE);
+}
+
 static int enable_tfo_server(struct daemon *d)
 {
-	long v;
-	int err = xmcp_sysctl_get(RUNSTATE_SYSCTL_FASTOPEN, &v);
+	struct journal_entry e = { .op = J_SYSCTL, .text = SYSCTL_TCP_FASTOPEN };
+	int err = xmcp_sysctl_get(SYSCTL_TCP_FASTOPEN, &e.value);
 
-	if (!err && (v & TFO_SERVER_ENABLE))
+	if (!err && (e.value & TFO_SERVER_ENABLE))
 		return 0;
 	if (!err)
-		err = xmcp_sysctl_set(RUNSTATE_SYSCTL_FASTOPEN, v | TFO_SERVER_ENABLE);
+		err = journaled(d, &e, set_tfo);
 	if (err) {
 		xmcp_err("cannot enable the TCP Fast Open server (net.ipv4.tcp_fastopen): %s",
 			 strerror(-err));
 		return -1;
 	}
-	d->old_fastopen = v;
-	d->fastopen_saved = true;
 	return 0;
 }
 
-static int save_runstate(const struct daemon *d)
-{
-	struct runstate rs = {
-		.pid = getpid(),
-		.fwmark = d->pol.fwmark,
-		.table = d->pol.table,
-		.rule_priority = RULE_PRIORITY,
-		.limits_saved = d->limits_saved,
-		.old_add_addr_accepted = d->old_add_addr_accepted,
-		.old_subflows = d->old_subflows,
-		.fastopen_saved = d->fastopen_saved,
-		.old_fastopen = d->old_fastopen,
-	};
-	unsigned int i;
-
-	for (i = 0; i < d->n_endpoints && i < RUNSTATE_MAX_ENDPOINTS; i++)
-		rs.endpoint_ids[rs.n_endpoints++] = d->pol.endpoints[i].id;
-	return runstate_save(&rs);
-}
-
+/*
+ * Everything goes, the daemon's own parts first (their sockets close, which
+ * ends their connections), then every change to the system, newest first,
+ * from the journal, which goes last.
+ */
 static void teardown(struct daemon *d)
 {
-	const struct policy *p = &d->pol;
 	int i;
 
-	runstate_remove();
-	remove_mptcp(d);
 	heads_free(d->heads); /* its connections are the relay's to be, their sessions the admission's */
 	d->heads = NULL;
 	mcp_free(d->mcp);
@@ -518,29 +524,15 @@ static void teardown(struct daemon *d)
 	for (i = 0; i < 2; i++)
 		if (d->listen_fd[i] >= 0)
 			close(d->listen_fd[i]);
-	if (d->rule4)
-		nl_fwmark_rule(false, AF_INET, p->fwmark, p->table, RULE_PRIORITY);
-	if (d->rule6)
-		nl_fwmark_rule(false, AF_INET6, p->fwmark, p->table, RULE_PRIORITY);
-	if (d->route4)
-		nl_local_default(false, AF_INET, p->table);
-	if (d->route6)
-		nl_local_default(false, AF_INET6, p->table);
-	if (d->dp_open) {
-		for (i = 0; i < d->n_attached; i++) {
-			__u32 key = d->attached[i];
-
-			dp_detach(d->attached[i], d->attached_name[i], d->attached_flags[i]);
-			bpf_map_delete_elem(d->dp.reg_fd, &key);
-		}
-		/* dp_close wants the pin lock (given up once setup was done) */
-		if (d->dp.pins.dir_fd < 0)
-			pins_lock(&d->dp.pins, d->dp.pins.dir, false);
-		dp_close(&d->dp);
-	}
 	control_close(d->control);
 	metrics_close(d->metrics);
-	heads_free(d->heads);
+	/* the journal takes the pin lock itself to empty the pin directory (a setup that failed still holds it) */
+	if (d->dp_open)
+		pins_unlock(&d->dp.pins);
+	if (d->journaled)
+		journal_close(&d->journal);
+	if (d->dp_open)
+		dp_close(&d->dp); /* the pins went with the journal; the object goes now */
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->timerfd >= 0)
@@ -835,7 +827,7 @@ static void accept_all(struct daemon *d, int lfd)
 	socklen_t clen, slen;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct session *sess = NULL;
-	int cfd;
+	int cfd, prio = XMCP_SOCK_PRIORITY;
 
 	int n;
 
@@ -863,6 +855,8 @@ static void accept_all(struct daemon *d, int lfd)
 			close(cfd);
 			continue;
 		}
+		/* the daemon's own connection: its subflows will say so (XMCP_SOCK_PRIORITY) */
+		setsockopt(cfd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
 		if (xmcp_verbose)
 			log_pair(&client, &server, xmcp_sock_protocol(cfd));
 		if (d->adm && admission_admit(d->adm, cfd, &client, &sess)) {
@@ -1000,6 +994,11 @@ static int setup_loop(struct daemon *d)
 		xmcp_err("cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
+	/* the control socket's file, journaled: a killed daemon's goes with its other changes */
+	struct journal_entry sock = { .op = J_FILE };
+
+	if (xmcp_run_file(sock.text, sizeof(sock.text), "control", "sock") || journal_record(&d->journal, &sock))
+		return -1;
 	d->control = control_open(d->epfd, d->pol.control_gid, control_answer, d);
 	if (!d->control)
 		return -1;
@@ -1035,10 +1034,15 @@ static int setup_modules(struct daemon *d)
 
 static int setup(struct daemon *d)
 {
+	struct journal_entry pins = { .op = J_PINS };
 	int i;
 
 	if (block_signals(d) || check_syn_data(&d->pol))
 		return -1;
+	/* from here on, every change to the system is recorded before it is made */
+	if (journal_open(&d->journal, xmcp_pin_dir))
+		return -1;
+	d->journaled = true;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -1;
@@ -1047,7 +1051,8 @@ static int setup(struct daemon *d)
 		if (d->listen_fd[i] < 0)
 			return -1;
 	}
-	if (dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
+	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
 		return -1;
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d) ||
@@ -1055,8 +1060,6 @@ static int setup(struct daemon *d)
 			  bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs)))
 		return -1;
 	if (takes_syn_data(&d->pol) && enable_tfo_server(d))
-		return -1;
-	if (save_runstate(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
 	if (setup_modules(d)) {
@@ -1105,63 +1108,67 @@ static bool has_endpoint(const struct policy *p, const struct pol_endpoint *e)
 	return false;
 }
 
-/* Re-add the endpoints of old that np does not have (an undo). */
-static void readd_removed(const struct policy *old, const struct policy *np)
+static int del_journaled_endpoint(const struct journal_entry *e)
 {
-	unsigned int i;
-
-	for (i = 0; i < old->n_endpoints; i++)
-		if (!has_endpoint(np, &old->endpoints[i]))
-			add_policy_endpoint(&old->endpoints[i], i);
+	return pm_del_endpoint(e->ep.id);
 }
 
 /*
  * The kernel's endpoints from the running policy's to np's, by difference:
  * the ones np drops (or changes) go first, since a changed one keeps its
- * id, then np's new ones. A failed add undoes all of it. Removing an
+ * id, then np's new ones; each change journaled (a removed one as one to
+ * add back), so a reload that fails undoes all of them. Removing an
  * endpoint closes the subflows on its address; their connections go on
  * over the others.
  */
 static int sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np)
 {
-	unsigned int i, k;
+	struct journal_entry e = { .op = J_ENDPOINT_GONE };
+	unsigned int i;
 
-	for (i = 0; i < old->n_endpoints; i++)
-		if (!has_endpoint(np, &old->endpoints[i]))
-			pm_del_endpoint(old->endpoints[i].id);
-	for (i = 0; i < np->n_endpoints; i++) {
-		if (has_endpoint(old, &np->endpoints[i]))
+	for (i = 0; i < old->n_endpoints; i++) {
+		if (has_endpoint(np, &old->endpoints[i]))
 			continue;
-		if (add_policy_endpoint(&np->endpoints[i], i)) {
-			for (k = 0; k < i; k++)
-				if (!has_endpoint(old, &np->endpoints[k]))
-					pm_del_endpoint(np->endpoints[k].id);
-			readd_removed(old, np);
+		if (pm_endpoint_of(&old->endpoints[i], &e.ep) || journaled(d, &e, del_journaled_endpoint)) {
+			xmcp_err("cannot remove MPTCP endpoint %u", old->endpoints[i].id);
 			return -1;
 		}
 	}
-	d->n_endpoints = np->n_endpoints;
+	for (i = 0; i < np->n_endpoints; i++)
+		if (!has_endpoint(old, &np->endpoints[i]) && add_policy_endpoint(d, &np->endpoints[i], i))
+			return -1;
 	return 0;
 }
 
-/* The path manager's limits to np's: saved the first time we set them, restored when np drops them. */
+/* The path manager's limits to np's, or back to the ones before xmcp's when np sets none. */
 static int sync_limits(struct daemon *d, const struct policy *np)
 {
-	int err = 0;
+	const struct journal_entry *first = NULL;
+	struct policy orig;
+	unsigned int i;
 
-	if (np->set_limits && !d->limits_saved) {
-		err = pm_get_limits(&d->old_add_addr_accepted, &d->old_subflows);
-		d->limits_saved = !err;
-	}
-	if (!err && np->set_limits)
-		err = pm_set_limits(np->add_addr_accepted, np->subflows);
-	else if (!err && d->limits_saved) {
-		err = pm_set_limits(d->old_add_addr_accepted, d->old_subflows);
-		d->limits_saved = false;
-	}
-	if (err)
-		xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
-	return err ? -1 : 0;
+	if (np->set_limits)
+		return set_limits(d, np);
+	for (i = 0; i < d->journal.n && !first; i++)
+		if (d->journal.e[i].op == J_LIMITS)
+			first = &d->journal.e[i];
+	if (!first)
+		return 0;
+	orig.add_addr_accepted = first->a;
+	orig.subflows = first->b;
+	return set_limits(d, &orig);
+}
+
+/* A reload that failed: the datapath's maps as the running policy has them again. */
+static void restore_maps(struct daemon *d, const struct policy *np)
+{
+	const struct policy *p = &d->pol;
+
+	if (p->has_modes)
+		load_modes(d, p);
+	if (p->n_classes)
+		admission_load_classes(p, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES));
+	sync_subscribers(d, np, p);
 }
 
 /*
@@ -1175,6 +1182,7 @@ static void reload(struct daemon *d)
 {
 	struct policy *np = malloc(sizeof(*np));
 	const char *fixed;
+	unsigned int mark;
 
 	if (!np || policy_load(d->config, np)) {
 		xmcp_err("reload refused: the running policy stays");
@@ -1188,22 +1196,30 @@ static void reload(struct daemon *d)
 		free(np);
 		return;
 	}
-	/* the kernel's state first: each step that fails undoes what came before it */
-	if (sync_endpoints(d, &d->pol, np) || (sync_limits(d, np) && (sync_endpoints(d, np, &d->pol), 1)) ||
+	/*
+	 * All or nothing: the kernel's state (journaled from mark on), then the
+	 * datapath's maps; any step that fails undoes every one before it.
+	 */
+	mark = journal_mark(&d->journal);
+	if (sync_endpoints(d, &d->pol, np) || sync_limits(d, np) ||
 	    (np->has_modes && load_modes(d, np)) ||
 	    (np->n_classes &&
 	     admission_load_classes(np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES))) ||
 	    sync_subscribers(d, &d->pol, np)) {
+		journal_undo_to(&d->journal, mark);
+		restore_maps(d, np);
 		xmcp_err("reload refused: the running policy stays");
 		free(np);
 		return;
 	}
+	journal_commit(&d->journal, mark);
 	d->pol = *np; /* the MCP and upstream modules keep pointing at d->pol */
 	free(np);
-	save_runstate(d); /* detach --all after a crash must know the endpoints of now */
 	relay_set_idle(d->relay, d->pol.idle_timeout);
 	if (d->mcp)
 		mcp_set_policy(d->mcp, &d->pol);
+	if (d->heads)
+		heads_set_timeout(d->heads, d->pol.head_timeout);
 	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes, %u endpoints\n", d->config,
 		d->pol.n_subscribers, d->pol.n_endpoints);
 }
@@ -1273,21 +1289,24 @@ static void loop(struct daemon *d)
 	}
 }
 
-/* One daemon per network namespace: they would share the rule, table and limits. */
+/*
+ * One daemon per network namespace: they would share the rule, table and
+ * limits. A dead one's journal is undone first (kill -9, a crash): its
+ * programs, routes, endpoints, limits and pins are gone before we start.
+ */
 static int another_daemon(void)
 {
-	struct runstate rs;
+	pid_t pid;
+	int r = journal_recover(&pid);
 
-	if (runstate_load(&rs))
-		return 0;
-	if (runstate_daemon_alive(&rs)) {
-		xmcp_err("xmcp run is already running in this network namespace (pid %d)", rs.pid);
+	if (r > 0) {
+		xmcp_err("xmcp run is already running in this network namespace (pid %d)", pid);
 		return 1;
 	}
-	/* a killed daemon's leftovers: clean them before starting afresh */
-	xmcp_err("cleaning up after an xmcp run (pid %d) that did not exit cleanly", rs.pid);
-	runstate_undo(&rs);
-	runstate_remove();
+	if (r < 0)
+		return 1;
+	if (pid)
+		xmcp_err("cleaned up after an xmcp run (pid %d) that did not exit cleanly", pid);
 	return 0;
 }
 
@@ -1332,7 +1351,7 @@ static void reload_usage(FILE *f)
 int cmd_reload(int argc, char **argv)
 {
 	static const struct option longopts[] = { XMCP_COMMON_LONGOPTS, { 0 } };
-	struct runstate rs;
+	pid_t pid;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
@@ -1347,15 +1366,16 @@ int cmd_reload(int argc, char **argv)
 	}
 	if (xmcp_require_root())
 		return 1;
-	if (runstate_load(&rs) || !runstate_daemon_alive(&rs)) {
+	pid = journal_daemon();
+	if (!pid) {
 		xmcp_err("no xmcp run in this network namespace");
 		return 1;
 	}
-	if (kill(rs.pid, SIGHUP)) {
-		xmcp_err("cannot signal xmcp run (pid %d): %s", rs.pid, strerror(errno));
+	if (kill(pid, SIGHUP)) {
+		xmcp_err("cannot signal xmcp run (pid %d): %s", pid, strerror(errno));
 		return 1;
 	}
-	printf("asked xmcp run (pid %d) to reload its policy\n", rs.pid);
+	printf("asked xmcp run (pid %d) to reload its policy\n", pid);
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 
 #include "control.h"
 #include "evloop.h"
-#include "runstate.h"
+#include "journal.h"
 #include "util.h"
 
 #define CONTROL_MAX_REQUEST 64
@@ -57,7 +57,7 @@ static socklen_t control_addr(struct sockaddr_un *sun, char *path, size_t size)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	if (runstate_file(path, size, "control", "sock") || strlen(path) >= sizeof(sun->sun_path))
+	if (xmcp_run_file(path, size, "control", "sock") || strlen(path) >= sizeof(sun->sun_path))
 		return 0;
 	memcpy(sun->sun_path, path, strlen(path));
 	return offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1;
@@ -248,7 +248,7 @@ struct control *control_open(int epfd, gid_t group, control_fn fn, void *arg)
 	*c = (struct control){ .h.fn = listener_event, .epfd = epfd, .fd = -1, .group = group, .fn = fn,
 			       .arg = arg };
 	len = control_addr(&sun, c->path, sizeof(c->path));
-	if (!len || runstate_dir())
+	if (!len || xmcp_run_dir())
 		goto fail;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* created 0600 (no window with a wider mode), then opened to the group if there is one */

@@ -18,6 +18,7 @@
 
 #include "netlink.h"
 #include "util.h"
+#include "xmcp_maps.h"
 
 /* Send one request and run cb (may be NULL) on the reply; returns 0 or a negative errno. */
 static int nl_talk_cb(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
@@ -145,12 +146,30 @@ struct tw_dump {
 	struct inet_diag_sockid ids[TW_MAX];
 };
 
+static int class_id_attr(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == INET_DIAG_CLASS_ID && mnl_attr_get_payload_len(attr) >= 4)
+		*(__u32 *)data = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+/*
+ * A closed connection on the address and port that xmcp may remove: one
+ * with nothing left to send (TIME_WAIT, FIN_WAIT2, or any whose bytes were
+ * all acknowledged), or one of the daemon's own, which carry its priority
+ * (XMCP_SOCK_PRIORITY, which sock_diag reports as the class id). Anyone
+ * else's, with bytes still to deliver, is left alone.
+ */
 static int tw_dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
 	struct tw_dump *t = data;
+	__u32 class_id = 0;
 
-	if (m->id.idiag_sport == t->port && !memcmp(m->id.idiag_src, t->addr, t->alen) && t->n < TW_MAX)
+	if (m->id.idiag_sport != t->port || memcmp(m->id.idiag_src, t->addr, t->alen) || t->n >= TW_MAX)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*m), class_id_attr, &class_id);
+	if (!m->idiag_wqueue || class_id == XMCP_SOCK_PRIORITY)
 		t->ids[t->n++] = m->id;
 	return MNL_CB_OK;
 }
@@ -187,8 +206,10 @@ static int diag_talk(struct mnl_socket *nl, __u16 type, __u16 flags, const struc
 
 int nl_destroy_closed(int family, const void *addr, __u16 port)
 {
+	/* the class id comes with the traffic class (idiag_ext has only 8 bits) */
 	struct inet_diag_req_v2 req = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
-					.idiag_states = CLOSED_STATES };
+					.idiag_states = CLOSED_STATES,
+					.idiag_ext = 1 << (INET_DIAG_TCLASS - 1) };
 	unsigned int round;
 	struct tw_dump *t = calloc(1, sizeof(*t));
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_SOCK_DIAG);

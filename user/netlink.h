@@ -23,7 +23,8 @@ int nl_route_oif(int family, const void *dst, const void *src);
  * Destroy (sock_diag SOCK_DESTROY, what `ss -K` does) the TCP sockets of
  * closed connections (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT) whose local
  * address and port are these (family's length, network order; port in host
- * order). How many went, or a negative errno.
+ * order) and that xmcp may remove: with nothing left to send, or the
+ * daemon's own (XMCP_SOCK_PRIORITY). How many went, or a negative errno.
  */
 int nl_destroy_closed(int family, const void *addr, __u16 port);
 

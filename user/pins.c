@@ -151,3 +151,13 @@ int pins_open_map(const char *dir, const char *name)
 	}
 	return fd;
 }
+
+int pins_open_map_quiet(const char *dir, const char *name)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}

@@ -30,4 +30,7 @@ int pins_remove_all(struct xmcp_pins *p);
 /* Open one pinned map by name; a negative errno (with a message) if absent. */
 int pins_open_map(const char *dir, const char *name);
 
+/* The same without a word when it is not there. */
+int pins_open_map_quiet(const char *dir, const char *name);
+
 #endif

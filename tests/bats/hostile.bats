@@ -17,9 +17,16 @@ setup() {
 }
 
 teardown() {
-	[ -z "${CANARY_PID:-}" ] || kill "$CANARY_PID" 2>/dev/null
+	local p
+	for p in ${CANARY_PID:-} "${BG_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
 	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}" "${MCP_PID:-}"
+	rm -f "${FAKE_SOCK:-/nonexistent}"
 }
+
+# background helpers a test starts, killed by teardown whatever happens
+BG_PIDS=()
 
 # canary NS ADDR PORT: a TCP service in NS that prints each connection it
 # accepts into $CANARY (so a test can say nothing ever reached it)
@@ -182,6 +189,7 @@ for _ in range(20):
     socks.append(s)
 time.sleep(12)' "$path" 3>&- &
 	local idle=$!
+	BG_PIDS+=("$idle")
 	sleep 0.5
 	# relaying goes on meanwhile
 	transfer 10.4.0.2 8200 2000000
@@ -209,6 +217,7 @@ for s in socks:
     s.connect(sys.argv[1])
 time.sleep(10)' "$path" 3>&- &
 	idle=$!
+	BG_PIDS+=("$idle")
 	sleep 0.5
 	local t0=$SECONDS
 	stop_daemon "$HAG_PID"
@@ -235,6 +244,8 @@ while True:
     c.sendall(b"{\"flows\": 7, \"role\": [1], \"paths\": \"x\", \"classes\": {\"a\": 1}}")
     c.close()' "$path" "$BATS_TEST_TMPDIR/fake-ready" 3>&- &
 	local fake=$!
+	BG_PIDS+=("$fake")
+	FAKE_SOCK=$path
 	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/fake-ready" ] && break; sleep 0.1; done
 	run in_ns "$LAB_HAG" "$XMCP" flows
 	# lists that are not lists: printed as nothing, no abort (json-c would have)
@@ -321,8 +332,9 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	# S's answers go nowhere: the HAG's server legs stay in SYN-SENT (for minutes)
 	ip -n "$LAB_S" route add blackhole 10.1.0.0/24
 	ip -n "$LAB_S" -6 route add blackhole fd01::/64
-	# H's TCP through the HCPE: the HCPE passes on what H sent, then the reset
-	run timeout 20 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-reset 10.4.0.2 8202 200000
+	# H's TCP through the HCPE: the HCPE passes on what H sent (20 kB, which the
+	# HAG's receive buffer takes), then the reset
+	run timeout 20 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-reset 10.4.0.2 8202 20000
 	assert_success
 	sleep 0.5
 	assert_idle_cpu "$HAG_PID" 2
@@ -402,4 +414,235 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	wait "$srv"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/s8206")" "acked 3000000"
 	assert_output "received 3000000 reset"
+}
+
+# --- 4. admission that cannot be walked around ---
+
+# hag_class 'JSON' [JQ]: the shipped HAG policy, its default class JSON, then JQ
+hag_class() {
+	jq --argjson c "$1" ".classes = { default: \$c } ${2:+| $2}" "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
+}
+
+@test "hostile: SYNs xmcp cannot parse (options past the header, 7 IPv6 extension headers) are dropped on access devices, not let past admission" {
+	hag_class '{"syn_rate": 20, "syn_burst": 20}'
+	start_both
+	s_server 8210 hold-serve 10.4.0.2 8210
+	local before
+	before=$(mib "$LAB_S" TcpExtListenOverflows)
+	syns_to_hag 10.1.0.99 10.4.0.2 8210 200 --mptcp --overrun
+	syns_to_hag fd01::99 fd04::2 8210 50 --mptcp --ext 7
+	sleep 0.5
+	assert_equal "$(gw_stat "$LAB_HAG" .malformed_dropped)" 250
+	assert_equal "$(gw_stat "$LAB_HAG" .malformed.tcp_opt)" 200
+	assert_equal "$(gw_stat "$LAB_HAG" .malformed.ip6_ext)" 50
+	# not one reached S
+	assert_equal "$(mib "$LAB_S" TcpExtTCPReqQFullDrop)$(mib "$LAB_S" TcpPassiveOpens)" "00"
+	assert_equal "$(mib "$LAB_S" TcpExtListenOverflows)" "$before"
+	kill "$S_PID"
+}
+
+@test "hostile: an MPTCP SYN that also carries TCP-MD5 or an MP_JOIN is held to the rate and the origin check all the same" {
+	hag_class '{"syn_rate": 10, "syn_burst": 10}' '.origin_check = true | .subscribers += ["10.2.0.0/24", "10.3.0.0/24"]'
+	start_both
+	syns_to_hag 10.1.0.98 10.4.0.2 8211 100 --mptcp --md5
+	syns_to_hag 10.1.0.97 10.4.0.2 8211 100 --join 1234abcd --md5
+	local limited
+	limited=$(gw_stat "$LAB_HAG" .syn_rate_limited)
+	echo "rate-limited: $limited of 200"
+	# each address: its burst of 10 passes, the rest (but what a second refills) is dropped
+	[ "$limited" -ge 170 ]
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_tcp_auth.packets)" 200
+	# from outside the subscriber prefixes: dropped as any MPTCP SYN would be
+	syns_to_hag 10.9.0.1 10.4.0.2 8211 5 --mptcp --md5
+	syns_to_hag 10.9.0.1 10.4.0.2 8211 5 --join 1234abcd --md5
+	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 10
+}
+
+@test "hostile: IPv6 subscribers count by /64 (sessions and SYN buckets); IPv4-mapped sources are dropped; the session table never underflows" {
+	hag_class '{"max_sessions": 2, "syn_rate": 1000, "syn_burst": 1000}'
+	start_both
+	ip -n "$LAB_H" addr add fd01::3/64 dev lan nodad
+	ip -n "$LAB_H" addr add fd01::4/64 dev lan nodad
+	s_server 8212 hold-serve fd04::2 8212
+	# three addresses of one /64, one connection each: the third is over max_sessions
+	local clients=()
+	for src in fd01::2 fd01::3 fd01::4; do
+		nsenter --net="/run/netns/$LAB_H" "$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.bind((sys.argv[1], 0))
+s.settimeout(5)
+s.connect(("fd04::2", 8212))
+s.sendall(b"x")
+s.settimeout(1)
+try:
+    print("reset" if s.recv(1) == b"" else "ok", flush=True)
+except socket.timeout:
+    print("ok", flush=True)
+except OSError:
+    print("reset", flush=True)
+time.sleep(4)' "$src" >>"$BATS_TEST_TMPDIR/v6.out" 3>&- &
+		clients+=($!)
+		sleep 1.3
+	done
+	run cat "$BATS_TEST_TMPDIR/v6.out"
+	assert_output "$(printf 'ok\nok\nreset')"
+	# the count sits under the /64, the low 64 bits zero
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_sessions"
+	assert_equal "$(jq -c '[.[] | .formatted.key.a]' <<<"$output")" \
+		"[[253,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]"
+	assert_equal "$(jq -c '[.[] | .formatted.value]' <<<"$output")" "[2]"
+	wait "${clients[@]}"
+	# all closed: nothing left, and no count wrapped below zero
+	gw_stat_is "$LAB_HAG" .pairs_active 0
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_sessions"
+	assert_output "[]"
+	# an IPv6 SYN from ::ffff:10.1.0.2 never draws from 10.1.0.2's bucket
+	syns_to_hag ::ffff:10.1.0.2 fd04::2 8212 5 --mptcp
+	assert_equal "$(gw_stat "$LAB_HAG" .bad_source)" 5
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_syn_bkt"
+	assert_equal "$(jq '[.[] | select(.formatted.key.a[12:16] == [10, 1, 0, 2])] | length' <<<"$output")" 0
+	kill "$S_PID"
+}
+
+@test "hostile: a full session table refuses new sessions instead of letting them past the limit" {
+	hag_class '{"max_sessions": 5}'
+	start_both
+	# fill the table (65536 subscribers with sessions) with other addresses
+	local batch="$BATS_TEST_TMPDIR/fill" i
+	for i in $(seq 0 65535); do
+		printf 'map update pinned %s key 0 0 0 0 0 0 0 0 0 0 255 255 100 %d %d 1 value 1 0 0 0\n' \
+			"$PINS-$LAB_HAG/xmcp_sessions" $((i / 256)) $((i % 256))
+	done >"$batch"
+	in_ns "$LAB_HAG" bpftool batch file "$batch" >/dev/null
+	s_server 8213 hold-serve 10.4.0.2 8213
+	run timeout 30 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8213 1
+	assert_output "reset"
+	kill "$S_PID"
+	gw_stat_is "$LAB_HAG" .sessions_refused 1
+	grep -q "the session table is full" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# one slot free: admitted, counted, and gone again when it closes
+	in_ns "$LAB_HAG" bpftool map delete pinned "$PINS-$LAB_HAG/xmcp_sessions" key 0 0 0 0 0 0 0 0 0 0 255 255 100 0 0 1
+	transfer 10.4.0.2 8214 100000
+	arrived_at_s "10.1.0.2"
+	gw_stat_is "$LAB_HAG" .pairs_active 0
+	run in_ns "$LAB_HAG" bpftool map lookup pinned "$PINS-$LAB_HAG/xmcp_sessions" key 0 0 0 0 0 0 0 0 0 0 255 255 10 1 0 2
+	assert_failure
+}
+
+@test "hostile: a spoofed SYN+ACK with MP_CAPABLE teaches the HAG nothing; the server's real answer does" {
+	jq '.modes = {"default": "hybrid", "learned_lifetime": 600}' "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	local mac
+	mac=$(ip -n "$LAB_HAG" -j link show wan | jq -r '.[0].address')
+	# from S's side, SYN+ACKs "from" S:8215 to a subscriber, answering nothing
+	in_ns "$LAB_S" "$PY" "$TOP/tests/tools/synflood.py" wan "$mac" 10.4.0.2 10.1.0.2 40000 20 --synack >/dev/null
+	sleep 0.3
+	assert_equal "$(gw_stat "$LAB_HAG" .learned)" 0
+	[ "$(gw_stat "$LAB_HAG" .synack_not_ours)" -ge 1 ]
+	run in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_learned"
+	assert_output "[]"
+}
+
+# --- 5. crash, signal and reload windows ---
+
+# nothing_left_in NS: no XDP, clsact, fwmark rule, local route, endpoint, pins or journal of a daemon
+nothing_left_in() {
+	local ns=$1
+	run ip -n "$ns" -d link show
+	refute_output --partial "xdp"
+	run tc -n "$ns" qdisc show
+	refute_output --partial clsact
+	run ip -n "$ns" rule show
+	refute_output --partial fwmark
+	run ip -n "$ns" route show table all
+	refute_output --partial "table 30829"
+	run ip -n "$ns" mptcp endpoint show
+	assert_output ""
+	[ ! -e "$PINS-$ns" ]
+	[ ! -e "/run/xmcp/run-$(stat -L -c %i "/run/netns/$ns").json" ]
+}
+
+@test "hostile: killed at any moment of its setup, or after, the daemon's next start cleans up and starts; SIGTERM during setup leaves nothing" {
+	local limits_before delay pid log="$BATS_TEST_TMPDIR/run.log"
+	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)
+	for delay in 0.02 0.05 0.1 0.2 0.4 3; do
+		XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json" \
+			>"$log" 2>&1 3>&- &
+		pid=$!
+		sleep "$delay"
+		kill -KILL "$pid"
+		wait "$pid" || true
+	done
+	# after the last kill (a running daemon): a new one starts cleanly, no detach needed
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	grep -q "cleaned up after an xmcp run (pid $pid) that did not exit cleanly" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	nothing_left_in "$LAB_HAG"
+	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
+	# SIGTERM in the middle of setup: signals wait until it is done, then it all goes
+	for delay in 0.02 0.1 0.3; do
+		XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json" \
+			>"$log" 2>&1 3>&- &
+		pid=$!
+		sleep "$delay"
+		kill -TERM "$pid"
+		wait "$pid" || true
+		nothing_left_in "$LAB_HAG"
+	done
+	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
+}
+
+@test "hostile: a reload that fails half way undoes all of it: endpoints and limits as they were, the running policy stays" {
+	start_both
+	local before limits
+	before=$(ip -n "$LAB_HAG" mptcp endpoint show)
+	limits=$(ip -n "$LAB_HAG" mptcp limits show)
+	# another program's endpoint holds id 210: the new policy's second endpoint can't be added
+	ip -n "$LAB_HAG" mptcp endpoint add 10.3.0.2 id 210 dev lte
+	before=$(ip -n "$LAB_HAG" mptcp endpoint show)
+	jq '.limits = {"subflows": 4, "add_addr_accepted": 3}
+	    | .endpoints = [{"address": "10.3.0.2", "interface": "lte", "flags": ["signal"], "port": 7012, "id": 205},
+	                    {"address": "10.3.0.2", "interface": "lte", "flags": ["signal"], "port": 7013, "id": 210}]' \
+		"$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag.new"
+	mv "$BATS_TEST_TMPDIR/hag.new" "$BATS_TEST_TMPDIR/hag.json"
+	in_ns "$LAB_HAG" "$XMCP" reload
+	for _ in $(seq 50); do grep -q "reload refused" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	grep -q "reload refused: the running policy stays" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	assert_equal "$(ip -n "$LAB_HAG" mptcp endpoint show)" "$before"
+	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits"
+	# and the running policy still works, join included
+	transfer 10.4.0.2 8220 3000000
+	arrived_at_s "10.1.0.2"
+	ip -n "$LAB_HAG" mptcp endpoint delete id 210
+}
+
+@test "hostile: subscriber prefixes are masked to their length: 10.1.0.5/24 reloaded as 10.1.0.0/24 keeps H a subscriber" {
+	jq '.subscribers = ["10.1.0.5/24", "fd01::/64"]' "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	transfer 10.4.0.2 8221 100000
+	arrived_at_s "10.1.0.2"
+	jq '.subscribers = ["10.1.0.0/24", "fd01::/64"]' "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
+	in_ns "$LAB_HAG" "$XMCP" reload
+	for _ in $(seq 50); do grep -q "reloaded" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	transfer 10.4.0.2 8222 100000
+	arrived_at_s "10.1.0.2"
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 2
+	assert_equal "$(gw_stat "$LAB_HAG" .not_subscriber)" 0
+}
+
+@test "hostile: a policy file others can write is refused, at start and at reload; the running policy stays" {
+	chmod 0666 "$BATS_TEST_TMPDIR/hag.json"
+	run in_ns "$LAB_HAG" "$XMCP" check -c "$BATS_TEST_TMPDIR/hag.json"
+	assert_failure 1
+	assert_output --partial "refused: writable by others than its owner"
+	chmod 0644 "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	chmod 0666 "$BATS_TEST_TMPDIR/hag.json"
+	in_ns "$LAB_HAG" "$XMCP" reload
+	for _ in $(seq 50); do grep -q "reload refused" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	grep -q "writable by others than its owner" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	transfer 10.4.0.2 8223 100000
+	arrived_at_s "10.1.0.2"
 }

@@ -466,7 +466,7 @@ nothing_left() {
 	HAG_PID=
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" detach --all
 	assert_success
-	assert_output --partial "removed the rule, routes and MPTCP endpoints"
+	assert_output --partial "undid what xmcp run (pid"
 	nothing_left "$LAB_HAG"
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 }
@@ -489,7 +489,7 @@ print(r.returncode, r.stdout + r.stderr)
 d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 	assert_success
 	assert_output --regexp "^0 "
-	assert_output --partial "removed the rule, routes and MPTCP endpoints"
+	assert_output --partial "undid what xmcp run (pid"
 	nothing_left "$LAB_HAG"
 }
 
@@ -650,24 +650,59 @@ reload_hag() {
 	assert_output --regexp '^3 pairs: 3 closed, 0 aborted'
 }
 
-@test "hybrid: closed connections of a previous run on the HAG's endpoint port (TIME_WAIT, FIN_WAIT2) do not stop a restart" {
-	# what join subflows of the previous daemon leave when the HAG closed first: one
-	# whose peer closed too (TIME_WAIT), one whose peer has not yet (FIN_WAIT2)
+# closed_on_7011 PRIORITY: what a previous run's connections leave on the
+# HAG's endpoint port when the HAG closed first: one whose peer closed too
+# (TIME_WAIT), one whose peer has not yet (FIN_WAIT2), and one whose peer
+# stopped reading, with bytes still unsent (FIN_WAIT1), whose socket has
+# PRIORITY (the daemon's connections carry 16, XMCP_SOCK_PRIORITY; another
+# program's 0). The holder keeps the third one's peer open.
+closed_on_7011() {
 	in_ns "$LAB_HAG" "$PY" -c '
 import socket, sys, time
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("10.3.0.2", 7011)); l.listen()
-c1 = socket.create_connection(("10.3.0.2", 7011)); s1, _ = l.accept()
-c2 = socket.create_connection(("10.3.0.2", 7011)); s2, _ = l.accept()
-s1.close(); s2.close(); time.sleep(0.1); c1.close(); l.close()
-print("ready", flush=True); time.sleep(60)' > "$BATS_TEST_TMPDIR/holder" 3>&- &
+peers = []
+for _ in range(3):
+    c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("10.3.0.2", 7011)); peers.append(c)
+s1, s2, s3 = (l.accept()[0] for _ in range(3))
+s3.setsockopt(socket.SOL_SOCKET, socket.SO_PRIORITY, int(sys.argv[1]))
+s3.setblocking(False)
+try:
+    while True:
+        s3.send(bytes(65536))
+except BlockingIOError:
+    pass
+s1.close(); s2.close(); s3.close(); time.sleep(0.1); peers[0].close(); l.close()
+print("ready", flush=True); time.sleep(60)' "$1" > "$BATS_TEST_TMPDIR/holder" 3>&- &
+	HOLDER=$!
 	for _ in $(seq 50); do grep -q ready "$BATS_TEST_TMPDIR/holder" && break; sleep 0.1; done
-	run ss -N "$LAB_HAG" -tan state time-wait '( sport = :7011 )'
-	assert_line --partial "10.3.0.2:7011"
-	run ss -N "$LAB_HAG" -tan state fin-wait-2 '( sport = :7011 )'
-	assert_line --partial "10.3.0.2:7011"
+	local state
+	for state in time-wait fin-wait-2 fin-wait-1; do
+		run ss -N "$LAB_HAG" -tan state "$state" '( sport = :7011 )'
+		assert_line --partial "10.3.0.2:7011"
+	done
+}
+
+@test "hybrid: closed connections of a previous run on the HAG's endpoint port (TIME_WAIT, FIN_WAIT2, FIN_WAIT1) do not stop a restart" {
+	closed_on_7011 16
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
-	grep -q "^xmcp: endpoint 200: removed 2 closed connection(s) holding its port 7011$" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	kill "$HOLDER"
+	grep -q "^xmcp: endpoint 200: removed 3 closed connection(s) holding its port 7011$" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	run ip -n "$LAB_HAG" mptcp endpoint show
 	assert_line --partial "10.3.0.2 port 7011 id 200 signal dev lte"
+}
+
+@test "hybrid: another program's closed connection with bytes still to send is not destroyed: the daemon says the port is taken" {
+	closed_on_7011 0
+	run timeout 20 env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
+	assert_failure 1
+	assert_output --partial "removed 2 closed connection(s) holding its port 7011"
+	assert_output --partial "cannot add MPTCP endpoint 200 (endpoints[0]): Address already in use"
+	# its FIN_WAIT1 is still there, bytes and all
+	run ss -N "$LAB_HAG" -tan state fin-wait-1 '( sport = :7011 )'
+	assert_line --partial "10.3.0.2:7011"
+	kill "$HOLDER"
+	# and the failed start left nothing behind
+	nothing_left "$LAB_HAG"
 }

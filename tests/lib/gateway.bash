@@ -69,8 +69,14 @@ transfer() {
 # sender (the last `run`) reported, which a failed test would not show
 s_done() {
 	wait "$S_PID" && return 0
-	local rc=$?
+	local rc=$? ns
 	echo "S's server ended with $rc; H's sender: status $status: $output" >&2
+	# where the bytes stopped: each gateway's sockets (queues, windows, MPTCP state)
+	for ns in "${LAB_HCPE:-}" "${LAB_HAG:-}"; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
+		echo "-- sockets in $ns:" >&2
+		ip netns exec "$ns" ss -tanimM 2>&1 | head -n 60 >&2
+	done
 	return "$rc"
 }
 
