@@ -18,7 +18,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf libxdp json-c libpcap libmnl libmicrohttpd
+PKGS      := libbpf libxdp json-c libpcap libmnl libmicrohttpd libcap libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -35,7 +35,7 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 # The CLI and the objects other programs (unit tests, benchmarks) reuse.
 LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c \
 	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/journal.c user/mcp.c user/upstream.c \
-	     user/admission.c user/modes.c user/control.c user/dest.c user/head.c \
+	     user/admission.c user/modes.c user/control.c user/dest.c user/head.c user/privs.c \
 	     user/shaping.c
 CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))

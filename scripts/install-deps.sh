@@ -8,7 +8,7 @@ PKGS=(
 	# build
 	make gcc clang llvm pkg-config bpftool
 	libbpf-dev libxdp-dev xdp-tools libjson-c-dev libpcap-dev libmnl-dev libelf-dev zlib1g-dev
-	libmicrohttpd-dev
+	libmicrohttpd-dev libcap-dev libsystemd-dev
 	libclang-rt-14-dev
 	# tests
 	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps

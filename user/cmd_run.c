@@ -28,6 +28,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "cmds.h"
 #include "datapath.h"
@@ -38,6 +39,7 @@
 #include "mptcp_pm.h"
 #include "netlink.h"
 #include "policy.h"
+#include "privs.h"
 #include "mcp.h"
 #include "admission.h"
 #include "modes.h"
@@ -84,6 +86,7 @@ struct daemon {
 	unsigned long long no_head;    /* ... of those, closed or late */
 	struct ev_handler on_listen4, on_listen6, on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
+	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
 	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
 };
 
@@ -237,6 +240,10 @@ static int attach_all(struct daemon *d)
 	enum xdp_attach_mode mode = d->pol.xdp_generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
 	unsigned int g, i;
 	struct xmcp_iface rec;
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info), own_id;
+
+	own_id = bpf_obj_get_info_by_fd(bpf_program__fd(d->dp.skel->progs.xmcp_xdp), &info, &len) ? 0 : info.id;
 
 	for (g = 0; g < 3; g++)
 		for (i = 0; i < groups[g]->n; i++) {
@@ -257,6 +264,9 @@ static int attach_all(struct daemon *d)
 				return -1;
 			}
 			e.b = rec.flags;
+			/* another program runs there (libxdp's dispatcher): detaching it needs CAP_SYS_ADMIN */
+			if (rec.xdp_prog_id != own_id)
+				d->keep_sys_admin = true;
 			if (journal_update_last(&d->journal, &e) ||
 			    bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
 				return -1;
@@ -921,6 +931,7 @@ static int block_signals(struct daemon *d)
 }
 
 static void reload(struct daemon *d);
+static void reload_policy(struct daemon *d, struct policy *np);
 
 static void on_listen4(struct ev_handler *h, unsigned int events)
 {
@@ -1067,7 +1078,14 @@ static int setup(struct daemon *d)
 		return -1;
 	}
 	xmcp_accept_reserve();
-	return setup_loop(d);
+	if (setup_loop(d))
+		return -1;
+	/* all set up: what is left to do needs a few capabilities only (docs/security.md) */
+	if (privs_drop(d->keep_sys_admin))
+		xmcp_err("warning: running on with every capability it had");
+	else
+		xmcp_dbg("capabilities from now on: %s", privs_describe());
+	return 0;
 }
 
 /* The first field a live reload can't change (a restart can), or NULL. */
@@ -1181,19 +1199,27 @@ static void restore_maps(struct daemon *d, const struct policy *np)
 static void reload(struct daemon *d)
 {
 	struct policy *np = malloc(sizeof(*np));
+
+	sd_notify(0, "RELOADING=1");
+	reload_policy(d, np);
+	free(np);
+	sd_notify(0, "READY=1");
+}
+
+/* The reload itself; np (may be NULL: out of memory) is scratch space for the new policy. */
+static void reload_policy(struct daemon *d, struct policy *np)
+{
 	const char *fixed;
 	unsigned int mark;
 
 	if (!np || policy_load(d->config, np)) {
 		xmcp_err("reload refused: the running policy stays");
-		free(np);
 		return;
 	}
 	fixed = fixed_field(&d->pol, np);
 	if (fixed) {
 		xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
 			 "the running policy stays", fixed);
-		free(np);
 		return;
 	}
 	/*
@@ -1209,12 +1235,10 @@ static void reload(struct daemon *d)
 		journal_undo_to(&d->journal, mark);
 		restore_maps(d, np);
 		xmcp_err("reload refused: the running policy stays");
-		free(np);
 		return;
 	}
 	journal_commit(&d->journal, mark);
 	d->pol = *np; /* the MCP and upstream modules keep pointing at d->pol */
-	free(np);
 	relay_set_idle(d->relay, d->pol.idle_timeout);
 	if (d->mcp)
 		mcp_set_policy(d->mcp, &d->pol);
@@ -1453,7 +1477,10 @@ int cmd_run(int argc, char **argv)
 	}
 	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
 		policy_role_name(d.pol.role), d.pol.listen_port);
+	/* systemd (Type=notify): the datapath is in place now, not when the process started */
+	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol.role));
 	loop(&d);
+	sd_notify(0, "STOPPING=1");
 	log_summary(&d);
 	teardown(&d);
 	return 0;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/if_link.h>
 #include <bpf/libbpf.h>
 
 #include "datapath.h"
@@ -97,11 +98,37 @@ static void detach_tc(int ifindex, __u32 flags)
 	}
 }
 
+/*
+ * The XDP program this process loaded, once dp_open() did: the daemon
+ * detaches it by that descriptor (the kernel swaps it out only if it is
+ * still the one attached), which needs no more than CAP_NET_ADMIN. Looking
+ * a program up by its id, as libxdp does, needs CAP_SYS_ADMIN, which the
+ * daemon gives up after setup (docs/security.md).
+ */
+static int own_xdp_fd = -1;
+
+/* 1: ours, found and detached by descriptor; 0: not attached by that one. */
+static int detach_own_xdp(int ifindex)
+{
+	static const __u32 modes[] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE };
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = own_xdp_fd);
+	unsigned int i;
+
+	if (own_xdp_fd < 0)
+		return 0;
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!bpf_xdp_detach(ifindex, modes[i] | XDP_FLAGS_REPLACE, &opts))
+			return 1;
+	return 0;
+}
+
 static void detach_xdp(int ifindex, const char *dev)
 {
 	struct xdp_multiprog *mp;
 	int foreign, err;
 
+	if (detach_own_xdp(ifindex))
+		return;
 	mp = dp_our_xdp(ifindex, &foreign);
 	if (!mp) {
 		if (foreign)
@@ -172,6 +199,7 @@ int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *sk
 		goto fail;
 	}
 	dp->reg_fd = bpf_map__fd(dp->skel->maps.xmcp_ifaces);
+	own_xdp_fd = bpf_program__fd(dp->skel->progs.xmcp_xdp);
 	if ((err = check_netns(dp)))
 		goto fail;
 	return 0;
@@ -228,6 +256,7 @@ void dp_close(struct dp *dp)
 		rmdir(dp->pins.dir); /* only succeeds when empty */
 	xmcp__destroy(dp->skel);
 	dp->skel = NULL;
+	own_xdp_fd = -1;
 	dp->reg_fd = -1;
 	pins_unlock(&dp->pins);
 }

@@ -68,4 +68,9 @@ load helpers
 	assert_success
 	assert_output ""
 	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$stage/etc/systemd/system/xmcp@.service"
+	grep -qx 'Type=notify' "$stage/etc/systemd/system/xmcp@.service"
+	# the sandbox: systemd's own exposure score stays in its "OK" band (below 4.0)
+	run systemd-analyze security --offline=true "$BATS_TEST_TMPDIR/xmcp@lab.service"
+	assert_success
+	assert_output --regexp 'Overall exposure level for xmcp@lab.service: [0-3]\.[0-9] OK'
 }

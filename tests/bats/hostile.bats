@@ -646,3 +646,53 @@ nothing_left_in() {
 	transfer 10.4.0.2 8223 100000
 	arrived_at_s "10.1.0.2"
 }
+
+# --- 2. least privilege, and readiness for systemd ---
+
+@test "hostile: once set up, the daemon holds CAP_NET_ADMIN, CAP_BPF and CAP_NET_BIND_SERVICE only, with no_new_privs; it still reloads and tears down" {
+	start_both
+	local want=0000008000001400 # bits 10 (NET_BIND_SERVICE), 12 (NET_ADMIN), 39 (BPF)
+	run grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' "/proc/$HAG_PID/status"
+	assert_line "CapEff:	$want"
+	assert_line "CapPrm:	$want"
+	assert_line "CapBnd:	$want"
+	assert_line "NoNewPrivs:	1"
+	# all of it still works with that little
+	in_ns "$LAB_HAG" "$XMCP" reload
+	for _ in $(seq 50); do grep -q '^xmcp: reloaded' "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	grep -q '^xmcp: reloaded' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	transfer 10.4.0.2 8230 1000000
+	arrived_at_s "10.1.0.2"
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	nothing_left_in "$LAB_HAG"
+}
+
+@test "hostile: systemd's readiness protocol: READY once the datapath is in place, RELOADING and READY around a reload, STOPPING at the end" {
+	local sock="$BATS_TEST_TMPDIR/notify" out="$BATS_TEST_TMPDIR/notify.out"
+	"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2] + ".ready", "w").close()
+while True:
+    print(s.recv(4096).decode().replace("\n", " "), flush=True)' "$sock" "$out" >"$out" 3>&- &
+	BG_PIDS+=($!)
+	for _ in $(seq 50); do [ -e "$out.ready" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$sock XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run \
+		-c "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/$LAB_HAG.log" 2>&1 3>&- &
+	HAG_PID=$!
+	for _ in $(seq 100); do grep -q READY "$out" && break; sleep 0.1; done
+	# ready means ready: the programs are attached when it says so
+	run ip -n "$LAB_HAG" -d link show dsl
+	assert_output --partial "prog/xdp"
+	kill -HUP "$HAG_PID"
+	for _ in $(seq 50); do [ "$(grep -c READY "$out")" -ge 2 ] && break; sleep 0.1; done
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	run cat "$out"
+	assert_line --index 0 --regexp '^READY=1 STATUS=running as hag'
+	assert_line --index 1 "RELOADING=1"
+	assert_line --index 2 "READY=1"
+	assert_line --index 3 "STOPPING=1"
+}
