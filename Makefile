@@ -48,13 +48,20 @@ FUZZ_SECS ?= 300
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
+# The same daemon and unit tests under AddressSanitizer and UBSan, for the
+# sanitizer tests of the relay and the MCP (tests/bats/sanitizers.bats).
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(LIB_SRCS))
+SAN_CLI_OBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(CLI_SRCS))
+SAN_BINS := $(BUILD)/san/xmcp $(BUILD)/san/test_mp_convert
+
 .PHONY: all clean test bench deps demo fuzz install vmtest
-all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS)
+all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS) $(SAN_BINS)
 
 deps:
 	scripts/install-deps.sh
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench $(BUILD)/san:
 	$(Q)mkdir -p $@
 
 $(BUILD)/vmlinux.h: | $(BUILD)
@@ -82,6 +89,22 @@ $(BUILD)/bench/%.o: bench/%.c $(SKELS) | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/san/%.o: user/%.c $(SKELS) | $(BUILD)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(XCFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/san/test_%.o: tests/unit/test_%.c $(SKELS) | $(BUILD)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(XCFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/san/xmcp: $(SAN_CLI_OBJS) $(SAN_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
+$(BUILD)/san/test_%: $(BUILD)/san/test_%.o $(SAN_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
+
 $(BUILD)/xmcp: $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -lelf -lz -o $@
@@ -105,9 +128,13 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c user/%.c | $(BUILD)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $^ -o $@
 
 # A longer run than the one in `make test`; new inputs go to build/, not the seeds.
-fuzz: $(FUZZ_BINS)
+# Then the datapath's differential fuzzer: FUZZ_FRAMES frames through the
+# XDP program and an independent reference (tests/tools/difffuzz.py).
+FUZZ_FRAMES ?= 200000
+fuzz: $(FUZZ_BINS) $(BUILD)/xmcp
 	mkdir -p $(BUILD)/fuzz-corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz-corpus/
 	$(BUILD)/fuzz_mp_convert -max_total_time=$(FUZZ_SECS) $(BUILD)/fuzz-corpus
+	/usr/bin/python3 tests/tools/difffuzz.py --frames $(FUZZ_FRAMES) --xmcp $(BUILD)/xmcp
 
 # The suite on this kernel, then its VM part (tests/run.sh: VM_TESTS) on
 # VMTEST_KERNEL; `make test VMTEST_KERNEL=` runs this kernel's part only.
@@ -143,4 +170,4 @@ clean:
 # (make would otherwise remove them, and print so after the test summary).
 .SECONDARY:
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/san/*.d)

@@ -250,7 +250,7 @@ undo:
 void dp_close(struct dp *dp)
 {
 	/* Nothing recorded (a failed first attach, the last detach): no pins either. */
-	if (dp->reg_fd >= 0 && dp_registry_empty(dp->reg_fd))
+	if (dp->pins.dir_fd >= 0 && dp->reg_fd >= 0 && dp_registry_empty(dp->reg_fd))
 		pins_remove_all(&dp->pins);
 	else if (dp->pins.dir_fd >= 0)
 		rmdir(dp->pins.dir); /* only succeeds when empty */

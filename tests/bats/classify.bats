@@ -206,3 +206,18 @@ wrpcap("'"$BATS_TEST_TMPDIR"'/raw.pcap", [IP()/TCP()], linktype=101)'
 	assert_success
 	[ ! -e "$pins" ]
 }
+
+@test "classify: differential fuzzing: 5000 random and mutated frames, the XDP program and an independent reference agree" {
+	# tests/tools/difffuzz.py: README's classifier rules, written again in Python;
+	# a new seed each run (printed), so runs explore further over time
+	run "$PY" "$TOP/tests/tools/difffuzz.py" --frames 5000 --xmcp "$XMCP"
+	echo "$output"
+	assert_success
+	assert_output --regexp 'difffuzz: seed [0-9]+, 5000 frames, 0 disagreements'
+	# every class was exercised
+	local c
+	for c in malformed not_tcp syn syn_mp_capable syn_mp_convert syn_mp_convert_invalid syn_mp_join \
+		syn_tcp_auth synack_mp_capable tcp; do
+		assert_output --regexp "by class:.* $c [0-9]+"
+	done
+}
