@@ -211,7 +211,8 @@ static int open_listener(const struct policy *p, int family)
 	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
 		xmcp_err("cannot listen on %s port %u: %s%s", family == AF_INET ? "127.0.0.1" : "[::1]",
 			 p->listen_port, strerror(errno),
-			 errno == EADDRNOTAVAIL ? " (is the loopback interface up?)" : "");
+			 errno == EADDRNOTAVAIL ? " (is the loopback interface up?)" :
+			 errno == EADDRINUSE ? " (another program holds it: `ss -ltnp` names it)" : "");
 		close(fd);
 		return -1;
 	}

@@ -261,7 +261,7 @@ while True:
 	rm -f "$path"
 }
 
-@test "hostile: metrics: idle, slow and oversized requests are bounded; scrapes go on; a port held by another program is named" {
+@test "hostile: metrics: idle, slow and oversized requests are bounded; scrapes go on; a metrics or listen port held by another program is named" {
 	jq '.metrics = "127.0.0.1:9180"' "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
 	start_both
 	# 20 connections that send nothing, and one request with 64 KiB of headers
@@ -303,6 +303,19 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	kill "$squat"
 	assert_failure 1
 	assert_output --partial "cannot listen for metrics on port 9180: Address already in use (another program holds it"
+	wait "$squat" || true
+	# the same for the listen port the steered connections arrive on
+	local port
+	port=$(jq -r '.listen_port // 7010' "$BATS_TEST_TMPDIR/hag.json")
+	rm -f "$BATS_TEST_TMPDIR/squat"
+	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
+	squat=$!
+	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/squat" ] && break; sleep 0.1; done
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
+	kill "$squat"
+	wait "$squat" || true
+	assert_failure 1
+	assert_output --partial "cannot listen on 127.0.0.1 port $port: Address already in use (another program holds it"
 }
 
 # --- 3. no busy loop on unfinished or broken input ---
