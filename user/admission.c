@@ -12,13 +12,6 @@
 #include "xmcp_addr.h"
 #include "xmcp_maps.h"
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-
 struct admission {
 	const struct policy *pol;
 	int sessions_fd, joins_fd, joins_new_fd;

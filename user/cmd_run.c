@@ -54,14 +54,10 @@
 #include "util.h"
 #include "xmcp.skel.h"
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
 #define RULE_PRIORITY 100
 #define MAX_EVENTS 64
 /* Connections taken per listener wakeup: a flood can't hold the loop from the rest. */
 #define ACCEPT_BATCH 64
-
 
 struct daemon {
 	const char *config; /* the policy file, read again on SIGHUP */
@@ -895,12 +891,10 @@ static void accept_all(struct daemon *d, int lfd)
 	}
 }
 
-
 static void end_session(void *adm, void *session)
 {
 	admission_end(adm, session);
 }
-
 
 /*
  * SIGTERM, SIGINT and SIGHUP go to a signalfd, blocked from the first

@@ -15,12 +15,6 @@
 #include "netlink.h"
 #include "util.h"
 
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
 #define MAX_SUBFLOWS 16
 
 /* "a.b.c.d:port" or "[x::y]:port" */

@@ -16,13 +16,6 @@
 #include "relay.h"
 #include "util.h"
 
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-
 #define SPLICE_CHUNK (1 << 16)
 /*
  * Spare pipes kept for the next burst. A pair takes a pipe for a direction

@@ -12,10 +12,6 @@
 #include "upstream.h"
 #include "util.h"
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-
 /* One LAN connection on its way to an MCP. */
 struct attempt {
 	struct ev_handler h;

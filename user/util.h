@@ -7,7 +7,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <linux/types.h>
+
+/* Older C libraries name neither (glibc 2.36 has both). */
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
 
 extern int xmcp_verbose;
 

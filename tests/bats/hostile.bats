@@ -559,50 +559,36 @@ time.sleep(4)' "$src" >>"$BATS_TEST_TMPDIR/v6.out" 3>&- &
 
 # --- 5. crash, signal and reload windows ---
 
-# nothing_left_in NS: no XDP, clsact, fwmark rule, local route, endpoint, pins or journal of a daemon
-nothing_left_in() {
-	local ns=$1
-	run ip -n "$ns" -d link show
-	refute_output --partial "xdp"
-	run tc -n "$ns" qdisc show
-	refute_output --partial clsact
-	run ip -n "$ns" rule show
-	refute_output --partial fwmark
-	run ip -n "$ns" route show table all
-	refute_output --partial "table 30829"
-	run ip -n "$ns" mptcp endpoint show
-	assert_output ""
-	[ ! -e "$PINS-$ns" ]
-	[ ! -e "/run/xmcp/run-$(stat -L -c %i "/run/netns/$ns").json" ]
+# signal_hag_after SIG DELAY: start the HAG's daemon, send it SIG after DELAY
+# seconds, wait for it to end; prints its pid
+signal_hag_after() {
+	local pid
+	XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json" \
+		>"$BATS_TEST_TMPDIR/run.log" 2>&1 3>&- &
+	pid=$!
+	sleep "$2"
+	kill -"$1" "$pid"
+	wait "$pid" || true
+	echo "$pid"
 }
 
 @test "hostile: killed at any moment of its setup, or after, the daemon's next start cleans up and starts; SIGTERM during setup leaves nothing" {
-	local limits_before delay pid log="$BATS_TEST_TMPDIR/run.log"
+	local limits_before delay pid
 	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)
 	for delay in 0.02 0.05 0.1 0.2 0.4 3; do
-		XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json" \
-			>"$log" 2>&1 3>&- &
-		pid=$!
-		sleep "$delay"
-		kill -KILL "$pid"
-		wait "$pid" || true
+		pid=$(signal_hag_after KILL "$delay")
 	done
 	# after the last kill (a running daemon): a new one starts cleanly, no detach needed
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
 	grep -q "cleaned up after an xmcp run (pid $pid) that did not exit cleanly" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	stop_daemon "$HAG_PID"
 	HAG_PID=
-	nothing_left_in "$LAB_HAG"
+	nothing_left "$LAB_HAG"
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 	# SIGTERM in the middle of setup: signals wait until it is done, then it all goes
 	for delay in 0.02 0.1 0.3; do
-		XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json" \
-			>"$log" 2>&1 3>&- &
-		pid=$!
-		sleep "$delay"
-		kill -TERM "$pid"
-		wait "$pid" || true
-		nothing_left_in "$LAB_HAG"
+		signal_hag_after TERM "$delay" >/dev/null
+		nothing_left "$LAB_HAG"
 	done
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 }
@@ -678,7 +664,7 @@ nothing_left_in() {
 	arrived_at_s "10.1.0.2"
 	stop_daemon "$HAG_PID"
 	HAG_PID=
-	nothing_left_in "$LAB_HAG"
+	nothing_left "$LAB_HAG"
 }
 
 @test "hostile: systemd's readiness protocol: READY once the datapath is in place, RELOADING and READY around a reload, STOPPING at the end" {

@@ -430,26 +430,6 @@ stalled_server() {
 	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 0
 }
 
-# nothing_left NS: no trace of xmcp in namespace NS
-nothing_left() {
-	local ns=$1
-	run ip -n "$ns" -d link show
-	refute_output --partial "xdp"
-	run tc -n "$ns" qdisc show
-	refute_output --partial clsact
-	run ip -n "$ns" rule show
-	refute_output --partial fwmark
-	run ip -n "$ns" -6 rule show
-	refute_output --partial fwmark
-	run ip -n "$ns" route show table all
-	refute_output --partial "table 30829"
-	run ip -n "$ns" -6 route show table all
-	refute_output --partial "table 30829"
-	run ip -n "$ns" mptcp endpoint show
-	assert_output ""
-	[ ! -e "$PINS-$ns" ]
-}
-
 @test "hybrid: after kill -9, detach --all removes programs, pins, rule, routes, endpoints" {
 	local limits_before
 	limits_before=$(ip -n "$LAB_HAG" mptcp limits show)

@@ -135,6 +135,28 @@ control_path() {
 	echo "/run/xmcp/control-$(stat -L -c %i "/run/netns/$1").sock"
 }
 
+# nothing_left NS: no trace of xmcp in namespace NS: no XDP, clsact, fwmark rule,
+# local route, endpoint, pins, or undo journal
+nothing_left() {
+	local ns=$1
+	run ip -n "$ns" -d link show
+	refute_output --partial "xdp"
+	run tc -n "$ns" qdisc show
+	refute_output --partial clsact
+	run ip -n "$ns" rule show
+	refute_output --partial fwmark
+	run ip -n "$ns" -6 rule show
+	refute_output --partial fwmark
+	run ip -n "$ns" route show table all
+	refute_output --partial "table 30829"
+	run ip -n "$ns" -6 route show table all
+	refute_output --partial "table 30829"
+	run ip -n "$ns" mptcp endpoint show
+	assert_output ""
+	[ ! -e "$PINS-$ns" ]
+	[ ! -e "/run/xmcp/run-$(stat -L -c %i "/run/netns/$ns").json" ]
+}
+
 # gateways_down PID...: stop those daemons, then whatever a killed one left
 # in the gateway namespaces, then the lab and the pins
 gateways_down() {
