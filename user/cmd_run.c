@@ -1100,6 +1100,8 @@ static const char *fixed_field(const struct policy *a, const struct policy *b)
 		return "paths";
 	if (!SAME(has_metrics) || !SAME(metrics))
 		return "metrics";
+	if (!SAME(control_gid))
+		return "control_group";
 	if (!SAME(has_modes))
 		return "modes (present or not)";
 	if ((a->n_classes > 0) != (b->n_classes > 0))

@@ -163,7 +163,26 @@ static void client_event(struct ev_handler *h, unsigned int events)
 	read_request(k, events);
 }
 
-/* Root, or the policy's control_group: the socket's mode says so too; this is the second lock. */
+/* Whether the peer had GROUP among its supplementary groups when it connected. */
+static bool peer_in_group(int fd, gid_t group)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	/* A peer in more groups than fit is refused rather than half-checked. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len))
+		return false;
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
+/*
+ * Root, or a member of the policy's control_group (primary or supplementary,
+ * as the kernel recorded them at connect): the socket's mode says so too;
+ * this is the second lock.
+ */
 static bool peer_allowed(const struct control *c, int fd)
 {
 	struct ucred cred;
@@ -171,7 +190,11 @@ static bool peer_allowed(const struct control *c, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return false;
-	return cred.uid == 0 || (c->group != (gid_t)-1 && cred.gid == c->group);
+	if (cred.uid == 0)
+		return true;
+	if (c->group == (gid_t)-1)
+		return false;
+	return cred.gid == c->group || peer_in_group(fd, c->group);
 }
 
 static void take_client(struct control *c, int fd)
@@ -348,7 +371,9 @@ int control_request(const char *request, json_object **reply, bool quiet)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || !len || connect(fd, (struct sockaddr *)&sun, len)) {
-		if (!quiet)
+		if (!quiet && errno == EACCES)
+			xmcp_err("%s: permission denied (root only, or the policy's control_group)", path);
+		else if (!quiet)
 			xmcp_err("no xmcp run in this network namespace (control socket %s: %s)", path,
 				 strerror(errno));
 		if (fd >= 0)
@@ -368,6 +393,11 @@ int control_request(const char *request, json_object **reply, bool quiet)
 		got += n;
 	buf[got] = '\0';
 	close(fd);
+	if (!got) {
+		xmcp_err("xmcp run hung up without an answer (it answers root and the policy's "
+			 "control_group, %d clients at a time)", CONTROL_MAX_CLIENTS);
+		return -1;
+	}
 	*reply = json_tokener_parse(buf);
 	if (!*reply || !json_object_is_type(*reply, json_type_object)) {
 		xmcp_err("the daemon's answer to '%s' is not a JSON object", request);
@@ -377,7 +407,8 @@ int control_request(const char *request, json_object **reply, bool quiet)
 	}
 	return 0;
 fail:
-	xmcp_err("cannot talk to xmcp run: %s", strerror(errno));
+	xmcp_err("cannot talk to xmcp run: %s%s", strerror(errno),
+		 errno == EPIPE || errno == ECONNRESET ? " (it answers root and the policy's control_group)" : "");
 	close(fd);
 	return -1;
 }

@@ -227,6 +227,28 @@ time.sleep(10)' "$path" 3>&- &
 	[ ! -e "$path" ]
 }
 
+@test "hostile: control_group: its members (primary or supplementary group) may run xmcp flows; nobody else" {
+	# nogroup: a group no test user is in unless put there
+	jq '.control_group = "nogroup"' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-group.json"
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag-group.json")
+	local path gid
+	path=$(control_path "$LAB_HAG")
+	gid=$(getent group nogroup | cut -d: -f3)
+	run stat -c '%U %G %a' "$path"
+	assert_output "root nogroup 660"
+	local as="env XMCP_PIN_DIR=$PINS-$LAB_HAG nsenter --net=/run/netns/$LAB_HAG setpriv --reuid=65534"
+	run $as --regid="$gid" --clear-groups "$XMCP" flows
+	assert_success
+	assert_output --partial "hag: 0 pairs"
+	run $as --regid=1 --groups="$gid" "$XMCP" flows
+	assert_success
+	assert_output --partial "hag: 0 pairs"
+	# neither: the socket's mode stops it before the daemon's own check
+	run $as --regid=1 --clear-groups "$XMCP" flows
+	assert_failure
+	assert_output --partial "permission denied (root only, or the policy's control_group)"
+}
+
 @test "hostile: the CLI trusts no control socket that is not root's, and reads nonsense without crashing" {
 	# no daemon here: a fake one at the daemon's path (only root could put it there)
 	local path

@@ -392,9 +392,14 @@ stalled_server() {
 	jq '.listen_port = 7999' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
 	kill -HUP "$HAG_PID"
 	for _ in $(seq 50); do [ "$(grep -c 'reload refused' "$BATS_TEST_TMPDIR/$LAB_HAG.log")" -ge 2 ] && break; sleep 0.1; done
+	# the control socket's group is fixed at start: a change is refused, not ignored
+	jq '.control_group = "nogroup"' "$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	kill -HUP "$HAG_PID"
+	for _ in $(seq 50); do [ "$(grep -c 'reload refused' "$BATS_TEST_TMPDIR/$LAB_HAG.log")" -ge 3 ] && break; sleep 0.1; done
 	run grep "reload refused" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	assert_line "xmcp: reload refused: the running policy stays"
 	assert_line --partial "reload refused: listen_port, fwmark or table can't change while running"
+	assert_line --partial "reload refused: control_group can't change while running"
 	kill -0 "$HAG_PID"
 }
 
