@@ -428,18 +428,22 @@ static __always_inline int take_syn_token(const struct xmcp_addr *k, const struc
 
 /*
  * An MP_JOIN SYN names its connection by the token (bytes 4..7 of the
- * 12-byte option). Connections the daemon limited have a budget: joins past
- * it are dropped. 1 to let it through.
+ * 12-byte option; its random nonce follows). Connections the daemon limited
+ * have a budget: joins past it are dropped, a retransmission of the last
+ * join let through is not a new one. A SYN whose MP_JOIN is not the 12
+ * bytes a SYN's must be (RFC 8684 3.2) names no token the limit could
+ * count: dropped. 1 to let it through.
  */
 static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_meta *m)
 {
-	__u8 *opt = frame_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->convert_off[0], 8);
+	__u8 *opt = frame_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->convert_off[0], 12);
 	struct xmcp_join_budget *jb;
-	__u32 token;
+	__u32 token, nonce;
 
 	if (!opt || opt[1] != 12)
-		return 1;
+		return 0;
 	__builtin_memcpy(&token, opt + 4, 4);
+	__builtin_memcpy(&nonce, opt + 8, 4);
 	token = bpf_ntohl(token);
 	/* the daemon's entry once it accepted the connection, else the SYN+ACK's */
 	jb = bpf_map_lookup_elem(&XMCP_MAP_JOINS, &token);
@@ -447,9 +451,12 @@ static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_me
 		jb = bpf_map_lookup_elem(&XMCP_MAP_JOINS_NEW, &token);
 	if (!jb)
 		return 1;
+	if (nonce && jb->last_nonce == nonce)
+		return 1;
 	if (jb->joins >= jb->max_joins)
 		return 0;
 	__sync_fetch_and_add(&jb->joins, 1);
+	jb->last_nonce = nonce;
 	return 1;
 }
 
@@ -474,19 +481,20 @@ static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta 
 		return PASS;
 	if (!(device_mode(ctx) & XMCP_STEER_SUBSCRIBERS))
 		return PASS;
-	if ((m->cls == XMCP_CLASS_SYN_MP_JOIN || (mptcp & XMCP_SCAN_JOIN)) && !join_allowed(ctx, m))
-		return DROP_JOIN_LIMIT;
 	if (ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, &src, &dst) < 0)
 		return PASS;
 	__builtin_memcpy(pk.addr, src.a, 16);
 	cls = bpf_map_lookup_elem(&XMCP_MAP_SUBSCRIBERS, &pk);
-	if (!cls)
-		return PASS;
-	c = bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls);
-	if (!c || !c->syn_rate)
-		return PASS;
-	xmcp_addr_subscriber(&src);
-	return take_syn_token(&src, c) ? PASS : DROP_SYN_RATE;
+	c = cls ? bpf_map_lookup_elem(&XMCP_MAP_CLASSES, cls) : NULL;
+	/* the rate first: a SYN it drops spends no join */
+	if (c && c->syn_rate) {
+		xmcp_addr_subscriber(&src);
+		if (!take_syn_token(&src, c))
+			return DROP_SYN_RATE;
+	}
+	if ((m->cls == XMCP_CLASS_SYN_MP_JOIN || (mptcp & XMCP_SCAN_JOIN)) && !join_allowed(ctx, m))
+		return DROP_JOIN_LIMIT;
+	return PASS;
 }
 
 /* Add one to a counter of the XDP stats (the field's offset, from offsetof). */

@@ -165,10 +165,12 @@ XMCP_ASSERT_SIZE(struct xmcp_syn_bucket, 16);
  */
 #define XMCP_MAX_JOIN_ENTRIES 65536
 struct xmcp_join_budget {
-	__u32 max_joins; /* the class's max_subflows - 1 */
-	__u32 joins;	 /* MP_JOIN SYNs let through so far */
+	__u32 max_joins;  /* the class's max_subflows - 1 */
+	__u32 joins;	  /* MP_JOIN SYNs let through so far */
+	__u32 last_nonce; /* of the last one: its retransmissions are not new joins */
+	__u32 pad;
 };
-XMCP_ASSERT_SIZE(struct xmcp_join_budget, 8);
+XMCP_ASSERT_SIZE(struct xmcp_join_budget, 16);
 
 /*
  * XMCP_MAP_DAEMON_STATS (one slot, written by the daemon every second and at

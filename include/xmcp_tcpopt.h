@@ -78,7 +78,7 @@ struct xmcp_scan {
 	__u8 d_seen;			   /* bit 0: a destination, bit 1: a source */
 	__u8 convert_off[XMCP_MPC_MAX];	   /* offsets in the scanned buffer */
 	__u16 pos;			   /* walk position, see xmcp_scan_tcp_options */
-	__u8 join_off;			   /* XMCP_SCAN_JOIN: where the MP_JOIN option starts */
+	__u8 join_off;			   /* XMCP_SCAN_JOIN: where the SYN's MP_JOIN starts (see below) */
 	__u8 mpc_off;			   /* XMCP_SCAN_MPC: where the MP_CAPABLE option starts */
 	__u8 mpc_len;			   /* and its length (12 and up carry a key) */
 };
@@ -201,8 +201,14 @@ XMCP_INLINE void xmcp_scan_mptcp(const struct xmcp_optbuf *buf, __u32 i, __u32 o
 		s->mpc_off = i;
 		s->mpc_len = olen;
 	} else if (sub == XMCP_MPTCP_SUB_JOIN && xmcp_mpjoin_len_ok(olen)) {
+		/*
+		 * The kernel takes a SYN's token from its last 12-byte MP_JOIN
+		 * and only ORs in flags from the others: that one is the join,
+		 * else the first MP_JOIN (a SYN whose MP_JOIN is not 12 bytes).
+		 */
+		if (olen == 12 || !(s->flags & XMCP_SCAN_JOIN))
+			s->join_off = i;
 		s->flags |= XMCP_SCAN_JOIN;
-		s->join_off = i;
 	} else if (sub == XMCP_MPTCP_SUB_CONVERT)
 		xmcp_mpc_record(buf, i, len, s);
 }

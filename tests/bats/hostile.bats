@@ -493,6 +493,38 @@ hag_class() {
 	assert_equal "$(gw_stat "$LAB_HAG" .origin_not_subscriber)" 10
 }
 
+@test "hostile: a join SYN cannot pass the subflow limit with a second MP_JOIN after its own, nor with a SYN+ACK's" {
+	hag_class '{"max_subflows": 1}'
+	start_both
+	s_server 8212 serve 10.4.0.2 8212 --stall 6
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8212 2000000 >"$BATS_TEST_TMPDIR/h.out" 3>&- &
+	local h=$! token= i
+	BG_PIDS+=("$h")
+	for i in $(seq 50); do
+		# the key's bytes in host (little-endian) order, printed as the token's hex
+		token=$(in_ns "$LAB_HAG" bpftool -j map dump pinned "$PINS-$LAB_HAG/xmcp_joins" |
+			jq -r '.[0].key // empty | reverse | map(.[2:]) | add')
+		[ -n "$token" ] && break
+		sleep 0.1
+	done
+	[ -n "$token" ]
+	local dropped
+	dropped=$(gw_stat "$LAB_HAG" .join_over_limit)
+	# to the HAG's announced address, where the kernel takes joins: its token, then a 24-byte
+	# MP_JOIN the kernel only takes flags from; and a lone 16-byte one
+	syns_to_hag 10.1.0.2 10.3.0.2 7011 5 --join "$token"
+	syns_to_hag 10.1.0.2 10.3.0.2 7011 5 --join "$token" --join-ack
+	syns_to_hag 10.1.0.2 10.3.0.2 7011 5 --join16
+	sleep 0.5
+	assert_equal "$(gw_stat "$LAB_HAG" .join_over_limit)" "$((dropped + 15))"
+	assert_equal "$(mib "$LAB_HAG" MPTcpExtMPJoinSynRx)" 0
+	# the connection itself goes on intact
+	wait "$h"
+	wait "$S_PID"
+	run cat "$BATS_TEST_TMPDIR/h.out"
+	arrived_at_s "10.1.0.2"
+}
+
 @test "hostile: IPv6 subscribers count by /64 (sessions and SYN buckets); IPv4-mapped sources are dropped; the session table never underflows" {
 	hag_class '{"max_sessions": 2, "syn_rate": 1000, "syn_burst": 1000}'
 	start_both

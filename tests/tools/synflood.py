@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""synflood.py DEV DST_MAC SRC DST PORT COUNT [--mptcp] [--join TOKEN] [--md5]
-                                           [--overrun] [--ext N] [--synack]
+"""synflood.py DEV DST_MAC SRC DST PORT COUNT [--mptcp] [--join TOKEN] [--join-ack]
+                                           [--join16] [--md5] [--overrun] [--ext N] [--synack]
 
 Send COUNT TCP SYNs from SRC (source ports counting up) to DST:PORT out of
 DEV, addressed to DST_MAC, as fast as scapy manages; print how many seconds
 that took. A SYN flood from one address, for the admission and hostile
 tests; IPv6 when SRC is an IPv6 address.
   --mptcp      each SYN carries MP_CAPABLE (version 1)
-  --join T     each SYN carries MP_JOIN naming token T (hex)
+  --join T     each SYN carries MP_JOIN naming token T (hex), nonce 0x01020304
+  --join-ack   then a second, 24-byte MP_JOIN (the third ACK's form)
+  --join16     a 16-byte MP_JOIN (the SYN+ACK's form) as the only one
   --md5        a TCP-MD5 option as well (kind 19, a zero signature)
   --overrun    a last option whose length runs past the TCP header: the
                option list is malformed, the MPTCP option before it is not
@@ -41,6 +43,10 @@ def options():
         o += bytes([30, 4, 0x01, 0x81])
     if flag("--join"):
         o += bytes([30, 12, 0x10, 0]) + struct.pack("!I", int(value("--join"), 16)) + b"\x01\x02\x03\x04"
+    if flag("--join-ack"):
+        o += bytes([30, 24, 0x10, 0]) + bytes(20)
+    if flag("--join16"):
+        o += bytes([30, 16, 0x10, 0]) + bytes(12)
     if flag("--md5"):
         o += bytes([19, 18]) + bytes(16)
     o += b"\x01" * (-len(o) % 4)

@@ -176,6 +176,15 @@ static void test_option_walk(void)
 
 	__u8 join[] = { 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	CHECK(scan(join, sizeof(join)).flags == (XMCP_SCAN_JOIN | XMCP_SCAN_MPTCP), "MP_JOIN found");
+	/* the kernel's token is the last 12-byte MP_JOIN's; a 24-byte one after it only adds flags */
+	__u8 join_then_ack[] = { 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+				 30, 24, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	CHECK(scan(join_then_ack, sizeof(join_then_ack)).join_off == 0, "a later 24-byte MP_JOIN is not the join");
+	__u8 ack_then_join[] = { 30, 16, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+	CHECK(scan(ack_then_join, sizeof(ack_then_join)).join_off == 16, "the 12-byte MP_JOIN is the join");
+	__u8 two_joins[] = { 30, 12, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 30, 12, 0x10, 0, 9, 9, 9, 9, 5, 6, 7, 8 };
+	CHECK(scan(two_joins, sizeof(two_joins)).join_off == 12, "of two 12-byte MP_JOINs the last (the kernel's)");
 	__u8 md5[] = { 1, 1, 19, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 	CHECK(scan(md5, sizeof(md5)).flags == XMCP_SCAN_AUTH, "TCP-MD5 found");
 	__u8 ao[] = { 29, 4, 1, 1 };
