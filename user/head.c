@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,14 +11,27 @@
 #include "head.h"
 #include "util.h"
 
+/*
+ * How often a client not yet confirmed is looked at again: from 2 ms,
+ * doubling to 64 ms. Its ACK is seen at most 64 ms (or its own delay, when
+ * shorter) after it came. TFO's queue (1024 per listener) bounds how many
+ * wait: 1000 spoofed ones waiting cost about 7% of a core (measured on a
+ * 2-core test machine, ticks of /proc/PID/stat over 5 s).
+ */
+#define CONFIRM_FIRST_MS 2
+#define CONFIRM_MAX_MS 64
+
 struct waiting {
 	struct ev_handler h;
 	struct heads *hs;
 	int fd;
 	time_t deadline;
 	void *owner;
-	bool dead; /* ended: freed by heads_reap once the batch is done */
-	struct waiting *prev, *next;
+	bool dead;	   /* ended: freed by heads_reap once the batch is done */
+	bool confirmed;	   /* the client's handshake is complete (see client_confirmed) */
+	unsigned int step; /* ms until the next look while not confirmed */
+	long long next;	   /* when that is, CLOCK_MONOTONIC ms */
+	struct waiting *prev, *next_w;
 };
 
 struct heads {
@@ -26,6 +41,9 @@ struct heads {
 	void *arg;
 	unsigned int n;
 	struct waiting *list, *dead;
+	struct ev_handler on_timer;
+	int timerfd;	    /* fires when an unconfirmed client is due a look */
+	long long armed_at; /* 0: disarmed */
 };
 
 static time_t now(void)
@@ -36,12 +54,31 @@ static time_t now(void)
 	return ts.tv_sec;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void confirm_tick(struct ev_handler *h, unsigned int events);
+
 struct heads *heads_new(int epfd, unsigned int timeout_s, head_fn done, void *arg)
 {
 	struct heads *hs = calloc(1, sizeof(*hs));
 
-	if (hs)
-		*hs = (struct heads){ .epfd = epfd, .timeout = timeout_s, .done = done, .arg = arg };
+	if (!hs)
+		return NULL;
+	*hs = (struct heads){ .epfd = epfd, .timeout = timeout_s, .done = done, .arg = arg,
+			      .on_timer.fn = confirm_tick };
+	hs->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (hs->timerfd < 0 || ev_add(epfd, hs->timerfd, EPOLLIN, &hs->on_timer)) {
+		if (hs->timerfd >= 0)
+			close(hs->timerfd);
+		free(hs);
+		return NULL;
+	}
 	return hs;
 }
 
@@ -69,14 +106,14 @@ static void finish(struct heads *hs, struct waiting *w, enum head_result r, cons
 {
 	epoll_ctl(hs->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	if (w->prev)
-		w->prev->next = w->next;
+		w->prev->next_w = w->next_w;
 	else
-		hs->list = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+		hs->list = w->next_w;
+	if (w->next_w)
+		w->next_w->prev = w->prev;
 	hs->n--;
 	w->dead = true;
-	w->next = hs->dead;
+	w->next_w = hs->dead;
 	hs->dead = w;
 	hs->done(hs->arg, w->fd, r, f, err, w->owner);
 	if (r != HEAD_OK)
@@ -84,17 +121,77 @@ static void finish(struct heads *hs, struct waiting *w, enum head_result r, cons
 }
 
 /*
- * Look at what has arrived. The framing is at most XMCP_MPC_FRAME_MAX
- * bytes: a peek of that much decides. Returns without a verdict only while
- * more bytes could still complete it.
+ * Whether the client has answered our SYN+ACK. With TCP Fast Open and no
+ * cookie (the MP_CONVERT rides in the SYN's data), accept() returns the
+ * connection as soon as its SYN arrives, in SYN_RECV: nothing yet proves
+ * the source address is the sender's, and a spoofed SYN with data would
+ * have the MCP connect to the server it names, or the HAG (transparent)
+ * open a connection in a victim's name. The handshake's last ACK proves
+ * it (it answers our sequence number). TCP_INFO on an MPTCP socket is its
+ * first subflow's. A kernel that cannot say (TCP_INFO on MPTCP came
+ * before Fast Open on MPTCP, 6.2) has no such early connections.
+ */
+static bool client_confirmed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) || len < 1)
+		return true;
+	return ti.tcpi_state != TCP_SYN_RECV;
+}
+
+/*
+ * Have the timer fire by t (CLOCK_MONOTONIC ms) at the latest. It only ever
+ * moves earlier between two firings, so this costs nothing per client; a
+ * firing with nothing due (the client went or was confirmed) just re-arms.
+ */
+static void arm_by(struct heads *hs, long long t)
+{
+	struct itimerspec its = { 0 };
+
+	if (hs->armed_at && hs->armed_at <= t)
+		return;
+	hs->armed_at = t;
+	/* absolute: a time already past fires at once */
+	its.it_value.tv_sec = t / 1000;
+	its.it_value.tv_nsec = (t % 1000) * 1000000 + 1;
+	timerfd_settime(hs->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* w's client is not confirmed yet: look again later, each wait twice the last. */
+static void confirm_later(struct heads *hs, struct waiting *w)
+{
+	w->step = w->step ? (w->step * 2 > CONFIRM_MAX_MS ? CONFIRM_MAX_MS : w->step * 2) : CONFIRM_FIRST_MS;
+	w->next = now_ms() + w->step;
+	arm_by(hs, w->next);
+}
+
+/*
+ * Look at what has arrived, once the client is confirmed. The framing is
+ * at most XMCP_MPC_FRAME_MAX bytes: a peek of that much decides. Returns
+ * without a verdict only while more bytes could still complete it, or the
+ * client has not answered our SYN+ACK yet.
  */
 static void try_head(struct heads *hs, struct waiting *w, bool final)
 {
 	__u8 buf[XMCP_OPTBUF_SIZE];
 	struct mpc_frame f;
-	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n;
 	int off;
 
+	if (!w->confirmed) {
+		if (final) {
+			finish(hs, w, HEAD_LATE, NULL, 0);
+			return;
+		}
+		if (!client_confirmed(w->fd)) {
+			confirm_later(hs, w);
+			return;
+		}
+		w->confirmed = true;
+	}
+	n = recv(w->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !final)
 		return;
 	if (n <= 0) {
@@ -138,7 +235,7 @@ int heads_add(struct heads *hs, int fd, void *owner)
 		return -1;
 	}
 	*w = (struct waiting){ .h.fn = head_event, .hs = hs, .fd = fd, .owner = owner,
-			       .deadline = now() + hs->timeout, .next = hs->list };
+			       .deadline = now() + hs->timeout, .next_w = hs->list };
 	if (ev_add(hs->epfd, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, &w->h)) {
 		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, owner);
 		reset_close(fd);
@@ -160,9 +257,32 @@ void heads_expire(struct heads *hs)
 	time_t t = now();
 
 	for (; w; w = next) {
-		next = w->next;
+		next = w->next_w;
 		if (t >= w->deadline)
 			finish(hs, w, HEAD_LATE, NULL, 0);
+	}
+}
+
+/* The clients due a look: confirmed ones go on to their head, the others wait longer. */
+static void confirm_tick(struct ev_handler *h, unsigned int events)
+{
+	struct heads *hs = container_of(h, struct heads, on_timer);
+	struct waiting *w = hs->list, *next;
+	long long t = now_ms();
+	__u64 n;
+
+	(void)events;
+	if (read(hs->timerfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	hs->armed_at = 0; /* it fired: one-shot; confirm_later and arm_by set the next */
+	for (; w; w = next) {
+		next = w->next_w;
+		if (w->confirmed)
+			continue;
+		if (w->next <= t)
+			try_head(hs, w, false); /* confirmed, ended, or due later */
+		else
+			arm_by(hs, w->next);
 	}
 }
 
@@ -171,7 +291,7 @@ void heads_reap(struct heads *hs)
 	struct waiting *w;
 
 	while ((w = hs->dead)) {
-		hs->dead = w->next;
+		hs->dead = w->next_w;
 		free(w);
 	}
 }
@@ -183,5 +303,6 @@ void heads_free(struct heads *hs)
 	while (hs->list)
 		finish(hs, hs->list, HEAD_LATE, NULL, 0);
 	heads_reap(hs);
+	close(hs->timerfd);
 	free(hs);
 }

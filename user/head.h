@@ -13,6 +13,8 @@
  * MCP at 100% of a core). Each has a deadline of its own (the policy's
  * head_timeout). A hangup, reset or FIN before the head is complete, bytes
  * that can no longer become a head, and a passed deadline end it at once.
+ * A head counts only once the client has answered our SYN+ACK: a SYN with
+ * data is accepted before that (TFO), from a source nothing has proven.
  */
 #ifndef XMCP_HEAD_H
 #define XMCP_HEAD_H

@@ -161,6 +161,29 @@ mcp_refuses() {
 	arrived_at_s "10.4.0.1"
 }
 
+@test "hostile: MCP: a spoofed SYN with an MP_CONVERT in its data opens nothing until its sender answers the SYN+ACK" {
+	require_mptcp_fastopen
+	jq '.head_timeout = 2' "$TOP/policies/mcp.json" >"$BATS_TEST_TMPDIR/mcp.json"
+	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/mcp.json")
+	canary "$LAB_S" 10.4.0.2 8095
+	# from a subscriber address nobody holds: the SYN+ACK goes nowhere, no ACK comes back
+	syns_to_hag 10.1.0.77 10.2.0.2 9443 3 --mptcp --convert 10.4.0.2:8095
+	# waiting for their ACKs costs nothing (a look now and then, not a spin)
+	assert_idle_cpu "$MCP_PID" 1
+	sleep 2
+	run cat "$CANARY"
+	assert_output ""
+	assert_equal "$(gw_stat "$LAB_HAG" .pairs_opened)" 0
+	# reset at head_timeout, as a head that never came
+	assert_equal "$(gw_stat "$LAB_HAG" .no_head)" 3
+	# a real client's SYN data is converted as before
+	s_server 8096 serve 10.4.0.2 8096
+	run timeout "$(slow 30)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 \
+		10.4.0.2 8096 100000
+	s_done
+	arrived_at_s "10.4.0.1"
+}
+
 # --- 2. the control socket and the metrics listener ---
 
 @test "hostile: control socket: root's only; idle clients neither stall relaying nor SIGTERM, and are dropped after 5 s" {

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """synflood.py DEV DST_MAC SRC DST PORT COUNT [--mptcp] [--join TOKEN] [--join-ack]
                                            [--join16] [--md5] [--overrun] [--ext N] [--synack]
+                                           [--convert ADDR:PORT]
 
 Send COUNT TCP SYNs from SRC (source ports counting up) to DST:PORT out of
 DEV, addressed to DST_MAC, as fast as scapy manages; print how many seconds
@@ -15,7 +16,10 @@ tests; IPv6 when SRC is an IPv6 address.
                option list is malformed, the MPTCP option before it is not
   --ext N      (IPv6) N destination-options extension headers first
   --synack     SYN+ACK instead, with MP_CAPABLE carrying a key
+  --convert A:P  SYN data (TCP Fast Open without cookie): an MP_CONVERT
+               naming IPv4 server A port P, EOL, then b"spoofed"
 """
+import ipaddress
 import logging
 import struct
 import sys
@@ -56,9 +60,18 @@ def options():
     return o
 
 
+def payload():
+    """The SYN data: an MP_CONVERT head (draft-boucadair) with --convert, else none."""
+    if not flag("--convert"):
+        return b""
+    addr, port = value("--convert").rsplit(":", 1)
+    head = bytes([30, 10, 0xe << 4, 6]) + ipaddress.IPv4Address(addr).packed + struct.pack("!H", int(port))
+    return head + b"\x00" + b"spoofed"
+
+
 def main():
     args = [a for i, a in enumerate(sys.argv[1:], 1)
-            if not a.startswith("--") and not sys.argv[i - 1] in ("--join", "--ext")]
+            if not a.startswith("--") and not sys.argv[i - 1] in ("--join", "--ext", "--convert")]
     if len(args) != 6:
         sys.exit(__doc__)
     dev, mac, src, dst, port, count = args
@@ -73,7 +86,7 @@ def main():
         ip = IP(src=src, dst=dst)
     pkts = [Ether(dst=mac) / ip /
             TCP(sport=20000 + i, dport=int(port), flags=flags, seq=i, ack=1000 if "A" in flags else 0,
-                dataofs=doff) / Raw(opts)
+                dataofs=doff) / Raw(opts + payload())
             for i in range(int(count))]
     # the options ride as "payload" after a bare header whose data offset covers them
     sock = conf.L2socket(iface=dev)
