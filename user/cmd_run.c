@@ -1251,11 +1251,11 @@ static void reload_policy(struct daemon *d, struct policy *np)
  */
 static int wait_ms(const struct daemon *d)
 {
-	if (relay_draining(d->relay))
-		return 5;
-	if (d->upstream && upstream_busy(d->upstream))
+	int drain = relay_drain_ms(d->relay);
+
+	if (d->upstream && upstream_busy(d->upstream) && (drain < 0 || drain > 20))
 		return 20;
-	return -1;
+	return drain;
 }
 
 /* Paths with their subflows, classes with their sessions: what `xmcp stats` adds from us. */
@@ -1296,8 +1296,7 @@ static void loop(struct daemon *d)
 
 			h->fn(h, ev[i].events);
 		}
-		if (relay_draining(d->relay))
-			relay_drain(d->relay);
+		relay_drain(d->relay);
 		if (d->upstream && upstream_busy(d->upstream))
 			upstream_expire(d->upstream);
 		/* what ended in this batch is freed only now (user/evloop.h) */

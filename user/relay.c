@@ -59,6 +59,9 @@ struct pair {
 	bool connected;
 	bool dead;     /* closed; freed by relay_reap() once the event batch is done */
 	bool draining; /* a leg failed and all its bytes went out: waiting for them to be taken */
+	unsigned int drain_step;  /* ms until the next look while draining */
+	long long drain_next;	  /* when that is, CLOCK_MONOTONIC ms */
+	struct pair *dprev, *dnext; /* the relay's draining list */
 	unsigned int armed[2]; /* the events each leg is registered for */
 	time_t last;
 	time_t started;
@@ -74,7 +77,8 @@ struct relay {
 	int epfd;
 	unsigned int idle;
 	enum relay_mode mode;
-	unsigned int draining; /* pairs waiting for a failed leg's bytes to be taken */
+	struct pair *draining; /* pairs waiting for a failed leg's bytes to be taken */
+	long long drain_due;   /* the earliest drain_next among them, or earlier; 0: none */
 	struct pair *pairs;
 	int spare_r[SPARE_PIPES], spare_w[SPARE_PIPES];
 	unsigned int spares;
@@ -107,6 +111,17 @@ static time_t now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
 }
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+#define DRAIN_FIRST_MS 5
+#define DRAIN_MAX_MS 1000
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode)
 {
@@ -245,11 +260,39 @@ static void pipe_put(struct relay *r, struct pair *p, int d)
 	p->pipe_r[d] = p->pipe_w[d] = -1;
 }
 
+/*
+ * Into or out of the draining list. While in it, the pair is looked at
+ * again after 5 ms, then each wait twice the last, up to a second: a peer
+ * that takes the bytes soon is seen soon, one that never does (a zero
+ * window) costs a look a second until the idle lifetime ends the pair.
+ */
 static void set_draining(struct relay *r, struct pair *p, bool on)
 {
-	if (p->draining != on)
-		r->draining += on ? 1 : -1;
+	if (on) {
+		p->drain_step = !p->draining ? DRAIN_FIRST_MS :
+			p->drain_step * 2 > DRAIN_MAX_MS ? DRAIN_MAX_MS : p->drain_step * 2;
+		p->drain_next = now_ms() + p->drain_step;
+		if (!r->drain_due || p->drain_next < r->drain_due)
+			r->drain_due = p->drain_next;
+	}
+	if (p->draining == on)
+		return;
 	p->draining = on;
+	if (on) {
+		p->dprev = NULL;
+		p->dnext = r->draining;
+		if (r->draining)
+			r->draining->dprev = p;
+		r->draining = p;
+		return;
+	}
+	if (p->dprev)
+		p->dprev->dnext = p->dnext;
+	else
+		r->draining = p->dnext;
+	if (p->dnext)
+		p->dnext->dprev = p->dprev;
+	p->dprev = p->dnext = NULL;
 }
 
 /* abort: reset both legs (SO_LINGER 0: RST, MP_FASTCLOSE on MPTCP). */
@@ -521,19 +564,31 @@ static void leg_event(struct ev_handler *h, unsigned int events)
 	step(r, p);
 }
 
-bool relay_draining(const struct relay *r)
+int relay_drain_ms(const struct relay *r)
 {
-	return r->draining > 0;
+	long long t;
+
+	if (!r->draining || !r->drain_due)
+		return -1;
+	t = r->drain_due - now_ms();
+	return t < 0 ? 0 : t > DRAIN_MAX_MS ? DRAIN_MAX_MS : (int)t;
 }
 
+/* Nothing before the earliest look is due: a call costs nothing until then. */
 void relay_drain(struct relay *r)
 {
-	struct pair *p = r->pairs, *next;
+	long long t = now_ms();
+	struct pair *p = r->draining, *next;
 
-	for (; p && r->draining; p = next) {
-		next = p->next;
-		if (p->draining)
-			step(r, p);
+	if (!p || t < r->drain_due)
+		return;
+	r->drain_due = 0;
+	for (; p; p = next) {
+		next = p->dnext;
+		if (p->drain_next <= t)
+			step(r, p); /* closes it, or sets its next look (set_draining) */
+		else if (!r->drain_due || p->drain_next < r->drain_due)
+			r->drain_due = p->drain_next;
 	}
 }
 

@@ -68,10 +68,12 @@ unsigned long long relay_active(const struct relay *r);
 void relay_reap(struct relay *r);
 /*
  * Pairs whose leg was reset wait for the other leg's peer to take the last
- * bytes before resetting it: while relay_draining(), call relay_drain()
- * every few milliseconds.
+ * bytes before resetting it. Each is looked at again after 5 ms, doubling
+ * to a second (a peer that never takes them ends with the idle lifetime):
+ * relay_drain_ms() says in how many ms relay_drain() is next due (-1:
+ * none waits); relay_drain() looks at those due.
  */
-bool relay_draining(const struct relay *r);
+int relay_drain_ms(const struct relay *r);
 void relay_drain(struct relay *r);
 /* Close pairs idle for longer than the lifetime; call every second or so. */
 void relay_expire(struct relay *r);

@@ -474,6 +474,28 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	assert_output "received 3000000 reset"
 }
 
+@test "hostile: 40 pairs whose server reset while their client reads nothing cost no CPU while they wait, and deliver it all" {
+	start_both
+	in_ns "$LAB_S" timeout 60 "$PY" "$PEER" serve-then-reset 10.4.0.2 8207 200000 --count 40 \
+		--ready "$BATS_TEST_TMPDIR/r8207" >"$BATS_TEST_TMPDIR/s8207" 3>&- &
+	local srv=$!
+	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/r8207" ] && break; sleep 0.1; done
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" recv-late 10.4.0.2 8207 8 --count 40 \
+		>"$BATS_TEST_TMPDIR/h8207" 3>&- &
+	local h=$!
+	BG_PIDS+=("$h")
+	wait "$srv"
+	assert_equal "$(grep -c 'acked 200000' "$BATS_TEST_TMPDIR/s8207")" 40
+	# all 40 wait for H to take their bytes: a look now and then, not a poll every
+	# few milliseconds (which woke the HAG ~200 times a second)
+	assert_idle_cpu "$HAG_PID" 2
+	assert_few_wakeups "$HAG_PID" 2 40
+	assert_few_wakeups "$HCPE_PID" 2 40
+	wait "$h"
+	run cat "$BATS_TEST_TMPDIR/h8207"
+	assert_equal "$(grep -c '^received 200000 reset$' <<<"$output")" 40
+}
+
 # --- 4. admission that cannot be walked around ---
 
 # hag_class 'JSON' [JQ]: the shipped HAG policy, its default class JSON, then JQ

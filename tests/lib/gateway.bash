@@ -130,6 +130,24 @@ assert_idle_cpu() {
 	[ $((t1 - t0)) -le $(($2 * 5)) ]
 }
 
+# wakeups PID: how often the process has been switched out so far (voluntary
+# and not): a loop that sleeps in epoll_wait counts one per wakeup
+wakeups() {
+	awk '/ctxt_switches/ { n += $2 } END { print n }' "/proc/$1/status"
+}
+
+# assert_few_wakeups PID SECS MAX: the process woke at most MAX times over the
+# next SECS seconds: one that polls every few milliseconds wakes hundreds of
+# times a second, however little each wakeup costs
+assert_few_wakeups() {
+	local w0 w1
+	w0=$(wakeups "$1")
+	sleep "$2"
+	w1=$(wakeups "$1")
+	echo "pid $1 woke $((w1 - w0)) times in $2 s (at most $3 allowed)"
+	[ $((w1 - w0)) -le "$3" ]
+}
+
 # control_path NS: the control socket of the daemon in namespace NS
 control_path() {
 	echo "/run/xmcp/control-$(stat -L -c %i "/run/netns/$1").sock"

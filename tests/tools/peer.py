@@ -45,13 +45,14 @@
       (default 10) for the peer to end each; print "ended K of N in S s".
   peer.py send-reset ADDR PORT NBYTES [--mptcp]
       connect, send NBYTES, then reset (SO_LINGER 0) without waiting.
-  peer.py serve-then-reset ADDR PORT NBYTES [--ready FILE]
+  peer.py serve-then-reset ADDR PORT NBYTES [--ready FILE] [--count K]
       accept one connection, send NBYTES, wait until the peer's stack has
       acknowledged all of them (SIOCOUTQ 0), then reset it; print
-      "acked NBYTES".
-  peer.py recv-late ADDR PORT SECS
+      "acked NBYTES". With --count, K connections one after the other.
+  peer.py recv-late ADDR PORT SECS [--count K]
       connect with a small receive buffer, read nothing for SECS, then
-      read to the end; print "received N reset" or "received N eof".
+      read to the end; print "received N reset" or "received N eof". With
+      --count, K connections, all opened first, one such line each.
   peer.py open-n ADDR PORT N [--hold SECS] [--mptcp]
       open N connections one after the other, each sending a byte; print
       "ok" for each still standing 1 s later, "reset" for each reset or
@@ -366,38 +367,52 @@ def send_reset(addr, port, n, mptcp):
     print("sent")
 
 
-def serve_then_reset(addr, port, n, ready):
+def serve_then_reset(addr, port, n, ready, count=1):
     import fcntl
     import termios
-    c, _ = accept_one(addr, port, False, ready)
-    c.sendall(os.urandom(n))
-    for _ in range(600):
-        if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0:
-            break
-        time.sleep(0.05)
-    else:
-        sys.exit("peer: the bytes were never all acknowledged")
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-    print(f"acked {n}")
-
-
-def recv_late(addr, port, secs):
     s = sock(addr, False)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.settimeout(30)
-    s.connect((addr, port))
-    time.sleep(secs)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(64)
+    if ready:
+        open(ready, "w").close()
+    for _ in range(count):
+        c, _ = s.accept()
+        c.sendall(os.urandom(n))
+        for _ in range(600):
+            if struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0:
+                break
+            time.sleep(0.05)
+        else:
+            sys.exit("peer: the bytes were never all acknowledged")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        print(f"acked {n}", flush=True)
+
+
+def read_to_end(s):
     got = 0
     try:
         while True:
             b = s.recv(65536)
             if not b:
-                print(f"received {got} eof")
-                return
+                return f"received {got} eof"
             got += len(b)
     except ConnectionResetError:
-        print(f"received {got} reset")
+        return f"received {got} reset"
+
+
+def recv_late(addr, port, secs, count=1):
+    socks = []
+    for _ in range(count):
+        s = sock(addr, False)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect((addr, port))
+        socks.append(s)
+    time.sleep(secs)
+    for s in socks:
+        print(read_to_end(s), flush=True)
 
 
 def main():
@@ -406,6 +421,7 @@ def main():
     ready = a[a.index("--ready") + 1] if "--ready" in a else None
     stall = float(a[a.index("--stall") + 1]) if "--stall" in a else 0
     report = float(a[a.index("--report") + 1]) if "--report" in a else None
+    count = int(a[a.index("--count") + 1]) if "--count" in a else 1
     if len(a) >= 3 and a[0] == "serve":
         serve(a[1], int(a[2]), mptcp, ready, stall)
     elif len(a) >= 4 and a[0] == "send":
@@ -436,9 +452,9 @@ def main():
     elif len(a) >= 4 and a[0] == "send-reset":
         send_reset(a[1], int(a[2]), int(a[3]), mptcp)
     elif len(a) >= 4 and a[0] == "serve-then-reset":
-        serve_then_reset(a[1], int(a[2]), int(a[3]), ready)
+        serve_then_reset(a[1], int(a[2]), int(a[3]), ready, count)
     elif len(a) >= 4 and a[0] == "recv-late":
-        recv_late(a[1], int(a[2]), float(a[3]))
+        recv_late(a[1], int(a[2]), float(a[3]), count)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
     else:
