@@ -68,6 +68,7 @@ struct daemon {
 	bool journaled;
 	bool warned_no_meta;
 	int listen_fd[2];
+	__u16 listen_port;  /* the listeners': the policy's, or the one the kernel chose */
 	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */
 	int epfd, sigfd, timerfd;
 	struct control *control; /* the control socket (xmcp flows, stats) */
@@ -99,11 +100,12 @@ static void usage(FILE *f)
 
 static int configure_rodata(struct xmcp *skel, void *arg)
 {
-	const struct policy *p = arg;
+	const struct daemon *d = arg;
+	const struct policy *p = &d->pol;
 
 	skel->rodata->cfg_mark = p->fwmark;
 	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
-	skel->rodata->cfg_listen_port = htons(p->listen_port);
+	skel->rodata->cfg_listen_port = htons(d->listen_port);
 	skel->rodata->cfg_marker = p->marker && p->role == POL_ROLE_HAG;
 	skel->rodata->cfg_origin_check = p->role == POL_ROLE_MCP || p->origin_check;
 	skel->rodata->cfg_admission = p->n_classes > 0;
@@ -162,7 +164,11 @@ static int listen_fastopen(int fd)
 	return 0;
 }
 
-static int open_listener(const struct policy *p, int family)
+/*
+ * A listener of the family on loopback port `port` (0: the kernel picks).
+ * -EADDRINUSE, without a word, when quiet_inuse and the port is taken.
+ */
+static int open_listener(const struct policy *p, int family, __u16 port, bool quiet_inuse)
 {
 	int proto = p->role == POL_ROLE_HCPE ? IPPROTO_TCP : IPPROTO_MPTCP;
 	int fd, one = 1, prio = XMCP_SOCK_PRIORITY;
@@ -192,7 +198,7 @@ static int open_listener(const struct policy *p, int family)
 		setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
 		sin->sin_family = AF_INET;
 		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sin->sin_port = htons(p->listen_port);
+		sin->sin_port = htons(port);
 		len = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (void *)&ss;
@@ -201,18 +207,56 @@ static int open_listener(const struct policy *p, int family)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_addr = in6addr_loopback;
-		sin6->sin6_port = htons(p->listen_port);
+		sin6->sin6_port = htons(port);
 		len = sizeof(*sin6);
 	}
 	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 1024)) {
+		if (errno == EADDRINUSE && quiet_inuse) {
+			close(fd);
+			return -EADDRINUSE;
+		}
 		xmcp_err("cannot listen on %s port %u: %s%s", family == AF_INET ? "127.0.0.1" : "[::1]",
-			 p->listen_port, strerror(errno),
+			 port, strerror(errno),
 			 errno == EADDRNOTAVAIL ? " (is the loopback interface up?)" :
 			 errno == EADDRINUSE ? " (another program holds it: `ss -ltnp` names it)" : "");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * The IPv4 and IPv6 listeners, on one port: the policy's, or with
+ * listen_port 0 (the default) one the kernel picks for IPv4 and that is
+ * free for IPv6 too (a few tries). A port chosen at start is one no local
+ * user can have taken first.
+ */
+static int open_listeners(struct daemon *d)
+{
+	const struct policy *p = &d->pol;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int try;
+
+	for (try = 0; try < 16; try++) {
+		d->listen_fd[0] = open_listener(p, AF_INET, p->listen_port, false);
+		if (d->listen_fd[0] < 0)
+			return -1;
+		if (getsockname(d->listen_fd[0], (struct sockaddr *)&ss, &len)) {
+			xmcp_err("cannot read the listener's port: %s", strerror(errno));
+			return -1;
+		}
+		d->listen_port = xmcp_sa_port(&ss);
+		d->listen_fd[1] = open_listener(p, AF_INET6, d->listen_port, !p->listen_port);
+		if (d->listen_fd[1] >= 0)
+			return 0;
+		close(d->listen_fd[0]);
+		d->listen_fd[0] = -1;
+		if (d->listen_fd[1] != -EADDRINUSE)
+			break;
+		d->listen_fd[1] = -1;
+	}
+	return -1;
 }
 
 static __u32 steer_mode(const struct policy *p, int which)
@@ -666,13 +710,12 @@ static int open_server_leg(const struct daemon *d, const struct sockaddr_storage
 	return -err;
 }
 
-/* The address bytes and the port of an IPv4 or IPv6 socket address. */
 /* A connection made to the listener itself, not handed over by tc: relaying it would loop. */
-static bool is_listener_addr(const struct policy *p, const struct sockaddr_storage *ss)
+static bool is_listener_addr(const struct daemon *d, const struct sockaddr_storage *ss)
 {
 	__be32 lo4 = htonl(INADDR_LOOPBACK);
 
-	if (xmcp_sa_port(ss) != p->listen_port)
+	if (xmcp_sa_port(ss) != d->listen_port)
 		return false;
 	if (ss->ss_family == AF_INET)
 		return !memcmp(xmcp_sa_addr(ss), &lo4, sizeof(lo4));
@@ -852,7 +895,7 @@ static void accept_all(struct daemon *d, int lfd)
 			close(cfd);
 			continue;
 		}
-		if (is_listener_addr(&d->pol, &server)) {
+		if (is_listener_addr(d, &server)) {
 			close(cfd);
 			continue;
 		}
@@ -1041,7 +1084,6 @@ static int setup_modules(struct daemon *d)
 static int setup(struct daemon *d)
 {
 	struct journal_entry pins = { .op = J_PINS };
-	int i;
 
 	if (block_signals(d) || check_syn_data(&d->pol))
 		return -1;
@@ -1052,13 +1094,10 @@ static int setup(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -1;
-	for (i = 0; i < 2; i++) {
-		d->listen_fd[i] = open_listener(&d->pol, i ? AF_INET6 : AF_INET);
-		if (d->listen_fd[i] < 0)
-			return -1;
-	}
+	if (open_listeners(d))
+		return -1;
 	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
-	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, &d->pol))
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, d))
 		return -1;
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d) ||
@@ -1472,7 +1511,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
-		policy_role_name(d.pol.role), d.pol.listen_port);
+		policy_role_name(d.pol.role), d.listen_port);
 	/* systemd (Type=notify): the datapath is in place now, not when the process started */
 	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol.role));
 	loop(&d);

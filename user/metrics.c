@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -12,12 +14,64 @@
 #include "stats.h"
 #include "util.h"
 
+/* One client connection, from accept to close, for its overall deadline. */
+struct client {
+	int fd;
+	time_t started;
+	struct client *prev, *next;
+};
+
 struct metrics {
 	struct ev_handler h; /* on libmicrohttpd's epoll descriptor */
 	struct MHD_Daemon *mhd;
 	json_object *(*summary)(void *arg);
 	void *arg;
+	struct client *clients;
 };
+
+static time_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/*
+ * libmicrohttpd's own timeout counts silence: a client that trickles a
+ * byte a second would hold its connection for ever, and four of them from
+ * the scraper's own address would lock the scraper out. Each connection
+ * is noted here, from start to close, so metrics_tick can end those past
+ * METRICS_DEADLINE_S, however busy.
+ */
+static void notify(void *cls, struct MHD_Connection *conn, void **ctx, enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics *m = cls;
+	const union MHD_ConnectionInfo *info;
+	struct client *k = *ctx;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || !(k = calloc(1, sizeof(*k))))
+			return; /* untracked: libmicrohttpd's silence timeout still holds */
+		*k = (struct client){ .fd = info->connect_fd, .started = now(), .next = m->clients };
+		if (m->clients)
+			m->clients->prev = k;
+		m->clients = k;
+		*ctx = k;
+		return;
+	}
+	if (!k)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		m->clients = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	free(k);
+	*ctx = NULL;
+}
 
 /* A short plain-text answer; MHD_NO when not even that can be built. */
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, char *body, size_t len,
@@ -117,7 +171,8 @@ struct metrics *metrics_open(int epfd, const struct sockaddr_storage *sa, sockle
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CLIENTS,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_END);
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S,
+				  MHD_OPTION_NOTIFY_CONNECTION, notify, m, MHD_OPTION_END);
 	if (!m->mhd) {
 		close(fd);
 		xmcp_err("cannot start the metrics listener (libmicrohttpd)");
@@ -136,8 +191,16 @@ fail:
 
 void metrics_tick(struct metrics *m)
 {
-	if (m)
-		MHD_run(m->mhd); /* the connection timeouts are checked here too */
+	struct client *k;
+	time_t t = now();
+
+	if (!m)
+		return;
+	/* past the deadline: shut down, and libmicrohttpd closes it (and notify frees k) */
+	for (k = m->clients; k; k = k->next)
+		if (t - k->started >= METRICS_DEADLINE_S)
+			shutdown(k->fd, SHUT_RDWR);
+	MHD_run(m->mhd); /* the silence timeouts are checked here too */
 }
 
 void metrics_close(struct metrics *m)

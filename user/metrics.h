@@ -9,7 +9,7 @@
  * with no lock and never blocks relaying: at most METRICS_MAX_CLIENTS
  * connections (METRICS_PER_IP from one address), a request of at most
  * METRICS_MEMORY bytes, METRICS_TIMEOUT_S of silence before a connection
- * is dropped.
+ * is dropped, and METRICS_DEADLINE_S for a whole connection, however busy.
  */
 #ifndef XMCP_METRICS_H
 #define XMCP_METRICS_H
@@ -22,6 +22,7 @@
 #define METRICS_PER_IP 4
 #define METRICS_MEMORY (32 << 10)
 #define METRICS_TIMEOUT_S 2
+#define METRICS_DEADLINE_S 5
 
 struct metrics;
 
@@ -32,7 +33,7 @@ struct metrics;
  */
 struct metrics *metrics_open(int epfd, const struct sockaddr_storage *sa, socklen_t len,
 			     json_object *(*summary)(void *arg), void *arg);
-/* Drop connections idle past their timeout; every second or so. */
+/* Drop connections silent past their timeout or open past their deadline; every second or so. */
 void metrics_tick(struct metrics *m);
 void metrics_close(struct metrics *m);
 

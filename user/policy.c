@@ -17,7 +17,7 @@
 #include "policy.h"
 #include "util.h"
 
-#define DEFAULT_LISTEN_PORT 7010
+#define DEFAULT_LISTEN_PORT 0 /* the kernel picks a free one at start */
 #define DEFAULT_MARK 0x786d
 #define DEFAULT_TABLE 0x786d
 #define DEFAULT_IDLE 300
@@ -958,7 +958,7 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 {
 	long long v;
 
-	if (get_uint(c, root, "listen_port", 1, 65535, DEFAULT_LISTEN_PORT, &v))
+	if (get_uint(c, root, "listen_port", 0, 65535, DEFAULT_LISTEN_PORT, &v))
 		return -1;
 	p->listen_port = v;
 	if (get_uint(c, root, "fwmark", 1, 0xffffffffLL, DEFAULT_MARK, &v))

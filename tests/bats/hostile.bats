@@ -349,18 +349,59 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	assert_failure 1
 	assert_output --partial "cannot listen for metrics on port 9180: Address already in use (another program holds it"
 	wait "$squat" || true
-	# the same for the listen port the steered connections arrive on
-	local port
-	port=$(jq -r '.listen_port // 7010' "$BATS_TEST_TMPDIR/hag.json")
+	# the listen port: by default one the kernel picks at start, which nobody can hold
+	# first; a fixed one (listen_port) another program holds is named like the metrics port
 	rm -f "$BATS_TEST_TMPDIR/squat"
-	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
+	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 7010 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
 	squat=$!
 	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/squat" ] && break; sleep 0.1; done
-	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
+	jq 'del(.metrics) | .listen_port = 7010' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-7010.json"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag-7010.json"
+	assert_failure 1
+	assert_output --partial "cannot listen on 127.0.0.1 port 7010: Address already in use (another program holds it"
+	jq 'del(.metrics) | del(.listen_port)' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-any.json"
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag-any.json")
 	kill "$squat"
 	wait "$squat" || true
-	assert_failure 1
-	assert_output --partial "cannot listen on 127.0.0.1 port $port: Address already in use (another program holds it"
+	[ "$(listen_port "$LAB_HAG")" -gt 0 ]
+	[ "$(listen_port "$LAB_HAG")" -ne 7010 ]
+	transfer 10.4.0.2 8202 100000
+	arrived_at_s "10.1.0.2"
+}
+
+@test "hostile: metrics: four clients trickling a byte a second from the scraper's own address are cut off after 5 s; the scraper gets in" {
+	jq '.metrics = "127.0.0.1:9180"' "$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag.json"
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	# 4: the most one address may hold; each byte comes before 2 s of silence
+	in_ns "$LAB_HAG" "$PY" -c '
+import socket, time
+socks = [socket.create_connection(("127.0.0.1", 9180), timeout=2) for _ in range(4)]
+for s in socks:
+    s.setblocking(False)
+t0, open_ = time.monotonic(), list(socks)
+while open_ and time.monotonic() - t0 < 12:
+    for s in list(open_):
+        try:
+            s.send(b"G" if time.monotonic() - t0 < 0.5 else b"a")
+            if s.recv(64) == b"":
+                raise ConnectionResetError
+        except BlockingIOError:
+            continue
+        except OSError:
+            print(f"cut off after {time.monotonic() - t0:.0f} s", flush=True)
+            open_.remove(s)
+    time.sleep(1)
+print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
+	local trickle=$!
+	BG_PIDS+=("$trickle")
+	sleep 7
+	run in_ns "$LAB_HAG" curl -s --max-time 3 http://127.0.0.1:9180/metrics
+	assert_success
+	assert_output --partial "xmcp_pairs_opened"
+	wait "$trickle"
+	run cat "$BATS_TEST_TMPDIR/trickle.out"
+	assert_line "0 still open"
+	assert_equal "$(grep -c '^cut off after [5-7] s$' <<<"$output")" 4
 }
 
 # --- 3. no busy loop on unfinished or broken input ---
@@ -438,6 +479,8 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 
 @test "hostile: tc steers SYNs only to the daemon's listener, never to a local user's on the same port (a killed daemon's programs still attached)" {
 	start_both
+	local port
+	port=$(listen_port "$LAB_HAG")
 	kill -KILL "$HAG_PID"
 	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
 	HAG_PID=
@@ -445,12 +488,12 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	local ready
 	ready=$(mktemp -u /tmp/xmcp-squat.XXXXXX) # where nobody may write
 	in_ns "$LAB_HAG" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$PY" "$PEER" hold-serve 127.0.0.1 7010 --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
+		"$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
 	CANARY_PID=$!
 	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
 	rm "$ready"
-	run ip netns exec "$LAB_HAG" ss -Hltn 'sport = :7010'
-	assert_output --partial "127.0.0.1:7010"
+	run ip netns exec "$LAB_HAG" ss -Hltn "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
 	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" probe 10.4.0.2 8205
 	sleep 0.5
 	run cat "$BATS_TEST_TMPDIR/squat.out"

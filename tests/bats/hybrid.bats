@@ -175,14 +175,17 @@ wait_join() {
 
 @test "hybrid: a connection made to the daemon's own listener is closed, not relayed" {
 	start_both
+	local port
+	port=$(listen_port "$LAB_HCPE")
+	[ -n "$port" ]
 	run in_ns "$LAB_HCPE" /usr/bin/python3 -c '
-import socket
-s = socket.create_connection(("127.0.0.1", 7010), timeout=5)
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"hello")
 try:
     print("closed" if s.recv(10) == b"" else "open")
 except ConnectionResetError:  # closed with our bytes unread: a reset
-    print("closed")'
+    print("closed")' "$port"
 	assert_success
 	assert_output "closed"
 	run grep -c "pair " "$BATS_TEST_TMPDIR/$LAB_HCPE.log"

@@ -45,6 +45,12 @@ start_daemon() {
 	echo "$pid"
 }
 
+# listen_port NS: the port the daemon started in NS listens on (its log says)
+listen_port() {
+	sed -n 's|^xmcp: running as .*, listening on 127.0.0.1/\[::1\] port \([0-9]*\)$|\1|p' \
+		"$BATS_TEST_TMPDIR/$1.log"
+}
+
 # s_server PORT PEER_ARGS...: tests/tools/peer.py PEER_ARGS in S, once it
 # listens; its output in $S_OUT, its pid in $S_PID. It gives up after 120 s
 # (see slow), so a test that waits for it fails instead of hanging when the
