@@ -131,6 +131,8 @@ static int journal_write(const struct journal *j)
 	int err;
 
 	json_object_object_add(o, "pid", json_object_new_int(j->pid));
+	json_object_object_add(o, "start", json_object_new_uint64(j->start));
+	json_object_object_add(o, "netns_cookie", json_object_new_uint64(j->netns_cookie));
 	json_object_object_add(o, "pin_dir", json_object_new_string(j->pin_dir));
 	for (i = 0; i < j->n; i++)
 		json_object_array_add(arr, entry_json(&j->e[i]));
@@ -160,6 +162,10 @@ static int journal_read(struct journal *j, const char *path)
 		return -1;
 	}
 	j->pid = num(o, "pid");
+	if (json_object_object_get_ex(o, "start", &v))
+		j->start = json_object_get_uint64(v);
+	if (json_object_object_get_ex(o, "netns_cookie", &v))
+		j->netns_cookie = json_object_get_uint64(v);
 	if (json_object_object_get_ex(o, "pin_dir", &v))
 		snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", json_object_get_string(v));
 	arr = xmcp_json_array(o, "entries");
@@ -175,10 +181,52 @@ static int journal_read(struct journal *j, const char *path)
 
 /* ---- recording ---- */
 
+/* The start time of pid, in clock ticks since boot (field 22 of /proc/PID/stat); 0 if gone. */
+static __u64 proc_start(pid_t pid, char *state)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, the rest follows the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 state, &start) != 2)
+		return 0;
+	return start;
+}
+
+/* This namespace's cookie, which the kernel never gives another; 0 where it can't say (before 5.14). */
+static __u64 netns_cookie(void)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
 int journal_open(struct journal *j, const char *pin_dir)
 {
+	char state;
+
 	memset(j, 0, sizeof(*j));
 	j->pid = getpid();
+	j->start = proc_start(j->pid, &state);
+	j->netns_cookie = netns_cookie();
 	snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", pin_dir);
 	if (xmcp_run_dir() || xmcp_run_file(j->path, sizeof(j->path), "run", "json"))
 		return -1;
@@ -365,28 +413,48 @@ void journal_close(struct journal *j)
 }
 
 /*
- * Is pid a running xmcp? Not if it is gone, belongs to another program now,
- * or is a zombie its parent has not reaped yet (a daemon killed with
- * SIGKILL is one until then, and kill(pid, 0) succeeds on it).
+ * Is the journal's daemon still running? Not if its pid is gone, is a
+ * zombie its parent has not reaped yet (a daemon killed with SIGKILL is one
+ * until then, and kill(pid, 0) succeeds on it), or started at another time
+ * than the daemon did: the pid now names another process, whatever its
+ * name (anyone can call a program "xmcp").
  */
-static bool xmcp_alive(pid_t pid)
+static bool daemon_alive(const struct journal *j)
 {
-	char path[64], buf[256], *p;
-	FILE *f;
-	size_t n;
+	char state = 0;
+	__u64 start;
 
-	if (pid <= 0)
+	if (j->pid <= 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "pid (comm) state ...": the state follows the last ')' */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && strstr(buf, " (xmcp) ") == strchr(buf, ' ');
+	start = proc_start(j->pid, &state);
+	/* a journal of an older xmcp has no start time: a live pid is taken to be it */
+	return start && state != 'Z' && (start == j->start || !j->start);
+}
+
+/*
+ * A journal whose namespace is not this one: namespace inodes are reused
+ * once a namespace is gone, so the file named after this one's inode can
+ * be a dead namespace's. Its rules, routes, endpoints, limits and devices
+ * died with that namespace (undoing them here would change this one's).
+ */
+static bool foreign(const struct journal *j)
+{
+	__u64 mine = netns_cookie();
+
+	return j->netns_cookie && mine && j->netns_cookie != mine;
+}
+
+/* Of a dead namespace's journal, undo only what lives outside namespaces: pins and files. */
+static void undo_foreign(struct journal *j)
+{
+	unsigned int i, n = 0;
+
+	xmcp_err("%s was left by a daemon of a network namespace that no longer exists: "
+		 "removing its pins and files only", j->path);
+	for (i = 0; i < j->n; i++)
+		if (j->e[i].op == J_PINS || j->e[i].op == J_FILE)
+			j->e[n++] = j->e[i];
+	j->n = n;
 }
 
 pid_t journal_daemon(void)
@@ -396,7 +464,7 @@ pid_t journal_daemon(void)
 	pid_t pid = 0;
 
 	if (!xmcp_run_file(path, sizeof(path), "run", "json") && !journal_read(&j, path)) {
-		if (xmcp_alive(j.pid))
+		if (!foreign(&j) && daemon_alive(&j))
 			pid = j.pid;
 		free(j.e);
 	}
@@ -416,7 +484,9 @@ int journal_recover(pid_t *pid)
 	if (journal_read(&j, path))
 		return -1;
 	*pid = j.pid;
-	if (xmcp_alive(j.pid)) {
+	if (foreign(&j))
+		undo_foreign(&j);
+	else if (daemon_alive(&j)) {
 		free(j.e);
 		return 1;
 	}

@@ -52,6 +52,8 @@ struct journal {
 	char path[128];
 	char pin_dir[128];
 	pid_t pid;
+	__u64 start;	    /* the pid's start time (/proc/PID/stat): a pid reused is another process */
+	__u64 netns_cookie; /* the namespace's (SO_NETNS_COOKIE, never reused; 0: unknown) */
 	unsigned int n, cap;
 	struct journal_entry *e;
 };

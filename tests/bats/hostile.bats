@@ -735,6 +735,55 @@ signal_hag_after() {
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 }
 
+# journal_of NS: the undo journal of the daemon in namespace NS
+journal_of() {
+	echo "/run/xmcp/run-$(stat -L -c %i "/run/netns/$1").json"
+}
+
+@test "hostile: a killed daemon's pid taken by another process named xmcp is not taken for the daemon" {
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
+	HAG_PID=
+	# what a reused pid looks like: a live process called xmcp, started later
+	cp /bin/sleep "$BATS_TEST_TMPDIR/xmcp"
+	"$BATS_TEST_TMPDIR/xmcp" 60 3>&- &
+	local impostor=$! journal
+	BG_PIDS+=("$impostor")
+	journal=$(journal_of "$LAB_HAG")
+	jq --argjson p "$impostor" '.pid = $p' "$journal" >"$journal.new" && mv "$journal.new" "$journal"
+	# reload does not signal it (sleep would die of SIGHUP)
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" reload
+	assert_failure
+	assert_output --partial "no xmcp run in this network namespace"
+	kill -0 "$impostor"
+	# a new daemon cleans up after the dead one and starts
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	grep -q "cleaned up after an xmcp run (pid $impostor) that did not exit cleanly" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	kill -0 "$impostor"
+}
+
+@test "hostile: a journal left by a dead namespace whose inode this one reuses is not undone here" {
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
+	HAG_PID=
+	# the same file, as a dead namespace of the same inode would have left it
+	local journal
+	journal=$(journal_of "$LAB_HAG")
+	jq '.netns_cookie = 1' "$journal" >"$journal.new" && mv "$journal.new" "$journal"
+	grep -q '"op": *"limits"' "$journal"
+	# this namespace's own settings since then: not the dead one's to undo
+	ip -n "$LAB_HAG" mptcp limits set subflows 5 add_addr_accepted 5
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" detach --all
+	assert_success
+	assert_output --partial "was left by a daemon of a network namespace that no longer exists"
+	run ip -n "$LAB_HAG" mptcp limits show
+	assert_output --partial "subflows 5"
+	[ ! -e "$journal" ]
+	[ ! -e "$PINS-$LAB_HAG" ]
+}
+
 @test "hostile: a reload that fails half way undoes all of it: endpoints and limits as they were, the running policy stays" {
 	start_both
 	local before limits
