@@ -1042,9 +1042,11 @@ static int policy_file_safe(const char *path, int fd)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	if (!stat(dir, &st) && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-		xmcp_err("%s: refused: its directory %s is writable by anyone (mode %04o)", path, dir,
-			 st.st_mode & 07777);
+	/* whoever may rename entries there may swap the file: the owner, root; a sticky bit stops others */
+	if (!stat(dir, &st) && (((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) ||
+				(st.st_uid != 0 && st.st_uid != geteuid()))) {
+		xmcp_err("%s: refused: its directory %s can be written by others than root and you "
+			 "(mode %04o, uid %u)", path, dir, st.st_mode & 07777, st.st_uid);
 		return -1;
 	}
 	return 0;

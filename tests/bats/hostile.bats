@@ -822,12 +822,27 @@ journal_of() {
 	assert_equal "$(gw_stat "$LAB_HAG" .not_subscriber)" 0
 }
 
-@test "hostile: a policy file others can write is refused, at start and at reload; the running policy stays" {
+@test "hostile: a policy file others can write, or in a directory others can write, is refused, at start and at reload; the running policy stays" {
 	chmod 0666 "$BATS_TEST_TMPDIR/hag.json"
 	run in_ns "$LAB_HAG" "$XMCP" check -c "$BATS_TEST_TMPDIR/hag.json"
 	assert_failure 1
 	assert_output --partial "refused: writable by others than its owner"
 	chmod 0644 "$BATS_TEST_TMPDIR/hag.json"
+	# its directory too: group-writable, or another user's, lets others swap the file
+	local dir="$BATS_TEST_TMPDIR/policies"
+	mkdir -m 0775 "$dir"
+	cp "$BATS_TEST_TMPDIR/hag.json" "$dir/"
+	run in_ns "$LAB_HAG" "$XMCP" check -c "$dir/hag.json"
+	assert_failure 1
+	assert_output --partial "refused: its directory $dir can be written by others than root and you"
+	chmod 0755 "$dir"
+	chown 65534 "$dir"
+	run in_ns "$LAB_HAG" "$XMCP" check -c "$dir/hag.json"
+	assert_failure 1
+	assert_output --partial "refused: its directory $dir can be written by others"
+	chown 0 "$dir"
+	run in_ns "$LAB_HAG" "$XMCP" check -c "$dir/hag.json"
+	assert_success
 	start_both
 	chmod 0666 "$BATS_TEST_TMPDIR/hag.json"
 	in_ns "$LAB_HAG" "$XMCP" reload
