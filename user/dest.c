@@ -86,8 +86,9 @@ static int route_type_cb(const struct nlmsghdr *nlh, void *data)
 
 /*
  * The type of the route the kernel would take to dst ("ip route get"):
- * RTN_UNICAST, RTN_LOCAL, ...; -1 when the lookup says nothing (no route,
- * an error): then the connect decides. No source address in the lookup: a
+ * RTN_UNICAST, RTN_LOCAL, ...; -1 when the kernel says there is none (no
+ * route: the connect fails on its own); -2 when it could not be asked,
+ * which refuses (never a connection unchecked). No source address in the lookup: a
  * foreign one is refused by an output lookup, and the local table is
  * consulted first whatever the source.
  */
@@ -109,10 +110,12 @@ static int route_type(struct dest_check *dc, const struct sockaddr_storage *dst)
 	rtm->rtm_dst_len = alen * 8;
 	mnl_attr_put(nlh, RTA_DST, alen, xmcp_sa_addr(dst));
 	if (mnl_socket_sendto(dc->nl, nlh, nlh->nlmsg_len) < 0)
-		return -1;
+		return -2;
 	n = mnl_socket_recvfrom(dc->nl, buf, sizeof(buf));
-	if (n <= 0 || mnl_cb_run(buf, n, dc->seq, dc->portid, route_type_cb, &type) < 0)
-		return -1;
+	if (n <= 0)
+		return -2;
+	if (mnl_cb_run(buf, n, dc->seq, dc->portid, route_type_cb, &type) < 0)
+		return errno == ENETUNREACH || errno == EHOSTUNREACH || errno == EINVAL ? -1 : -2;
 	return type;
 }
 
@@ -157,6 +160,8 @@ static const char *why_refused(struct dest_check *dc, const struct policy *p, st
 		return "a multicast address";
 	case RTN_ANYCAST:
 		return "an anycast address of this gateway";
+	case -2:
+		return "the route lookup failed";
 	}
 	return NULL;
 }
