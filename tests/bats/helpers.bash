@@ -21,6 +21,19 @@ slow() {
 	echo $(($1 * ${XMCP_TEST_SLOW:-1}))
 }
 
+# wait_for FILE: until a background helper creates FILE (its "ready"), up to
+# $(slow 30) seconds; a helper that never gets there is an error that says so,
+# not a test that goes on against a server not yet listening
+wait_for() {
+	local i
+	for i in $(seq $(($(slow 30) * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "$1 did not appear within $(slow 30) s" >&2
+	return 1
+}
+
 # Run in a namespace without `ip netns exec`, which remounts /sys and would
 # hide the bpffs pins (KERNEL-NOTES).
 in_ns() {

@@ -32,12 +32,11 @@ BG_PIDS=()
 # accepts into $CANARY (so a test can say nothing ever reached it)
 canary() {
 	CANARY="$BATS_TEST_TMPDIR/canary-$3"
-	local ready="$BATS_TEST_TMPDIR/canary-ready-$3" i
+	local ready="$BATS_TEST_TMPDIR/canary-ready-$3"
+	rm -f "$ready"
 	in_ns "$1" "$PY" "$PEER" hold-serve "$2" "$3" --ready "$ready" >"$CANARY" 3>&- &
 	CANARY_PID=$!
-	for i in $(seq 50); do [ -e "$ready" ] && return 0; sleep 0.1; done
-	echo "the canary on $2 port $3 did not start" >&2
-	return 1
+	wait_for "$ready"
 }
 
 # syns_to_hag SRC DST PORT N [--mptcp]: N raw SYNs from SRC to DST, sent onto
@@ -99,7 +98,7 @@ syns_to_hag() {
 	in_ns "$LAB_HAG" timeout "$(slow 30)" "$PY" "$PEER" serve 10.4.0.1 8096 --ready "$BATS_TEST_TMPDIR/r8096" \
 		>"$BATS_TEST_TMPDIR/hag-service" 3>&- &
 	local svc=$!
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/r8096" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/r8096"
 	run timeout "$(slow 30)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.1 8096 200000
 	assert_success
 	wait "$svc"
@@ -291,7 +290,7 @@ while True:
 	local fake=$!
 	BG_PIDS+=("$fake")
 	FAKE_SOCK=$path
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/fake-ready" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/fake-ready"
 	run in_ns "$LAB_HAG" "$XMCP" flows
 	# lists that are not lists: printed as nothing, no abort (json-c would have)
 	[ "$status" -lt 128 ]
@@ -343,7 +342,7 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	# another program holds the port: the daemon says so and does not start
 	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 9180 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
 	local squat=$!
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/squat" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/squat"
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
 	kill "$squat"
 	assert_failure 1
@@ -354,7 +353,7 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	rm -f "$BATS_TEST_TMPDIR/squat"
 	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 7010 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
 	squat=$!
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/squat" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/squat"
 	jq 'del(.metrics) | .listen_port = 7010' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-7010.json"
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag-7010.json"
 	assert_failure 1
@@ -490,7 +489,7 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 	in_ns "$LAB_HAG" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
 	CANARY_PID=$!
-	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	wait_for "$ready"
 	rm "$ready"
 	run ip netns exec "$LAB_HAG" ss -Hltn "sport = :$port"
 	assert_output --partial "127.0.0.1:$port"
@@ -509,7 +508,7 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 	in_ns "$LAB_S" timeout 60 "$PY" "$PEER" serve-then-reset 10.4.0.2 8206 3000000 --ready "$BATS_TEST_TMPDIR/r8206" \
 		>"$BATS_TEST_TMPDIR/s8206" 3>&- &
 	local srv=$!
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/r8206" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/r8206"
 	# H reads nothing for 3 s: S's bytes wait in the gateways when S resets
 	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" recv-late 10.4.0.2 8206 3
 	wait "$srv"
@@ -522,7 +521,7 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 	in_ns "$LAB_S" timeout 60 "$PY" "$PEER" serve-then-reset 10.4.0.2 8207 200000 --count 40 \
 		--ready "$BATS_TEST_TMPDIR/r8207" >"$BATS_TEST_TMPDIR/s8207" 3>&- &
 	local srv=$!
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/r8207" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/r8207"
 	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" recv-late 10.4.0.2 8207 8 --count 40 \
 		>"$BATS_TEST_TMPDIR/h8207" 3>&- &
 	local h=$!
@@ -883,7 +882,7 @@ open(sys.argv[2] + ".ready", "w").close()
 while True:
     print(s.recv(4096).decode().replace("\n", " "), flush=True)' "$sock" "$out" >"$out" 3>&- &
 	BG_PIDS+=($!)
-	for _ in $(seq 50); do [ -e "$out.ready" ] && break; sleep 0.1; done
+	wait_for "$out.ready"
 	NOTIFY_SOCKET=$sock XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run \
 		-c "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/$LAB_HAG.log" 2>&1 3>&- &
 	HAG_PID=$!

@@ -100,13 +100,13 @@ check_mix() {
 	gw attach "$GW_IF"
 	local ready="$BATS_TEST_TMPDIR/ready"
 	in_ns "$GW" "$PY" "$PEER" serve 10.77.0.2 6000 --mptcp --ready "$ready" 3>&- &
-	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	wait_for "$ready"
 	run in_ns "$CLI" "$PY" "$PEER" send 10.77.0.2 6000 4000000 --mptcp
 	assert_success
 	wait
 	rm -f "$ready"
 	in_ns "$GW" "$PY" "$PEER" serve fd77::2 6001 --ready "$ready" 3>&- &
-	for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	wait_for "$ready"
 	run in_ns "$CLI" "$PY" "$PEER" send fd77::2 6001 1000000
 	assert_success
 	wait

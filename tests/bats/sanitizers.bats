@@ -52,7 +52,7 @@ no_reports() {
 	expect_reset 8402
 	in_ns "$LAB_S" timeout 60 "$PY" "$PEER" serve-then-reset 10.4.0.2 8403 1000000 \
 		--ready "$BATS_TEST_TMPDIR/r8403" >/dev/null 3>&- &
-	for _ in $(seq 50); do [ -e "$BATS_TEST_TMPDIR/r8403" ] && break; sleep 0.1; done
+	wait_for "$BATS_TEST_TMPDIR/r8403"
 	run timeout 60 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" recv-late 10.4.0.2 8403 1
 	assert_output "received 1000000 reset"
 	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send-reset 10.4.0.2 8404 100000

@@ -56,12 +56,14 @@ listen_port() {
 # (see slow), so a test that waits for it fails instead of hanging when the
 # client's transfer (60 s at most) broke off.
 s_server() {
-	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1" i
+	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1"
 	shift
 	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
+	# a server on this port before left its file: only this one's may count
+	rm -f "$ready"
 	in_ns "$LAB_S" timeout "$(slow 120)" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
 	S_PID=$!
-	for i in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
+	wait_for "$ready"
 }
 
 # transfer SERVER_ADDR PORT BYTES [--mptcp]: H sends to S; S's output in $S_OUT
