@@ -44,14 +44,6 @@ struct control {
 	struct control_stats st;
 };
 
-static time_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* The socket's address at this namespace's path; its length, or 0. */
 static socklen_t control_addr(struct sockaddr_un *sun, char *path, size_t size)
 {
@@ -211,7 +203,7 @@ static void take_client(struct control *c, int fd)
 		close(fd);
 		return;
 	}
-	*k = (struct client){ .h.fn = client_event, .c = c, .fd = fd, .deadline = now() + CONTROL_DEADLINE_S,
+	*k = (struct client){ .h.fn = client_event, .c = c, .fd = fd, .deadline = xmcp_now_s() + CONTROL_DEADLINE_S,
 			      .next = c->clients };
 	if (ev_add(c->epfd, fd, EPOLLIN | EPOLLRDHUP, &k->h)) {
 		close(fd);
@@ -299,7 +291,7 @@ fail:
 void control_tick(struct control *c)
 {
 	struct client *k = c->clients, *next;
-	time_t t = now();
+	time_t t = xmcp_now_s();
 
 	for (; k; k = next) {
 		next = k->next;

@@ -46,22 +46,6 @@ struct heads {
 	long long armed_at; /* 0: disarmed */
 };
 
-static time_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void confirm_tick(struct ev_handler *h, unsigned int events);
 
 struct heads *heads_new(int epfd, unsigned int timeout_s, head_fn done, void *arg)
@@ -163,7 +147,7 @@ static void arm_by(struct heads *hs, long long t)
 static void confirm_later(struct heads *hs, struct waiting *w)
 {
 	w->step = w->step ? (w->step * 2 > CONFIRM_MAX_MS ? CONFIRM_MAX_MS : w->step * 2) : CONFIRM_FIRST_MS;
-	w->next = now_ms() + w->step;
+	w->next = xmcp_now_ms() + w->step;
 	arm_by(hs, w->next);
 }
 
@@ -235,7 +219,7 @@ int heads_add(struct heads *hs, int fd, void *owner)
 		return -1;
 	}
 	*w = (struct waiting){ .h.fn = head_event, .hs = hs, .fd = fd, .owner = owner,
-			       .deadline = now() + hs->timeout, .next_w = hs->list };
+			       .deadline = xmcp_now_s() + hs->timeout, .next_w = hs->list };
 	if (ev_add(hs->epfd, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, &w->h)) {
 		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, owner);
 		reset_close(fd);
@@ -254,7 +238,7 @@ int heads_add(struct heads *hs, int fd, void *owner)
 void heads_expire(struct heads *hs)
 {
 	struct waiting *w = hs->list, *next;
-	time_t t = now();
+	time_t t = xmcp_now_s();
 
 	for (; w; w = next) {
 		next = w->next_w;
@@ -268,7 +252,7 @@ static void confirm_tick(struct ev_handler *h, unsigned int events)
 {
 	struct heads *hs = container_of(h, struct heads, on_timer);
 	struct waiting *w = hs->list, *next;
-	long long t = now_ms();
+	long long t = xmcp_now_ms();
 	__u64 n;
 
 	(void)events;

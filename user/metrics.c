@@ -29,14 +29,6 @@ struct metrics {
 	struct client *clients;
 };
 
-static time_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /*
  * libmicrohttpd's own timeout counts silence: a client that trickles a
  * byte a second would hold its connection for ever, and four of them from
@@ -54,7 +46,7 @@ static void notify(void *cls, struct MHD_Connection *conn, void **ctx, enum MHD_
 		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (!info || !(k = calloc(1, sizeof(*k))))
 			return; /* untracked: libmicrohttpd's silence timeout still holds */
-		*k = (struct client){ .fd = info->connect_fd, .started = now(), .next = m->clients };
+		*k = (struct client){ .fd = info->connect_fd, .started = xmcp_now_s(), .next = m->clients };
 		if (m->clients)
 			m->clients->prev = k;
 		m->clients = k;
@@ -192,7 +184,7 @@ fail:
 void metrics_tick(struct metrics *m)
 {
 	struct client *k;
-	time_t t = now();
+	time_t t = xmcp_now_s();
 
 	if (!m)
 		return;

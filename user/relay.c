@@ -104,22 +104,6 @@ unsigned long long relay_active(const struct relay *r)
 	return r->st.pairs_opened - r->st.pairs_closed - r->st.pairs_aborted;
 }
 
-static time_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 #define DRAIN_FIRST_MS 5
 #define DRAIN_MAX_MS 1000
 
@@ -271,7 +255,7 @@ static void set_draining(struct relay *r, struct pair *p, bool on)
 	if (on) {
 		p->drain_step = !p->draining ? DRAIN_FIRST_MS :
 			p->drain_step * 2 > DRAIN_MAX_MS ? DRAIN_MAX_MS : p->drain_step * 2;
-		p->drain_next = now_ms() + p->drain_step;
+		p->drain_next = xmcp_now_ms() + p->drain_step;
 		if (!r->drain_due || p->drain_next < r->drain_due)
 			r->drain_due = p->drain_next;
 	}
@@ -360,7 +344,7 @@ int relay_add(struct relay *r, int client_fd, int server_fd, void *owner)
 		if (r->mode == RELAY_COPY && use_copy(p, d))
 			goto fail_bufs;
 	}
-	p->last = p->started = now();
+	p->last = p->started = xmcp_now_s();
 	p->next = r->pairs;
 	if (r->pairs)
 		r->pairs->prev = p;
@@ -545,7 +529,7 @@ static void leg_event(struct ev_handler *h, unsigned int events)
 
 	if (p->dead)
 		return;
-	p->last = now();
+	p->last = xmcp_now_s();
 	if (d == SERVER && !p->connected) {
 		if (finish_connect(p)) {
 			r->st.connect_failed++;
@@ -570,14 +554,14 @@ int relay_drain_ms(const struct relay *r)
 
 	if (!r->draining || !r->drain_due)
 		return -1;
-	t = r->drain_due - now_ms();
+	t = r->drain_due - xmcp_now_ms();
 	return t < 0 ? 0 : t > DRAIN_MAX_MS ? DRAIN_MAX_MS : (int)t;
 }
 
 /* Nothing before the earliest look is due: a call costs nothing until then. */
 void relay_drain(struct relay *r)
 {
-	long long t = now_ms();
+	long long t = xmcp_now_ms();
 	struct pair *p = r->draining, *next;
 
 	if (!p || t < r->drain_due)
@@ -594,7 +578,7 @@ void relay_drain(struct relay *r)
 
 void relay_expire(struct relay *r)
 {
-	time_t t = now();
+	time_t t = xmcp_now_s();
 	struct pair *p = r->pairs, *next;
 
 	for (; p; p = next) {
@@ -623,7 +607,7 @@ void relay_free(struct relay *r)
 void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg)
 {
 	const struct pair *p;
-	time_t t = now();
+	time_t t = xmcp_now_s();
 	int d;
 
 	for (p = r->pairs; p; p = p->next) {

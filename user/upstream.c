@@ -33,14 +33,6 @@ struct upstream {
 	struct upstream_cand_stats st[POL_MAX_MCPS];
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
 		    const struct sockaddr_storage *dst, socklen_t len)
 {
@@ -97,7 +89,7 @@ static bool applies(const struct pol_mcp *m, const struct sockaddr_storage *serv
  */
 static int pick(const struct upstream *u, const struct attempt *a)
 {
-	__u64 t = now_ns();
+	__u64 t = xmcp_now_ns();
 	int i, fallback = -1;
 
 	for (i = 0; i < (int)u->pol->n_mcps; i++) {
@@ -135,7 +127,7 @@ static bool try_next(struct upstream *u, struct attempt *a)
 		a->sfd = socket(m->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
 		if (a->sfd >= 0 && !mpc_syn_connect(a->sfd, &o, 1, &m->sa, m->len) &&
 		    !ev_add(u->epfd, a->sfd, EPOLLOUT, &a->h)) {
-			a->deadline = now_ns() + u->pol->connect_timeout_ms * 1000000ull;
+			a->deadline = xmcp_now_ns() + u->pol->connect_timeout_ms * 1000000ull;
 			return true;
 		}
 		if (a->sfd >= 0)
@@ -193,7 +185,7 @@ int upstream_add(struct upstream *u, int cfd, const struct sockaddr_storage *ser
 static void failed(struct upstream *u, struct attempt *a)
 {
 	u->st[a->cand].failed++;
-	u->down_until[a->cand] = now_ns() + u->pol->retry_after * 1000000000ull;
+	u->down_until[a->cand] = xmcp_now_ns() + u->pol->retry_after * 1000000000ull;
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, a->sfd, NULL);
 	close(a->sfd);
 	if (!try_next(u, a))
@@ -223,7 +215,7 @@ static void attempt_event(struct ev_handler *h, unsigned int events)
 void upstream_expire(struct upstream *u)
 {
 	struct attempt *a = u->attempts, *next;
-	__u64 t = now_ns();
+	__u64 t = xmcp_now_ns();
 
 	for (; a; a = next) {
 		next = a->next;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <linux/types.h>
@@ -37,6 +38,11 @@ int xmcp_ifindex(const char *dev);
 void xmcp_explain_load_error(const char *what, int err);
 
 int xmcp_netns_ino(__u64 *ino);
+
+/* CLOCK_MONOTONIC in seconds, milliseconds, nanoseconds: deadlines that wall-clock changes can't move. */
+time_t xmcp_now_s(void);
+long long xmcp_now_ms(void);
+__u64 xmcp_now_ns(void);
 /*
  * As many open files as the system allows: a pair holds two sockets, and a
  * busy splice pair up to two pipes more (six descriptors); the usual soft

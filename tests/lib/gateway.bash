@@ -126,16 +126,22 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# assert_rise_at_most COUNTER PID SECS MAX: COUNTER PID (a function printing a
+# running total) rose by at most MAX over the next SECS seconds
+assert_rise_at_most() {
+	local v0 v1
+	v0=$("$1" "$2")
+	sleep "$3"
+	v1=$("$1" "$2")
+	echo "$1 of pid $2 rose by $((v1 - v0)) in $3 s (at most $4 allowed)"
+	[ $((v1 - v0)) -le "$4" ]
+}
+
 # assert_idle_cpu PID SECS: the process used at most 5% of one core over the
 # next SECS seconds. A daemon spinning on a socket it ignores uses ~100%: this
 # is a correctness check of a loop that must sleep, not a speed measurement.
 assert_idle_cpu() {
-	local t0 t1
-	t0=$(cpu_ticks "$1")
-	sleep "$2"
-	t1=$(cpu_ticks "$1")
-	echo "pid $1 ran $((t1 - t0)) ticks in $2 s (at most $(($2 * 5)) allowed)"
-	[ $((t1 - t0)) -le $(($2 * 5)) ]
+	assert_rise_at_most cpu_ticks "$1" "$2" $(($2 * 5))
 }
 
 # wakeups PID: how often the process has been switched out so far (voluntary
@@ -148,12 +154,7 @@ wakeups() {
 # next SECS seconds: one that polls every few milliseconds wakes hundreds of
 # times a second, however little each wakeup costs
 assert_few_wakeups() {
-	local w0 w1
-	w0=$(wakeups "$1")
-	sleep "$2"
-	w1=$(wakeups "$1")
-	echo "pid $1 woke $((w1 - w0)) times in $2 s (at most $3 allowed)"
-	[ $((w1 - w0)) -le "$3" ]
+	assert_rise_at_most wakeups "$1" "$2" "$3"
 }
 
 # control_path NS: the control socket of the daemon in namespace NS

@@ -76,15 +76,20 @@ def sock(addr, mptcp):
     return socket.socket(family(addr), socket.SOCK_STREAM, IPPROTO_MPTCP if mptcp else 0)
 
 
-def accept_one(addr, port, mptcp, ready):
-    """Listen, announce readiness by creating the file `ready`, accept one client."""
+def listener(addr, port, mptcp, ready, backlog=1):
+    """Listen, then announce readiness by creating the file `ready`."""
     s = sock(addr, mptcp)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
-    s.listen(1)
+    s.listen(backlog)
     if ready:
         open(ready, "w").close()
-    return s.accept()
+    return s
+
+
+def accept_one(addr, port, mptcp, ready):
+    """Listen, announce readiness, accept one client."""
+    return listener(addr, port, mptcp, ready).accept()
 
 
 def serve(addr, port, mptcp, ready, stall=0):
@@ -370,12 +375,7 @@ def send_reset(addr, port, n, mptcp):
 def serve_then_reset(addr, port, n, ready, count=1):
     import fcntl
     import termios
-    s = sock(addr, False)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(64)
-    if ready:
-        open(ready, "w").close()
+    s = listener(addr, port, False, ready, 64)
     for _ in range(count):
         c, _ = s.accept()
         c.sendall(os.urandom(n))
