@@ -28,7 +28,7 @@ struct waiting {
 	time_t deadline;
 	void *owner;
 	bool dead;	   /* ended: freed by heads_reap once the batch is done */
-	bool confirmed;	   /* the client's handshake is complete (see client_confirmed) */
+	bool confirmed;	   /* the client's handshake is complete (see client_state) */
 	unsigned int step; /* ms until the next look while not confirmed */
 	long long next;	   /* when that is, CLOCK_MONOTONIC ms */
 	struct waiting *prev, *next_w;
@@ -111,18 +111,25 @@ static void finish(struct heads *hs, struct waiting *w, enum head_result r, cons
  * the source address is the sender's, and a spoofed SYN with data would
  * have the MCP connect to the server it names, or the HAG (transparent)
  * open a connection in a victim's name. The handshake's last ACK proves
- * it (it answers our sequence number). TCP_INFO on an MPTCP socket is its
- * first subflow's. A kernel that cannot say (TCP_INFO on MPTCP came
- * before Fast Open on MPTCP, 6.2) has no such early connections.
+ * it (it answers our sequence number). A RST proves nothing: a blind
+ * spoofer knows the sequence number that follows its own SYN, and the
+ * reset takes the connection from SYN_RECV straight to CLOSE with its
+ * data still readable. TCP_INFO on an MPTCP socket is its first
+ * subflow's. A kernel that cannot say (TCP_INFO on MPTCP came before Fast
+ * Open on MPTCP, 6.2) has no such early connections.
  */
-static bool client_confirmed(int fd)
+enum client_state { CLIENT_OK, CLIENT_WAIT, CLIENT_GONE };
+
+static enum client_state client_state(int fd)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
 	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) || len < 1)
-		return true;
-	return ti.tcpi_state != TCP_SYN_RECV;
+		return CLIENT_OK;
+	if (ti.tcpi_state == TCP_SYN_RECV)
+		return CLIENT_WAIT;
+	return ti.tcpi_state == TCP_CLOSE ? CLIENT_GONE : CLIENT_OK;
 }
 
 /*
@@ -165,11 +172,14 @@ static void try_head(struct heads *hs, struct waiting *w, bool final)
 	int off;
 
 	if (!w->confirmed) {
-		if (final) {
+		/* the state first: a client that ACKed and then sent its FIN at once is confirmed */
+		enum client_state cs = client_state(w->fd);
+
+		if (cs == CLIENT_GONE || (cs == CLIENT_WAIT && final)) {
 			finish(hs, w, HEAD_LATE, NULL, 0);
 			return;
 		}
-		if (!client_confirmed(w->fd)) {
+		if (cs == CLIENT_WAIT) {
 			confirm_later(hs, w);
 			return;
 		}

@@ -165,16 +165,18 @@ mcp_refuses() {
 	jq '.head_timeout = 2' "$TOP/policies/mcp.json" >"$BATS_TEST_TMPDIR/mcp.json"
 	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/mcp.json")
 	canary "$LAB_S" 10.4.0.2 8095
-	# from a subscriber address nobody holds: the SYN+ACK goes nowhere, no ACK comes back
+	# from a subscriber address nobody holds: the SYN+ACK goes nowhere, no ACK comes back;
+	# nor does a RST after it (its sequence number is the spoofer's own) prove anything
 	syns_to_hag 10.1.0.77 10.2.0.2 9443 3 --mptcp --convert 10.4.0.2:8095
+	syns_to_hag 10.1.0.78 10.2.0.2 9443 2 --mptcp --convert 10.4.0.2:8095 --then-rst
 	# waiting for their ACKs costs nothing (a look now and then, not a spin)
 	assert_idle_cpu "$MCP_PID" 1
 	sleep 2
 	run cat "$CANARY"
 	assert_output ""
 	assert_equal "$(gw_stat "$LAB_HAG" .pairs_opened)" 0
-	# reset at head_timeout, as a head that never came
-	assert_equal "$(gw_stat "$LAB_HAG" .no_head)" 3
+	# reset at head_timeout, as a head that never came; the reset ones at once
+	assert_equal "$(gw_stat "$LAB_HAG" .no_head)" 5
 	# a real client's SYN data is converted as before
 	s_server 8096 serve 10.4.0.2 8096
 	run timeout "$(slow 30)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" convert-send 10.2.0.2 9443 \

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """synflood.py DEV DST_MAC SRC DST PORT COUNT [--mptcp] [--join TOKEN] [--join-ack]
                                            [--join16] [--md5] [--overrun] [--ext N] [--synack]
-                                           [--convert ADDR:PORT]
+                                           [--convert ADDR:PORT] [--then-rst]
 
 Send COUNT TCP SYNs from SRC (source ports counting up) to DST:PORT out of
 DEV, addressed to DST_MAC, as fast as scapy manages; print how many seconds
@@ -18,6 +18,8 @@ tests; IPv6 when SRC is an IPv6 address.
   --synack     SYN+ACK instead, with MP_CAPABLE carrying a key
   --convert A:P  SYN data (TCP Fast Open without cookie): an MP_CONVERT
                naming IPv4 server A port P, EOL, then b"spoofed"
+  --then-rst   after each SYN, a RST with the sequence number that follows
+               it (what a blind spoofer knows: its own)
 """
 import ipaddress
 import logging
@@ -91,8 +93,12 @@ def main():
     # the options ride as "payload" after a bare header whose data offset covers them
     sock = conf.L2socket(iface=dev)
     t0 = time.monotonic()
-    for p in pkts:
+    for i, p in enumerate(pkts):
         sock.send(p)
+        if flag("--then-rst"):
+            time.sleep(0.2)  # the gateway has the SYN in hand: accepted, with its data
+            sock.send(Ether(dst=mac) / ip / TCP(sport=20000 + i, dport=int(port), flags="R",
+                                                seq=i + 1 + len(payload())))
     print(f"{time.monotonic() - t0:.3f}")
     sock.close()
 
