@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh [BATS_ARGS] [--- BATS_ARGS]...
 # Runs the bats suite (all of tests/bats, or the files and options given)
-# with TAP output. Several runs separated by `---` (say, one file whole and
-# another filtered with -f) share one summary.
+# with TAP output, each result with its time (bats --timing). Several
+# runs separated by `---` (say, one file whole and another filtered with
+# -f) share one summary.
 # With VMTEST_KERNEL set (`make test` sets it to Debian's kernel), it then
 # boots that kernel with vmtest/run.sh and runs VM_TESTS there: the
 # packet-level classifier tests, paths and admission, the hybrid-access test
@@ -48,7 +49,7 @@ count_runs() {
 # One bats run; its TAP goes to the terminal and the log.
 run_bats() {
 	[ $# -gt 0 ] || set -- tests/bats
-	bats --formatter tap "$@" | tee -a "$log"
+	bats --formatter tap --timing "$@" | tee -a "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
 
