@@ -283,6 +283,14 @@ def probe(addr, port, mptcp):
         pass
 
 
+def recv_or_end(s, n):
+    """Up to n bytes from s; b"" at its end or on its error (a reset)."""
+    try:
+        return s.recv(n)
+    except OSError:
+        return b""
+
+
 def hold_serve(addr, port, ready):
     import selectors
     s = sock(addr, False)
@@ -300,11 +308,7 @@ def hold_serve(addr, port, ready):
                 print(f"connection from {peer[0]}", flush=True)
                 sel.register(c, selectors.EVENT_READ)
                 continue
-            try:
-                b = key.fileobj.recv(65536)
-            except OSError:
-                b = b""
-            if not b:
+            if not recv_or_end(key.fileobj, 65536):
                 sel.unregister(key.fileobj)
                 key.fileobj.close()
 
@@ -352,11 +356,7 @@ def partial_heads(addr, port, n, hold, fin):
     start, ended = time.monotonic(), 0
     while ended < n and time.monotonic() - start < hold:
         for key, _ in sel.select(timeout=0.1):
-            try:
-                b = key.fileobj.recv(64)
-            except OSError:
-                b = b""
-            if not b:
+            if not recv_or_end(key.fileobj, 64):
                 sel.unregister(key.fileobj)
                 ended += 1
     print(f"ended {ended} of {n} in {time.monotonic() - start:.1f} s")
