@@ -29,7 +29,7 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a-very-long-interface"],"access":["b"]}}' "interfaces.lan[0]: 'a-very-long-interface' is longer than 15 characters"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":[3],"access":["b"]}}' 'interfaces.lan[0]: must be an interface name'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/33"]}' "subscribers[0]: '10.0.0.0/33' is not an IPv4 or IPv6 prefix"
-	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":0}' 'listen_port: must be between 1 and 65535, not 0'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":65536}' 'listen_port: must be between 0 and 65535, not 65536'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":"80"}' 'listen_port: must be an integer'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"table":254}' 'table: 254 is a table the kernel uses (default, main, local)'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"xdp_mode":"fast"}' "xdp_mode: must be native or generic, not 'fast'"
