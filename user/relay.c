@@ -174,9 +174,9 @@ static __u64 unacked(int fd)
  * that can lag for good. When the last data arrives while the peer's socket
  * is busy, the subflow's ACK carries the data-level ack of before, and
  * nothing more is sent on a stream with no more data (seen on 6.18: one
- * pair of 40 waited until its idle lifetime ran out, in one test run of
- * two). A keepalive's answer carries the data-level ack of now. Kernels
- * without TCP_KEEPIDLE on MPTCP (before 6.2) keep their default.
+ * pair of 40 waited until its idle lifetime ran out, in 4 test runs of
+ * 4). A keepalive's answer carries the data-level ack of now. A kernel
+ * that refuses these options on MPTCP sockets keeps its defaults.
  */
 static void ask_for_acks(int fd)
 {
@@ -271,9 +271,10 @@ static void pipe_put(struct relay *r, struct pair *p, int d)
 
 /*
  * Into or out of the draining list. While in it, the pair is looked at
- * again after 5 ms (to 10), then each wait twice the last, up to a second: a peer
- * that takes the bytes soon is seen soon, one that never does (a zero
- * window) costs a look a second until the idle lifetime ends the pair.
+ * again after 5 to 10 ms, then each wait about twice the last, up to a
+ * second: a peer that takes the bytes soon is seen soon, one that never
+ * does (a zero window) costs a look a second until the idle lifetime ends
+ * the pair.
  */
 static void set_draining(struct relay *r, struct pair *p, bool on)
 {
