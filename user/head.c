@@ -115,8 +115,10 @@ static void finish(struct heads *hs, struct waiting *w, enum head_result r, cons
  * spoofer knows the sequence number that follows its own SYN, and the
  * reset takes the connection from SYN_RECV straight to CLOSE with its
  * data still readable. TCP_INFO on an MPTCP socket is its first
- * subflow's. A kernel that cannot say (TCP_INFO on MPTCP came before Fast
- * Open on MPTCP, 6.2) has no such early connections.
+ * subflow's; where it fails, the answer is no: every role that reads heads
+ * needs Fast Open on MPTCP (6.2), which came after TCP_INFO on MPTCP
+ * (5.16), and on 6.2 to 6.5 a reset first subflow is freed, so that the
+ * spoofed RST above made TCP_INFO fail, not say CLOSE.
  */
 enum client_state { CLIENT_OK, CLIENT_WAIT, CLIENT_GONE };
 
@@ -126,7 +128,7 @@ static enum client_state client_state(int fd)
 	socklen_t len = sizeof(ti);
 
 	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) || len < 1)
-		return CLIENT_OK;
+		return CLIENT_GONE;
 	if (ti.tcpi_state == TCP_SYN_RECV)
 		return CLIENT_WAIT;
 	return ti.tcpi_state == TCP_CLOSE ? CLIENT_GONE : CLIENT_OK;

@@ -107,7 +107,7 @@ unsigned long long relay_active(const struct relay *r)
 
 #define DRAIN_FIRST_MS 5
 #define DRAIN_MAX_MS 1000
-/* unanswered keepalives before a draining MPTCP leg counts as failed */
+/* unanswered keepalives before a draining MPTCP leg's subflow gives up */
 #define DRAIN_KEEPALIVE_PROBES 10
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode)
@@ -271,10 +271,10 @@ static void pipe_put(struct relay *r, struct pair *p, int d)
 
 /*
  * Into or out of the draining list. While in it, the pair is looked at
- * again after 5 to 10 ms, then each wait about twice the last, up to a
- * second: a peer that takes the bytes soon is seen soon, one that never
- * does (a zero window) costs a look a second until the idle lifetime ends
- * the pair.
+ * again after 5 to 9 ms, then each wait about twice the last, up to one
+ * to two seconds (each look on a multiple of its wait): a peer that takes
+ * the bytes soon is seen soon, one that never does (a zero window) costs
+ * a look a second or so until the idle lifetime ends the pair.
  */
 static void set_draining(struct relay *r, struct pair *p, bool on)
 {
@@ -584,7 +584,7 @@ int relay_drain_ms(const struct relay *r)
 	if (!r->draining || !r->drain_due)
 		return -1;
 	t = r->drain_due - xmcp_now_ms();
-	return t < 0 ? 0 : t > DRAIN_MAX_MS ? DRAIN_MAX_MS : (int)t;
+	return t < 0 ? 0 : t > 2 * DRAIN_MAX_MS ? 2 * DRAIN_MAX_MS : (int)t;
 }
 
 /* Nothing before the earliest look is due: a call costs nothing until then. */
