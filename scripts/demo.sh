@@ -90,7 +90,7 @@ download() {
 	nsenter --net=/run/netns/$LAB_H $PY $PEER sink 10.4.0.2 "$1" > "$WORK/h$1"
 	t1=$(now)
 	wait
-	[ "$(cat "$WORK/s$1")" = "$(cat "$WORK/h$1")" ] || { echo "demo: bytes differ!" >&2; exit 1; }
+	[ "$(cut -d' ' -f1 "$WORK/s$1")" = "$(cat "$WORK/h$1")" ] || { echo "demo: bytes differ!" >&2; exit 1; }
 	echo "$t0 $t1" | awk '{ print $2 - $1 }'
 }
 

@@ -28,6 +28,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/mptcp.h>
 #include <systemd/sd-daemon.h>
 
 #include "cmds.h"
@@ -476,6 +477,26 @@ static int add_journaled_endpoint(const struct journal_entry *e)
 	return add_endpoint(&e->ep);
 }
 
+/*
+ * An ADD_ADDR naming an IPv6 address and a port takes 30 bytes of TCP
+ * options (RFC 8684 3.4.1, its HMAC included); TCP timestamps take 12 of
+ * the 40 in the same segment. The kernel then drops the announcement
+ * (MPTcpExtAddAddrTxDrop, seen on 6.18) and no join ever comes: say so.
+ */
+static void warn_unannounceable(const struct pol_endpoint *pe, unsigned int i)
+{
+	long ts;
+
+	if (pe->addr.family != AF_INET6 || !pe->port || !(pe->flags & MPTCP_PM_ADDR_FLAG_SIGNAL) ||
+	    xmcp_sysctl_get("/proc/sys/net/ipv4/tcp_timestamps", &ts) || !ts)
+		return;
+	xmcp_err("warning: endpoints[%u]: an IPv6 address announced with a port does not fit in a segment "
+		 "beside TCP timestamps (30 + 12 > 40 option bytes): the kernel drops the announcement "
+		 "(MPTcpExtAddAddrTxDrop) and no join comes to it. Turn net.ipv4.tcp_timestamps off in "
+		 "this namespace, or announce an IPv4 address for the path",
+		 i);
+}
+
 /* endpoints[i] of a policy, over generic netlink, journaled; 0 or -1 after saying why. */
 static int add_policy_endpoint(struct daemon *d, const struct pol_endpoint *pe, unsigned int i)
 {
@@ -490,6 +511,8 @@ static int add_policy_endpoint(struct daemon *d, const struct pol_endpoint *pe, 
 			 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
 							    "see 'ip mptcp endpoint show')"
 							  : "");
+	else
+		warn_unannounceable(pe, i);
 	return err ? -1 : 0;
 }
 
@@ -1063,6 +1086,7 @@ static int setup_modules(struct daemon *d)
 	d->relay = relay_new(d->epfd, d->pol.idle_timeout, d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (!d->relay || !(d->dest = dest_check_new()))
 		return -1;
+	relay_set_timeouts(d->relay, d->pol.idle_timeout, d->pol.connect_timeout);
 	if (d->pol.n_classes) {
 		d->adm = admission_new(&d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
 				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
@@ -1229,7 +1253,7 @@ static void restore_maps(struct daemon *d, const struct policy *np)
  * SIGHUP (`xmcp reload`): read the policy file again and apply what can
  * change under established pairs: endpoints and limits (by difference),
  * subscribers and their classes' limits, the modes' rules, forbidden,
- * transparent_source, idle_timeout. A policy that fails the check, or
+ * transparent_source, idle_timeout, connect_timeout. A policy that fails the check, or
  * changes anything else, is refused and the running one stays.
  */
 static void reload(struct daemon *d)
@@ -1275,7 +1299,7 @@ static void reload_policy(struct daemon *d, struct policy *np)
 	}
 	journal_commit(&d->journal, mark);
 	d->pol = *np; /* the MCP and upstream modules keep pointing at d->pol */
-	relay_set_idle(d->relay, d->pol.idle_timeout);
+	relay_set_timeouts(d->relay, d->pol.idle_timeout, d->pol.connect_timeout);
 	if (d->mcp)
 		mcp_set_policy(d->mcp, &d->pol);
 	if (d->heads)
@@ -1401,8 +1425,9 @@ static void reload_usage(FILE *f)
 		   "\n"
 		   "Asks the xmcp run of this network namespace to read its policy file\n"
 		   "again (SIGHUP). Endpoints and limits (by difference), subscribers,\n"
-		   "class limits, modes' rules, forbidden, transparent_source and\n"
-		   "idle_timeout change live; anything else needs a restart. The daemon\n"
+		   "class limits, modes' rules, forbidden, transparent_source,\n"
+		   "idle_timeout and connect_timeout change live; anything else needs a\n"
+		   "restart. The daemon\n"
 		   "logs the outcome; a policy that fails the check is refused and the\n"
 		   "running one stays.\n");
 }

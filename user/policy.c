@@ -21,6 +21,7 @@
 #define DEFAULT_MARK 0x786d
 #define DEFAULT_TABLE 0x786d
 #define DEFAULT_IDLE 300
+#define DEFAULT_CONNECT_TIMEOUT 10
 /* a head (MP_CONVERT framing) comes with the SYN or right after it: seconds are generous */
 #define DEFAULT_HEAD_TIMEOUT 5
 
@@ -972,6 +973,9 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (get_uint(c, root, "idle_timeout", 1, 86400 * 7, DEFAULT_IDLE, &v))
 		return -1;
 	p->idle_timeout = v;
+	if (get_uint(c, root, "connect_timeout", 1, 300, DEFAULT_CONNECT_TIMEOUT, &v))
+		return -1;
+	p->connect_timeout = v;
 	if (get_uint(c, root, "head_timeout", 1, 300, DEFAULT_HEAD_TIMEOUT, &v))
 		return -1;
 	p->head_timeout = v;
@@ -1074,7 +1078,7 @@ static json_object *read_policy_file(const char *path)
 int policy_load(const char *path, struct policy *p)
 {
 	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
-					    "idle_timeout", "xdp_mode",	 "interfaces",	"subscribers",
+					    "idle_timeout", "connect_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
 					    "transparent_source", "classes", "modes", "paths", "metrics",

@@ -116,6 +116,7 @@ struct policy {
 	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
 	bool origin_check;  /* HAG: drop MPTCP SYNs from non-subscribers on the access side (always on an MCP) */
 	unsigned int idle_timeout; /* seconds */
+	unsigned int connect_timeout; /* seconds a server leg may take to connect */
 	unsigned int head_timeout; /* seconds an MP_CONVERT head may take to arrive */
 	gid_t control_gid;	   /* may use the control socket besides root; (gid_t)-1: none */
 	struct pol_ifs lan, access, wan;

@@ -77,6 +77,7 @@ struct relay {
 	struct pair *dead; /* closed pairs that events of this batch may still name */
 	int epfd;
 	unsigned int idle;
+	unsigned int connect_timeout; /* seconds a server leg may take to connect; 0: the kernel's */
 	enum relay_mode mode;
 	struct pair *draining; /* pairs waiting for a failed leg's bytes to be taken */
 	long long drain_due;   /* the earliest drain_next among them, or earlier; 0: none */
@@ -122,9 +123,10 @@ struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mod
 	return r;
 }
 
-void relay_set_idle(struct relay *r, unsigned int idle_timeout)
+void relay_set_timeouts(struct relay *r, unsigned int idle_timeout, unsigned int connect_timeout)
 {
 	r->idle = idle_timeout;
+	r->connect_timeout = connect_timeout;
 }
 
 const struct relay_stats *relay_stats(const struct relay *r)
@@ -612,7 +614,17 @@ void relay_expire(struct relay *r)
 
 	for (; p; p = next) {
 		next = p->next;
-		if (t - p->last > (time_t)r->idle) {
+		if (!p->connected && r->connect_timeout && t - p->started >= (time_t)r->connect_timeout) {
+			/*
+			 * The client was accepted before the server leg connected:
+			 * left to the kernel's SYN retries, it would sit on a
+			 * connection that seems open for two minutes when the
+			 * server, or the HAG in front of it, is unreachable.
+			 */
+			xmcp_dbg("server leg not connected after %u s: resetting the client", r->connect_timeout);
+			r->st.connect_failed++;
+			close_pair(r, p, true);
+		} else if (t - p->last > (time_t)r->idle) {
 			r->st.idle_expired++;
 			close_pair(r, p, true);
 		}

@@ -39,8 +39,12 @@ struct relay_stats {
 enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 
 struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
-/* A new idle lifetime (a policy reload), for every pair from now on. */
-void relay_set_idle(struct relay *r, unsigned int idle_timeout);
+/*
+ * The idle lifetime and the time a server leg may take to connect (0: the
+ * kernel's SYN retries), in seconds, for every pair from now on (at start
+ * and on a policy reload). Both are checked by relay_expire().
+ */
+void relay_set_timeouts(struct relay *r, unsigned int idle_timeout, unsigned int connect_timeout);
 
 /*
  * Take ownership of an accepted client socket and a server socket whose

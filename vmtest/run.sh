@@ -31,7 +31,7 @@ kernel= exec_cmd= runner=auto accel=auto cpus=$(nproc) memory=3G
 TIMEOUT=${VMTEST_TIMEOUT:-3600}
 BOOT_TIMEOUT=${VMTEST_BOOT_TIMEOUT:-60}
 # Variables the suite reads that the guest should see as the host does.
-PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH XMCP_TEST_SLOW VMTEST_STALL)
+PASS_ENV=(CI FUZZ_SECS BATS_LIB_PATH XMCP_TEST_SLOW VMTEST_STALL XMCP_STRICT XMCP_KERNEL_LACKS)
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

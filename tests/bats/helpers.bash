@@ -42,9 +42,42 @@ in_ns() {
 	nsenter --net="/run/netns/$ns" "$@"
 }
 
-# Skip, naming the feature, when the kernel lacks it.
+# Features a test needs and a kernel may lack. Outside strict mode a test
+# skips, naming the feature. In strict mode (XMCP_STRICT=1, which
+# tests/run.sh sets under CI) the kernel under test is expected to have
+# every feature not named in XMCP_KERNEL_LACKS (space-separated, e.g.
+# "mptcp_fastopen tap_xdp_meta" for 6.1): a probe that finds one missing
+# fails, so a host with MPTCP turned off cannot go green by skipping; and a
+# test of what a kernel lacks fails where that kernel is expected to lack it
+# but does not.
+kernel_lacks() {
+	[[ " ${XMCP_KERNEL_LACKS:-} " == *" $1 "* ]]
+}
+
+strict() {
+	[ "${XMCP_STRICT:-0}" = 1 ]
+}
+
+# lacking FEATURE WHY: this test needs FEATURE, which the kernel lacks
+lacking() {
+	if strict && ! kernel_lacks "$1"; then
+		echo "strict mode: $2, though this kernel is expected to have $1 (XMCP_KERNEL_LACKS)" >&2
+		return 1
+	fi
+	skip "$2"
+}
+
+# having FEATURE WHY: this test is of a kernel without FEATURE, and this one has it
+having() {
+	if strict && kernel_lacks "$1"; then
+		echo "strict mode: $2, though this kernel is expected to lack $1 (XMCP_KERNEL_LACKS)" >&2
+		return 1
+	fi
+	skip "$2"
+}
+
 require_mptcp() {
-	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "kernel without MPTCP (net.mptcp.enabled)"
+	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || lacking mptcp "kernel without MPTCP (net.mptcp.enabled)"
 }
 
 # TCP Fast Open on MPTCP sockets (Linux 6.2): MP_CONVERT heads and the
@@ -56,7 +89,8 @@ s.setsockopt(socket.IPPROTO_TCP, 34, 1)  # TCP_FASTOPEN_NO_COOKIE' 2>/dev/null
 }
 
 require_mptcp_fastopen() {
-	mptcp_has_fastopen || skip "kernel without TCP Fast Open on MPTCP sockets (TCP_FASTOPEN_NO_COOKIE refused)"
+	mptcp_has_fastopen ||
+		lacking mptcp_fastopen "kernel without TCP Fast Open on MPTCP sockets (TCP_FASTOPEN_NO_COOKIE refused)"
 }
 
 # `xmcp stats -j` inside namespace $1, reduced by the jq filter $2.

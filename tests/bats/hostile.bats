@@ -349,7 +349,9 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	kill "$squat"
 	assert_failure 1
 	assert_output --partial "cannot listen for metrics on port 9180: Address already in use (another program holds it"
-	wait "$squat" || true
+	# the squatter held the port to the end: it died of our SIGTERM
+	run wait "$squat"
+	assert_equal "$status" 143
 	# the listen port: by default one the kernel picks at start, which nobody can hold
 	# first; a fixed one (listen_port) another program holds is named like the metrics port
 	rm -f "$BATS_TEST_TMPDIR/squat"
@@ -363,7 +365,8 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	jq 'del(.metrics) | del(.listen_port)' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-any.json"
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag-any.json")
 	kill "$squat"
-	wait "$squat" || true
+	run wait "$squat"
+	assert_equal "$status" 143
 	[ "$(listen_port "$LAB_HAG")" -gt 0 ]
 	[ "$(listen_port "$LAB_HAG")" -ne 7010 ]
 	transfer 10.4.0.2 8202 100000

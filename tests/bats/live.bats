@@ -99,17 +99,23 @@ check_mix() {
 	require_mptcp
 	gw attach "$GW_IF"
 	local ready="$BATS_TEST_TMPDIR/ready"
-	in_ns "$GW" "$PY" "$PEER" serve 10.77.0.2 6000 --mptcp --ready "$ready" 3>&- &
+	local out="$BATS_TEST_TMPDIR/serve.out"
+	in_ns "$GW" "$PY" "$PEER" serve 10.77.0.2 6000 --mptcp --ready "$ready" > "$out" 3>&- &
+	local server=$!
 	wait_for "$ready"
 	run in_ns "$CLI" "$PY" "$PEER" send 10.77.0.2 6000 4000000 --mptcp
 	assert_success
-	wait
+	# the server got the same bytes, over MPTCP
+	wait "$server"
+	assert_equal "$(cat "$out")" "$output 10.77.0.1 mptcp"
 	rm -f "$ready"
-	in_ns "$GW" "$PY" "$PEER" serve fd77::2 6001 --ready "$ready" 3>&- &
+	in_ns "$GW" "$PY" "$PEER" serve fd77::2 6001 --ready "$ready" > "$out" 3>&- &
+	server=$!
 	wait_for "$ready"
 	run in_ns "$CLI" "$PY" "$PEER" send fd77::2 6001 1000000
 	assert_success
-	wait
+	wait "$server"
+	assert_equal "$(cat "$out")" "$output fd77::1"
 	assert_equal "$(count syn_mp_capable)" 1
 	assert_equal "$(count syn)" 1
 	# 5 MB of data segments crossed the classifier

@@ -5,6 +5,7 @@
 # HCPE namespace only routes, and H is a Multipath Client that names S in an
 # MP_CONVERT at the head of its SYN data (tests/tools/peer.py convert-send).
 load helpers
+bats_require_minimum_version 1.5.0
 load ../lib/lab
 load ../lib/gateway
 
@@ -18,6 +19,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${CAP_PID:-}" ] || kill "$CAP_PID" 2>/dev/null || true
 	gateways_down "${HCPE_PID:-}" "${MCP_PID:-}"
 }
 
@@ -180,6 +182,18 @@ hcpe_summary() {
 	assert_output "xmcp: MCP 10.2.0.2:9443: 1 tried, 1 connected, 0 failed"
 }
 
+@test "mcp: dual-ended over IPv6: H's plain TCP -> HCPE (off-path) -> MCP -> S, up and down intact" {
+	start_mcp
+	offpath_hcpe '["[fd02::2]:9443"]'
+	transfer fd04::2 8095 3000000
+	arrived_at_s "fd04::1"
+	download fd04::2 8096 3000000
+	arrived_at_s "fd04::1"
+	grep -q "mcp: converting to fd04::2 port 8096" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	run hcpe_summary
+	assert_output --regexp "^xmcp: MCP \[fd02::2\]:9443: 2 tried, 2 connected, 0 failed$"
+}
+
 @test "mcp: failover: the first MCP does not answer, the second takes over; the first waits its turn" {
 	start_mcp
 	# nothing answers at 10.2.0.99: its connect times out after 300 ms
@@ -211,21 +225,56 @@ hcpe_summary() {
 	assert_output --partial "ConnectionResetError"
 }
 
+# capture_syns NS DEV: tcpdump of the SYNs on DEV in NS, in the background
+# ($CAP_PID, into $CAP), once it says it listens
+capture_syns() {
+	CAP="$BATS_TEST_TMPDIR/$2.pcap"
+	local err="$BATS_TEST_TMPDIR/$2.tcpdump"
+	in_ns "$1" tcpdump -i "$2" -n -U -w "$CAP" 'tcp[tcpflags] & tcp-syn != 0' 2> "$err" 3>&- &
+	CAP_PID=$!
+	for _ in $(seq "$(slow 100)"); do
+		grep -q '^listening on' "$err" && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "tcpdump did not start listening:" >&2
+	cat "$err" >&2
+	return 1
+}
+
+# syns FILTER: the captured SYNs that match FILTER (the capture stopped first), one per line
+syns() {
+	if [ -n "$CAP_PID" ]; then
+		kill -INT "$CAP_PID"
+		run wait "$CAP_PID"
+		assert_success
+		CAP_PID=
+	fi
+	run --separate-stderr tcpdump -n -r "$CAP" "$1"
+	assert_success
+}
+
 # refused DST: the MCP resets the client and never opens anything toward DST
 refused() {
 	start_mcp
-	local cap="$BATS_TEST_TMPDIR/wan.pcap"
-	in_ns "$LAB_S" tcpdump -i wan -w "$cap" -U 'tcp[tcpflags] & tcp-syn != 0' 2>/dev/null 3>&- &
-	local td=$!
-	sleep 0.5
+	capture_syns "$LAB_S" wan
+	local opens
+	opens=$(mib "$LAB_HAG" TcpActiveOpens)
 	convert 10.2.0.2 9443 "$1" 8080 100000
 	assert_failure 3
 	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
-	sleep 0.3
-	kill "$td"
-	wait "$td" || true
-	# not one SYN reached S's side
-	assert_equal "$(tcpdump -r "$cap" 2>/dev/null | wc -l)" 0
+	# the MCP's stack opened no connection at all, to DST or anywhere (the
+	# wire cannot tell for the MCP's own address, which never leaves it)
+	assert_equal "$(mib "$LAB_HAG" TcpActiveOpens)" "$opens"
+	# an allowed destination: the capture sees its SYN, so it would have seen DST's
+	s_server 8079 serve 10.4.0.2 8079
+	convert 10.2.0.2 9443 10.4.0.2 8079 1000
+	wait "$S_PID"
+	arrived_at_s "10.4.0.1"
+	syns "dst host 10.4.0.2 and dst port 8079"
+	[ "${#lines[@]}" -ge 1 ]
+	syns "dst host $1"
+	assert_output ""
 	run mcp_summary
 	assert_output --partial "1 to a refused destination"
 }

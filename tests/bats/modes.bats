@@ -51,6 +51,21 @@ hag() {
 	assert_equal "$(hag .passed_transparent)" 1
 }
 
+@test "modes: IPv6: a transparent rule lets MPTCP through, the default take_over terminates it" {
+	hag_modes '{"default": "take_over", "rules": [{"destinations": ["fd04::/64"], "ports": [8212], "mode": "transparent"}]}'
+	s_server 8212 serve fd04::2 8212 --mptcp
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send fd04::2 8212 1000000
+	s_done
+	arrived_at_s "fd01::2 mptcp"
+	assert_equal "$(hag .passed_transparent)" 1
+	assert_equal "$(hag .steered)" 0
+	s_server 8213 serve fd04::2 8213 --mptcp
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send fd04::2 8213 1000000
+	s_done
+	arrived_at_s "fd01::2 tcp"
+	assert_equal "$(hag .steered)" 1
+}
+
 @test "modes: hybrid learns an MPTCP server from its SYN+ACK, then lets its connections through natively" {
 	hag_modes '{"default": "hybrid", "learned_lifetime": 600}'
 	# first time: taken over; the HAG's leg offers MPTCP and S takes it

@@ -88,6 +88,45 @@ s_done() {
 	return "$rc"
 }
 
+# download SERVER_ADDR PORT BYTES: S sends BYTES to H; S's output in $S_OUT
+# (its digest and H's address), H's digest in $output: arrived_at_s compares them
+download() {
+	s_server "$2" source "$1" "$2" "$3"
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" sink "$1" "$2"
+	s_done
+}
+
+# send_bg SERVER_ADDR PORT BYTES [--stall SECS]: S serves PORT (reading after
+# SECS with --stall), and H sends it BYTES in the background; h_done ends it
+send_bg() {
+	s_server "$2" serve "$1" "$2" ${4:+"$4" "$5"}
+	H_OUT="$BATS_TEST_TMPDIR/h-$2.out"
+	nsenter --net="/run/netns/$LAB_H" timeout "$(slow 60)" "$PY" "$PEER" send "$1" "$2" "$3" \
+		> "$H_OUT" 2>&1 3>&- &
+	H_PID=$!
+}
+
+# h_done: wait for send_bg's sender and server; H's status and output become
+# $status and $output, as `run` would leave them, for arrived_at_s
+h_done() {
+	status=0
+	wait "$H_PID" || status=$?
+	output=$(cat "$H_OUT")
+	s_done
+}
+
+# flows_with NS N: `xmcp flows -j` of NS once its first pair has N subflows
+# (the join takes a round trip or two; 10 s at most, stretched), printed
+flows_with() {
+	local i flows
+	for i in $(seq "$(slow 100)"); do
+		flows=$(in_ns "$1" "$XMCP" flows -j)
+		[ "$(jq '.flows[0].subflows | length' <<< "$flows")" = "$2" ] && break
+		sleep 0.1
+	done
+	echo "$flows"
+}
+
 # expect_reset PORT: S resets the connection after 100 kB; H's sender sees the reset
 expect_reset() {
 	s_server "$1" serve-reset 10.4.0.2 "$1"
@@ -96,7 +135,8 @@ expect_reset() {
 	assert_output --regexp "^reset: (ConnectionResetError|BrokenPipeError)$"
 }
 
-# arrived_at_s 'WHAT': the last transfer succeeded and S printed its digest then WHAT
+# arrived_at_s 'WHAT': the last transfer (upload or download) succeeded, and S
+# printed the same digest as H, then WHAT (the client's address, as S saw it)
 arrived_at_s() {
 	assert_success
 	local digest=${output}

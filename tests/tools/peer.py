@@ -16,7 +16,8 @@
   peer.py send-until-reset ADDR PORT [--mptcp]
       send until the connection fails; exit 0 only if it was reset.
   peer.py source ADDR PORT NBYTES [--ready FILE]
-      accept one connection, send NBYTES of random data, close; print the digest.
+      accept one connection, send NBYTES of random data, close; print the
+      digest and the client's address (as serve does).
   peer.py sink ADDR PORT
       connect, read to EOF, print the digest of what arrived.
   peer.py convert-send MCP_ADDR MCP_PORT DST_ADDR DST_PORT NBYTES [--late] [--src ADDR] [--tcp]
@@ -180,10 +181,10 @@ def send_until_reset(addr, port, mptcp):
 
 
 def source(addr, port, n, ready):
-    c, _ = accept_one(addr, port, False, ready)
+    c, peer = accept_one(addr, port, False, ready)
     h = send_random(c, n)
     c.close()
-    print(h.hexdigest())
+    print(h.hexdigest(), peer[0])
 
 
 def sink(addr, port):
