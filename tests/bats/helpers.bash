@@ -34,6 +34,14 @@ wait_for() {
 	return 1
 }
 
+# wait_job PID: wait for this shell's background job PID, its exit status
+# in $status as `run` leaves it. (`run wait PID` cannot: run's subshell has
+# no such child, so it fails whatever the job did.)
+wait_job() {
+	status=0
+	wait "$1" || status=$?
+}
+
 # Run in a namespace without `ip netns exec`, which remounts /sys and would
 # hide the bpffs pins (KERNEL-NOTES).
 in_ns() {

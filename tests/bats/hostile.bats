@@ -350,7 +350,7 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	assert_failure 1
 	assert_output --partial "cannot listen for metrics on port 9180: Address already in use (another program holds it"
 	# the squatter held the port to the end: it died of our SIGTERM
-	run wait "$squat"
+	wait_job "$squat"
 	assert_equal "$status" 143
 	# the listen port: by default one the kernel picks at start, which nobody can hold
 	# first; a fixed one (listen_port) another program holds is named like the metrics port
@@ -365,7 +365,7 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	jq 'del(.metrics) | del(.listen_port)' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-any.json"
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag-any.json")
 	kill "$squat"
-	run wait "$squat"
+	wait_job "$squat"
 	assert_equal "$status" 143
 	[ "$(listen_port "$LAB_HAG")" -gt 0 ]
 	[ "$(listen_port "$LAB_HAG")" -ne 7010 ]
@@ -755,7 +755,8 @@ journal_of() {
 	local impostor=$! journal
 	BG_PIDS+=("$impostor")
 	journal=$(journal_of "$LAB_HAG")
-	jq --argjson p "$impostor" '.pid = $p' "$journal" >"$journal.new" && mv "$journal.new" "$journal"
+	jq --argjson p "$impostor" '.pid = $p' "$journal" >"$journal.new"
+	mv "$journal.new" "$journal"
 	# reload does not signal it (sleep would die of SIGHUP)
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" reload
 	assert_failure
@@ -775,7 +776,8 @@ journal_of() {
 	# the same file, as a dead namespace of the same inode would have left it
 	local journal
 	journal=$(journal_of "$LAB_HAG")
-	jq '.netns_cookie = 1' "$journal" >"$journal.new" && mv "$journal.new" "$journal"
+	jq '.netns_cookie = 1' "$journal" >"$journal.new"
+	mv "$journal.new" "$journal"
 	grep -q '"op": *"limits"' "$journal"
 	# this namespace's own settings since then: not the dead one's to undo
 	ip -n "$LAB_HAG" mptcp limits set subflows 5 add_addr_accepted 5

@@ -157,7 +157,7 @@ wait_join() {
 	stop_daemon "$HAG_PID"
 	stop_daemon "$HCPE_PID"
 	HCPE_PID= HAG_PID=
-	run wait "$sender"
+	wait_job "$sender"
 	assert_failure
 	kill "$S_PID" 2>/dev/null || true
 	# the gateways' kernels are alive and route plain TCP end to end

@@ -230,10 +230,14 @@ hcpe_summary() {
 capture_syns() {
 	CAP="$BATS_TEST_TMPDIR/$2.pcap"
 	local err="$BATS_TEST_TMPDIR/$2.tcpdump"
-	in_ns "$1" tcpdump -i "$2" -n -U -w "$CAP" 'tcp[tcpflags] & tcp-syn != 0' 2> "$err" 3>&- &
+	# nsenter itself, not in_ns: $! must be tcpdump (nsenter execs it), for
+	# SIGINT. --immediate-mode: without it, packets wait in the capture
+	# ring's block for up to a second, and SIGINT drops them unwritten
+	# (0 captured, 1 received by filter: how the old capture saw nothing)
+	nsenter --net="/run/netns/$1" tcpdump -i "$2" -n -U --immediate-mode -w "$CAP" 'tcp[tcpflags] & tcp-syn != 0' 2> "$err" 3>&- &
 	CAP_PID=$!
 	for _ in $(seq "$(slow 100)"); do
-		grep -q '^listening on' "$err" && return 0
+		grep -q 'listening on' "$err" && return 0
 		kill -0 "$CAP_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -246,7 +250,7 @@ capture_syns() {
 syns() {
 	if [ -n "$CAP_PID" ]; then
 		kill -INT "$CAP_PID"
-		run wait "$CAP_PID"
+		wait_job "$CAP_PID"
 		assert_success
 		CAP_PID=
 	fi
@@ -273,7 +277,8 @@ refused() {
 	arrived_at_s "10.4.0.1"
 	syns "dst host 10.4.0.2 and dst port 8079"
 	[ "${#lines[@]}" -ge 1 ]
-	syns "dst host $1"
+	# (SYNs without ACK: toward the MCP's own address, S's SYN+ACKs pass)
+	syns "dst host $1 and tcp[tcpflags] & tcp-ack == 0"
 	assert_output ""
 	run mcp_summary
 	assert_output --partial "1 to a refused destination"

@@ -93,6 +93,8 @@ hag() {
 	hag_modes '{"default": "hybrid", "learned_lifetime": 1}'
 	to_s 8220 --mptcp
 	assert_equal "$(hag .steered)" 1
+	# the lifetime itself running out (the program compares ktime, in ns),
+	# not a synchronisation: nothing else is waited for here
 	sleep 1.5
 	# past the lifetime: taken over again (and learned again)
 	to_s 8220 --mptcp
