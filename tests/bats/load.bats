@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# The gateway under load, as an operator runs it (issue 14): hundreds of
+# transfers at once through the HCPE and the HAG, the HAG out of file
+# descriptors, reloads and restarts with transfers in flight. Every transfer
+# is checked with SHA-256 at both ends (tests/tools/peer.py load-send and
+# load-serve: uploads H -> S and downloads S -> H, IPv4 and IPv6 in turn).
+#
+#   H --lan-- HCPE ==dsl (primary)=== HAG --wan-- S      (tests/lib/lab.bash)
+#                  ==lte (secondary)==
+load helpers
+bats_require_minimum_version 1.5.0
+load ../lib/lab
+load ../lib/gateway
+
+setup() {
+	gateway_lab l
+}
+
+teardown() {
+	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
+}
+
+# --- helpers of this file (candidates for tests/lib/gateway.bash) ---
+
+# until_true SECS CMD...: poll CMD every 0.1 s until it succeeds, for at most
+# SECS seconds (stretched by slow); the status is CMD's last one
+until_true() {
+	local secs=$1 i
+	shift
+	for i in $(seq $(($(slow "$secs") * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# figure TEXT: a measured figure, shown in the run's output as a TAP comment
+figure() {
+	echo "# $*" >&3
+}
+
+# now_ms: wall clock in milliseconds
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# ended PID SECS: the background job PID ends within SECS seconds
+# (stretched); its exit status goes into ENDED. A job still running then
+# fails the test, and says so.
+ended() {
+	local i
+	for i in $(seq $(($(slow "$2") * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "pid $1 still running after $(slow "$2") s" >&2
+		return 1
+	fi
+	ENDED=0
+	wait "$1" || ENDED=$?
+}
+
+# gone PID SECS: the process PID (not a child: a daemon) is gone within SECS seconds
+gone() {
+	not_alive() { ! kill -0 "$1" 2>/dev/null; }
+	until_true "$2" not_alive "$1"
+}
+
+# load_serve PORT ARGS...: peer.py load-serve on S's IPv4 and IPv6 address,
+# once it listens; its lines in serve-PORT.out, its summary in serve-PORT.err,
+# its pid in LS_PID
+load_serve() {
+	local port=$1 ready="$BATS_TEST_TMPDIR/ready-$1"
+	shift
+	rm -f "$ready"
+	nsenter --net="/run/netns/$LAB_S" "$PY" "$PEER" load-serve 10.4.0.2,fd04::2 "$port" --ready "$ready" \
+		--deadline "$(slow 120)" "$@" >"$BATS_TEST_TMPDIR/serve-$port.out" 2>"$BATS_TEST_TMPDIR/serve-$port.err" 3>&- &
+	LS_PID=$!
+	wait_for "$ready"
+}
+
+# load_send PORT N ARGS...: peer.py load-send from H to S in the background,
+# its pid in LC_PID; its lines in send-PORT.out, its summary in send-PORT.err
+load_send() {
+	local port=$1 n=$2
+	shift 2
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" load-send 10.4.0.2,fd04::2 "$port" "$n" \
+		--deadline "$(slow 120)" "$@" >"$BATS_TEST_TMPDIR/send-$port.out" 2>"$BATS_TEST_TMPDIR/send-$port.err" 3>&- &
+	LC_PID=$!
+}
+
+# outcomes send|serve PORT: "ok A reset B eof C mismatch D refused E timeout F error G" of that end
+outcomes() {
+	sed -n 's/^\(load\|serve\): .*: \(ok [0-9]* reset .* error [0-9]*\).*/\2/p' "$BATS_TEST_TMPDIR/$1-$2.err"
+}
+
+# outcome_count WORD OUTCOMES: the number after WORD
+outcome_count() {
+	awk -v w="$1" '{ for (i = 1; i < NF; i++) if ($i == w) print $(i + 1) }' <<<"$2"
+}
+
+# h_bytes PORT: "SENT RECEIVED": every byte H's side of the load wrote and read
+h_bytes() {
+	sed -n 's/.*; sent \([0-9]*\) bytes, received \([0-9]*\) bytes$/\1 \2/p' "$BATS_TEST_TMPDIR/send-$1.err"
+}
+
+# same_at_both_ends PORT [ok]: every connection H and S report (or, with ok,
+# every one that H or S reports ok) has the same id, direction, size,
+# SHA-256 and outcome at the other end; prints the difference if not
+same_at_both_ends() {
+	local pat=${2:+ ok\$}
+	diff <(grep -e "${pat:-.}" "$BATS_TEST_TMPDIR/send-$1.out" | cut -d' ' -f1,2,4- | sort) \
+		<(grep -e "${pat:-.}" "$BATS_TEST_TMPDIR/serve-$1.out" | cut -d' ' -f1,2,4- | sort)
+}
+
+# seen_from_h PORT: by H's destination, the client address S saw: "COUNT DEST PEER" lines
+seen_from_h() {
+	join <(cut -d' ' -f1,3 "$BATS_TEST_TMPDIR/send-$1.out" | sort) \
+		<(cut -d' ' -f1,3 "$BATS_TEST_TMPDIR/serve-$1.out" | sort) |
+		awk '{ print $2, $3 }' | sort | uniq -c | awk '{ print $1, $2, $3 }'
+}
+
+# counters NS: the daemon's pair and byte counters, on one line
+counters() {
+	gw_stat "$1" '"opened \(.pairs_opened) closed \(.pairs_closed) aborted \(.pairs_aborted) active \(.pairs_active) connect_failed \(.connect_failed) idle \(.idle_expired) fd_exhausted \(.fd_exhausted) dest_refused \(.dest_refused) up \(.bytes_up) down \(.bytes_down)"'
+}
+
+# counters_become NS EXPECTED: the daemon's counters (published each second,
+# and pairs drain) come to EXPECTED within 20 s (stretched), and are asserted
+counters_become() {
+	counters_are() { [ "$(counters "$1")" = "$2" ]; }
+	until_true 20 counters_are "$1" "$2" || true
+	assert_equal "$(counters "$1")" "$2"
+}
+
+# settled NS: no pair open, each one opened closed or aborted
+settled() {
+	[ "$(gw_stat "$1" '.pairs_active == 0 and .pairs_opened == .pairs_closed + .pairs_aborted')" = true ]
+}
+
+# flow_count NS: the pairs `xmcp flows` lists
+flow_count() {
+	in_ns "$1" "$XMCP" flows -j | jq '.flows | length'
+}
+
+# sockets_of PID: the sockets the process holds (pipes not counted: the relay keeps spare ones)
+sockets_of() {
+	find "/proc/$1/fd" -lname 'socket:*' | wc -l
+}
+
+# summary_line NS: the daemon's exit line ("N pairs: ..."), once it has stopped
+summary_line() {
+	grep -o '[0-9]* pairs: .*' "$BATS_TEST_TMPDIR/$1.log"
+}
+
+# in_flight PORT N: N transfers through the chain, IPv4 and IPv6, up and
+# down, held in flight (peer.py --gate: half sent, then a trickle) until the
+# file $GATE exists; returns once all N are past their first half at both ends
+in_flight() {
+	local port=$1 n=$2
+	GATE="$BATS_TEST_TMPDIR/gate-$port"
+	load_serve "$port" --count "$n" --gate "$GATE" --started "$BATS_TEST_TMPDIR/started-s-$port"
+	load_send "$port" "$n" --sizes 200000:600000 --gate "$GATE" --started "$BATS_TEST_TMPDIR/started-h-$port"
+	wait_for "$BATS_TEST_TMPDIR/started-s-$port"
+	wait_for "$BATS_TEST_TMPDIR/started-h-$port"
+}
+
+# round_ok PORT N: N transfers at once (IPv4 and IPv6, up and down) all arrive
+# intact at both ends, within 30 s (stretched)
+round_ok() {
+	load_serve "$1" --count "$2"
+	load_send "$1" "$2" --sizes 1000:100000
+	ended "$LC_PID" 30
+	local h=$ENDED
+	ended "$LS_PID" 10
+	echo "H: $(cat "$BATS_TEST_TMPDIR/send-$1.err"); S: $(cat "$BATS_TEST_TMPDIR/serve-$1.err")"
+	assert_equal "$h $ENDED" "0 0"
+	assert_equal "$(outcomes send "$1")" "ok $2 reset 0 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	same_at_both_ends "$1"
+}
+
+# --- 1. many transfers at once ---
+
+@test "load: 500 transfers at once through HCPE and HAG, up and down, IPv4 and IPv6: every digest checked at both ends, the counters agree, nothing left open" {
+	start_both
+	local hcpe_socks hag_socks
+	hcpe_socks=$(sockets_of "$HCPE_PID") hag_socks=$(sockets_of "$HAG_PID")
+	load_serve 8500 --count 500
+	load_send 8500 500
+	ended "$LC_PID" 120
+	local h=$ENDED
+	ended "$LS_PID" 10
+	figure "$(cat "$BATS_TEST_TMPDIR/send-8500.err")"
+	echo "S: $(cat "$BATS_TEST_TMPDIR/serve-8500.err")"
+	# each end checked every digest itself, and exits 0 only if all 500 were right
+	assert_equal "$h $ENDED" "0 0"
+	assert_equal "$(outcomes send 8500)" "ok 500 reset 0 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	assert_equal "$(outcomes serve 8500)" "ok 500 reset 0 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	# ...and both ends report the same 500 digests, sizes and directions
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/serve-8500.out")" 500
+	same_at_both_ends 8500
+	# S saw H's own address on every connection (no address translation under load either)
+	assert_equal "$(seen_from_h 8500)" "$(printf '250 10.4.0.2 10.1.0.2\n250 fd04::2 fd01::2')"
+	# each daemon: 500 pairs, all closed, none aborted or failed, and exactly
+	# the bytes H wrote and read, each way
+	local up down
+	read -r up down < <(h_bytes 8500)
+	[ "$up" -gt 10000000 ] && [ "$down" -gt 10000000 ]
+	local ns
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		counters_become "$ns" "opened 500 closed 500 aborted 0 active 0 connect_failed 0 idle 0 fd_exhausted 0 dest_refused 0 up $up down $down"
+		assert_equal "$(flow_count "$ns")" 0
+	done
+	# every pair's sockets are closed: each daemon holds the sockets it started with
+	assert_equal "$(sockets_of "$HCPE_PID") $(sockets_of "$HAG_PID")" "$hcpe_socks $hag_socks"
+	# and the exit lines account for the 500 pairs the same way
+	stop_daemon "$HCPE_PID"
+	stop_daemon "$HAG_PID"
+	HCPE_PID= HAG_PID=
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		run summary_line "$ns"
+		assert_output --regexp "^500 pairs: 500 closed, 0 aborted, 0 idle, 0 failed to connect, .*; $up bytes client->server, $down server->client"
+	done
+}
