@@ -224,3 +224,90 @@ round_ok() {
 		assert_output --regexp "^500 pairs: 500 closed, 0 aborted, 0 idle, 0 failed to connect, .*; $up bytes client->server, $down server->client"
 	done
 }
+
+# --- 2. out of file descriptors ---
+
+# hag_nofile N: the HCPE, and the HAG started under a limit of N descriptors
+# (soft and hard, set before it starts, as `ulimit -n` or systemd's
+# LimitNOFILE= would). The daemon raises its own limit at start
+# (xmcp_raise_nofile) where it may (CAP_SYS_RESOURCE, which this machine's
+# root lacks): then N is put back on the running process.
+hag_nofile() {
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(ulimit -n "$1" && start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	local lim
+	lim=$(prlimit --pid "$HAG_PID" --nofile --raw --noheadings -o SOFT,HARD)
+	if [ "$lim" != "$1 $1" ]; then
+		echo "the HAG raised its limit to $lim at start; set to $1 again"
+		prlimit --pid "$HAG_PID" --nofile="$1:$1"
+	fi
+}
+
+# exhausted NS: the daemon has paused its listeners for want of descriptors
+exhausted() {
+	[ "$(gw_stat "$1" .fd_exhausted)" -ge 1 ]
+}
+
+@test "load: the HAG out of descriptors: connections beyond what it can hold are reset or wait for it, none hangs; it lives, answers, and serves again once descriptors free up" {
+	hag_nofile 80
+	# room for 20 pairs or so (two sockets each), of the 80 connections H
+	# opens: the limit bounds descriptor numbers (one inherited above 80 counts not)
+	local room=$((80 - $(ls "/proc/$HAG_PID/fd" | awk '$1 < 80' | wc -l)))
+	echo "the HAG has room for $room descriptors"
+	[ "$room" -ge 20 ] && [ "$room" -le 60 ]
+	local stop="$BATS_TEST_TMPDIR/stop-8600" gate="$BATS_TEST_TMPDIR/gate-8600"
+	load_serve 8600 --stop "$stop" --gate "$gate"
+	load_send 8600 80 --sizes 2000:20000 --gate "$gate"
+	until_true 30 exhausted "$LAB_HAG"
+	# out of descriptors with pairs held: alive, its counters readable, its log says why
+	kill -0 "$HAG_PID"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" stats -j
+	assert_success
+	local held
+	held=$(jq .pairs_active <<<"$output")
+	echo "the HAG holds $held pairs"
+	grep -q "out of file descriptors" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the held transfers finish; those waiting in the HAG's queue get its freed descriptors
+	: >"$gate"
+	local t0
+	t0=$(now_ms)
+	ended "$LC_PID" 30
+	local h=$ENDED
+	: >"$stop"
+	ended "$LS_PID" 10
+	local res
+	res=$(outcomes send 8600)
+	figure "$res (the HAG had room for $room descriptors, held $held pairs, paused $(gw_stat "$LAB_HAG" .fd_exhausted) times); all ended $(($(now_ms) - t0)) ms after the gate"
+	echo "S: $(cat "$BATS_TEST_TMPDIR/serve-8600.err")"
+	# every connection either arrived intact or was reset: none hung, none
+	# ended short, none corrupt
+	local ok reset
+	ok=$(outcome_count ok "$res") reset=$(outcome_count reset "$res")
+	assert_equal "$res" "ok $ok reset $reset eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	assert_equal $((ok + reset)) 80
+	# more were offered than it could hold: some were refused; H's status says so
+	[ "$reset" -ge 1 ] && [ "$held" -ge 1 ] && [ "$ok" -ge "$held" ]
+	assert_equal "$h" 1
+	# S got exactly the connections H saw arrive, each intact at both ends
+	assert_equal "$ENDED" 0
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/serve-8600.out")" "$ok"
+	same_at_both_ends 8600 ok
+	# The HAG counts no refused connection (fd_exhausted counts pauses, not
+	# connections; connect_failed stays 0): the refusals show as the
+	# HCPE's pairs aborted by their MPTCP leg's reset, one per reset H saw.
+	# The HAG's pairs are exactly the connections that went through.
+	until_true 20 settled "$LAB_HCPE"
+	until_true 20 settled "$LAB_HAG"
+	assert_equal "$(gw_stat "$LAB_HCPE" '"\(.pairs_opened) \(.pairs_aborted) \(.pairs_active)"')" "80 $reset 0"
+	assert_equal "$(gw_stat "$LAB_HAG" '"\(.pairs_opened) \(.pairs_aborted) \(.pairs_active)"')" "$ok 0 0"
+	# descriptors back (the limit as it was): the next transfers go through
+	# at once, intact, without running out again, and `xmcp flows` answers
+	local paused
+	paused=$(gw_stat "$LAB_HAG" .fd_exhausted)
+	t0=$(now_ms)
+	round_ok 8601 12
+	figure "12 transfers after the held ones closed: intact in $(($(now_ms) - t0)) ms"
+	assert_equal "$(gw_stat "$LAB_HAG" .fd_exhausted)" "$paused"
+	assert_equal "$(flow_count "$LAB_HAG")" 0
+	kill -0 "$HAG_PID"
+}
