@@ -311,3 +311,119 @@ exhausted() {
 	assert_equal "$(flow_count "$LAB_HAG")" 0
 	kill -0 "$HAG_PID"
 }
+
+# --- 3. reloads under load ---
+
+# reload_hag JQ ANSWER: the HAG's policy becomes JQ applied to its first one
+# (hag-base.json), `xmcp reload`; the daemon's answer in its log, within
+# 10 s (stretched), matches the regexp ANSWER
+reload_hag() {
+	local log="$BATS_TEST_TMPDIR/$LAB_HAG.log" n
+	answers() { grep -cE '^xmcp: (reloaded|reload refused)' "$log" || true; }
+	more_answers() { [ "$(answers)" -gt "$1" ]; }
+	n=$(answers)
+	jq "$1" "$BATS_TEST_TMPDIR/hag-base.json" >"$BATS_TEST_TMPDIR/hag.json"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" reload
+	assert_success
+	until_true 10 more_answers "$n"
+	run bash -c 'grep -E "^xmcp: (reloaded|reload refused)" "$1" | tail -n 1' _ "$log"
+	assert_output --regexp "$2"
+}
+
+# joined_on PORT: "N M": of the HAG's pairs, N have a subflow to the HAG's
+# announced address 10.3.0.2 on PORT; M have one there on another port
+joined_on() {
+	in_ns "$LAB_HAG" "$XMCP" flows -j | jq -r --arg p "10.3.0.2:$1" '
+		[.flows[] | [.subflows[].local | select(startswith("10.3.0.2:"))]] |
+		"\(map(select(index($p))) | length) \(map(select(any(. != $p))) | length)"'
+}
+
+# joined_on_is PORT "N M"
+joined_on_is() {
+	[ "$(joined_on "$1")" = "$2" ]
+}
+
+@test "load: reloads under load: endpoints move, modes change, a paths change is refused; 48 transfers in flight arrive intact; the new policy is in effect" {
+	# a HAG with modes (whether it has them is fixed at start): everything taken over
+	jq '.modes = {"default": "take_over", "rules": [{"destinations": ["192.0.2.0/24"], "mode": "transparent"}]}' \
+		"$TOP/policies/hag.json" >"$BATS_TEST_TMPDIR/hag-base.json"
+	cp "$BATS_TEST_TMPDIR/hag-base.json" "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	# 24 transfers to S port 8700 and 24 to port 8701 (the one a reload will
+	# make transparent), held in flight until the reloads are done
+	in_flight 8700 24
+	local s0=$LS_PID h0=$LC_PID
+	GATE8700=$GATE
+	in_flight 8701 24
+	local s1=$LS_PID h1=$LC_PID
+	# each of the 48 pairs took its second subflow to the announced 10.3.0.2 port 7011
+	until_true 20 joined_on_is 7011 "48 0" || true
+	assert_equal "$(joined_on 7011)" "48 0"
+	local t0
+	t0=$(now_ms)
+	# 1: the IPv4 endpoint moves to port 7013 (id 202), the IPv6 one goes;
+	# limits and subscribers change too
+	reload_hag '.endpoints[0].port = 7013 | .endpoints[0].id = 202 | del(.endpoints[1])
+		| .limits.subflows = 3 | .subscribers += ["10.99.0.0/16"]' '^xmcp: reloaded .*: 3 subscriber prefixes, 1 endpoints$'
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_output --regexp '^10\.3\.0\.2 port 7013 id 202 signal dev lte *$'
+	run ip -n "$LAB_HAG" mptcp limits show
+	assert_output --partial "subflows 3"
+	# the pairs in flight lost their subflows to port 7011, and joined the
+	# moved endpoint when the HAG announced it
+	until_true 20 joined_on_is 7013 "48 0" || true
+	assert_equal "$(joined_on 7013)" "48 0"
+	# 2: S's port 8701 becomes transparent (IPv4 and IPv6), for new connections only
+	reload_hag '.endpoints[0].port = 7013 | .endpoints[0].id = 202 | del(.endpoints[1])
+		| .modes.rules = [{"destinations": ["10.4.0.2/32", "fd04::2/128"], "ports": [8701], "mode": "transparent"}]' \
+		'^xmcp: reloaded .*: 2 subscriber prefixes, 1 endpoints$'
+	# 3: paths change only with a restart: refused, the running policy stays
+	reload_hag '.endpoints[0].port = 7013 | .endpoints[0].id = 202 | del(.endpoints[1]) | .paths[1].priority = "backup"
+		| .modes.rules = [{"destinations": ["10.4.0.2/32", "fd04::2/128"], "ports": [8701], "mode": "transparent"}]' \
+		"^xmcp: reload refused: paths can't change while running"
+	# 4: the IPv6 endpoint comes back, on port 7013 (id 203)
+	reload_hag '.endpoints[0].port = 7013 | .endpoints[0].id = 202 | .endpoints[1].port = 7013 | .endpoints[1].id = 203
+		| .modes.rules = [{"destinations": ["10.4.0.2/32", "fd04::2/128"], "ports": [8701], "mode": "transparent"}]' \
+		'^xmcp: reloaded .*: 2 subscriber prefixes, 2 endpoints$'
+	run ip -n "$LAB_HAG" mptcp endpoint show
+	assert_line --regexp '^10\.3\.0\.2 port 7013 id 202 signal dev lte *$'
+	assert_line --regexp '^fd03::2 port 7013 id 203 signal dev lte *$'
+	assert_equal "${#lines[@]}" 2
+	# all four reloads came while every transfer was in flight
+	kill -0 "$h0"
+	kill -0 "$h1"
+	figure "4 reloads in $(($(now_ms) - t0)) ms with 48 transfers in flight"
+	: >"$GATE8700"
+	: >"$GATE"
+	local p st
+	for p in "$h0" "$h1" "$s0" "$s1"; do
+		ended "$p" 60
+		st+=" $ENDED"
+	done
+	for p in 8700 8701; do
+		echo "H $p: $(cat "$BATS_TEST_TMPDIR/send-$p.err"); S: $(cat "$BATS_TEST_TMPDIR/serve-$p.err")"
+		assert_equal "$(outcomes send $p)" "ok 24 reset 0 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+		assert_equal "$(outcomes serve $p)" "ok 24 reset 0 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+		same_at_both_ends $p
+	done
+	assert_equal "$st" " 0 0 0 0"
+	# every one of them was a pair of the HAG, closed in order
+	until_true 20 settled "$LAB_HAG"
+	assert_equal "$(gw_stat "$LAB_HAG" '"\(.pairs_opened) \(.pairs_closed)"')" "48 48"
+	# the new rules: a new connection to 8701 passes the HAG untouched, MPTCP
+	# up to an MPTCP server (IPv4 and IPv6); one to 8700 is still taken over
+	s_server 8701 serve 10.4.0.2 8701 --mptcp
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8701 300000
+	s_done
+	arrived_at_s "10.1.0.2 mptcp"
+	s_server 8701 serve fd04::2 8701 --mptcp
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send fd04::2 8701 300000
+	s_done
+	arrived_at_s "fd01::2 mptcp"
+	s_server 8700 serve 10.4.0.2 8700 --mptcp
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8700 300000
+	s_done
+	arrived_at_s "10.1.0.2 tcp"
+	assert_equal "$(gw_stat "$LAB_HAG" .passed_transparent)" 2
+	gw_stat_is "$LAB_HAG" .pairs_opened 49
+}
