@@ -427,3 +427,77 @@ joined_on_is() {
 	assert_equal "$(gw_stat "$LAB_HAG" .passed_transparent)" 2
 	gw_stat_is "$LAB_HAG" .pairs_opened 49
 }
+
+# --- 4. restarts under load ---
+
+# restart_under_load hag|hcpe TERM|KILL PORT: 24 transfers through the chain
+# held in flight (IPv4 and IPv6, up and down); that gateway gets the signal
+# and is started again while the other one runs on. What the ends see: each
+# transfer ends within 10 s (stretched) at both ends, never complete, never
+# corrupt: with a reset after SIGTERM (the daemon resets its pairs as it
+# goes), a reset or an EOF after SIGKILL (the kernel closes its sockets).
+# The other gateway ends every one of their pairs; the new daemon carries
+# the next transfers at once.
+restart_under_load() {
+	local who=$1 sig=$2 port=$3 n=24 ns other pid before t0 ms
+	if [ "$who" = hag ]; then
+		ns=$LAB_HAG other=$LAB_HCPE pid=$HAG_PID
+	else
+		ns=$LAB_HCPE other=$LAB_HAG pid=$HCPE_PID
+	fi
+	before=$(gw_stat "$other" .pairs_opened)
+	in_flight "$port" "$n"
+	t0=$(now_ms)
+	kill -"$sig" "$pid"
+	gone "$pid" 10
+	ended "$LC_PID" 10
+	ms=$(($(now_ms) - t0))
+	local h=$ENDED
+	ended "$LS_PID" 10
+	local res_h res_s
+	res_h=$(outcomes send "$port") res_s=$(outcomes serve "$port")
+	figure "$who $sig: H's $n transfers in flight: $res_h, all ended within $ms ms; S's: $res_s"
+	assert_equal "$h $ENDED" "1 1"
+	if [ "$sig" = TERM ]; then
+		assert_equal "$res_h" "ok 0 reset $n eof 0 mismatch 0 refused 0 timeout 0 error 0"
+		assert_equal "$res_s" "ok 0 reset $n eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	else
+		local end
+		for end in "$res_h" "$res_s"; do
+			assert_equal "$end" "ok 0 reset $(outcome_count reset "$end") eof $(outcome_count eof "$end") mismatch 0 refused 0 timeout 0 error 0"
+			assert_equal $(($(outcome_count reset "$end") + $(outcome_count eof "$end"))) "$n"
+		done
+	fi
+	# the gateway that ran on: every pair of those transfers ended, none left open
+	until_true 20 settled "$other" || true
+	assert_equal "$(gw_stat "$other" '"\(.pairs_opened) \(.pairs_active)"')" "$((before + n)) 0"
+	settled "$other"
+	assert_equal "$(flow_count "$other")" 0
+	# started again (the earlier log kept), it carries the next transfers at once
+	mv "$BATS_TEST_TMPDIR/$ns.log" "$BATS_TEST_TMPDIR/$ns.log.$sig"
+	pid=$(start_daemon "$ns" "$BATS_TEST_TMPDIR/$who.json")
+	if [ "$who" = hag ]; then HAG_PID=$pid; else HCPE_PID=$pid; fi
+	if [ "$sig" = KILL ]; then
+		grep -q "^xmcp: cleaned up after an xmcp run (pid [0-9]*) that did not exit cleanly" "$BATS_TEST_TMPDIR/$ns.log"
+	fi
+	t0=$(now_ms)
+	round_ok $((port + 1)) 8
+	ms=$(($(now_ms) - t0))
+	figure "$who $sig: the first 8 transfers through the new $who: intact in $ms ms"
+	[ "$ms" -le $(($(slow 10) * 1000)) ]
+	# its counters are its own: those 8 pairs
+	until_true 20 settled "$ns"
+	assert_equal "$(gw_stat "$ns" .pairs_opened)" 8
+}
+
+@test "load: the HAG restarts, then crashes, with transfers in flight while the HCPE runs on: clients see a reset or EOF at once, the new HAG serves at once" {
+	start_both
+	restart_under_load hag TERM 8800
+	restart_under_load hag KILL 8810
+}
+
+@test "load: the HCPE restarts, then crashes, with transfers in flight while the HAG runs on: clients see a reset or EOF at once, the new HCPE serves at once" {
+	start_both
+	restart_under_load hcpe TERM 8900
+	restart_under_load hcpe KILL 8910
+}
