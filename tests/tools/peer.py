@@ -724,8 +724,8 @@ def load_serve(addrs, port, count, stop, ready, gate, started, deadline):
 
 
 def opt(a, name, default=None):
-    """The value after option `name` in a, or default."""
-    return a[a.index(name) + 1] if name in a else default
+    """The value after the last option `name` in a (a later one overrides), or default."""
+    return a[len(a) - 1 - a[::-1].index(name) + 1] if name in a else default
 
 
 def main():
