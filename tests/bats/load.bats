@@ -517,7 +517,12 @@ restart_under_load() {
 	stop_daemon "$HAG_PID"
 	HAG_PID=
 	ended "$LC_PID" 10
+	local h=$ENDED
+	ended "$LS_PID" 10
+	# the 8 in flight were reset at both ends
+	assert_equal "$h $ENDED" "1 1"
 	assert_equal "$(outcomes send 8951)" "ok 0 reset 8 eof 0 mismatch 0 refused 0 timeout 0 error 0"
+	assert_equal "$(outcomes serve 8951)" "ok 0 reset 8 eof 0 mismatch 0 refused 0 timeout 0 error 0"
 	run summary_line "$LAB_HAG"
 	echo "the HAG's exit line: $output"
 	assert_output --regexp '^16 pairs: 8 closed, '
@@ -545,14 +550,18 @@ restart_under_load() {
 	load_serve 8960 --stop "$BATS_TEST_TMPDIR/stop-8960"
 	load_send 8960 20 --sizes 2000:4000 --deadline "$(slow 5)"
 	ended "$LC_PID" 20
+	local h=$ENDED
 	: >"$BATS_TEST_TMPDIR/stop-8960"
 	ended "$LS_PID" 10
 	local res paused
 	res=$(outcomes send 8960)
 	paused=$(gw_stat "$LAB_HAG" .fd_exhausted)
 	echo "H: $res; the HAG paused $paused times"
-	# one descriptor is not enough for a pair: nothing went through
+	# one descriptor is not enough for a pair: nothing went through, S saw
+	# no connection (its status is 0: none failed there)
+	assert_equal "$h $ENDED" "1 0"
 	assert_equal "$(outcome_count ok "$res")" 0
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/serve-8960.out")" 0
 	[ "$paused" -ge 1 ]
 	# at most one connection reset per listener and pause
 	[ "$(outcome_count reset "$res")" -le $((2 * paused)) ]
