@@ -502,8 +502,8 @@ async def load_read(c, reader, n):
     return b
 
 
-async def load_read_to_end(c, reader, most):
-    """What comes until EOF (at most `most` bytes are expected; more is read anyway)."""
+async def load_read_to_end(c, reader):
+    """What comes until EOF."""
     got = b""
     while True:
         b = await load_read(c, reader, LOAD_CHUNK)
@@ -513,9 +513,9 @@ async def load_read_to_end(c, reader, most):
 
 
 async def load_gate(c, reader, gate, put):
-    """Until the gate file exists: put(n) a trickle of the next quarter, and
-    watch the peer, which sends nothing meanwhile: its EOF or reset ends the
-    wait at once (else a held sender would not see the connection die)."""
+    """Until the gate file exists: put() the trickle's next bit every 50 ms,
+    and watch the peer, which sends nothing meanwhile: its EOF or reset ends
+    the wait at once (else a held sender would not see the connection die)."""
     import asyncio
     watch = asyncio.ensure_future(reader.read(1))
     try:
@@ -585,6 +585,14 @@ async def load_recv_payload(c, reader, past_half):
     return h.hexdigest(), trailer.decode(errors="replace")
 
 
+def load_close(c, writer):
+    """Closed, or reset when it did not end well (nothing left half-open)."""
+    if c.outcome == "ok":
+        writer.close()
+    else:
+        writer.transport.abort()
+
+
 async def load_client_conn(c, port, gate, past_half):
     import asyncio
     reader, writer = await asyncio.open_connection(c.addr, port, limit=LOAD_CHUNK)
@@ -593,16 +601,16 @@ async def load_client_conn(c, port, gate, past_half):
         if c.kind == "U":
             c.digest = await load_send_payload(c, reader, writer, gate, past_half)
             writer.write_eof()
-            reply = (await load_read_to_end(c, reader, 64)).decode(errors="replace")
+            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
             c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
         else:
             c.digest, announced = await load_recv_payload(c, reader, past_half)
             await load_write(c, writer, c.digest.encode())
             writer.write_eof()
-            rest = await load_read_to_end(c, reader, 0)
+            rest = await load_read_to_end(c, reader)
             c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
     finally:
-        writer.transport.abort() if c.outcome != "ok" else writer.close()
+        load_close(c, writer)
 
 
 async def load_run(conns, coro, deadline):
@@ -663,15 +671,15 @@ async def load_serve_conn(c, reader, writer, gate, past_half):
             c.digest, announced = await load_recv_payload(c, reader, past_half)
             await load_write(c, writer, c.digest.encode())
             writer.write_eof()
-            rest = await load_read_to_end(c, reader, 0)
+            rest = await load_read_to_end(c, reader)
             c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
         else:
             c.digest = await load_send_payload(c, reader, writer, gate, past_half)
             writer.write_eof()
-            reply = (await load_read_to_end(c, reader, 64)).decode(errors="replace")
+            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
             c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
     finally:
-        writer.transport.abort() if c.outcome != "ok" else writer.close()
+        load_close(c, writer)
 
 
 def load_serve(addrs, port, count, stop, ready, gate, started, deadline):
