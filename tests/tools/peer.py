@@ -58,6 +58,38 @@
       open N connections one after the other, each sending a byte; print
       "ok" for each still standing 1 s later, "reset" for each reset or
       closed; keep them open SECS more (default 0), then close them.
+  peer.py load-send ADDRS PORT N [--sizes MIN:MAX] [--up|--down] [--gate FILE]
+                 [--started FILE] [--deadline SECS] [--seed S]
+      N connections at once, to the comma-separated ADDRS in turn (each a
+      server's address: IPv4 and IPv6 mix), uploads and downloads in turn
+      (--up, --down: one kind only), each of a random size in MIN..MAX
+      bytes (default 1000:200000); the load-serve protocol below. One line
+      per connection, "ID DIR ADDR SIZE DIGEST OUTCOME" (DIR U or D, DIGEST
+      the SHA-256 of the payload sent or received here, OUTCOME ok, reset,
+      eof, mismatch, refused, timeout or error:NAME), then on stderr
+      "load: N connections in S s: ok A reset B eof C mismatch D refused E
+      timeout F error G; sent X bytes, received Y bytes" (every byte
+      written and read, headers and digests included). Exit 0 only if all
+      are ok. With --gate, each sender sends half its payload, then 1 KB
+      every 50 ms of the next quarter until FILE exists, then the rest (so
+      the transfers are in flight until the test says); --started FILE is
+      created once every connection is past its first half (sent for an
+      upload, received for a download). --deadline (default 120 s) bounds
+      the whole run: connections not ended by then are "timeout".
+  peer.py load-serve ADDRS PORT [--count N] [--stop FILE] [--ready FILE]
+                 [--gate FILE] [--started FILE] [--deadline SECS]
+      the other end of load-send, listening on each of ADDRS: a connection
+      opens with "U ID SIZE\n" (the client sends SIZE bytes, then their
+      hex SHA-256; the server checks it and answers with its own) or
+      "D ID SIZE\n" (the server sends SIZE bytes and their digest, then
+      half-closes; the client checks, answers with its own digest, which
+      the server checks). Prints "ID DIR PEER SIZE DIGEST OUTCOME" for each
+      connection (PEER the client's address as seen here) once it ends,
+      and on stderr "serve: K connections: ok A ..." at the end. Ends
+      after N connections (--count), or once FILE (--stop) exists and no
+      connection is open, or at the deadline (default 120 s); exit 0 only
+      if every connection was ok (and N came). --gate and --started as for
+      load-send (--started needs --count: all N past their first half).
 """
 import hashlib
 import os
@@ -416,6 +448,295 @@ def recv_late(addr, port, secs, count=1):
         print(read_to_end(s), flush=True)
 
 
+# --- many transfers at once (load-send, load-serve; tests/bats/load.bats) ---
+
+LOAD_CHUNK = 65536
+LOAD_TRICKLE = 1024
+LOAD_OUTCOMES = ("ok", "reset", "eof", "mismatch", "refused", "timeout", "error")
+
+
+class LoadConn:
+    """One connection's account: bytes each way, digest, outcome."""
+
+    def __init__(self, ident="-", kind="-", addr="-", size=0):
+        self.id, self.kind, self.addr, self.size = ident, kind, addr, size
+        self.digest, self.outcome = "-", None
+        self.sent = self.received = 0
+
+    def line(self):
+        return f"{self.id} {self.kind} {self.addr} {self.size} {self.digest} {self.outcome}"
+
+
+def load_outcome(e):
+    """The outcome a failed connection's exception stands for."""
+    import asyncio
+    if isinstance(e, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "reset"
+    if isinstance(e, (asyncio.IncompleteReadError, EOFError)):
+        return "eof"
+    if isinstance(e, ConnectionRefusedError):
+        return "refused"
+    return "error:" + type(e).__name__
+
+
+class LoadHalf:
+    """Counts connections past their first half; creates FILE when all N are."""
+
+    def __init__(self, path, n):
+        self.path, self.n, self.k = path, n, 0
+
+    def __call__(self):
+        self.k += 1
+        if self.path and self.k == self.n:
+            open(self.path, "w").close()
+
+
+async def load_write(c, writer, b):
+    writer.write(b)
+    await writer.drain()
+    c.sent += len(b)
+
+
+async def load_read(c, reader, n):
+    b = await reader.read(n)
+    c.received += len(b)
+    return b
+
+
+async def load_read_to_end(c, reader):
+    """What comes until EOF."""
+    got = b""
+    while True:
+        b = await load_read(c, reader, LOAD_CHUNK)
+        if not b:
+            return got
+        got += b
+
+
+async def load_gate(c, reader, gate, put):
+    """Until the gate file exists: put() the trickle's next bit every 50 ms,
+    and watch the peer, which sends nothing meanwhile: its EOF or reset ends
+    the wait at once (else a held sender would not see the connection die)."""
+    import asyncio
+    watch = asyncio.ensure_future(reader.read(1))
+    try:
+        while not os.path.exists(gate):
+            if watch.done():
+                if watch.result():
+                    raise ValueError("the peer sent before its turn")
+                raise EOFError("the peer ended while the transfer was held")
+            await put()
+            await asyncio.sleep(0.05)
+    finally:
+        # the reader is free again only once the cancelled read has ended
+        watch.cancel()
+        try:
+            await watch
+        except (asyncio.CancelledError, OSError, EOFError):
+            pass
+
+
+async def load_send_payload(c, reader, writer, gate, past_half):
+    """c.size random bytes, then their hex digest; with a gate, held back as
+    load-send's help says. Returns the digest."""
+    h = hashlib.sha256()
+    sent, half = 0, c.size // 2
+
+    async def put(n):
+        nonlocal sent
+        b = os.urandom(n)
+        h.update(b)
+        await load_write(c, writer, b)
+        sent += n
+
+    while sent < half:
+        await put(min(LOAD_CHUNK, half - sent))
+    past_half()
+    if gate:
+        trickle_end = half + (c.size - half) // 2
+        await load_gate(c, reader, gate, lambda: put(max(0, min(LOAD_TRICKLE, trickle_end - sent))))
+    while sent < c.size:
+        await put(min(LOAD_CHUNK, c.size - sent))
+    await load_write(c, writer, h.hexdigest().encode())
+    return h.hexdigest()
+
+
+async def load_recv_payload(c, reader, past_half):
+    """c.size bytes and the digest that follows them: (digest of what came, the one announced)."""
+    import asyncio
+    h = hashlib.sha256()
+    got, half, seen = 0, c.size // 2, False
+    while got < c.size:
+        if not seen and got >= half:
+            past_half()
+            seen = True
+        b = await load_read(c, reader, min(LOAD_CHUNK, c.size - got))
+        if not b:
+            raise EOFError(f"{got} of {c.size} bytes")
+        h.update(b)
+        got += len(b)
+    if not seen:
+        past_half()
+    trailer = b""
+    while len(trailer) < 64:
+        b = await load_read(c, reader, 64 - len(trailer))
+        if not b:
+            raise asyncio.IncompleteReadError(trailer, 64)
+        trailer += b
+    return h.hexdigest(), trailer.decode(errors="replace")
+
+
+def load_close(c, writer):
+    """Closed, or reset when it did not end well (nothing left half-open)."""
+    if c.outcome == "ok":
+        writer.close()
+    else:
+        writer.transport.abort()
+
+
+async def load_client_conn(c, port, gate, past_half):
+    import asyncio
+    reader, writer = await asyncio.open_connection(c.addr, port, limit=LOAD_CHUNK)
+    try:
+        await load_write(c, writer, f"{c.kind} {c.id} {c.size}\n".encode())
+        if c.kind == "U":
+            c.digest = await load_send_payload(c, reader, writer, gate, past_half)
+            writer.write_eof()
+            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
+            c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
+        else:
+            c.digest, announced = await load_recv_payload(c, reader, past_half)
+            await load_write(c, writer, c.digest.encode())
+            writer.write_eof()
+            rest = await load_read_to_end(c, reader)
+            c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
+    finally:
+        load_close(c, writer)
+
+
+async def load_run(conns, coro, deadline):
+    """Run coro(c) for every conn at once until all end or the deadline;
+    each ends with c.outcome set."""
+    import asyncio
+
+    async def one(c):
+        try:
+            await coro(c)
+        except Exception as e:  # noqa: BLE001 - every failure is an outcome
+            c.outcome = c.outcome or load_outcome(e)
+        if c.outcome is None:
+            c.outcome = "error:none"
+
+    tasks = [asyncio.ensure_future(one(c)) for c in conns]
+    if tasks:
+        await asyncio.wait(tasks, timeout=deadline)
+    for t, c in zip(tasks, conns):
+        if not t.done():
+            t.cancel()
+            c.outcome = "timeout"
+
+
+def load_counts(conns):
+    n = {o: 0 for o in LOAD_OUTCOMES}
+    for c in conns:
+        n[c.outcome.split(":")[0] if c.outcome.startswith("error:") else c.outcome] += 1
+    return " ".join(f"{o} {n[o]}" for o in LOAD_OUTCOMES)
+
+
+def load_send(addrs, port, n, sizes, kinds, gate, started, deadline, seed):
+    import asyncio
+    import random
+    rng = random.Random(seed)
+    conns = []
+    for i in range(n):
+        kind = kinds[(i // len(addrs)) % len(kinds)]
+        conns.append(LoadConn(i, kind, addrs[i % len(addrs)], rng.randint(*sizes)))
+    past_half = LoadHalf(started, n)
+    start = time.monotonic()
+    asyncio.run(load_run(conns, lambda c: load_client_conn(c, port, gate, past_half), deadline))
+    for c in conns:
+        print(c.line())
+    print(f"load: {n} connections in {time.monotonic() - start:.1f} s: {load_counts(conns)}; "
+          f"sent {sum(c.sent for c in conns)} bytes, received {sum(c.received for c in conns)} bytes",
+          file=sys.stderr)
+    sys.exit(0 if all(c.outcome == "ok" for c in conns) else 1)
+
+
+async def load_serve_conn(c, reader, writer, gate, past_half):
+    try:
+        head = (await reader.readline()).decode(errors="replace").split()
+        if len(head) != 3 or head[0] not in ("U", "D"):
+            raise EOFError("no header")
+        c.kind, c.id, c.size = head[0], head[1], int(head[2])
+        if c.kind == "U":
+            c.digest, announced = await load_recv_payload(c, reader, past_half)
+            await load_write(c, writer, c.digest.encode())
+            writer.write_eof()
+            rest = await load_read_to_end(c, reader)
+            c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
+        else:
+            c.digest = await load_send_payload(c, reader, writer, gate, past_half)
+            writer.write_eof()
+            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
+            c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
+    finally:
+        load_close(c, writer)
+
+
+def load_serve(addrs, port, count, stop, ready, gate, started, deadline):
+    import asyncio
+    conns, open_ = [], set()
+    past_half = LoadHalf(started, count or 0)
+    start = time.monotonic()
+
+    async def handle(reader, writer):
+        c = LoadConn(addr=writer.get_extra_info("peername")[0])
+        conns.append(c)
+        open_.add(c)
+        try:
+            await load_serve_conn(c, reader, writer, gate, past_half)
+        except Exception as e:  # noqa: BLE001 - every failure is an outcome
+            c.outcome = c.outcome or load_outcome(e)
+        open_.discard(c)
+        print(c.line(), flush=True)
+
+    async def main():
+        servers = []
+        for a in addrs:
+            s = sock(a, False)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family(a) == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((a, port))
+            servers.append(await asyncio.start_server(handle, sock=s, backlog=4096, limit=LOAD_CHUNK))
+        if ready:
+            open(ready, "w").close()
+        while time.monotonic() - start < deadline:
+            ended = len(conns) - len(open_)
+            if count and ended >= count:
+                break
+            if stop and os.path.exists(stop) and not open_:
+                break
+            await asyncio.sleep(0.05)
+        for s in servers:
+            s.close()
+        for c in list(open_):
+            c.outcome = "timeout"
+            print(c.line(), flush=True)
+
+    asyncio.run(main())
+    came = f" (of {count})" if count else ""
+    print(f"serve: {len(conns)} connections{came} in {time.monotonic() - start:.1f} s: {load_counts(conns)}",
+          file=sys.stderr)
+    ok = all(c.outcome == "ok" for c in conns) and (not count or len(conns) >= count)
+    sys.exit(0 if ok else 1)
+
+
+def opt(a, name, default=None):
+    """The value after the last option `name` in a (a later one overrides), or default."""
+    return a[len(a) - 1 - a[::-1].index(name) + 1] if name in a else default
+
+
 def main():
     a = sys.argv[1:]
     mptcp = "--mptcp" in a
@@ -458,6 +779,14 @@ def main():
         recv_late(a[1], int(a[2]), float(a[3]), count)
     elif len(a) >= 3 and a[0] == "probe":
         probe(a[1], int(a[2]), mptcp)
+    elif len(a) >= 4 and a[0] == "load-send":
+        lo, hi = (int(x) for x in opt(a, "--sizes", "1000:200000").split(":"))
+        kinds = "U" if "--up" in a else "D" if "--down" in a else "UD"
+        load_send(a[1].split(","), int(a[2]), int(a[3]), (lo, hi), kinds, opt(a, "--gate"),
+                  opt(a, "--started"), float(opt(a, "--deadline", 120)), opt(a, "--seed"))
+    elif len(a) >= 3 and a[0] == "load-serve":
+        load_serve(a[1].split(","), int(a[2]), int(opt(a, "--count", 0)), opt(a, "--stop"), ready,
+                   opt(a, "--gate"), opt(a, "--started"), float(opt(a, "--deadline", 120)))
     else:
         sys.exit(__doc__)
 
