@@ -904,7 +904,8 @@ static void accept_all(struct daemon *d, int lfd)
 
 	int n;
 
-	for (n = 0; n < ACCEPT_BATCH; n++) {
+	/* paused (a server leg found no descriptor): the rest of the batch waits too */
+	for (n = 0; n < ACCEPT_BATCH && !d->listen_paused; n++) {
 		clen = sizeof(client);
 		cfd = xmcp_accept(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
@@ -1541,6 +1542,8 @@ int cmd_run(int argc, char **argv)
 	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol.role));
 	loop(&d);
 	sd_notify(0, "STOPPING=1");
+	/* the pairs still open are reset now: the summary counts them as aborted */
+	relay_abort_all(d.relay);
 	log_summary(&d);
 	teardown(&d);
 	return 0;

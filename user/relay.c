@@ -631,13 +631,18 @@ void relay_expire(struct relay *r)
 	}
 }
 
+void relay_abort_all(struct relay *r)
+{
+	while (r->pairs)
+		close_pair(r, r->pairs, true);
+	relay_reap(r);
+}
+
 void relay_free(struct relay *r)
 {
 	if (!r)
 		return;
-	while (r->pairs)
-		close_pair(r, r->pairs, true);
-	relay_reap(r);
+	relay_abort_all(r);
 	while (r->spares--) {
 		close(r->spare_r[r->spares]);
 		close(r->spare_w[r->spares]);

@@ -81,6 +81,8 @@ int relay_drain_ms(const struct relay *r);
 void relay_drain(struct relay *r);
 /* Close pairs idle for longer than the lifetime; call every second or so. */
 void relay_expire(struct relay *r);
+/* Reset every pair still open (counted as aborted): the daemon's way out. */
+void relay_abort_all(struct relay *r);
 /* Abort every pair and free the relay. */
 void relay_free(struct relay *r);
 const struct relay_stats *relay_stats(const struct relay *r);

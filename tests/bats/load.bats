@@ -503,14 +503,13 @@ restart_under_load() {
 	restart_under_load hcpe KILL 8910
 }
 
-# --- daemon bugs found by this file: these fail until the daemon is fixed ---
+# --- daemon bugs this file found (fixed with it) ---
 
-# Bug: the exit line is written before teardown resets the pairs still open
-# (cmd_run(): log_summary() comes before teardown(), whose relay_free()
-# aborts them), so a SIGTERM with 8 pairs in flight after 8 finished ones
-# logs "16 pairs: 8 closed, 0 aborted, ...": the 8 it reset are in no
-# category of the line (README: it "accounts for the pairs").
-@test "load: the exit summary accounts for the pairs a SIGTERM resets (fails: daemon bug)" {
+# The exit line was written before teardown reset the pairs still open, so
+# a SIGTERM with 8 pairs in flight after 8 finished ones logged "16 pairs:
+# 8 closed, 0 aborted, ...": the 8 it reset were in no category of the
+# line. cmd_run() now resets them first (relay_abort_all).
+@test "load: the exit summary accounts for the pairs a SIGTERM resets" {
 	start_both
 	round_ok 8950 8
 	in_flight 8951 8
@@ -530,16 +529,13 @@ restart_under_load() {
 	assert_equal "$(awk '{ print $3 + $5 }' <<<"$output")" 16
 }
 
-# Bug: once a server leg cannot be had for want of descriptors,
-# start_pair() pauses the listeners "(the next ones would fail the same
-# way: wait for descriptors)", but accept_all() goes on with its batch of
-# up to 64: each next connection takes the descriptor the last one freed,
-# fails the same way and is reset. With one descriptor free, a burst of
-# 20 is reset whole while fd_exhausted counts 1 or 2 pauses; as
-# pause_listeners() says, the daemon should "stop accepting until the next
-# tick rather than ... take connections that would fail the same way":
-# one connection reset per listener and pause.
-@test "load: out of descriptors, the HAG resets only the connection it could not take, then waits for the next tick (fails: daemon bug)" {
+# Once a server leg could not be had for want of descriptors, start_pair()
+# paused the listeners, but accept_all() went on with its batch of up to
+# 64: each next connection took the descriptor the last one freed, failed
+# the same way and was reset. With one descriptor free, a burst of 20 was
+# reset whole while fd_exhausted counted 1 or 2 pauses. The batch now
+# stops at the pause: one connection reset per listener and pause.
+@test "load: out of descriptors, the HAG resets only the connection it could not take, then waits for the next tick" {
 	start_both
 	# one descriptor free: a connection can be accepted, its server leg not.
 	# The limit bounds descriptor numbers: the lowest free number, plus one.
