@@ -1,5 +1,54 @@
-# Shared by the namespace benchmarks (relay.sh, ttfb.sh, paths.sh): the lab they
-# run in and the daemons they start and stop. Needs tests/lib/lab.bash loaded.
+# Shared by the benchmarks: the header every results file carries (bench_header),
+# and for the namespace benchmarks the lab they run in and the daemons they start
+# and stop. The lab functions need tests/lib/lab.bash loaded.
+
+# bench_header CSV CC RUNS FIGURES: the provenance every results file opens with,
+# below its title: when, at which commit ("-dirty": with uncommitted changes outside
+# bench/results and README.md, which a bench run itself rewrites), on which kernel and
+# machine, under which congestion control (CC: the one the lab's sockets used), how
+# many runs (RUNS, a number) and what each figure is of them (FIGURES, from
+# bench_figures). "key: value" lines that bench/table.py reads back. The same fields
+# go into provenance.csv beside CSV, a line per results file, so that the CSVs stay
+# plain tables.
+bench_header() {
+	local csv=$1 cc=$2 runs=$3 figures=$4 date commit kernel machine
+	date=$(date -u +%Y-%m-%d)
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git diff --quiet HEAD -- . ':!bench/results' ':!README.md' 2>/dev/null || commit+=-dirty
+	kernel=$(uname -r)
+	machine="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+	printf -- '- %s: %s\n' date "$date" commit "$commit" kernel "$kernel" machine "$machine" \
+		"congestion control" "$cc" runs "$runs" figures "$figures"
+	bench_provenance "$csv" "$date" "$commit" "$kernel" "$machine" "$cc" "$runs" "$figures"
+}
+
+# bench_provenance CSV FIELD...: CSV's line in provenance.csv beside it, replaced
+bench_provenance() {
+	local csv=$1 f line
+	f="$(dirname "$csv")/provenance.csv"
+	shift
+	line="$(basename "$csv")$(printf ',"%s"' "${@//\"/\"\"}")"
+	{
+		echo "file,date,commit,kernel,machine,congestion_control,runs,figures"
+		[ -f "$f" ] && tail -n +2 "$f" | { grep -v "^$(basename "$csv")," || true; }
+		echo "$line"
+	} > "$f.new"
+	mv "$f.new" "$f"
+}
+
+# bench_figures N NOUN [REST]: what a figure is of N runs, for bench_header: "each the
+# median of 3 runs of 3 s each way, with min-max" (NOUN run, REST "of 3 s each way");
+# of a single run, that it is one
+bench_figures() {
+	local n=$1 noun=$2 rest=${3:+ $3}
+	if [ "$n" -ge 3 ]; then
+		echo "each the median of $n ${noun}s$rest, with min-max"
+	elif [ "$n" -eq 2 ]; then
+		echo "each the lower of 2 ${noun}s$rest, with min-max (no median)"
+	else
+		echo "each from 1 $noun$rest: a single measurement, no median, no spread"
+	fi
+}
 
 pids=()
 

@@ -12,6 +12,7 @@
 #   bench/run.sh --smoke    1 round of 1,000, results to $BENCH_OUT (the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.bash
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
@@ -30,7 +31,8 @@ mkdir -p "$out"
 {
 	echo "## XDP classifier cost per packet"
 	echo
-	echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+	bench_header "$out/classifier.csv" "none (BPF_PROG_TEST_RUN on fixed frames, no TCP connection)" \
+		"$rounds" "$(bench_figures "$rounds" round "of $repeat runs")"
 	echo
 	build/bench_xdp -r "$repeat" -n "$rounds" -c "$out/classifier.csv" \
 		data_segment="$tmp/bench_data.pcap" \

@@ -34,6 +34,9 @@ echo "gateway,direction,program,packets,empty_ns,xmcp_ns,ratio,empty_packets" > 
 {
 	echo "## tc programs' cost per packet, live traffic"
 	echo
+	bench_header "$csv" "$(bench_cc_name)" 1 \
+		"$(bench_figures 1 transfer "of $secs s per gateway, direction and program (xmcp's, then the empty one)")"
+	echo
 	echo "| gateway | transfer | program | packets | empty tc ns/packet | xmcp ns/packet | ratio |"
 	echo "|---|---|---|---:|---:|---:|---:|"
 } > "$md"
