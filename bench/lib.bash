@@ -1,6 +1,6 @@
 # Shared by the benchmarks: the header every results file carries (bench_header),
-# and for the namespace benchmarks the lab they run in and the daemons they start
-# and stop. The lab functions need tests/lib/lab.bash loaded.
+# and for the namespace benchmarks the lab they run in, the daemons they start
+# and stop, and what they count. The lab functions need tests/lib/lab.bash loaded.
 
 # bench_header CSV CC RUNS FIGURES: the provenance every results file opens with,
 # below its title: when, at which commit ("-dirty": with uncommitted changes outside
@@ -115,6 +115,39 @@ bench_cc() {
 # The congestion control the lab's sockets use, for the tables
 bench_cc_name() { ip netns exec "$LAB_S" sysctl -n net.ipv4.tcp_congestion_control; }
 
+# bpf_stats_on: the kernel's BPF run-time statistics on until bench_cleanup, so that
+# bpf_ns can count xmcp's XDP and tc programs. A global switch: every program run
+# on the machine then reads the clock twice more, xmcp's included (in its figures).
+bpf_stats_on() {
+	bench_bpf_stats=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+}
+
+# bpf_ns NS...: nanoseconds the XDP and tc programs attached in those namespaces
+# (xmcp's: nothing else in the lab attaches any) have run so far, each program
+# counted once however many devices it is on. Most of it is softirq time, which
+# no process's CPU time holds.
+bpf_ns() {
+	local ns
+	for ns in "$@"; do ip netns exec "$ns" bpftool -j net show; done |
+		jq -r '.[] | (.xdp // [])[], (.tc // [])[], (.tcx // [])[] | .id' | sort -u |
+		xargs -r -n1 bpftool -j prog show id 2>/dev/null | jq -s 'map(.run_time_ns // 0) | add // 0'
+}
+
+# sock_mem_bytes NS...: the kernel's memory charged to the TCP and MPTCP sockets in
+# those namespaces (skmem r + w + f + o: receive and send queues, forward
+# allocation, option memory), from ss; the socket structures themselves are not in it
+sock_mem_bytes() {
+	local ns
+	for ns in "$@"; do ss -N "$ns" -tanm; ss -N "$ns" -Manm; done 2>/dev/null |
+		grep -o 'skmem:([^)]*)' | awk -F'[(),]' '{
+			for (i = 2; i < NF; i++) {
+				k = $i; sub(/[0-9]+$/, "", k)
+				if (k == "r" || k == "w" || k == "f" || k == "o") t += substr($i, length(k) + 1)
+			}
+		} END { printf "%d\n", t }'
+}
+
 # bench_lab PREFIX: a lab tagged PREFIX + random, $work, an iperf3 server on
 # S (10.4.0.2), and an EXIT trap that takes all of it down again
 bench_lab() {
@@ -133,4 +166,5 @@ bench_cleanup() {
 	lab_down
 	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
 	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
+	[ -n "${bench_bpf_stats:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$bench_bpf_stats"
 }
