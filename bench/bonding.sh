@@ -61,6 +61,7 @@ scenario() {
 	run_daemon "$LAB_HAG" policies/hag.json hag
 	goodput "$1.xmcp" "$LAB_H" 10.4.0.2 5201
 	stop
+	cc=$(bench_cc_name)
 	local saved=$work
 	work=$(mktemp -d)
 	cp "$saved"/"$1".* "$results"/
@@ -76,6 +77,8 @@ LAB_LTE_LOSS=1 scenario lte_loss
 stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 {
 	echo "## Bonding efficiency: dsl 40 Mbit/s 10 ms + lte 20 Mbit/s 30 ms (one way)"
+	echo
+	bench_header "$csv" "$cc" "$runs" "$(bench_figures "$runs" run "of $secs s per scenario and path")"
 	echo
 	echo "| scenario | path | Mbit/s median (min-max) | share of the 60 Mbit/s sum | against native MPTCP |"
 	echo "|---|---|---:|---:|---:|"

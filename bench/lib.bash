@@ -1,5 +1,54 @@
-# Shared by the namespace benchmarks (relay.sh, ttfb.sh, paths.sh): the lab they
-# run in and the daemons they start and stop. Needs tests/lib/lab.bash loaded.
+# Shared by the benchmarks: the header every results file carries (bench_header),
+# and for the namespace benchmarks the lab they run in, the daemons they start
+# and stop, and what they count. The lab functions need tests/lib/lab.bash loaded.
+
+# bench_header CSV CC RUNS FIGURES: the provenance every results file opens with,
+# below its title: when, at which commit ("-dirty": with uncommitted changes outside
+# bench/results and README.md, which a bench run itself rewrites), on which kernel and
+# machine, under which congestion control (CC: the one the lab's sockets used), how
+# many runs (RUNS, a number) and what each figure is of them (FIGURES, from
+# bench_figures). "key: value" lines that bench/table.py reads back. The same fields
+# go into provenance.csv beside CSV, a line per results file, so that the CSVs stay
+# plain tables.
+bench_header() {
+	local csv=$1 cc=$2 runs=$3 figures=$4 date commit kernel machine
+	date=$(date -u +%Y-%m-%d)
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git diff --quiet HEAD -- . ':!bench/results' ':!README.md' 2>/dev/null || commit+=-dirty
+	kernel=$(uname -r)
+	machine="$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+	printf -- '- %s: %s\n' date "$date" commit "$commit" kernel "$kernel" machine "$machine" \
+		"congestion control" "$cc" runs "$runs" figures "$figures"
+	bench_provenance "$csv" "$date" "$commit" "$kernel" "$machine" "$cc" "$runs" "$figures"
+}
+
+# bench_provenance CSV FIELD...: CSV's line in provenance.csv beside it, replaced
+bench_provenance() {
+	local csv=$1 f line
+	f="$(dirname "$csv")/provenance.csv"
+	shift
+	line="$(basename "$csv")$(printf ',"%s"' "${@//\"/\"\"}")"
+	{
+		echo "file,date,commit,kernel,machine,congestion_control,runs,figures"
+		[ -f "$f" ] && tail -n +2 "$f" | { grep -v "^$(basename "$csv")," || true; }
+		echo "$line"
+	} > "$f.new"
+	mv "$f.new" "$f"
+}
+
+# bench_figures N NOUN [REST]: what a figure is of N runs, for bench_header: "each the
+# median of 3 runs of 3 s each way, with min-max" (NOUN run, REST "of 3 s each way");
+# of a single run, that it is one
+bench_figures() {
+	local n=$1 noun=$2 rest=${3:+ $3}
+	if [ "$n" -ge 3 ]; then
+		echo "each the median of $n ${noun}s$rest, with min-max"
+	elif [ "$n" -eq 2 ]; then
+		echo "each the lower of 2 ${noun}s$rest, with min-max (no median)"
+	else
+		echo "each from 1 $noun$rest: a single measurement, no median, no spread"
+	fi
+}
 
 pids=()
 
@@ -66,6 +115,39 @@ bench_cc() {
 # The congestion control the lab's sockets use, for the tables
 bench_cc_name() { ip netns exec "$LAB_S" sysctl -n net.ipv4.tcp_congestion_control; }
 
+# bpf_stats_on: the kernel's BPF run-time statistics on until bench_cleanup, so that
+# bpf_ns can count xmcp's XDP and tc programs. A global switch: every program run
+# on the machine then reads the clock twice more, xmcp's included (in its figures).
+bpf_stats_on() {
+	bench_bpf_stats=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+}
+
+# bpf_ns NS...: nanoseconds the XDP and tc programs attached in those namespaces
+# (xmcp's: nothing else in the lab attaches any) have run so far, each program
+# counted once however many devices it is on. Most of it is softirq time, which
+# no process's CPU time holds.
+bpf_ns() {
+	local ns
+	for ns in "$@"; do ip netns exec "$ns" bpftool -j net show; done |
+		jq -r '.[] | (.xdp // [])[], (.tc // [])[], (.tcx // [])[] | .id' | sort -u |
+		xargs -r -n1 bpftool -j prog show id 2>/dev/null | jq -s 'map(.run_time_ns // 0) | add // 0'
+}
+
+# sock_mem_bytes NS...: the kernel's memory charged to the TCP and MPTCP sockets in
+# those namespaces (skmem r + w + f + o: receive and send queues, forward
+# allocation, option memory), from ss; the socket structures themselves are not in it
+sock_mem_bytes() {
+	local ns
+	for ns in "$@"; do ss -N "$ns" -tanm; ss -N "$ns" -Manm; done 2>/dev/null |
+		grep -o 'skmem:([^)]*)' | awk -F'[(),]' '{
+			for (i = 2; i < NF; i++) {
+				k = $i; sub(/[0-9]+$/, "", k)
+				if (k == "r" || k == "w" || k == "f" || k == "o") t += substr($i, length(k) + 1)
+			}
+		} END { printf "%d\n", t }'
+}
+
 # bench_lab PREFIX: a lab tagged PREFIX + random, $work, an iperf3 server on
 # S (10.4.0.2), and an EXIT trap that takes all of it down again
 bench_lab() {
@@ -84,4 +166,5 @@ bench_cleanup() {
 	lab_down
 	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
 	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
+	[ -n "${bench_bpf_stats:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$bench_bpf_stats"
 }

@@ -46,6 +46,8 @@ run 10 30
 {
 	echo "## Path rate shares (paths[].rate_mbit), unshaped veth"
 	echo
+	bench_header "$csv" "$(bench_cc_name)" 1 "$(bench_figures 1 run "of $secs s per rate split and direction")"
+	echo
 	echo "| dsl:lte Mbit/s | direction | dsl share configured | dsl share measured | Mbit/s (ratio to the configured sum) |"
 	echo "|---|---|---:|---:|---:|"
 	tail -n +2 "$csv" | while IFS=, read -r a b dir cs ms m r; do

@@ -21,9 +21,12 @@
 # lab that a real NIC does not have; the chain_xmcp_native row shows it.
 #
 # iperf3 -t SECS, RUNS runs each; the median with min and max in Gbit/s, the
-# ratio to the group's baseline, and the relay's CPU: its processes' user +
-# system seconds (children reaped by it included) per GB moved, up. Kernel
-# work done in softirq outside the process is not in that figure.
+# ratio to the group's baseline, and the relay's CPU per GB moved up: its
+# processes' user + system seconds (children reaped by it included), plus for
+# xmcp the time its XDP and tc programs ran (BPF run-time statistics), most of
+# it softirq time that no process is charged with. The kernel's TCP/IP work for
+# the relay's sockets done in softirq outside the process is in no relay's
+# figure.
 #
 # Usage: bench/relay.sh SECS RUNS OUT.md OUT.csv
 set -euo pipefail
@@ -33,25 +36,35 @@ cd "$(dirname "$0")/.."
 
 secs=$1 runs=$2 md=$3 csv=$4
 bench_lab xb
+bpf_stats_on
 # an MPTCP server for direct_mptcp beside the TCP one
 nsenter --net=/run/netns/$LAB_S mptcpize run iperf3 -s -B 10.4.0.2 -p 5202 -D --pidfile "$work/iperf-mptcp.pid"
 sleep 0.3
 
 # measure LABEL HOST PORT [iperf3 prefix...]: RUNS runs each way; Gbit/s per line into
-# $work/LABEL.up and .down, and (if $relay_pids is set) CPU s/GB up into $work/LABEL.cpu
+# $work/LABEL.up and .down, and (if $relay_pids is set) CPU s/GB up into $work/LABEL.cpu,
+# of which xmcp's BPF programs (0 for the other relays: xmcp is stopped, its programs gone)
+# into $work/LABEL.bpf
 measure() {
-	local label=$1 host=$2 port=$3 i dir t0 json
+	local label=$1 host=$2 port=$3 i dir t0 b0 json
 	shift 3
 	for i in $(seq "$runs"); do
 		for dir in up down; do
-			[ -n "${relay_pids:-}" ] && t0=$(cpu_ticks $relay_pids)
+			if [ -n "${relay_pids:-}" ]; then
+				t0=$(cpu_ticks $relay_pids) b0=$(bpf_ns "$LAB_HCPE" "$LAB_HAG")
+			fi
 			json=$(nsenter --net=/run/netns/$LAB_H "$@" iperf3 -c "$host" -p "$port" -t "$secs" \
 				$([ $dir = down ] && echo -R) -J)
 			jq '.end.sum_received.bits_per_second / 1e9' <<< "$json" >> "$work/$label.$dir"
 			if [ -n "${relay_pids:-}" ] && [ $dir = up ]; then
 				awk -v t="$(( $(cpu_ticks $relay_pids) - t0 ))" -v hz="$(getconf CLK_TCK)" \
-					-v b="$(jq '.end.sum_received.bytes' <<< "$json")" \
-					'BEGIN { printf "%.3f\n", (t / hz) / (b / 1e9) }' >> "$work/$label.cpu"
+					-v bpf="$(( $(bpf_ns "$LAB_HCPE" "$LAB_HAG") - b0 ))" \
+					-v b="$(jq '.end.sum_received.bytes' <<< "$json")" -v f="$work/$label" \
+					'BEGIN {
+						gb = b / 1e9
+						printf "%.3f\n", (t / hz + bpf / 1e9) / gb >> (f ".cpu")
+						printf "%.3f\n", bpf / 1e9 / gb >> (f ".bpf")
+					}'
 			fi
 		done
 	done
@@ -156,28 +169,40 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 {
 	echo "## Relay throughput, unshaped veth (H -> S up, S -> H down)"
 	echo
-	echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs, congestion control $cc"
+	bench_header "$csv" "$cc" "$runs" "$(bench_figures "$runs" run "of $secs s each way")"
 	echo
 	echo "| path | converts | up Gbit/s median (min-max) | up ratio | down Gbit/s median (min-max) | down ratio | against | relay CPU s/GB (up) |"
 	echo "|---|---|---:|---:|---:|---:|---|---:|"
 } > "$md"
-echo "path,group,up_gbps,up_min,up_max,up_ratio,down_gbps,down_min,down_max,down_ratio,baseline,cpu_s_per_gb" > "$csv"
+echo "path,group,up_gbps,up_min,up_max,up_ratio,down_gbps,down_min,down_max,down_ratio,baseline,cpu_s_per_gb,cpu_min,cpu_max,bpf_s_per_gb" > "$csv"
+cpu_rows=()
 for r in "${rows[@]}"; do
 	read -r l group base <<< "$r"
 	read -r um ul uh <<< "$(stats "$work/$l.up")"
 	read -r dm dl dh <<< "$(stats "$work/$l.down")"
 	read -r bu _ _ <<< "$(stats "$work/$base.up")"
 	read -r bd _ _ <<< "$(stats "$work/$base.down")"
-	cpu=-
-	[ -s "$work/$l.cpu" ] && read -r cpu _ _ <<< "$(stats "$work/$l.cpu")"
+	cpu=- cl=- ch=- bpf=-
+	if [ -s "$work/$l.cpu" ]; then
+		read -r cpu cl ch <<< "$(stats "$work/$l.cpu")"
+		read -r bpf _ _ <<< "$(stats "$work/$l.bpf")"
+		cpu_rows+=("| $l | $cpu ($cl-$ch) | $bpf |")
+	fi
 	echo "| $l | $group | $um ($ul-$uh) | $(ratio "$um" "$bu")x | $dm ($dl-$dh) | $(ratio "$dm" "$bd")x | $base | $cpu |" >> "$md"
-	echo "$l,$group,$um,$ul,$uh,$(ratio "$um" "$bu"),$dm,$dl,$dh,$(ratio "$dm" "$bd"),$base,$cpu" >> "$csv"
+	echo "$l,$group,$um,$ul,$uh,$(ratio "$um" "$bu"),$dm,$dl,$dh,$(ratio "$dm" "$bd"),$base,$cpu,$cl,$ch,$bpf" >> "$csv"
 done
 {
 	echo
 	echo "iperf3 -t $secs, $runs runs each way. socat and haproxy are not transparent (H connects to them;"
 	echo "under mptcpize where a leg is MPTCP); xmcp is (S sees H's address). xmcp with generic XDP but"
 	echo "chain_xmcp_native. Relay CPU: user + system seconds of the relaying processes per GB moved up"
-	echo "(chain: HCPE and HAG together)."
+	echo "(chain: HCPE and HAG together), plus the time xmcp's XDP and tc programs ran, from BPF run-time"
+	echo "statistics (on for the whole run: the two clock reads per program run they cost are in xmcp's"
+	echo "figures). Those programs run mostly in softirq, which no process is charged with. Not in any"
+	echo "relay's figure: the kernel's TCP/IP work for its sockets done in softirq outside the process."
+	echo
+	echo "| path | relay CPU s/GB (up) median (min-max) | of which xmcp's XDP and tc programs (median) |"
+	echo "|---|---:|---:|"
+	printf '%s\n' "${cpu_rows[@]}"
 } >> "$md"
 cat "$md"

@@ -5,13 +5,15 @@
 # to first byte against a direct connection and a SOCKS5 proxy, the share
 # each path gets against its configured rate share, bonding against native
 # MPTCP, connection rate and memory per idle pair (each baseline measured in
-# the same run). Results go to bench/results/.
+# the same run). Results go to bench/results/, and from them README's table
+# (bench/table.py).
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
 #   bench/run.sh --quick    3 rounds of 100,000
 #   bench/run.sh --smoke    1 round of 1,000, results to $BENCH_OUT (the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.bash
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
@@ -30,7 +32,8 @@ mkdir -p "$out"
 {
 	echo "## XDP classifier cost per packet"
 	echo
-	echo "$(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+	bench_header "$out/classifier.csv" "none (BPF_PROG_TEST_RUN on fixed frames, no TCP connection)" \
+		"$rounds" "$(bench_figures "$rounds" round "of $repeat runs")"
 	echo
 	build/bench_xdp -r "$repeat" -n "$rounds" -c "$out/classifier.csv" \
 		data_segment="$tmp/bench_data.pcap" \
@@ -63,3 +66,11 @@ echo
 bench/conns.sh "$conn_secs" "$conn_runs" "$conn_n" "$out/conns.md" "$out/conns.csv"
 
 gnuplot -e "csv='$out/relay.csv'; bond='$out/bonding.csv'; out='$out/bench.png'" bench/chart.gp
+
+# README's table and the figures it quotes, from these results; results written
+# elsewhere (the smoke run's) get the table beside them and leave README alone
+if [ "$(realpath "$out")" = "$(realpath bench/results)" ]; then
+	/usr/bin/python3 bench/table.py
+else
+	/usr/bin/python3 bench/table.py --results "$out" --print > "$out/table.md"
+fi

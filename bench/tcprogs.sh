@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The tc programs' cost per packet on live traffic (build/bench_tc), in the
-# unshaped lab with xmcp as HCPE and HAG: one bulk transfer each way while
-# bench_tc watches the programs of one gateway, each against an empty tc
-# program that runs on the same packets just before it.
+# unshaped lab with xmcp as HCPE and HAG: for each gateway and direction, two
+# bulk transfers while bench_tc watches that gateway's programs, the first
+# with xmcp's programs alone (their time per packet), the second with an empty
+# tc program in front of them (its time: the baseline). One run of each:
+# single figures, as the results say.
 #
 #   HCPE ingress: steering on the LAN side (H's TCP data: a socket lookup per
 #                 segment to keep the proxied flows local) and on the access
@@ -28,9 +30,12 @@ gateway() {
 		$([ "$2" = down ] && echo -R) > "$work/$1.$2.md"
 }
 
-echo "gateway,direction,program,packets,empty_ns,xmcp_ns,ratio" > "$csv"
+echo "gateway,direction,program,packets,empty_ns,xmcp_ns,ratio,empty_packets" > "$csv"
 {
 	echo "## tc programs' cost per packet, live traffic"
+	echo
+	bench_header "$csv" "$(bench_cc_name)" 1 \
+		"$(bench_figures 1 transfer "of $secs s per gateway, direction and program (xmcp's, then the empty one)")"
 	echo
 	echo "| gateway | transfer | program | packets | empty tc ns/packet | xmcp ns/packet | ratio |"
 	echo "|---|---|---|---:|---:|---:|---:|"
@@ -40,8 +45,8 @@ for gw in hcpe hag; do
 	[ $gw = hag ] && ns=$LAB_HAG
 	for dir in up down; do
 		gateway "$ns" $dir
-		tail -n +2 "$work/$ns.$dir.csv" | while IFS=, read -r prog pkts e x r; do
-			echo "$gw,$dir,$prog,$pkts,$e,$x,$r" >> "$csv"
+		tail -n +2 "$work/$ns.$dir.csv" | while IFS=, read -r prog pkts e x r ep; do
+			echo "$gw,$dir,$prog,$pkts,$e,$x,$r,$ep" >> "$csv"
 			printf '| %s | %s | %s | %s | %.1f | %.1f | %.2fx |\n' "$gw" "$dir" "$prog" "$pkts" "$e" "$x" "$r" >> "$md"
 		done
 	done
@@ -50,7 +55,11 @@ done
 	echo
 	echo "iperf3 -t $secs H -> S (up) and S -> H (down) through xmcp's HCPE and HAG, xmcp's own"
 	echo "policies; BPF run-time statistics (ns per run as the kernel counts them, its clock reads"
-	echo "included in both columns). Steering: every device's ingress; path accounting: egress of the"
-	echo "access devices (dsl, lte). The XDP classifier's cost is in classifier.md."
+	echo "included in both columns). Two transfers each row: xmcp's programs alone (packets, xmcp"
+	echo "ns), then the empty program in front of them (empty tc ns): each timed as the first program"
+	echo "on the packet, neither on caches the other warmed; in the second, xmcp's ran as often as the"
+	echo "empty one, which passes every packet on (TC_ACT_UNSPEC, checked). Steering: every device's"
+	echo "ingress; path accounting: egress of the access devices (dsl, lte). The XDP classifier's"
+	echo "cost is in classifier.md."
 } >> "$md"
 cat "$md"

@@ -31,10 +31,12 @@ cleanup() {
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
 	lab_down
 	rm -rf "$work" /sys/fs/bpf/xmcp-bench-ttfb-*
+	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
 }
 trap cleanup EXIT
 
 LAB_DSL_DELAY=$delay LAB_LTE_DELAY=$delay lab_up "$tag"
+bench_cc
 nsenter --net=/run/netns/$LAB_S $PY $T serve 10.4.0.2 8100 &
 server=$!
 sleep 0.5
@@ -70,6 +72,8 @@ read -r rtt _ _ < "$work/rtt"
 read -r base _ _ < "$work/direct"
 {
 	echo "## Time to first byte: xmcp (plain mode, hybrid access) vs direct vs SOCKS5 over MPTCP"
+	echo
+	bench_header "$csv" "$(bench_cc_name)" "$runs" "$(bench_figures "$runs" run "per path")"
 	echo
 	echo "$delay ms each way on dsl and lte; RTT H-S (median TCP handshake) $rtt ms; $runs runs each."
 	echo
