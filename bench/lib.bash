@@ -51,11 +51,15 @@ bench_figures() {
 }
 
 pids=()
+# This run's pin directories (one per daemon: $BENCH_PINS-NAME), by pid so
+# that two runs at once (a test's smoke run beside `make bench`) never share
+# or remove each other's
+BENCH_PINS=${BENCH_PINS:-/sys/fs/bpf/xmcp-bench-$$}
 
 # run_daemon NS POLICY NAME: `xmcp run` in NS, pins under
-# /sys/fs/bpf/xmcp-bench-NAME, log in $work/NAME.log; returns once it runs
+# $BENCH_PINS-NAME, log in $work/NAME.log; returns once it runs
 run_daemon() {
-	XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-$3 nsenter --net=/run/netns/$1 \
+	XMCP_PIN_DIR=$BENCH_PINS-$3 nsenter --net=/run/netns/$1 \
 		build/xmcp run -c "$2" > "$work/$3.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do grep -q "^xmcp: running as" "$work/$3.log" && return 0; sleep 0.1; done
@@ -164,7 +168,7 @@ bench_cleanup() {
 	stop
 	[ -s "$work/iperf.pid" ] && kill "$(cat "$work/iperf.pid")" 2>/dev/null
 	lab_down
-	rm -rf "$work" /sys/fs/bpf/xmcp-bench-*
+	rm -rf "$work" "$BENCH_PINS"-*
 	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
 	[ -n "${bench_bpf_stats:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$bench_bpf_stats"
 }

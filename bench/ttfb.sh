@@ -30,7 +30,7 @@ cleanup() {
 	stop
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
 	lab_down
-	rm -rf "$work" /sys/fs/bpf/xmcp-bench-ttfb-*
+	rm -rf "$work" "$BENCH_PINS"-ttfb-*
 	[ -n "${bench_allowed_cc:-}" ] && echo "$bench_allowed_cc" > /proc/sys/net/ipv4/tcp_allowed_congestion_control
 }
 trap cleanup EXIT
@@ -62,7 +62,7 @@ run_daemon "$LAB_HCPE" policies/hcpe.json ttfb-hcpe
 run_daemon "$LAB_HAG" policies/hag.json ttfb-hag
 in_h $PY $T direct 10.4.0.2 8100 "$runs" > "$work/xmcp_hybrid"
 # every run went through both gateways, or the row would measure plain routing
-relayed=$(XMCP_PIN_DIR=/sys/fs/bpf/xmcp-bench-ttfb-hag nsenter --net=/run/netns/$LAB_HAG build/xmcp stats -j |
+relayed=$(XMCP_PIN_DIR=$BENCH_PINS-ttfb-hag nsenter --net=/run/netns/$LAB_HAG build/xmcp stats -j |
 	jq .pairs_opened)
 stop
 [ "$relayed" -ge "$runs" ] ||
