@@ -594,22 +594,32 @@ def load_close(c, writer):
         writer.transport.abort()
 
 
+async def load_as_sender(c, reader, writer, gate, past_half):
+    """This end sends c's payload, then reads the other end's digest of it."""
+    c.digest = await load_send_payload(c, reader, writer, gate, past_half)
+    writer.write_eof()
+    reply = (await load_read_to_end(c, reader)).decode(errors="replace")
+    c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
+
+
+async def load_as_receiver(c, reader, writer, past_half):
+    """This end reads c's payload (its announced digest at the end), then answers with its own."""
+    c.digest, announced = await load_recv_payload(c, reader, past_half)
+    await load_write(c, writer, c.digest.encode())
+    writer.write_eof()
+    rest = await load_read_to_end(c, reader)
+    c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
+
+
 async def load_client_conn(c, port, gate, past_half):
     import asyncio
     reader, writer = await asyncio.open_connection(c.addr, port, limit=LOAD_CHUNK)
     try:
         await load_write(c, writer, f"{c.kind} {c.id} {c.size}\n".encode())
         if c.kind == "U":
-            c.digest = await load_send_payload(c, reader, writer, gate, past_half)
-            writer.write_eof()
-            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
-            c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
+            await load_as_sender(c, reader, writer, gate, past_half)
         else:
-            c.digest, announced = await load_recv_payload(c, reader, past_half)
-            await load_write(c, writer, c.digest.encode())
-            writer.write_eof()
-            rest = await load_read_to_end(c, reader)
-            c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
+            await load_as_receiver(c, reader, writer, past_half)
     finally:
         load_close(c, writer)
 
@@ -669,16 +679,9 @@ async def load_serve_conn(c, reader, writer, gate, past_half):
             raise EOFError("no header")
         c.kind, c.id, c.size = head[0], head[1], int(head[2])
         if c.kind == "U":
-            c.digest, announced = await load_recv_payload(c, reader, past_half)
-            await load_write(c, writer, c.digest.encode())
-            writer.write_eof()
-            rest = await load_read_to_end(c, reader)
-            c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
+            await load_as_receiver(c, reader, writer, past_half)
         else:
-            c.digest = await load_send_payload(c, reader, writer, gate, past_half)
-            writer.write_eof()
-            reply = (await load_read_to_end(c, reader)).decode(errors="replace")
-            c.outcome = "ok" if reply == c.digest else "eof" if len(reply) < 64 else "mismatch"
+            await load_as_sender(c, reader, writer, gate, past_half)
     finally:
         load_close(c, writer)
 
