@@ -40,6 +40,9 @@ VM_TESTS=(tests/bats/classify.bats tests/bats/paths.bats tests/bats/admission.ba
 # (tests/bats/helpers.bash): another guest kernel names its own in
 # VMTEST_KERNEL_LACKS.
 [ "${VMTEST_KERNEL:-}" != debian ] || : "${VMTEST_KERNEL_LACKS=mptcp_fastopen tap_xdp_meta}"
+if [ -n "${VMTEST_KERNEL:-}" ] && [ -z "${VMTEST_KERNEL_LACKS+set}" ] && [ "${CI:-}" = true ]; then
+	echo "tests/run.sh: strict mode, and VMTEST_KERNEL_LACKS does not say what kernel '$VMTEST_KERNEL' lacks: every feature probe must pass there" >&2
+fi
 
 # Strict mode under CI: a feature probe that fails fails its test, unless
 # XMCP_KERNEL_LACKS names the feature (helpers.bash). XMCP_STRICT=0 turns it off.
@@ -86,7 +89,7 @@ run_bats() {
 # Before anything runs: every test VM_HYBRID names is there
 if [ -n "${VMTEST_KERNEL:-}" ]; then
 	n=$(bats --count -f "$vm_filter" "$VM_HYBRID_FILE")
-	if [ "$n" -ne "${#VM_HYBRID[@]}" ]; then
+	if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -ne "${#VM_HYBRID[@]}" ]; then
 		echo "tests/run.sh: VM_HYBRID names ${#VM_HYBRID[@]} tests, $n of them found in $VM_HYBRID_FILE (renamed?): fix VM_HYBRID" >&2
 		exit 1
 	fi
@@ -117,7 +120,7 @@ failed=$(grep -cE '^not ok [0-9]+' "$log")
 passed=$((ok - skipped))
 # Tests announced: what bats counted before each run, or what the plans
 # (1..N) of the runs that printed one say, whichever is more.
-planned=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+planned=$(tr -d '\r' < "$log" | sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' | awk '{ n += $1 } END { print n + 0 }')
 [ "$planned" -le "$expected" ] || expected=$planned
 missing=$((expected - ok - failed))
 echo

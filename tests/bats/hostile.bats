@@ -342,7 +342,8 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	stop_daemon "$HAG_PID"
 	HAG_PID=
 	# another program holds the port: the daemon says so and does not start
-	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 9180 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
+	# nsenter itself, not in_ns: $! must be the squatter, not a subshell
+	nsenter --net="/run/netns/$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 9180 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
 	local squat=$!
 	wait_for "$BATS_TEST_TMPDIR/squat"
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" run -c "$BATS_TEST_TMPDIR/hag.json"
@@ -355,7 +356,7 @@ time.sleep(4)' >"$BATS_TEST_TMPDIR/slow.out" 2>&1 3>&- &
 	# the listen port: by default one the kernel picks at start, which nobody can hold
 	# first; a fixed one (listen_port) another program holds is named like the metrics port
 	rm -f "$BATS_TEST_TMPDIR/squat"
-	in_ns "$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 7010 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
+	nsenter --net="/run/netns/$LAB_HAG" "$PY" "$PEER" hold-serve 127.0.0.1 7010 --ready "$BATS_TEST_TMPDIR/squat" 3>&- &
 	squat=$!
 	wait_for "$BATS_TEST_TMPDIR/squat"
 	jq 'del(.metrics) | .listen_port = 7010' "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/hag-7010.json"

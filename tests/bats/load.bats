@@ -205,7 +205,8 @@ round_ok() {
 	# the bytes H wrote and read, each way
 	local up down
 	read -r up down < <(h_bytes 8500)
-	[ "$up" -gt 10000000 ] && [ "$down" -gt 10000000 ]
+	[ "$up" -gt 10000000 ]
+	[ "$down" -gt 10000000 ]
 	local ns
 	for ns in "$LAB_HCPE" "$LAB_HAG"; do
 		counters_become "$ns" "opened 500 closed 500 aborted 0 active 0 connect_failed 0 idle 0 fd_exhausted 0 dest_refused 0 up $up down $down"
@@ -252,7 +253,8 @@ exhausted() {
 	# opens: the limit bounds descriptor numbers (one inherited above 80 counts not)
 	local room=$((80 - $(ls "/proc/$HAG_PID/fd" | awk '$1 < 80' | wc -l)))
 	echo "the HAG has room for $room descriptors"
-	[ "$room" -ge 20 ] && [ "$room" -le 60 ]
+	[ "$room" -ge 20 ]
+	[ "$room" -le 60 ]
 	local stop="$BATS_TEST_TMPDIR/stop-8600" gate="$BATS_TEST_TMPDIR/gate-8600"
 	load_serve 8600 --stop "$stop" --gate "$gate"
 	load_send 8600 80 --sizes 2000:20000 --gate "$gate"
@@ -287,7 +289,10 @@ exhausted() {
 	assert_equal "$res" "ok $ok reset $reset eof 0 mismatch 0 refused 0 timeout 0 error 0"
 	assert_equal $((ok + reset)) 80
 	# more were offered than it could hold: some were refused; H's status says so
-	[ "$reset" -ge 1 ] && [ "$held" -ge 1 ] && [ "$ok" -ge "$held" ]
+	[[ "$held" =~ ^[0-9]+$ ]]
+	[ "$reset" -ge 1 ]
+	[ "$held" -ge 1 ]
+	[ "$ok" -ge "$held" ]
 	assert_equal "$h" 1
 	# S got exactly the connections H saw arrive, each intact at both ends
 	assert_equal "$ENDED" 0
@@ -559,6 +564,11 @@ restart_under_load() {
 	assert_equal "$(outcome_count ok "$res")" 0
 	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/serve-8960.out")" 0
 	[ "$paused" -ge 1 ]
-	# at most one connection reset per listener and pause
-	[ "$(outcome_count reset "$res")" -le $((2 * paused)) ]
+	# some were reset, at most one per listener and pause (the rest waited
+	# for a later tick); none was corrupt or failed otherwise
+	local reset
+	reset=$(outcome_count reset "$res")
+	[ "$reset" -ge 1 ]
+	[ "$reset" -le $((2 * paused)) ]
+	assert_equal "$(outcome_count mismatch "$res") $(outcome_count error "$res")" "0 0"
 }

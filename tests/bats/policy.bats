@@ -32,6 +32,8 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":65536}' 'listen_port: must be between 0 and 65535, not 65536'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"listen_port":"80"}' 'listen_port: must be an integer'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"table":254}' 'table: 254 is a table the kernel uses (default, main, local)'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"connect_timeout":0}' 'connect_timeout: must be between 1 and 300, not 0'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"connect_timeout":301}' 'connect_timeout: must be between 1 and 300, not 301'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"xdp_mode":"fast"}' "xdp_mode: must be native or generic, not 'fast'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"limits":{"subflows":9}}' 'limits.subflows: must be between 0 and 8, not 9'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.0/8"}]}' 'endpoints[0].address: needs an IPv4 or IPv6 address'

@@ -61,7 +61,9 @@ s_server() {
 	S_OUT="$BATS_TEST_TMPDIR/s-$port.out"
 	# a server on this port before left its file: only this one's may count
 	rm -f "$ready"
-	in_ns "$LAB_S" timeout "$(slow 120)" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
+	# nsenter itself, not in_ns: $! must be timeout (nsenter execs it), so
+	# that `kill "$S_PID"` reaches the server through it, not only a subshell
+	nsenter --net="/run/netns/$LAB_S" timeout "$(slow 120)" "$PY" "$PEER" "$@" --ready "$ready" > "$S_OUT" 3>&- &
 	S_PID=$!
 	wait_for "$ready"
 }
@@ -116,15 +118,20 @@ h_done() {
 }
 
 # flows_with NS N: `xmcp flows -j` of NS once its first pair has N subflows
-# (the join takes a round trip or two; 10 s at most, stretched), printed
+# (the join takes a round trip or two; 10 s at most, stretched), printed;
+# fails, saying what it saw, if that never came
 flows_with() {
 	local i flows
 	for i in $(seq "$(slow 100)"); do
 		flows=$(in_ns "$1" "$XMCP" flows -j)
-		[ "$(jq '.flows[0].subflows | length' <<< "$flows")" = "$2" ] && break
+		if [ "$(jq '.flows[0].subflows | length' <<< "$flows")" = "$2" ]; then
+			echo "$flows"
+			return 0
+		fi
 		sleep 0.1
 	done
-	echo "$flows"
+	echo "$1: no pair with $2 subflows within $(slow 10) s; the last look: $flows" >&2
+	return 1
 }
 
 # expect_reset PORT: S resets the connection after 100 kB; H's sender sees the reset
