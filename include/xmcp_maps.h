@@ -189,8 +189,9 @@ struct xmcp_daemon_stats {
 	__u64 dest_refused; /* server legs never opened: the destination check refused them (user/dest.h) */
 	__u64 fd_exhausted; /* times the listeners paused for want of file descriptors */
 	__u64 no_head;	    /* connections reset before their MP_CONVERT head came (head_timeout, FIN, RST) */
+	__u64 fd_refused;   /* connections reset for want of a file descriptor */
 };
-XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 96);
+XMCP_ASSERT_SIZE(struct xmcp_daemon_stats, 104);
 
 /*
  * The HAG's modes by destination (draft-deng 3.4): rules, first match

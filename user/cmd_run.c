@@ -86,6 +86,7 @@ struct daemon {
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
 	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
+	unsigned long long fd_refused;	 /* clients reset: their server leg found no descriptor */
 };
 
 static void usage(FILE *f)
@@ -794,6 +795,8 @@ static void publish_stats(const struct daemon *d)
 		.bytes_down = st->bytes[1],
 		.dest_refused = dest_check_refused(d->dest),
 		.fd_exhausted = d->fd_exhausted,
+		/* with those the accept loops reset (control clients included) */
+		.fd_refused = d->fd_refused + xmcp_accept_resets(),
 		.no_head = (d->mcp ? mcp_stats(d->mcp)->no_head : 0) + d->no_head,
 	};
 	__u32 key = 0;
@@ -852,8 +855,10 @@ static void start_pair(struct daemon *d, int cfd, const struct sockaddr_storage 
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int sfd = open_server_leg(d, client, server);
 
-	if (sfd == -EMFILE || sfd == -ENFILE)
+	if (sfd == -EMFILE || sfd == -ENFILE) {
+		d->fd_refused++;
 		pause_listeners(d); /* the next ones would fail the same way: wait for descriptors */
+	}
 	if (sfd < 0) {
 		admission_end(d->adm, sess);
 		setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

@@ -113,6 +113,7 @@ static const struct scalar {
 	X("bad_addr", TC, struct xmcp_tc_stats, bad_addr, "SYNs to steer from or to an address no relayed connection may have, dropped."),
 	X("local_dest", TC, struct xmcp_tc_stats, local_dest, "SYNs to steer addressed to this gateway itself, left to its own stack."),
 	X("fd_exhausted", DAEMON, struct xmcp_daemon_stats, fd_exhausted, "Times the daemon ran out of file descriptors and paused its listeners for a second."),
+	X("fd_refused", DAEMON, struct xmcp_daemon_stats, fd_refused, "Connections reset for want of a file descriptor."),
 	X("no_head", DAEMON, struct xmcp_daemon_stats, no_head, "Connections reset before their MP_CONVERT head arrived (head_timeout, or closed first)."),
 	X("dest_refused", DAEMON, struct xmcp_daemon_stats, dest_refused, "Server legs refused by the destination check (special, forbidden or local addresses)."),
 	X("convert_no_mpc", TC, struct xmcp_tc_stats, convert_no_mpc, "MP_CONVERT SYNs without MP_CAPABLE, ignored."),

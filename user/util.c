@@ -261,6 +261,12 @@ int xmcp_v6only(int fd)
  * xmcp_accept_reserve() at start.
  */
 static int reserve_fd = -1;
+static unsigned long long accept_resets; /* connections xmcp_accept took on the reserve and reset */
+
+unsigned long long xmcp_accept_resets(void)
+{
+	return accept_resets;
+}
 
 void xmcp_accept_reserve(void)
 {
@@ -287,6 +293,7 @@ int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
+		accept_resets++;
 	}
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	errno = err;

@@ -74,6 +74,8 @@ int xmcp_v6only(int fd);
  */
 int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags);
 void xmcp_accept_reserve(void);
+/* How many connections xmcp_accept has reset for want of a descriptor. */
+unsigned long long xmcp_accept_resets(void);
 
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);

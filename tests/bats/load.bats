@@ -298,14 +298,15 @@ exhausted() {
 	assert_equal "$ENDED" 0
 	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/serve-8600.out")" "$ok"
 	same_at_both_ends 8600 ok
-	# The HAG counts no refused connection (fd_exhausted counts pauses, not
-	# connections; connect_failed stays 0): the refusals show as the
-	# HCPE's pairs aborted by their MPTCP leg's reset, one per reset H saw.
+	# The HAG counts each connection it reset for want of a descriptor
+	# (fd_refused; fd_exhausted counts the pauses): one per reset H saw,
+	# which show too as the HCPE's pairs aborted by their MPTCP leg's reset.
 	# The HAG's pairs are exactly the connections that went through.
 	until_true 20 settled "$LAB_HCPE"
 	until_true 20 settled "$LAB_HAG"
 	assert_equal "$(gw_stat "$LAB_HCPE" '"\(.pairs_opened) \(.pairs_aborted) \(.pairs_active)"')" "80 $reset 0"
 	assert_equal "$(gw_stat "$LAB_HAG" '"\(.pairs_opened) \(.pairs_aborted) \(.pairs_active)"')" "$ok 0 0"
+	assert_equal "$(gw_stat "$LAB_HAG" .fd_refused)" "$reset"
 	# descriptors back (the limit as it was): the next transfers go through
 	# at once, intact, without running out again, and `xmcp flows` answers
 	local paused
@@ -571,4 +572,10 @@ restart_under_load() {
 	[ "$reset" -ge 1 ]
 	[ "$reset" -le $((2 * paused)) ]
 	assert_equal "$(outcome_count mismatch "$res") $(outcome_count error "$res")" "0 0"
+	# each counted where it was reset; those H gave up on first (its
+	# deadline: timeout) may be reset, and counted, later
+	local refused
+	refused=$(gw_stat "$LAB_HAG" .fd_refused)
+	[ "$refused" -ge "$reset" ]
+	[ "$refused" -le $((reset + $(outcome_count timeout "$res"))) ]
 }
