@@ -1089,7 +1089,7 @@ static int setup_loop(struct daemon *d)
 /* The parts of the daemon that hold connections: relay, admission, MCP, upstream, heads. */
 static int setup_modules(struct daemon *d)
 {
-	d->relay = relay_new(d->epfd, d->pol.idle_timeout, d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
+	d->relay = relay_new(d->epfd, d->pol.relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (!d->relay || !(d->dest = dest_check_new()))
 		return -1;
 	relay_set_timeouts(d->relay, d->pol.idle_timeout, d->pol.connect_timeout);
@@ -1433,9 +1433,8 @@ static void reload_usage(FILE *f)
 		   "again (SIGHUP). Endpoints and limits (by difference), subscribers,\n"
 		   "class limits, modes' rules, forbidden, transparent_source,\n"
 		   "idle_timeout and connect_timeout change live; anything else needs a\n"
-		   "restart. The daemon\n"
-		   "logs the outcome; a policy that fails the check is refused and the\n"
-		   "running one stays.\n");
+		   "restart. The daemon logs the outcome; a policy that fails the check\n"
+		   "is refused and the running one stays.\n");
 }
 
 int cmd_reload(int argc, char **argv)

@@ -111,13 +111,12 @@ unsigned long long relay_active(const struct relay *r)
 /* unanswered keepalives before a draining MPTCP leg's subflow gives up */
 #define DRAIN_KEEPALIVE_PROBES 10
 
-struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode)
+struct relay *relay_new(int epfd, enum relay_mode mode)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 
 	if (r) {
 		r->epfd = epfd;
-		r->idle = idle_timeout;
 		r->mode = mode;
 	}
 	return r;

@@ -38,7 +38,8 @@ struct relay_stats {
 /* How bytes move: splice() through a pipe per direction, or read()/write() through a buffer. */
 enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 
-struct relay *relay_new(int epfd, unsigned int idle_timeout, enum relay_mode mode);
+/* A relay without timeouts: relay_set_timeouts() gives them before any pair. */
+struct relay *relay_new(int epfd, enum relay_mode mode);
 /*
  * The idle lifetime and the time a server leg may take to connect (0: the
  * kernel's SYN retries), in seconds, for every pair from now on (at start
