@@ -111,8 +111,7 @@ send_bg() {
 # h_done: wait for send_bg's sender and server; H's status and output become
 # $status and $output, as `run` would leave them, for arrived_at_s
 h_done() {
-	status=0
-	wait "$H_PID" || status=$?
+	wait_job "$H_PID"
 	output=$(cat "$H_OUT")
 	s_done
 }
