@@ -86,7 +86,7 @@ struct daemon {
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
 	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
-	unsigned long long fd_refused;	 /* clients reset: their server leg found no descriptor */
+	unsigned long long fd_refused;	 /* clients reset for want of a descriptor (at accept or for their server leg) */
 };
 
 static void usage(FILE *f)
@@ -795,8 +795,8 @@ static void publish_stats(const struct daemon *d)
 		.bytes_down = st->bytes[1],
 		.dest_refused = dest_check_refused(d->dest),
 		.fd_exhausted = d->fd_exhausted,
-		/* with those the accept loops reset (control clients included) */
-		.fd_refused = d->fd_refused + xmcp_accept_resets(),
+		/* relayed clients only, not control clients */
+		.fd_refused = d->fd_refused,
 		.no_head = (d->mcp ? mcp_stats(d->mcp)->no_head : 0) + d->no_head,
 	};
 	__u32 key = 0;
@@ -912,7 +912,8 @@ static void accept_all(struct daemon *d, int lfd)
 	/* paused (a server leg found no descriptor): the rest of the batch waits too */
 	for (n = 0; n < ACCEPT_BATCH && !d->listen_paused; n++) {
 		clen = sizeof(client);
-		cfd = xmcp_accept(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		cfd = xmcp_accept(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC,
+				  &d->fd_refused);
 		if (cfd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				pause_listeners(d);

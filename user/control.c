@@ -223,7 +223,7 @@ static void listener_event(struct ev_handler *h, unsigned int events)
 
 	/* a bounded number per wakeup: a flood of clients can't hold the loop */
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-		fd = xmcp_accept(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = xmcp_accept(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC, NULL);
 		if (fd >= 0) {
 			take_client(c, fd);
 			continue;

@@ -261,12 +261,6 @@ int xmcp_v6only(int fd)
  * xmcp_accept_reserve() at start.
  */
 static int reserve_fd = -1;
-static unsigned long long accept_resets; /* connections xmcp_accept took on the reserve and reset */
-
-unsigned long long xmcp_accept_resets(void)
-{
-	return accept_resets;
-}
 
 void xmcp_accept_reserve(void)
 {
@@ -274,7 +268,7 @@ void xmcp_accept_reserve(void)
 		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
+int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigned long long *resets)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int fd = accept4(lfd, sa, len, flags), err;
@@ -293,7 +287,8 @@ int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
-		accept_resets++;
+		if (resets)
+			(*resets)++;
 	}
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	errno = err;

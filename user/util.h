@@ -69,13 +69,12 @@ int xmcp_v6only(int fd);
  * accept4(); at EMFILE/ENFILE the connection that could not be taken is
  * accepted on a reserve descriptor and reset (so the listener does not
  * stay readable for nothing), and -1 returned with errno still EMFILE or
- * ENFILE: the caller pauses that listener for a while. The reserve is
- * opened once by xmcp_accept_reserve().
+ * ENFILE: the caller pauses that listener for a while. A reset is
+ * counted in *resets (if not NULL): each listener counts its own. The
+ * reserve is opened once by xmcp_accept_reserve().
  */
-int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags);
+int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigned long long *resets);
 void xmcp_accept_reserve(void);
-/* How many connections xmcp_accept has reset for want of a descriptor. */
-unsigned long long xmcp_accept_resets(void);
 
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
