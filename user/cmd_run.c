@@ -780,10 +780,12 @@ static void warn_no_meta(struct daemon *d)
  * The daemon's own counters into XMCP_MAP_DAEMON_STATS, where `xmcp stats`
  * reads them: every second, after accepting, and at each refusal.
  */
-static void publish_stats(const struct daemon *d)
+/* The daemon's counters now. */
+static void daemon_counters(const struct daemon *d, struct xmcp_daemon_stats *v)
 {
 	const struct relay_stats *st = relay_stats(d->relay);
-	struct xmcp_daemon_stats v = {
+
+	*v = (struct xmcp_daemon_stats){
 		.pairs_opened = st->pairs_opened,
 		.pairs_closed = st->pairs_closed,
 		.pairs_aborted = st->pairs_aborted,
@@ -799,8 +801,14 @@ static void publish_stats(const struct daemon *d)
 		.fd_refused = d->fd_refused,
 		.no_head = (d->mcp ? mcp_stats(d->mcp)->no_head : 0) + d->no_head,
 	};
+}
+
+static void publish_stats(const struct daemon *d)
+{
+	struct xmcp_daemon_stats v;
 	__u32 key = 0;
 
+	daemon_counters(d, &v);
 	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
 }
 
@@ -1335,9 +1343,16 @@ static json_object *daemon_summary(void *arg)
 	unsigned long long sessions[POL_MAX_CLASSES] = { 0 };
 	unsigned int i;
 
+	struct xmcp_daemon_stats v;
+	json_object *o;
+
 	for (i = 0; d->adm && i < POL_MAX_CLASSES; i++)
 		sessions[i] = admission_sessions(d->adm, i);
-	return summary_json(d->relay, &d->pol, sessions);
+	o = summary_json(d->relay, &d->pol, sessions);
+	/* for `xmcp stats` where the pinned map is out of sight (ip netns exec) */
+	daemon_counters(d, &v);
+	json_object_object_add(o, "counters", stats_daemon_json(&v));
+	return o;
 }
 
 /* The control socket's requests (user/control.h): "flows" for `xmcp flows`, "summary" for stats. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -259,4 +260,73 @@ void dp_close(struct dp *dp)
 	own_xdp_fd = -1;
 	dp->reg_fd = -1;
 	pins_unlock(&dp->pins);
+}
+
+/* The ids of xmcp's programs on ifindex (at most 3: XDP, tc ingress, tc egress). */
+static int our_prog_ids(int ifindex, __u32 ids[3])
+{
+	static const enum bpf_tc_attach_point hooks[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
+	struct xdp_multiprog *mp;
+	int n = 0, foreign;
+	unsigned int i;
+
+	mp = dp_our_xdp(ifindex, &foreign);
+	if (mp) {
+		ids[n++] = xdp_program__id(xdp_multiprog__main_prog(mp));
+		xdp_multiprog__close(mp);
+	}
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = hooks[i]);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XMCP_TC_HANDLE, .priority = XMCP_TC_PRIORITY);
+
+		if (!bpf_tc_query(&hook, &opts))
+			ids[n++] = opts.prog_id;
+	}
+	return n;
+}
+
+/* The map NAME among those program prog_id uses, if it is one of xmcp's programs. */
+static int map_of_prog(__u32 prog_id, const char *name)
+{
+	__u32 map_ids[32], len = sizeof(struct bpf_prog_info), i, n;
+	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)map_ids };
+	int fd = bpf_prog_get_fd_by_id(prog_id), mfd;
+
+	if (fd < 0)
+		return -errno;
+	i = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	/* another program at xmcp's tc handle is not ours (names are cut at 15 characters) */
+	if (i || strncmp(info.name, "xmcp_", 5))
+		return -ENOENT;
+	n = info.nr_map_ids < 32 ? info.nr_map_ids : 32;
+	for (i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 mlen = sizeof(mi);
+
+		mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) &&
+		    !strncmp(mi.name, name, BPF_OBJ_NAME_LEN - 1))
+			return mfd;
+		close(mfd);
+	}
+	return -ENOENT;
+}
+
+int dp_find_map(const char *name)
+{
+	struct if_nameindex *ifs = if_nameindex(), *it;
+	int fd = -ENOENT, n, i;
+	__u32 ids[3];
+
+	for (it = ifs; it && it->if_index && fd < 0; it++) {
+		n = our_prog_ids(it->if_index, ids);
+		for (i = 0; i < n && fd < 0; i++)
+			fd = map_of_prog(ids[i], name);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return fd;
 }

@@ -47,6 +47,15 @@ struct xdp_multiprog *dp_our_xdp(int ifindex, int *foreign_id);
 /* Remove our XDP program and tc filter from ifindex (and a clsact we added). */
 void dp_detach(int ifindex, const char *dev, __u32 flags);
 
+/*
+ * Open the map NAME of xmcp's programs on this network namespace's devices
+ * (XDP, tc ingress and egress), found through the devices, not the pin
+ * directory: a command started by `ip netns exec` has a bpffs of its own on
+ * /sys/fs/bpf, so the pins another one made are out of its sight, while the
+ * devices are not. A map no program uses is not found. -ENOENT if none.
+ */
+int dp_find_map(const char *name);
+
 /* True when no device is recorded in the registry map. */
 int dp_registry_empty(int reg_fd);
 

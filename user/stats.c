@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The counters of `xmcp stats`, read from the pinned maps and printed as a table, JSON or Prometheus text. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "cmds.h"
+#include "datapath.h"
 #include "pins.h"
 #include "stats.h"
 #include "util.h"
@@ -75,9 +77,30 @@ int stats_percpu_sum(int fd, void *out, size_t value_size)
 }
 
 /* stats_percpu_sum of the pinned map name. */
+/*
+ * The map NAME: pinned in the pin directory, else found through the
+ * programs on this namespace's devices (dp_find_map: a command started by
+ * `ip netns exec` does not see the pins of another). Says why when neither
+ * finds it, unless quiet.
+ */
+static int open_map(const char *name, bool quiet)
+{
+	int fd = pins_open_map_quiet(xmcp_pin_dir, name);
+
+	if (fd == -ENOENT)
+		fd = dp_find_map(name);
+	if (fd == -ENOENT && !quiet)
+		xmcp_err("xmcp is not attached anywhere in this network namespace (no %s/%s, and "
+			 "no device has xmcp's programs); 'xmcp attach DEV' first",
+			 xmcp_pin_dir, name);
+	else if (fd < 0 && !quiet)
+		xmcp_err("cannot open %s/%s: %s", xmcp_pin_dir, name, strerror(-fd));
+	return fd;
+}
+
 static int read_percpu_u64s(const char *name, void *out, size_t value_size)
 {
-	int fd = pins_open_map(xmcp_pin_dir, name), err;
+	int fd = open_map(name, false), err;
 
 	if (fd < 0)
 		return fd;
@@ -364,26 +387,61 @@ static void print_prometheus(FILE *f, const struct stats *s)
 }
 
 /* The daemon's counters: zero when no xmcp run wrote them (xmcp attach alone). */
-static int read_daemon_stats(struct xmcp_daemon_stats *out)
+json_object *stats_daemon_json(const struct xmcp_daemon_stats *v)
 {
-	int fd = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS));
+	json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < N_SCALARS; i++)
+		if (scalars[i].src == DAEMON)
+			json_object_object_add(o, scalars[i].name,
+					       json_object_new_uint64(*(const __u64 *)((const char *)v + scalars[i].off)));
+	return o;
+}
+
+/* The daemon's counters from its summary's "counters" (stats_daemon_json); those missing stay 0. */
+static void daemon_stats_from(json_object *summary, struct xmcp_daemon_stats *out)
+{
+	json_object *counters, *v;
+	unsigned int i;
+
+	if (!summary || !json_object_object_get_ex(summary, "counters", &counters))
+		return;
+	for (i = 0; i < N_SCALARS; i++)
+		if (scalars[i].src == DAEMON && json_object_object_get_ex(counters, scalars[i].name, &v) &&
+		    json_object_is_type(v, json_type_int))
+			*(__u64 *)((char *)out + scalars[i].off) = json_object_get_uint64(v);
+}
+
+/*
+ * The daemon's counters: its pinned map, else (no program uses that map,
+ * so it is not found through the devices) what the daemon said in its
+ * summary over the control socket; all 0 without a daemon.
+ */
+static void read_daemon_stats(struct xmcp_daemon_stats *out, json_object *summary)
+{
+	int fd = pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS));
 	__u32 key = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (fd < 0)
-		return 0;
+	if (fd < 0) {
+		daemon_stats_from(summary, out);
+		return;
+	}
 	bpf_map_lookup_elem(fd, &key, out);
 	close(fd);
-	return 0;
 }
 
-/* The device's name from the interface registry, else "ifN". */
+/* The device's name from the interface registry, else its name now, else "ifN". */
 static void dev_name(int reg_fd, __u32 ifindex, char *out, size_t len)
 {
 	struct xmcp_iface rec;
+	char name[IF_NAMESIZE];
 
 	if (reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &ifindex, &rec))
 		snprintf(out, len, "%.15s", rec.name);
+	else if (if_indextoname(ifindex, name))
+		snprintf(out, len, "%s", name);
 	else
 		snprintf(out, len, "if%u", ifindex);
 }
@@ -402,13 +460,13 @@ static void read_path_stats(struct stats *s)
 	int c;
 
 	s->n_paths = 0;
-	fd = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_PATH_STATS));
+	fd = open_map(XMCP_STR(XMCP_MAP_PATH_STATS), true);
 	if (fd < 0 || ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals)))) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	reg = pins_open_map(xmcp_pin_dir, XMCP_STR(XMCP_MAP_IFACES));
+	reg = open_map(XMCP_STR(XMCP_MAP_IFACES), true);
 	while (s->n_paths < XMCP_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &key)) {
 		struct path_bytes *pb = &s->paths[s->n_paths];
 
@@ -438,9 +496,9 @@ int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
 	static struct stats s; /* large: not on the stack */
 
 	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
-	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)) ||
-	    read_daemon_stats(&s.daemon))
+	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
 		return -1;
+	read_daemon_stats(&s.daemon, summary);
 	read_path_stats(&s);
 	s.summary = summary;
 	if (fmt == STATS_PROMETHEUS) {

@@ -20,6 +20,10 @@ enum stats_format { STATS_TABLE, STATS_JSON, STATS_PROMETHEUS };
  */
 int stats_print(FILE *f, enum stats_format fmt, json_object *summary);
 
+struct xmcp_daemon_stats;
+/* The daemon's counters as a JSON object, by the names `xmcp stats -j` gives them. */
+json_object *stats_daemon_json(const struct xmcp_daemon_stats *v);
+
 /* Sum the one slot of a per-CPU array of u64 fields (fd) into out; 0 or -errno. */
 int stats_percpu_sum(int fd, void *out, size_t value_size);
 

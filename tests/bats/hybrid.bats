@@ -629,6 +629,38 @@ stalled_server() {
 	assert_equal "$(ip -n "$LAB_HAG" mptcp limits show)" "$limits_before"
 }
 
+@test "hybrid: a HAG started by ip netns exec: stats and flows from another ip netns exec shell, detach --all from a third after kill -9" {
+	HCPE_PID=$(start_daemon "$LAB_HCPE" "$BATS_TEST_TMPDIR/hcpe.json")
+	HAG_PID=$(NETNS_EXEC=1 start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	transfer 10.4.0.2 8000 3000000
+	arrived_at_s "10.1.0.2"
+	# its pins are in its own mount namespace: not here, not in another shell
+	[ ! -e "$PINS-$LAB_HAG" ]
+	run ip netns exec "$LAB_HAG" sh -c '[ -e "$XMCP_PIN_DIR" ]'
+	assert_failure
+	# stats finds the datapath's counters through the devices, the daemon's
+	# over its control socket
+	export XMCP_PIN_DIR="$PINS-$LAB_HAG"
+	run --separate-stderr ip netns exec "$LAB_HAG" "$XMCP" stats -j
+	assert_success
+	echo "$output"
+	assert_equal "$(jq -r '"\(.steered) \(.classes.syn_mp_capable.packets) \(.pairs_opened) \(.pairs_active)"' <<<"$output")" "1 1 1 0"
+	[ "$(jq .bytes_up <<<"$output")" -ge 3000000 ]
+	[ "$(jq '.paths | length' <<<"$output")" -ge 2 ]
+	run ip netns exec "$LAB_HAG" "$XMCP" stats
+	assert_success
+	assert_line --regexp '^pairs_opened +1 '
+	run ip netns exec "$LAB_HAG" "$XMCP" flows -j
+	assert_success
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
+	HAG_PID=
+	run ip netns exec "$LAB_HAG" "$XMCP" detach --all
+	assert_success
+	assert_output --partial "undid what xmcp run (pid"
+	nothing_left "$LAB_HAG"
+}
+
 @test "hybrid: a killed daemon not yet reaped (a zombie) counts as gone" {
 	# a parent that kills its daemon and runs detach --all before reaping it
 	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$PY" -c '

@@ -11,6 +11,7 @@
 # Counters live under a pin directory of this run's own, so concurrent
 # runs and a real gateway on the same machine don't mix.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	local tag
@@ -193,6 +194,50 @@ check_mix() {
 	refute_output --partial "xdp"
 	run tc -n "$GW" filter show dev "$GW_IF" ingress
 	assert_output ""
+}
+
+# bpftool_map NS NAME: the id of the map NAME of the XDP program on NS's
+# device, found as docs tell an operator to: `bpftool net show`, then
+# `bpftool prog show id` for its maps
+bpftool_map() {
+	local prog id
+	prog=$(ip netns exec "$1" bpftool -j net show | jq '.[0].xdp[0].id')
+	for id in $(ip netns exec "$1" bpftool -j prog show id "$prog" | jq '.map_ids[]'); do
+		if [ "$(bpftool -j map show id "$id" | jq -r .name)" = "$2" ]; then
+			echo "$id"
+			return
+		fi
+	done
+	return 1
+}
+
+@test "live: attach, stats and detach each from its own ip netns exec shell: stats finds the counters through the devices, bpftool by id" {
+	require_mptcp
+	# ip netns exec gives each command a mount namespace of its own with a
+	# fresh /sys: the pins attach makes there are gone when it exits
+	run ip netns exec "$GW" "$XMCP" attach "$GW_IF"
+	assert_success
+	[ ! -e "$XMCP_PIN_DIR" ]
+	send_mix
+	# from another shell, and from this one, where the pins are not either
+	run --separate-stderr ip netns exec "$GW" "$XMCP" stats -j
+	assert_success
+	assert_equal "$(jq .classes.syn_mp_capable.packets <<<"$output")" 3
+	check_mix
+	# what bpftool sees: the same counters, by id
+	local id
+	id=$(bpftool_map "$GW" xmcp_xdp_stats)
+	run bpftool -j map dump id "$id"
+	assert_success
+	assert_equal "$(jq '[.[0].formatted.values[].value.packets.syn_mp_capable] | add' <<<"$output")" 3
+	run ip netns exec "$GW" "$XMCP" detach --all
+	assert_success
+	assert_output --partial "detached from $GW_IF"
+	run ip -n "$GW" -d link show "$GW_IF"
+	refute_output --partial "xdp"
+	run ip netns exec "$GW" "$XMCP" stats
+	assert_failure 1
+	assert_output --partial "xmcp is not attached anywhere"
 }
 
 @test "live: one pin directory serves one network namespace" {

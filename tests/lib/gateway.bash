@@ -23,12 +23,16 @@ stop_daemon() {
 	return 1
 }
 
-# start_daemon NS POLICY: xmcp run in NS, its log in $BATS_TEST_TMPDIR/NS.log
+# start_daemon NS POLICY: xmcp run in NS, its log in $BATS_TEST_TMPDIR/NS.log.
+# With NETNS_EXEC=1, started by `ip netns exec` as an operator does by hand:
+# a mount namespace of its own, with a fresh /sys (and a bpffs the daemon
+# mounts there, which no other shell sees).
 start_daemon() {
-	local ns=$1 log="$BATS_TEST_TMPDIR/$1.log" i
-	# nsenter itself, not the in_ns function: $! must be the daemon, not a
+	local ns=$1 log="$BATS_TEST_TMPDIR/$1.log" i enter=(nsenter --net="/run/netns/$1")
+	[ "${NETNS_EXEC:-}" != 1 ] || enter=(ip netns exec "$ns")
+	# nsenter (or ip) itself, not the in_ns function: $! must be the daemon, not a
 	# subshell; and 3>&-: a background process holding bats' fd 3 hangs the run
-	XMCP_PIN_DIR="$PINS-$ns" nsenter --net="/run/netns/$ns" "$XMCP" -v run -c "$2" > "$log" 2>&1 3>&- &
+	XMCP_PIN_DIR="$PINS-$ns" "${enter[@]}" "$XMCP" -v run -c "$2" > "$log" 2>&1 3>&- &
 	local pid=$!
 	for i in $(seq 100); do
 		grep -q "^xmcp: running as" "$log" && break
