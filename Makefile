@@ -37,7 +37,8 @@ LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pin
 	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/journal.c user/mcp.c user/upstream.c \
 	     user/admission.c user/modes.c user/control.c user/dest.c user/head.c user/privs.c \
 	     user/shaping.c
-CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c
+CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c \
+	     $(wildcard user/daemon/*.c user/roles/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_BINS := $(BUILD)/test_mp_convert
@@ -79,6 +80,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 # Every user object may include a skeleton: build them first.
 $(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)/user
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/unit/%.c $(SKELS) | $(BUILD)/tests
@@ -91,6 +93,7 @@ $(BUILD)/bench/%.o: bench/%.c $(SKELS) | $(BUILD)/bench
 
 $(BUILD)/san/%.o: user/%.c $(SKELS) | $(BUILD)/san
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(XCFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(BUILD)/san/test_%.o: tests/unit/test_%.c $(SKELS) | $(BUILD)/san
@@ -170,4 +173,5 @@ clean:
 # (make would otherwise remove them, and print so after the test summary).
 .SECONDARY:
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/san/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
+	   $(BUILD)/san/*.d $(BUILD)/san/*/*.d)

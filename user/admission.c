@@ -40,6 +40,12 @@ struct admission *admission_new(const struct policy *p, int sessions_fd, int joi
 	return a;
 }
 
+void admission_set_policy(struct admission *a, const struct policy *p)
+{
+	if (a)
+		a->pol = p;
+}
+
 void admission_free(struct admission *a)
 {
 	free(a);

@@ -17,6 +17,8 @@ struct session;
 
 /* The maps of the loaded object; the policy is read at each admit (reloads change it). */
 struct admission *admission_new(const struct policy *p, int sessions_fd, int joins_fd, int joins_new_fd);
+/* A reload swapped the policy in (p is kept); a NULL a is no admission. */
+void admission_set_policy(struct admission *a, const struct policy *p);
 void admission_free(struct admission *a);
 /* Load the classes' limits into the datapath's class map; 0 or -1. */
 int admission_load_classes(const struct policy *p, int classes_fd);

@@ -17,6 +17,9 @@ int cmd_check(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 
+/* The daemon (user/daemon/core.c) with the policy file config, until SIGTERM; an exit code. */
+int daemon_run(const char *config);
+
 /*
  * Options every subcommand accepts; a subcommand's getopt loop calls this
  * for any option it does not handle itself. Returns 0 when handled, 1 for

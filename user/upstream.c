@@ -60,6 +60,11 @@ struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *re
 	return u;
 }
 
+void upstream_set_policy(struct upstream *u, const struct policy *p)
+{
+	u->pol = p;
+}
+
 bool upstream_busy(const struct upstream *u)
 {
 	return u->attempts != NULL;

@@ -24,6 +24,8 @@ struct upstream_cand_stats {
 };
 
 struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *relay);
+/* A reload swapped the policy in (p is kept; its MCPs are the same: a reload can't change them). */
+void upstream_set_policy(struct upstream *u, const struct policy *p);
 /* Take an accepted LAN client whose original destination is server; -1: it was reset. */
 int upstream_add(struct upstream *u, int client_fd, const struct sockaddr_storage *server);
 /* Give up on attempts past their deadline; while upstream_busy(), call every few ms. */

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's core: setup, the event loop, teardown. Setup records every
+ * change to the system in the journal before making it; SIGTERM or SIGINT
+ * undo them all, newest first. Segments of the flows the daemon owns are
+ * marked by tc and routed to the local stack through an fwmark rule and a
+ * local default route (install.c). What the role does is in ../roles/.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "admission.h"
+#include "cmds.h"
+#include "control.h"
+#include "daemon.h"
+#include "dest.h"
+#include "flows.h"
+#include "metrics.h"
+#include "privs.h"
+#include "relay.h"
+#include "roles/roles.h"
+#include "shaping.h"
+#include "stats.h"
+#include "util.h"
+#include "xmcp.skel.h"
+
+#define MAX_EVENTS 64
+
+static int configure_rodata(struct xmcp *skel, void *arg)
+{
+	const struct daemon *d = arg;
+	const struct policy *p = d->pol;
+
+	skel->rodata->cfg_mark = p->fwmark;
+	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
+	skel->rodata->cfg_listen_port = htons(d->listen_port);
+	skel->rodata->cfg_origin_check = p->origin_check;
+	skel->rodata->cfg_admission = p->n_classes > 0;
+	skel->rodata->cfg_modes = p->has_modes;
+	if (d->role->configure)
+		d->role->configure(p, skel); /* the marker (HAG), origin checks always on (MCP) */
+	return 0;
+}
+
+/*
+ * What carries an MP_CONVERT in SYN data over MPTCP (the MCP takes heads,
+ * the off-path HCPE sends them, the marker mode's HCPE sends the marker
+ * and its HAG takes it) can't work without TCP Fast Open on MPTCP sockets:
+ * a listener that does not take SYN data turns the client's MPTCP into TCP
+ * (see install_tfo_server), and a client cannot put it in its SYN. Refuse
+ * up front rather than fail every connection.
+ */
+static int check_syn_data(const struct daemon *d)
+{
+	const char *who = d->role->syn_data_user ? d->role->syn_data_user(d->pol) : NULL;
+
+	if (!who || xmcp_mptcp_has_fastopen())
+		return 0;
+	xmcp_err("this kernel has no TCP Fast Open on MPTCP sockets (Linux 6.2 and later have it): "
+		 "%s carries MP_CONVERT in SYN data and cannot run here", who);
+	return -1;
+}
+
+/*
+ * Everything goes, the daemon's own parts first (their sockets close, which
+ * ends their connections), then every change to the system, newest first,
+ * from the journal, which goes last.
+ */
+static void teardown(struct daemon *d)
+{
+	int i;
+
+	/* the role's modules first: their connections are the relay's to be, their sessions the admission's */
+	if (d->role && d->role->free)
+		d->role->free(d);
+	if (d->relay)
+		relay_free(d->relay);
+	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */
+	dest_check_free(d->dest);
+	for (i = 0; i < 2; i++)
+		if (d->listen_fd[i] >= 0)
+			close(d->listen_fd[i]);
+	control_close(d->control);
+	metrics_close(d->metrics);
+	/* the journal takes the pin lock itself to empty the pin directory (a setup that failed still holds it) */
+	if (d->dp_open)
+		pins_unlock(&d->dp.pins);
+	if (d->journaled)
+		journal_close(&d->journal);
+	if (d->dp_open)
+		dp_close(&d->dp); /* the pins went with the journal; the object goes now */
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	free((void *)d->pol);
+	d->pol = NULL;
+}
+
+/*
+ * A driver whose native XDP leaves no room for metadata (a TAP device on
+ * Linux 6.1, for one) lets the classifier count but not tell tc: nothing on
+ * that device is steered, connections hang in SYN-SENT. Say so once, with
+ * the way out; generic XDP always has the room.
+ */
+static void warn_no_meta(struct daemon *d)
+{
+	struct xmcp_xdp_stats xs;
+
+	if (d->warned_no_meta || d->pol->xdp_generic ||
+	    stats_percpu_sum(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_XDP_STATS), &xs, sizeof(xs)) ||
+	    !xs.meta_unavailable)
+		return;
+	xmcp_err("warning: %llu packets got no XDP metadata: the native XDP of an attached device "
+		 "has no room for it, so tc steers nothing there; \"xdp_mode\": \"generic\" works on any device",
+		 (unsigned long long)xs.meta_unavailable);
+	d->warned_no_meta = true;
+}
+
+/* The daemon's counters now. */
+static void daemon_counters(const struct daemon *d, struct xmcp_daemon_stats *v)
+{
+	const struct relay_stats *st = relay_stats(d->relay);
+
+	*v = (struct xmcp_daemon_stats){
+		.pairs_opened = st->pairs_opened,
+		.pairs_closed = st->pairs_closed,
+		.pairs_aborted = st->pairs_aborted,
+		.pairs_active = relay_active(d->relay),
+		.connect_failed = st->connect_failed,
+		.idle_expired = st->idle_expired,
+		.sessions_refused = d->adm ? admission_refused(d->adm) : 0,
+		.bytes_up = st->bytes[0],
+		.bytes_down = st->bytes[1],
+		.dest_refused = dest_check_refused(d->dest),
+		.fd_exhausted = d->fd_exhausted,
+		/* relayed clients only, not control clients */
+		.fd_refused = d->fd_refused,
+		.no_head = d->role->no_head ? d->role->no_head(d) : 0,
+	};
+}
+
+void daemon_publish_stats(const struct daemon *d)
+{
+	struct xmcp_daemon_stats v;
+	__u32 key = 0;
+
+	daemon_counters(d, &v);
+	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
+}
+
+static void end_session(void *adm, void *session)
+{
+	admission_end(adm, session);
+}
+
+/*
+ * SIGTERM, SIGINT and SIGHUP go to a signalfd, blocked from the first
+ * moment: a signal that came while the system is being changed would
+ * otherwise kill the daemon between a change and its record. An ignored
+ * signal is dropped before signalfd could see it, and a parent (a test
+ * harness, a shell script) may have left SIGTERM or SIGINT ignored: take
+ * the defaults back first.
+ */
+static int block_signals(struct daemon *d)
+{
+	sigset_t sigs;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	d->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (d->sigfd < 0) {
+		xmcp_err("cannot take signals through a signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void on_listen4(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_listen4);
+
+	daemon_accept(d, d->listen_fd[0]);
+	daemon_publish_stats(d); /* new pairs show at once, not at the next tick */
+}
+
+static void on_listen6(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_listen6);
+
+	daemon_accept(d, d->listen_fd[1]);
+	daemon_publish_stats(d);
+}
+
+static void on_signal(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_signal);
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			daemon_reload(d);
+			continue;
+		}
+		fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
+		d->stop = true;
+	}
+}
+
+/* Every second: lifetimes and deadlines, the counters, the listeners after a pause. */
+static void on_timer(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_timer);
+	__u64 ticks;
+
+	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
+		return;
+	relay_expire(d->relay);
+	if (d->role->tick)
+		d->role->tick(d);
+	control_tick(d->control);
+	metrics_tick(d->metrics);
+	daemon_resume_listeners(d);
+	daemon_publish_stats(d);
+	warn_no_meta(d);
+}
+
+static json_object *control_answer(void *arg, const char *request);
+static json_object *daemon_summary(void *arg);
+
+/* The loop's own descriptors: listeners, signals, the tick, control and metrics. */
+static int setup_loop(struct daemon *d)
+{
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+
+	d->on_listen4.fn = on_listen4;
+	d->on_listen6.fn = on_listen6;
+	d->on_signal.fn = on_signal;
+	d->on_timer.fn = on_timer;
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &tick, NULL) ||
+	    ev_add(d->epfd, d->listen_fd[0], EPOLLIN, &d->on_listen4) ||
+	    ev_add(d->epfd, d->listen_fd[1], EPOLLIN, &d->on_listen6) ||
+	    ev_add(d->epfd, d->sigfd, EPOLLIN, &d->on_signal) ||
+	    ev_add(d->epfd, d->timerfd, EPOLLIN, &d->on_timer)) {
+		xmcp_err("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	/* the control socket's file, journaled: a killed daemon's goes with its other changes */
+	struct journal_entry sock = { .op = J_FILE };
+
+	if (xmcp_run_file(sock.text, sizeof(sock.text), "control", "sock") || journal_record(&d->journal, &sock))
+		return -1;
+	d->control = control_open(d->epfd, d->pol->control_gid, control_answer, d);
+	if (!d->control)
+		return -1;
+	if (d->pol->has_metrics &&
+	    !(d->metrics = metrics_open(d->epfd, &d->pol->metrics.sa, d->pol->metrics.len, daemon_summary, d)))
+		return -1;
+	return 0;
+}
+
+/* The parts of the daemon that hold connections: relay, admission, then the role's own. */
+static int setup_modules(struct daemon *d)
+{
+	d->relay = relay_new(d->epfd, d->pol->relay_copy ? RELAY_COPY : RELAY_SPLICE);
+	if (!d->relay || !(d->dest = dest_check_new()))
+		return -1;
+	relay_set_timeouts(d->relay, d->pol->idle_timeout, d->pol->connect_timeout);
+	if (d->pol->n_classes) {
+		d->adm = admission_new(d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
+				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS_NEW));
+		if (!d->adm)
+			return -1;
+		relay_on_end(d->relay, end_session, d->adm);
+	}
+	return d->role->setup ? d->role->setup(d) : 0;
+}
+
+static int setup(struct daemon *d)
+{
+	struct journal_entry pins = { .op = J_PINS };
+
+	if (block_signals(d) || check_syn_data(d))
+		return -1;
+	/* from here on, every change to the system is recorded before it is made */
+	if (journal_open(&d->journal, xmcp_pin_dir))
+		return -1;
+	d->journaled = true;
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return -1;
+	if (daemon_listen(d))
+		return -1;
+	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, d))
+		return -1;
+	d->dp_open = true;
+	if (maps_attach_devices(d) || maps_load_policy(d) || install_routing(d) || install_mptcp(d) ||
+	    shaping_apply(d->pol, bpf_program__fd(d->dp.skel->progs.XMCP_PROG_PATH),
+			  bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs)))
+		return -1;
+	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && install_tfo_server(d))
+		return -1;
+	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
+	if (setup_modules(d)) {
+		xmcp_err("cannot set up the daemon: %s", strerror(errno ?: ENOMEM));
+		return -1;
+	}
+	xmcp_accept_reserve();
+	if (setup_loop(d))
+		return -1;
+	/* all set up: what is left to do needs a few capabilities only (docs/security.md) */
+	if (privs_drop(d->keep_sys_admin))
+		xmcp_err("warning: running on with every capability it had");
+	else
+		xmcp_dbg("capabilities from now on: %s", privs_describe());
+	return 0;
+}
+
+/*
+ * How long the loop may sleep: in-kernel pairs that ended wait for their
+ * last bytes, the role may have deadlines of its own; else until an event.
+ */
+static int wait_ms(const struct daemon *d)
+{
+	int drain = relay_drain_ms(d->relay), role = d->role->wait_ms ? d->role->wait_ms(d) : -1;
+
+	if (role >= 0 && (drain < 0 || drain > role))
+		return role;
+	return drain;
+}
+
+/* Paths with their subflows, classes with their sessions: what `xmcp stats` adds from us. */
+static json_object *daemon_summary(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned long long sessions[POL_MAX_CLASSES] = { 0 };
+	unsigned int i;
+
+	struct xmcp_daemon_stats v;
+	json_object *o;
+
+	for (i = 0; d->adm && i < POL_MAX_CLASSES; i++)
+		sessions[i] = admission_sessions(d->adm, i);
+	o = summary_json(d->relay, d->pol, sessions);
+	/* for `xmcp stats` where the pinned map is out of sight (ip netns exec) */
+	daemon_counters(d, &v);
+	json_object_object_add(o, "counters", stats_daemon_json(&v));
+	return o;
+}
+
+/* The control socket's requests (user/control.h): "flows" for `xmcp flows`, "summary" for stats. */
+static json_object *control_answer(void *arg, const char *request)
+{
+	struct daemon *d = arg;
+
+	if (!strcmp(request, "flows"))
+		return flows_json(d->relay, d->pol);
+	if (!strcmp(request, "summary"))
+		return daemon_summary(d);
+	return NULL;
+}
+
+static void loop(struct daemon *d)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int n, i;
+
+	while (!d->stop) {
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, wait_ms(d));
+		if (n < 0 && errno != EINTR)
+			return;
+		for (i = 0; i < n; i++) {
+			struct ev_handler *h = ev[i].data.ptr;
+
+			h->fn(h, ev[i].events);
+		}
+		relay_drain(d->relay);
+		/* what ended in this batch is freed only now (user/evloop.h) */
+		if (d->role->after_batch)
+			d->role->after_batch(d);
+		relay_reap(d->relay);
+		control_reap(d->control);
+	}
+}
+
+/*
+ * One daemon per network namespace: they would share the rule, table and
+ * limits. A dead one's journal is undone first (kill -9, a crash): its
+ * programs, routes, endpoints, limits and pins are gone before we start.
+ */
+static int another_daemon(void)
+{
+	pid_t pid;
+	int r = journal_recover(&pid);
+
+	if (r > 0) {
+		xmcp_err("xmcp run is already running in this network namespace (pid %d)", pid);
+		return 1;
+	}
+	if (r < 0)
+		return 1;
+	if (pid)
+		xmcp_err("cleaned up after an xmcp run (pid %d) that did not exit cleanly", pid);
+	return 0;
+}
+
+/* The relay's account, on the way out: what an operator checks after a run. */
+static void log_summary(const struct daemon *d)
+{
+	const struct relay_stats *st = relay_stats(d->relay);
+
+	fprintf(stderr,
+		"xmcp: %llu pairs: %llu closed, %llu aborted, %llu idle, %llu failed to connect, "
+		"%llu without their marker, %llu MPTCP fell back to TCP; "
+		"%llu bytes client->server, %llu server->client, %llu of them passed on after a reset\n",
+		st->pairs_opened, st->pairs_closed, st->pairs_aborted, st->idle_expired, st->connect_failed,
+		d->role->bad_marker ? d->role->bad_marker(d) : 0, st->fallback, st->bytes[0], st->bytes[1], st->delivered_after_reset);
+	if (d->role->log_summary)
+		d->role->log_summary(d, stderr);
+}
+
+int daemon_run(const char *config)
+{
+	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct policy *pol = malloc(sizeof(*pol));
+
+	if (!pol || policy_load(config, pol)) {
+		free(pol);
+		return 1;
+	}
+	d.pol = pol;
+	d.role = role_of(pol->role);
+	d.config = config;
+	if (xmcp_require_root() || another_daemon()) {
+		teardown(&d);
+		return 1;
+	}
+	xmcp_raise_nofile();
+	if (setup(&d)) {
+		teardown(&d);
+		return 1;
+	}
+	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
+		policy_role_name(d.pol->role), d.listen_port);
+	/* systemd (Type=notify): the datapath is in place now, not when the process started */
+	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol->role));
+	loop(&d);
+	sd_notify(0, "STOPPING=1");
+	/* the pairs still open are reset now: the summary counts them as aborted */
+	relay_abort_all(d.relay);
+	log_summary(&d);
+	teardown(&d);
+	return 0;
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SIGHUP (`xmcp reload`): read the policy file again and apply what can
+ * change under established pairs: endpoints and limits (by difference),
+ * subscribers and their classes' limits, the modes' rules, forbidden,
+ * transparent_source, idle_timeout, connect_timeout, head_timeout. A
+ * policy that fails the check, or changes anything else, is refused and
+ * the running one stays. The new policy is a new object: the daemon's
+ * pointer moves to it at one point (swap_policy), and every module that
+ * keeps one is told there.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "admission.h"
+#include "daemon.h"
+#include "relay.h"
+#include "roles/roles.h"
+#include "util.h"
+
+/* The first field a live reload can't change (a restart can), or NULL. */
+static const char *fixed_field(const struct policy *a, const struct policy *b)
+{
+#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
+	if (!SAME(role))
+		return "role";
+	if (!SAME(lan) || !SAME(access) || !SAME(wan))
+		return "interfaces";
+	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
+		return "listen_port, fwmark or table";
+	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) || !SAME(tcp_sockmap) ||
+	    !SAME(terminate_tcp) || !SAME(origin_check))
+		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";
+	if (!SAME(n_paths) || !SAME(paths))
+		return "paths";
+	if (!SAME(has_metrics) || !SAME(metrics))
+		return "metrics";
+	if (!SAME(control_gid))
+		return "control_group";
+	if (!SAME(has_modes))
+		return "modes (present or not)";
+	if ((a->n_classes > 0) != (b->n_classes > 0))
+		return "classes (present or not)";
+	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
+	    !SAME(retry_after))
+		return "downstream";
+	return NULL;
+#undef SAME
+}
+
+
+/* The one place a new policy takes over; the old one is freed. */
+static void swap_policy(struct daemon *d, struct policy *np)
+{
+	const struct policy *old = d->pol;
+
+	d->pol = np;
+	relay_set_timeouts(d->relay, np->idle_timeout, np->connect_timeout);
+	admission_set_policy(d->adm, np);
+	if (d->role->set_policy)
+		d->role->set_policy(d, np);
+	free((void *)old);
+}
+
+/* The reload itself: 0 when np took over (it is the daemon's then), -1 when refused. */
+static int reload_policy(struct daemon *d, struct policy *np)
+{
+	const char *fixed;
+	unsigned int mark;
+
+	if (policy_load(d->config, np)) {
+		xmcp_err("reload refused: the running policy stays");
+		return -1;
+	}
+	fixed = fixed_field(d->pol, np);
+	if (fixed) {
+		xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
+			 "the running policy stays", fixed);
+		return -1;
+	}
+	/*
+	 * All or nothing: the kernel's state (journaled from mark on), then the
+	 * datapath's maps; any step that fails undoes every one before it.
+	 */
+	mark = journal_mark(&d->journal);
+	if (install_sync_endpoints(d, d->pol, np) || install_sync_limits(d, np) ||
+	    maps_apply(d, d->pol, np)) {
+		journal_undo_to(&d->journal, mark);
+		maps_apply(d, np, d->pol);
+		xmcp_err("reload refused: the running policy stays");
+		return -1;
+	}
+	journal_commit(&d->journal, mark);
+	swap_policy(d, np);
+	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes, %u endpoints\n", d->config,
+		d->pol->n_subscribers, d->pol->n_endpoints);
+	return 0;
+}
+
+void daemon_reload(struct daemon *d)
+{
+	struct policy *np = malloc(sizeof(*np));
+
+	sd_notify(0, "RELOADING=1");
+	if (!np)
+		xmcp_err("reload refused: the running policy stays");
+	else if (reload_policy(d, np))
+		free(np);
+	sd_notify(0, "READY=1");
+}

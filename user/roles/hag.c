@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The HAG: subscribers' MP_CAPABLE SYNs arriving from the access side are
+ * steered into a transparent MPTCP listener; each connection is carried on
+ * as plain TCP to the original destination, from the original source. A
+ * destination in hybrid mode gets an MPTCP server leg (the datapath learns
+ * from its SYN+ACK whether the server speaks MPTCP); with the marker, an
+ * MPTCP client's stream must begin with it (user/head.c) before its pair
+ * is made; with terminate_tcp, subscribers' plain TCP is taken too.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "daemon/daemon.h"
+#include "head.h"
+#include "mp_convert.h"
+#include "roles.h"
+#include "admission.h"
+#include "util.h"
+#include "xmcp.skel.h"
+
+struct role_state {
+	struct heads *heads;	       /* with the marker: clients whose marker has not come yet */
+	unsigned long long bad_marker; /* ... and did not bring it */
+	unsigned long long no_head;    /* ... of those, closed or late */
+};
+
+static __u32 steer_mode(const struct policy *p, enum dev_group g)
+{
+	if (g != DEV_ACCESS)
+		return 0; /* only mark the segments of its own flows */
+	return XMCP_STEER_ACCESS | XMCP_STEER_MPTCP_SYN | (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
+}
+
+static void configure(const struct policy *p, struct xmcp *skel)
+{
+	skel->rodata->cfg_marker = p->marker;
+}
+
+static bool takes_syn_data(const struct policy *p)
+{
+	return p->marker;
+}
+
+static const char *syn_data_user(const struct policy *p)
+{
+	return p->marker ? "the mp_convert marker" : NULL;
+}
+
+/*
+ * A hybrid destination: its server leg offers MPTCP, so that an
+ * MPTCP-capable server says so in its SYN+ACK (the datapath learns it from
+ * there and later connections to it pass natively); a TCP-only server makes
+ * the kernel fall back to TCP on its own, which costs nothing.
+ */
+static int server_proto(const struct policy *p, const struct sockaddr_storage *server)
+{
+	return p->has_modes && policy_mode_for(p, server->ss_family, xmcp_sa_addr(server),
+					       xmcp_sa_port(server)) == POL_MODE_HYBRID
+		       ? IPPROTO_MPTCP
+		       : IPPROTO_TCP;
+}
+
+/* The head of a client's stream was the marker (now read off it), or was not (the head module resets it). */
+static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err, void *owner)
+{
+	struct daemon *d = arg;
+	struct sockaddr_storage client, server;
+	socklen_t clen = sizeof(client), slen = sizeof(server);
+
+	if (r == HEAD_LATE)
+		d->rs->no_head++;
+	if (r != HEAD_OK) {
+		d->rs->bad_marker++;
+		xmcp_dbg("marked connection without a valid marker at its head (%s)",
+			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
+		admission_end(d->adm, owner);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
+	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
+		admission_end(d->adm, owner);
+		daemon_reset(fd);
+		return;
+	}
+	daemon_start_pair(d, fd, &client, &server, owner, server_proto(d->pol, &server), false);
+}
+
+static int setup(struct daemon *d)
+{
+	if (!(d->rs = calloc(1, sizeof(*d->rs))))
+		return -1;
+	if (d->pol->marker && !(d->rs->heads = heads_new(d->epfd, d->pol->head_timeout, marker_done, d)))
+		return -1;
+	return 0;
+}
+
+static void on_accept(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+		      const struct sockaddr_storage *server, struct session *sess)
+{
+	/* the marker mode's MPTCP clients: the marker first (terminate_tcp's plain TCP has none) */
+	if (d->rs->heads && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP)
+		heads_add(d->rs->heads, cfd, sess);
+	else
+		daemon_start_pair(d, cfd, client, server, sess, server_proto(d->pol, server), false);
+}
+
+static void tick(struct daemon *d)
+{
+	if (d->rs->heads)
+		heads_expire(d->rs->heads);
+}
+
+static void after_batch(struct daemon *d)
+{
+	if (d->rs->heads)
+		heads_reap(d->rs->heads);
+}
+
+static void set_policy(struct daemon *d, const struct policy *p)
+{
+	if (d->rs->heads)
+		heads_set_timeout(d->rs->heads, p->head_timeout);
+}
+
+static unsigned long long no_head(const struct daemon *d)
+{
+	return d->rs->no_head;
+}
+
+static unsigned long long bad_marker(const struct daemon *d)
+{
+	return d->rs->bad_marker;
+}
+
+static void role_free(struct daemon *d)
+{
+	if (!d->rs)
+		return;
+	heads_free(d->rs->heads); /* its connections are the relay's to be, their sessions the admission's */
+	free(d->rs);
+	d->rs = NULL;
+}
+
+const struct role_ops hag_role = {
+	.listen_proto = IPPROTO_MPTCP,
+	.steer_mode = steer_mode,
+	.configure = configure,
+	.takes_syn_data = takes_syn_data,
+	.syn_data_user = syn_data_user,
+	.setup = setup,
+	.on_accept = on_accept,
+	.tick = tick,
+	.after_batch = after_batch,
+	.set_policy = set_policy,
+	.no_head = no_head,
+	.bad_marker = bad_marker,
+	.free = role_free,
+};

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The HCPE: plain TCP SYNs arriving on the LAN are steered by tc into a
+ * transparent TCP listener; each connection is carried on as MPTCP to the
+ * original destination, from the original source (IP_TRANSPARENT). With
+ * the marker, its SYN says so to the HAG; off-path, it goes to an MCP with
+ * an MP_CONVERT head naming the server (user/upstream.c).
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "daemon/daemon.h"
+#include "relay.h"
+#include "roles.h"
+#include "upstream.h"
+#include "xmcp_maps.h"
+
+struct role_state {
+	struct upstream *upstream; /* off-path: connections on their way to an MCP */
+};
+
+static __u32 steer_mode(const struct policy *p, enum dev_group g)
+{
+	if (g == DEV_LAN)
+		return XMCP_STEER_PLAIN_SYN;
+	/* elsewhere only the segments of its own flows are marked */
+	return g == DEV_ACCESS ? XMCP_STEER_ACCESS : 0;
+}
+
+static const char *syn_data_user(const struct policy *p)
+{
+	if (p->off_path)
+		return "the off-path HCPE";
+	return p->marker ? "the mp_convert marker" : NULL;
+}
+
+static int setup(struct daemon *d)
+{
+	if (!(d->rs = calloc(1, sizeof(*d->rs))))
+		return -1;
+	if (d->pol->off_path && !(d->rs->upstream = upstream_new(d->pol, d->epfd, d->relay)))
+		return -1;
+	return 0;
+}
+
+static void on_accept(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+		      const struct sockaddr_storage *server, struct session *sess)
+{
+	/* to an off-path MCP, the server named in the SYN's MP_CONVERT */
+	if (d->rs->upstream)
+		upstream_add(d->rs->upstream, cfd, server);
+	else
+		daemon_start_pair(d, cfd, client, server, sess, IPPROTO_MPTCP, d->pol->marker);
+}
+
+static void after_batch(struct daemon *d)
+{
+	if (d->rs->upstream && upstream_busy(d->rs->upstream))
+		upstream_expire(d->rs->upstream);
+}
+
+/* Connects to an MCP have a deadline: look at them every 20 ms while there are. */
+static int wait_ms(const struct daemon *d)
+{
+	return d->rs->upstream && upstream_busy(d->rs->upstream) ? 20 : -1;
+}
+
+static void set_policy(struct daemon *d, const struct policy *p)
+{
+	if (d->rs->upstream)
+		upstream_set_policy(d->rs->upstream, p);
+}
+
+static void log_summary(const struct daemon *d, FILE *f)
+{
+	unsigned int i;
+
+	for (i = 0; d->rs->upstream && i < d->pol->n_mcps; i++) {
+		const struct upstream_cand_stats *c = upstream_stats(d->rs->upstream, i);
+
+		fprintf(f, "xmcp: MCP %s: %llu tried, %llu connected, %llu failed\n", d->pol->mcps[i].text,
+			c->tried, c->connected, c->failed);
+	}
+}
+
+static void role_free(struct daemon *d)
+{
+	if (!d->rs)
+		return;
+	upstream_free(d->rs->upstream);
+	free(d->rs);
+	d->rs = NULL;
+}
+
+const struct role_ops hcpe_role = {
+	.listen_proto = IPPROTO_TCP,
+	.steer_mode = steer_mode,
+	.syn_data_user = syn_data_user,
+	.setup = setup,
+	.on_accept = on_accept,
+	.after_batch = after_batch,
+	.wait_ms = wait_ms,
+	.set_policy = set_policy,
+	.log_summary = log_summary,
+	.free = role_free,
+};
