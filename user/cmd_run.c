@@ -95,7 +95,9 @@ static void usage(FILE *f)
 		   "\n"
 		   "Runs the conversion daemon in the foreground in the role its policy names\n"
 		   "(hcpe, hag or mcp; see docs/policy.md). Logs go to stderr. SIGTERM or SIGINT\n"
-		   "removes everything it set up: programs, pins, ip rules and routes.\n"
+		   "undoes everything it set up: programs, qdiscs, pins, ip rules and routes\n"
+		   "and MPTCP endpoints go; the MPTCP limits and net.ipv4.tcp_fastopen get\n"
+		   "their old values back.\n"
 		   "\n"
 		   "  -c, --config FILE   the policy\n");
 }
@@ -1260,7 +1262,7 @@ static void restore_maps(struct daemon *d, const struct policy *np)
  * SIGHUP (`xmcp reload`): read the policy file again and apply what can
  * change under established pairs: endpoints and limits (by difference),
  * subscribers and their classes' limits, the modes' rules, forbidden,
- * transparent_source, idle_timeout, connect_timeout. A policy that fails the check, or
+ * transparent_source, idle_timeout, connect_timeout, head_timeout. A policy that fails the check, or
  * changes anything else, is refused and the running one stays.
  */
 static void reload(struct daemon *d)
@@ -1433,9 +1435,9 @@ static void reload_usage(FILE *f)
 		   "Asks the xmcp run of this network namespace to read its policy file\n"
 		   "again (SIGHUP). Endpoints and limits (by difference), subscribers,\n"
 		   "class limits, modes' rules, forbidden, transparent_source,\n"
-		   "idle_timeout and connect_timeout change live; anything else needs a\n"
-		   "restart. The daemon logs the outcome; a policy that fails the check\n"
-		   "is refused and the running one stays.\n");
+		   "idle_timeout, connect_timeout and head_timeout change live; anything\n"
+		   "else needs a restart. The daemon logs the outcome; a policy that fails\n"
+		   "the check is refused and the running one stays.\n");
 }
 
 int cmd_reload(int argc, char **argv)
