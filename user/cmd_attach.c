@@ -37,7 +37,8 @@ static void attach_usage(FILE *f)
 		   "\n"
 		   "Attaches the XDP classifier to DEV and the tc ingress program that reads\n"
 		   "its verdict, with counters pinned under the pin directory (%s).\n"
-		   "Every verdict is XDP_PASS for now: attaching changes no traffic.\n"
+		   "Attached this way it only counts: every verdict is XDP_PASS and nothing\n"
+		   "is steered. 'xmcp run' attaches it with the steering programs.\n"
 		   "\n"
 		   "  --mode native   XDP in the driver (default)\n"
 		   "  --mode generic  XDP in the kernel's generic path, for any device\n",
@@ -50,7 +51,9 @@ static void detach_usage(FILE *f)
 		   "\n"
 		   "Removes xmcp's XDP and tc programs from DEV (or from every device it is\n"
 		   "attached to in this network namespace, with --all). The last detach also\n"
-		   "removes the pinned maps and the pin directory.\n");
+		   "removes the pinned maps and the pin directory. --all first undoes what\n"
+		   "an xmcp run that did not exit cleanly left behind (its journal), and\n"
+		   "refuses while that daemon still runs.\n");
 }
 
 static int do_attach(const struct attach_opts *o)

@@ -20,7 +20,9 @@ static void usage(FILE *f)
 		   "\n"
 		   "Runs the conversion daemon in the foreground in the role its policy names\n"
 		   "(hcpe, hag or mcp; see docs/policy.md). Logs go to stderr. SIGTERM or SIGINT\n"
-		   "removes everything it set up: programs, pins, ip rules and routes.\n"
+		   "undoes everything it set up: programs, qdiscs, pins, ip rules and routes\n"
+		   "and MPTCP endpoints go; the MPTCP limits and net.ipv4.tcp_fastopen get\n"
+		   "their old values back.\n"
 		   "\n"
 		   "  -c, --config FILE   the policy\n");
 }
@@ -58,9 +60,9 @@ static void reload_usage(FILE *f)
 		   "Asks the xmcp run of this network namespace to read its policy file\n"
 		   "again (SIGHUP). Endpoints and limits (by difference), subscribers,\n"
 		   "class limits, modes' rules, forbidden, transparent_source,\n"
-		   "idle_timeout and connect_timeout change live; anything else needs a\n"
-		   "restart. The daemon logs the outcome; a policy that fails the check\n"
-		   "is refused and the running one stays.\n");
+		   "idle_timeout, connect_timeout and head_timeout change live; anything\n"
+		   "else needs a restart. The daemon logs the outcome; a policy that fails\n"
+		   "the check is refused and the running one stays.\n");
 }
 
 int cmd_reload(int argc, char **argv)

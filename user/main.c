@@ -17,14 +17,14 @@ struct xmcp_cmd {
 };
 
 static const struct xmcp_cmd cmds[] = {
-	{ "classify", cmd_classify, "classify the frames of a capture with the XDP program" },
-	{ "attach", cmd_attach, "attach the classifier to a network device" },
-	{ "detach", cmd_detach, "detach from a device (or --all) and clean up" },
-	{ "stats", cmd_stats, "show the per-class counters" },
-	{ "run", cmd_run, "run the conversion daemon (HCPE, HAG or MCP) from a policy" },
+	{ "run", cmd_run, "run the conversion daemon in the role its policy names" },
 	{ "check", cmd_check, "validate a policy without touching the system" },
 	{ "reload", cmd_reload, "make the running daemon read its policy again" },
 	{ "flows", cmd_flows, "list the running daemon's pairs and their subflows" },
+	{ "stats", cmd_stats, "print the datapath's and the daemon's counters" },
+	{ "classify", cmd_classify, "run the frames of a capture through the XDP classifier" },
+	{ "attach", cmd_attach, "attach the classifier alone to a network device" },
+	{ "detach", cmd_detach, "detach from a device (or --all) and clean up" },
 };
 
 static void usage(FILE *f)
@@ -32,16 +32,25 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: xmcp [-v] [--pin-dir DIR] COMMAND [ARGS]\n\n"
-		   "xmcp is a Multipath Conversion Point: an eBPF datapath that classifies\n"
-		   "MPTCP SYNs (MP_CAPABLE, MP_JOIN, MP_CONVERT) on gateway interfaces.\n\n"
+		   "xmcp is an MPTCP conversion gateway (a Multipath Conversion Point): it\n"
+		   "turns plain TCP into MPTCP and back. An eBPF datapath (XDP and tc)\n"
+		   "classifies and steers SYNs; a daemon relays each connection into one of\n"
+		   "the other kind. 'xmcp run' takes one role, named in its policy:\n"
+		   "  hcpe   at the customer: LAN hosts' TCP goes on as MPTCP over several\n"
+		   "         access links\n"
+		   "  hag    in the operator's network: subscribers' MPTCP goes on as TCP\n"
+		   "         to the servers\n"
+		   "  mcp    off-path: a client's MPTCP names its server in MP_CONVERT; TCP\n"
+		   "         goes on to that server\n\n"
 		   "Commands:\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
-	fprintf(f, "\nOptions (also accepted after COMMAND):\n"
+	fprintf(f, "\nEvery command but check, flows and the help needs root.\n"
+		   "\nOptions (also accepted after COMMAND):\n"
 		   "  -v, --verbose    show libbpf/libxdp messages and the verifier log\n"
 		   "  --pin-dir DIR    bpffs directory of the pinned maps (default %s,\n"
 		   "                   or $XMCP_PIN_DIR)\n"
-		   "  -h, --help       this help; 'xmcp COMMAND --help' for a command's\n",
+		   "  -h, --help       this help; 'xmcp COMMAND --help' for a command's own\n",
 		XMCP_PIN_DIR_DEFAULT);
 }
 

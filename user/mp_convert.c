@@ -13,7 +13,7 @@ static const struct {
 	[XMCP_MPC_OK] = { "ok", "ok" },
 	[XMCP_MPC_ERR_LEN] = { "length", "length is not 4, 8, 10, 20 or 22" },
 	[XMCP_MPC_ERR_TRUNC] = { "truncated", "option runs past the data" },
-	[XMCP_MPC_ERR_ADDR] = { "address", "multicast, broadcast or loopback address" },
+	[XMCP_MPC_ERR_ADDR] = { "address", "special address (unspecified, loopback, link-local, multicast or broadcast)" },
 	[XMCP_MPC_ERR_DUP_D] = { "duplicate_d", "two options with the same D bit" },
 	[XMCP_MPC_ERR_NO_EOL] = { "no_eol", "options not followed by EOL" },
 	[XMCP_MPC_ERR_KIND] = { "kind", "not an MP_CONVERT option" },

@@ -933,7 +933,7 @@ static int get_interfaces(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
-/* A group by name or number (root.key, absent: (gid_t)-1), which must exist here. */
+/* A group by name (root.key, absent: (gid_t)-1), which must exist here; getgrnam takes no number. */
 static int get_group(struct ctx *c, json_object *root, const char *key, gid_t *gid)
 {
 	json_object *v;

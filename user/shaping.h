@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Per-path rate shares (draft-deng 6.3 e): the kernel here has no
- * pluggable MPTCP scheduler (KERNEL-NOTES), so a path's share is realised
+ * pluggable MPTCP scheduler (docs/kernels.md), so a path's share is realised
  * on its egress. An htb root qdisc (handle XMCP_HTB_HANDLE) with one class
  * at the path's rate; the tc egress program XMCP_PROG_PATH puts MPTCP
  * subflow segments in that class, the rest passes unshaped. The qdisc and

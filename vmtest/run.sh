@@ -97,7 +97,7 @@ slow_factor() {
 	return 0
 }
 
-# On some hosts /dev/kvm exists but no guest ever comes up (KERNEL-NOTES):
+# On some hosts /dev/kvm exists but no guest ever comes up (docs/kernels.md):
 # the first failure is remembered for this host kernel and qemu, so later
 # runs go straight to TCG instead of waiting out the boot deadline again.
 # `--accel kvm` tries KVM regardless (and clears the note when it works).
@@ -146,7 +146,7 @@ initramfs_for() {
 # One boot with accelerator $1. With KVM, a guest that has not started
 # guest.sh (which writes `booted`) within BOOT_TIMEOUT is killed and the
 # caller falls back to TCG: on some hosts /dev/kvm exists but a stock kernel
-# hangs at boot (KERNEL-NOTES). Returns 75 for that case.
+# hangs at boot (docs/kernels.md). Returns 75 for that case.
 boot_qemu() {
 	local acc=$1 initrd=$2 cpu=max waited=0
 	[ "$acc" = kvm ] && cpu=host

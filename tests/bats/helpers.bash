@@ -43,7 +43,7 @@ wait_job() {
 }
 
 # Run in a namespace without `ip netns exec`, which remounts /sys and would
-# hide the bpffs pins (KERNEL-NOTES).
+# hide the bpffs pins (docs/kernels.md).
 in_ns() {
 	local ns=$1
 	shift

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * delayline: a point-to-point Ethernet link with one-way delay, loss and a
- * rate, for the test lab. This kernel has no netem (KERNEL-NOTES), so the
+ * rate, for the test lab. This kernel has no netem (docs/kernels.md), so the
  * lab's paths get their delay here: two TAP devices, each created inside its
  * own network namespace, and one process that forwards every frame from one
  * to the other after it has "crossed the wire".

@@ -7,7 +7,7 @@ fragments, IPv6 with extension headers; TCP options of every kind MPTCP and
 xmcp care about, MP_CONVERT framings, and then bit flips, cuts and splices)
 go through the real XDP program (`xmcp classify -j`, BPF_PROG_TEST_RUN) and
 through reference(), an independent classifier written here in Python from
-README.md ("The classifier") and PROTOCOL.md. Every frame on which the two
+README.md ("The classifier") and docs/protocol.md. Every frame on which the two
 disagree (class, reason, or the MP_CONVERT fields) is printed with its bytes,
 and the exit status is 1. With --keep, the capture is kept there (to replay
 a failure: `xmcp classify -j FILE`).
