@@ -26,7 +26,7 @@ struct waiting {
 	struct heads *hs;
 	int fd;
 	time_t deadline;
-	void *owner;
+	struct session *sess;
 	bool dead;	   /* ended: freed by heads_reap once the batch is done */
 	bool confirmed;	   /* the client's handshake is complete (see client_state) */
 	unsigned int step; /* ms until the next look while not confirmed */
@@ -99,7 +99,7 @@ static void finish(struct heads *hs, struct waiting *w, enum head_result r, cons
 	w->dead = true;
 	w->next_w = hs->dead;
 	hs->dead = w;
-	hs->done(hs->arg, w->fd, r, f, err, w->owner);
+	hs->done(hs->arg, w->fd, r, f, err, w->sess);
 	if (r != HEAD_OK)
 		reset_close(w->fd);
 }
@@ -221,19 +221,19 @@ static void head_event(struct ev_handler *h, unsigned int events)
 	try_head(w->hs, w, events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP));
 }
 
-int heads_add(struct heads *hs, int fd, void *owner)
+int heads_add(struct heads *hs, int fd, struct session *sess)
 {
 	struct waiting *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, owner);
+		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, sess);
 		reset_close(fd);
 		return -1;
 	}
-	*w = (struct waiting){ .h.fn = head_event, .hs = hs, .fd = fd, .owner = owner,
+	*w = (struct waiting){ .h.fn = head_event, .hs = hs, .fd = fd, .sess = sess,
 			       .deadline = xmcp_now_s() + hs->timeout, .next_w = hs->list };
 	if (ev_add(hs->epfd, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, &w->h)) {
-		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, owner);
+		hs->done(hs->arg, fd, HEAD_LATE, NULL, 0, sess);
 		reset_close(fd);
 		free(w);
 		return -1;

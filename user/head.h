@@ -21,6 +21,8 @@
 
 #include "mp_convert.h"
 
+struct session; /* user/admission.h */
+
 struct heads;
 
 enum head_result {
@@ -31,18 +33,18 @@ enum head_result {
 };
 
 /*
- * Called once per connection: with HEAD_OK the caller owns fd (and owner)
+ * Called once per connection: with HEAD_OK the caller owns fd (and sess)
  * from then on; otherwise fd is reset and closed right after the call.
  * err is the decoder's error for HEAD_BAD.
  */
 typedef void (*head_fn)(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
-			void *owner);
+			struct session *sess);
 
 struct heads *heads_new(int epfd, unsigned int timeout_s, head_fn done, void *arg);
 /* A new deadline for connections added from now on (a reload). */
 void heads_set_timeout(struct heads *hs, unsigned int timeout_s);
 /* Watch an accepted connection; 0, or -1 when it can't be (done is called with HEAD_LATE). */
-int heads_add(struct heads *hs, int fd, void *owner);
+int heads_add(struct heads *hs, int fd, struct session *sess);
 /* End the connections past their deadline; call every second or so. */
 void heads_expire(struct heads *hs);
 /* Free what ended during a batch of events; call after each batch. */

@@ -22,7 +22,7 @@ struct mcp {
 };
 
 static void head_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
-		      void *owner);
+		      struct session *sess);
 
 struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struct dest_check *dest)
 {
@@ -52,9 +52,9 @@ const struct mcp_stats *mcp_stats(const struct mcp *m)
 	return &m->st;
 }
 
-int mcp_add(struct mcp *m, int fd, void *owner)
+int mcp_add(struct mcp *m, int fd, struct session *sess)
 {
-	return heads_add(m->heads, fd, owner);
+	return heads_add(m->heads, fd, sess);
 }
 
 /* An option's address with the given port, as a sockaddr; its length. */
@@ -177,7 +177,7 @@ static const struct mpc_option *usable_source(struct mcp *m, int client_fd, cons
 }
 
 /* The head is in f, off the stream: open the server it names and relay; 0, or -1 to reset. */
-static int convert(struct mcp *m, int fd, const struct mpc_frame *f, void *owner)
+static int convert(struct mcp *m, int fd, const struct mpc_frame *f, struct session *sess)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -216,20 +216,20 @@ static int convert(struct mcp *m, int fd, const struct mpc_frame *f, void *owner
 		xmcp_dbg("mcp: converting to %s port %d", a, xmcp_sa_port(&ss));
 	}
 	m->st.converted++;
-	relay_add(m->relay, fd, sfd, owner);
+	relay_add(m->relay, fd, sfd, sess);
 	return 0;
 }
 
 /* The head module's verdict on a client (user/head.h); the draft: refused ones are reset "silently". */
 static void head_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err,
-		      void *owner)
+		      struct session *sess)
 {
 	struct mcp *m = arg;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 	switch (r) {
 	case HEAD_OK:
-		if (!convert(m, fd, f, owner))
+		if (!convert(m, fd, f, sess))
 			return;
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
@@ -247,7 +247,7 @@ static void head_done(void *arg, int fd, enum head_result r, const struct mpc_fr
 		xmcp_dbg("mcp: the connection closed or went silent before its head: reset");
 		break;
 	}
-	relay_end_owner(m->relay, owner);
+	relay_end_session(m->relay, sess);
 }
 
 void mcp_expire(struct mcp *m)

@@ -15,6 +15,8 @@
 #include "policy.h"
 #include "relay.h"
 
+struct session; /* user/admission.h */
+
 struct mcp;
 
 struct mcp_stats {
@@ -34,10 +36,10 @@ struct mcp *mcp_new(const struct policy *p, int epfd, struct relay *relay, struc
 void mcp_set_policy(struct mcp *m, const struct policy *p);
 /*
  * Take an accepted client (user/head.h waits for its head); -1 (and it is
- * reset) when it can't be watched. owner goes with it to relay_add, or to
- * relay_end_owner if it never gets there.
+ * reset) when it can't be watched. sess goes with it to relay_add, or to
+ * relay_end_session if it never gets there.
  */
-int mcp_add(struct mcp *m, int client_fd, void *owner);
+int mcp_add(struct mcp *m, int client_fd, struct session *sess);
 /* End the clients whose head is late (head_timeout); every second or so. */
 void mcp_expire(struct mcp *m);
 /* Free what ended during a batch of events; after each batch. */

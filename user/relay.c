@@ -67,7 +67,7 @@ struct pair {
 	time_t last;
 	time_t started;
 	__u64 moved[2]; /* bytes moved from fd[d] to fd[!d] */
-	void *owner;	/* handed to on_end when the pair ends */
+	struct session *sess;	/* handed to on_end when the pair ends */
 	struct relay *r;
 	struct leg_ref ref[2];
 	struct pair *prev, *next;
@@ -85,20 +85,20 @@ struct relay {
 	int spare_r[SPARE_PIPES], spare_w[SPARE_PIPES];
 	unsigned int spares;
 	struct relay_stats st;
-	void (*on_end)(void *arg, void *owner);
+	void (*on_end)(void *arg, struct session *sess);
 	void *on_end_arg;
 };
 
-void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg)
+void relay_on_end(struct relay *r, void (*on_end)(void *arg, struct session *sess), void *arg)
 {
 	r->on_end = on_end;
 	r->on_end_arg = arg;
 }
 
-void relay_end_owner(struct relay *r, void *owner)
+void relay_end_session(struct relay *r, struct session *sess)
 {
-	if (owner && r->on_end)
-		r->on_end(r->on_end_arg, owner);
+	if (sess && r->on_end)
+		r->on_end(r->on_end_arg, sess);
 }
 
 unsigned long long relay_active(const struct relay *r)
@@ -328,8 +328,8 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 		free(p->buf[d]);
 	}
 	unlink_pair(r, p);
-	relay_end_owner(r, p->owner);
-	p->owner = NULL;
+	relay_end_session(r, p->sess);
+	p->sess = NULL;
 	if (abort)
 		r->st.pairs_aborted++;
 	else
@@ -355,14 +355,14 @@ void relay_reap(struct relay *r)
 
 static void leg_event(struct ev_handler *h, unsigned int events);
 
-int relay_add(struct relay *r, int client_fd, int server_fd, void *owner)
+int relay_add(struct relay *r, int client_fd, int server_fd, struct session *sess)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	int d;
 
 	if (!p)
 		goto fail;
-	p->owner = owner;
+	p->sess = sess;
 	p->r = r;
 	p->fd[CLIENT] = client_fd;
 	p->fd[SERVER] = server_fd;
@@ -392,7 +392,7 @@ fail_bufs:
 		free(p->buf[d]);
 	free(p);
 fail:
-	relay_end_owner(r, owner);
+	relay_end_session(r, sess);
 	close(client_fd);
 	close(server_fd);
 	return -1;

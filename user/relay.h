@@ -26,6 +26,7 @@
 #include <stddef.h>
 
 struct relay;
+struct session; /* user/admission.h */
 
 struct relay_stats {
 	unsigned long long pairs_opened, pairs_closed, pairs_aborted, connect_failed, idle_expired;
@@ -50,14 +51,15 @@ void relay_set_timeouts(struct relay *r, unsigned int idle_timeout, unsigned int
 /*
  * Take ownership of an accepted client socket and a server socket whose
  * non-blocking connect is under way. Returns 0, or -1 (both closed).
- * owner, if not NULL, is handed to the on_end callback when the pair ends
- * (or at once, when relay_add fails).
+ * sess (the admission's session, user/admission.h), if not NULL, is
+ * handed to the on_end callback when the pair ends (or at once, when
+ * relay_add fails).
  */
-int relay_add(struct relay *r, int client_fd, int server_fd, void *owner);
-/* Called with each ending pair's owner (the admission's session). */
-void relay_on_end(struct relay *r, void (*on_end)(void *arg, void *owner), void *arg);
-/* Hand owner to on_end now: its connection ended before it became a pair. */
-void relay_end_owner(struct relay *r, void *owner);
+int relay_add(struct relay *r, int client_fd, int server_fd, struct session *sess);
+/* Called with each ending pair's session. */
+void relay_on_end(struct relay *r, void (*on_end)(void *arg, struct session *sess), void *arg);
+/* Hand sess to on_end now: its connection ended before it became a pair. */
+void relay_end_session(struct relay *r, struct session *sess);
 /* What `xmcp flows` shows of a pair. */
 struct relay_pair_info {
 	int client_fd, server_fd;

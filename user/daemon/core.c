@@ -163,9 +163,9 @@ void daemon_publish_stats(const struct daemon *d)
 	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
 }
 
-static void end_session(void *adm, void *session)
+static void end_session(void *adm, struct session *sess)
 {
-	admission_end(adm, session);
+	admission_end(adm, sess);
 }
 
 /*

@@ -63,7 +63,7 @@ static int server_proto(const struct policy *p, const struct sockaddr_storage *s
 }
 
 /* The head of a client's stream was the marker (now read off it), or was not (the head module resets it). */
-static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err, void *owner)
+static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err, struct session *sess)
 {
 	struct daemon *d = arg;
 	struct sockaddr_storage client, server;
@@ -75,16 +75,16 @@ static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_
 		d->rs->bad_marker++;
 		xmcp_dbg("marked connection without a valid marker at its head (%s)",
 			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
-		admission_end(d->adm, owner);
+		admission_end(d->adm, sess);
 		return;
 	}
 	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
 	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
-		admission_end(d->adm, owner);
+		admission_end(d->adm, sess);
 		daemon_reset(fd);
 		return;
 	}
-	daemon_start_pair(d, fd, &client, &server, owner, server_proto(d->pol, &server), false);
+	daemon_start_pair(d, fd, &client, &server, sess, server_proto(d->pol, &server), false);
 }
 
 static int setup(struct daemon *d)
