@@ -25,6 +25,8 @@ static const char *const op_names[] = {
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
+const char *xmcp_run_dir_path = XMCP_RUN_DIR;
+
 int xmcp_run_file(char *buf, size_t size, const char *kind, const char *ext)
 {
 	__u64 ino;
@@ -32,7 +34,7 @@ int xmcp_run_file(char *buf, size_t size, const char *kind, const char *ext)
 
 	if (err)
 		return err;
-	snprintf(buf, size, XMCP_RUN_DIR "/%s-%llu.%s", kind, (unsigned long long)ino, ext);
+	snprintf(buf, size, "%s/%s-%llu.%s", xmcp_run_dir_path, kind, (unsigned long long)ino, ext);
 	return 0;
 }
 
@@ -40,18 +42,18 @@ int xmcp_run_dir(void)
 {
 	struct stat st;
 
-	if (mkdir(XMCP_RUN_DIR, 0755) && errno != EEXIST) {
-		xmcp_err("cannot create %s: %s", XMCP_RUN_DIR, strerror(errno));
+	if (mkdir(xmcp_run_dir_path, 0755) && errno != EEXIST) {
+		xmcp_err("cannot create %s: %s", xmcp_run_dir_path, strerror(errno));
 		return -1;
 	}
-	if (lstat(XMCP_RUN_DIR, &st)) {
-		xmcp_err("cannot read %s: %s", XMCP_RUN_DIR, strerror(errno));
+	if (lstat(xmcp_run_dir_path, &st)) {
+		xmcp_err("cannot read %s: %s", xmcp_run_dir_path, strerror(errno));
 		return -1;
 	}
 	/* only root may put anything there: a control socket, a journal, are trusted */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		xmcp_err("%s is not a directory only root can write (uid %u, mode %04o): refusing to use it",
-			 XMCP_RUN_DIR, st.st_uid, st.st_mode & 07777);
+			 xmcp_run_dir_path, st.st_uid, st.st_mode & 07777);
 		return -1;
 	}
 	return 0;
@@ -406,7 +408,7 @@ void journal_close(struct journal *j)
 {
 	journal_undo_to(j, 0);
 	unlink(j->path);
-	rmdir(XMCP_RUN_DIR); /* only when no other namespace's daemon left anything */
+	rmdir(xmcp_run_dir_path); /* only when no other namespace's daemon left anything */
 	free(j->e);
 	j->e = NULL;
 	j->n = j->cap = 0;

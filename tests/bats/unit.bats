@@ -21,3 +21,7 @@ unit() {
 @test "policy check unit tests pass: every bad value refused naming its field, the defaults, the examples" {
 	unit policy
 }
+
+@test "undo journal unit tests pass: records, undo newest first, recovery from another pid, broken journals" {
+	unit journal
+}
