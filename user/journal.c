@@ -86,6 +86,12 @@ static json_object *entry_json(const struct journal_entry *e)
 	return o;
 }
 
+/* A string of the journal; "" for a null (json-c gives NULL for it). */
+static const char *text(json_object *v)
+{
+	return json_object_get_string(v) ?: "";
+}
+
 static long long num(json_object *o, const char *key)
 {
 	json_object *v;
@@ -102,7 +108,7 @@ static int entry_parse(json_object *o, struct journal_entry *e)
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "op", &v))
 		return -1;
-	for (i = 0; i < N_OPS && strcmp(op_names[i], json_object_get_string(v)); i++)
+	for (i = 0; i < N_OPS && strcmp(op_names[i], text(v)); i++)
 		;
 	if (i == N_OPS)
 		return -1;
@@ -113,14 +119,14 @@ static int entry_parse(json_object *o, struct journal_entry *e)
 	e->c = num(o, "c");
 	e->value = num(o, "value");
 	if (json_object_object_get_ex(o, "text", &v))
-		snprintf(e->text, sizeof(e->text), "%s", json_object_get_string(v));
+		snprintf(e->text, sizeof(e->text), "%s", text(v));
 	e->ep.family = num(o, "ep_family");
 	e->ep.id = num(o, "ep_id");
 	e->ep.flags = num(o, "ep_flags");
 	e->ep.ifindex = num(o, "ep_ifindex");
 	e->ep.port = num(o, "ep_port");
 	if (e->ep.family && json_object_object_get_ex(o, "ep_addr", &v))
-		inet_pton(e->ep.family, json_object_get_string(v), e->ep.addr);
+		inet_pton(e->ep.family, text(v), e->ep.addr);
 	return 0;
 }
 
@@ -169,7 +175,7 @@ static int journal_read(struct journal *j, const char *path)
 	if (json_object_object_get_ex(o, "netns_cookie", &v))
 		j->netns_cookie = json_object_get_uint64(v);
 	if (json_object_object_get_ex(o, "pin_dir", &v))
-		snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", json_object_get_string(v));
+		snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", text(v));
 	arr = xmcp_json_array(o, "entries");
 	n = arr ? json_object_array_length(arr) : 0;
 	j->e = calloc(n ? n : 1, sizeof(*j->e));

@@ -548,6 +548,27 @@ static void test_corrupt(void)
 	   "unknown, untyped and non-object entries are skipped; the others undone, newest first");
 	captured();
 	mkdir(run_dir, 0700);
+
+	/* nulls where strings belong (json-c reads them as NULL) */
+	snprintf(entries, sizeof(entries),
+		 "{\"op\": \"sysctl\", \"text\": \"%s\", \"value\": 8}, {\"op\": null}, {\"op\": \"file\", \"text\": null}",
+		 f);
+	write_journal(1 << 30, 0, my_cookie(), entries);
+	capture();
+	ok(journal_recover(&pid) == 0 && value_of(f) == 8 && !exists(jpath),
+	   "an entry whose op is null is skipped, a null path is none; the others undone");
+	captured();
+	mkdir(run_dir, 0700);
+	snprintf(text, sizeof(text),
+		 "{\"pid\": null, \"start\": null, \"netns_cookie\": %llu, \"pin_dir\": null, \"entries\": "
+		 "[{\"op\": \"endpoint\", \"ep_family\": 10, \"ep_addr\": null, \"ep_id\": 9}]}",
+		 my_cookie() + 1);
+	put(jpath, text);
+	capture();
+	ok(journal_recover(&pid) == 0 && pid == 0 && !exists(jpath),
+	   "a null pid, start, pin directory and endpoint address are read as none (a dead namespace's: nothing undone)");
+	captured();
+	mkdir(run_dir, 0700);
 	unlink(f);
 }
 
