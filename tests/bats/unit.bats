@@ -25,3 +25,7 @@ unit() {
 @test "undo journal unit tests pass: records, undo newest first, recovery from another pid, broken journals" {
 	unit journal
 }
+
+@test "destination check unit tests pass: special blocks, IPv4-mapped as IPv4, forbidden prefixes, own addresses" {
+	unit dest
+}
