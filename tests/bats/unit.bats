@@ -29,3 +29,7 @@ unit() {
 @test "destination check unit tests pass: special blocks, IPv4-mapped as IPv4, forbidden prefixes, own addresses" {
 	unit dest
 }
+
+@test "relay unit tests pass: bytes intact both ways, half-close, resets, refused and pending connects, timeouts, back-pressure" {
+	unit relay
+}
