@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -655,10 +656,14 @@ static void test_lookups(void)
 	   "the roles' names");
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path), 0;
+}
+
 int main(void)
 {
-	char path[96];
-
 	snprintf(dir, sizeof(dir), "/tmp/xmcp-unit-policy.XXXXXX");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
@@ -673,9 +678,6 @@ int main(void)
 	test_reload_comparable();
 	test_prefixes();
 	test_lookups();
-	unlink(file);
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	rmdir(path);
-	rmdir(dir);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
