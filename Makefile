@@ -41,7 +41,8 @@ CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c 
 	     $(wildcard user/daemon/*.c user/roles/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
-UNIT_BINS := $(BUILD)/test_mp_convert
+UNIT_TESTS := mp_convert policy journal dest relay
+UNIT_BINS := $(patsubst %,$(BUILD)/test_%,$(UNIT_TESTS))
 BENCH_BINS := $(BUILD)/bench_xdp $(BUILD)/bench_tc
 TOOL_BINS := $(BUILD)/delayline $(BUILD)/connrate
 FUZZ_BINS := $(BUILD)/fuzz_mp_convert
@@ -54,7 +55,7 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iuser \
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 SAN_CLI_OBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(CLI_SRCS))
-SAN_BINS := $(BUILD)/san/xmcp $(BUILD)/san/test_mp_convert
+SAN_BINS := $(BUILD)/san/xmcp $(patsubst %,$(BUILD)/san/test_%,$(UNIT_TESTS))
 
 .PHONY: all clean test bench deps demo fuzz install vmtest
 all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS) $(SAN_BINS)

@@ -25,6 +25,8 @@ static const char *const op_names[] = {
 };
 #define N_OPS (sizeof(op_names) / sizeof(op_names[0]))
 
+const char *xmcp_run_dir_path = XMCP_RUN_DIR;
+
 int xmcp_run_file(char *buf, size_t size, const char *kind, const char *ext)
 {
 	__u64 ino;
@@ -32,7 +34,7 @@ int xmcp_run_file(char *buf, size_t size, const char *kind, const char *ext)
 
 	if (err)
 		return err;
-	snprintf(buf, size, XMCP_RUN_DIR "/%s-%llu.%s", kind, (unsigned long long)ino, ext);
+	snprintf(buf, size, "%s/%s-%llu.%s", xmcp_run_dir_path, kind, (unsigned long long)ino, ext);
 	return 0;
 }
 
@@ -40,18 +42,18 @@ int xmcp_run_dir(void)
 {
 	struct stat st;
 
-	if (mkdir(XMCP_RUN_DIR, 0755) && errno != EEXIST) {
-		xmcp_err("cannot create %s: %s", XMCP_RUN_DIR, strerror(errno));
+	if (mkdir(xmcp_run_dir_path, 0755) && errno != EEXIST) {
+		xmcp_err("cannot create %s: %s", xmcp_run_dir_path, strerror(errno));
 		return -1;
 	}
-	if (lstat(XMCP_RUN_DIR, &st)) {
-		xmcp_err("cannot read %s: %s", XMCP_RUN_DIR, strerror(errno));
+	if (lstat(xmcp_run_dir_path, &st)) {
+		xmcp_err("cannot read %s: %s", xmcp_run_dir_path, strerror(errno));
 		return -1;
 	}
 	/* only root may put anything there: a control socket, a journal, are trusted */
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		xmcp_err("%s is not a directory only root can write (uid %u, mode %04o): refusing to use it",
-			 XMCP_RUN_DIR, st.st_uid, st.st_mode & 07777);
+			 xmcp_run_dir_path, st.st_uid, st.st_mode & 07777);
 		return -1;
 	}
 	return 0;
@@ -84,6 +86,12 @@ static json_object *entry_json(const struct journal_entry *e)
 	return o;
 }
 
+/* A string of the journal; "" for a null (json-c gives NULL for it). */
+static const char *text(json_object *v)
+{
+	return json_object_get_string(v) ?: "";
+}
+
 static long long num(json_object *o, const char *key)
 {
 	json_object *v;
@@ -100,7 +108,7 @@ static int entry_parse(json_object *o, struct journal_entry *e)
 	memset(e, 0, sizeof(*e));
 	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "op", &v))
 		return -1;
-	for (i = 0; i < N_OPS && strcmp(op_names[i], json_object_get_string(v)); i++)
+	for (i = 0; i < N_OPS && strcmp(op_names[i], text(v)); i++)
 		;
 	if (i == N_OPS)
 		return -1;
@@ -111,14 +119,14 @@ static int entry_parse(json_object *o, struct journal_entry *e)
 	e->c = num(o, "c");
 	e->value = num(o, "value");
 	if (json_object_object_get_ex(o, "text", &v))
-		snprintf(e->text, sizeof(e->text), "%s", json_object_get_string(v));
+		snprintf(e->text, sizeof(e->text), "%s", text(v));
 	e->ep.family = num(o, "ep_family");
 	e->ep.id = num(o, "ep_id");
 	e->ep.flags = num(o, "ep_flags");
 	e->ep.ifindex = num(o, "ep_ifindex");
 	e->ep.port = num(o, "ep_port");
 	if (e->ep.family && json_object_object_get_ex(o, "ep_addr", &v))
-		inet_pton(e->ep.family, json_object_get_string(v), e->ep.addr);
+		inet_pton(e->ep.family, text(v), e->ep.addr);
 	return 0;
 }
 
@@ -167,7 +175,7 @@ static int journal_read(struct journal *j, const char *path)
 	if (json_object_object_get_ex(o, "netns_cookie", &v))
 		j->netns_cookie = json_object_get_uint64(v);
 	if (json_object_object_get_ex(o, "pin_dir", &v))
-		snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", json_object_get_string(v));
+		snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", text(v));
 	arr = xmcp_json_array(o, "entries");
 	n = arr ? json_object_array_length(arr) : 0;
 	j->e = calloc(n ? n : 1, sizeof(*j->e));
@@ -406,7 +414,7 @@ void journal_close(struct journal *j)
 {
 	journal_undo_to(j, 0);
 	unlink(j->path);
-	rmdir(XMCP_RUN_DIR); /* only when no other namespace's daemon left anything */
+	rmdir(xmcp_run_dir_path); /* only when no other namespace's daemon left anything */
 	free(j->e);
 	j->e = NULL;
 	j->n = j->cap = 0;

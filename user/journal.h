@@ -58,6 +58,13 @@ struct journal {
 	struct journal_entry *e;
 };
 
+/*
+ * The directory of the run files (journals, control sockets): always
+ * XMCP_RUN_DIR in xmcp; only the unit tests (tests/unit/test_journal.c)
+ * point it at a directory of their own, before any other call here.
+ */
+extern const char *xmcp_run_dir_path;
+
 /* RUN_DIR/KIND-<netns inode>.EXT, this namespace's file of that kind; 0 or a negative errno. */
 int xmcp_run_file(char *buf, size_t size, const char *kind, const char *ext);
 /* Make XMCP_RUN_DIR if needed and check that only root can write it; 0, or -1 after saying why. */

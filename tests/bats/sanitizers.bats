@@ -34,10 +34,13 @@ no_reports() {
 }
 
 @test "sanitizers: the C unit tests under ASan and UBSan" {
-	run "$TOP/build/san/test_mp_convert"
-	assert_success
-	refute_output --partial "not ok"
-	assert_line --regexp '^1\.\.[0-9]+$'
+	local t
+	for t in mp_convert policy journal dest relay; do
+		run "$TOP/build/san/test_$t"
+		assert_success
+		refute_output --partial "not ok"
+		assert_line --regexp '^1\.\.[0-9]+$'
+	done
 }
 
 @test "sanitizers: HCPE and HAG under ASan and UBSan: up, down, resets, a server's last bytes, reload, control clients, SIGTERM" {

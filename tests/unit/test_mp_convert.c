@@ -9,22 +9,10 @@
 #include <string.h>
 
 #include "mp_convert.h"
+#include "tap.h"
 #include "xmcp_token.h"
 
-static int checks, failures;
-
-#define CHECK(cond, ...)                                        \
-	do {                                                    \
-		checks++;                                       \
-		if (cond) {                                     \
-			printf("ok %d - ", checks);             \
-		} else {                                        \
-			failures++;                             \
-			printf("not ok %d - (%s:%d) ", checks, __FILE__, __LINE__); \
-		}                                               \
-		printf(__VA_ARGS__);                            \
-		printf("\n");                                   \
-	} while (0)
+#define CHECK(cond, ...) ok(cond, __VA_ARGS__)
 
 /* An option for family 4 or 6; port < 0 means none. */
 static struct mpc_option opt(int fam, __u8 dir, const char *addr, int port)
@@ -240,8 +228,5 @@ int main(void)
 	test_frames();
 	test_option_walk();
 	test_token();
-	printf("1..%d\n", checks);
-	if (failures)
-		fprintf(stderr, "%d of %d checks failed\n", failures, checks);
-	return failures ? 1 : 0;
+	return done_testing();
 }
