@@ -38,8 +38,12 @@ static int epfd;
 /* How long a step may take before it counts as hung: a guard, not a measure (all of it takes ~1 s). */
 #define GUARD_MS 10000
 
-/* Each pair's owner is a counter of its on_end calls. */
-static void on_end(void *arg, void *owner)
+/*
+ * Each pair's session is a counter of its on_end calls: the relay only
+ * carries the pointer back (struct session is the admission's, opaque here).
+ */
+#define COUNTER(p) ((struct session *)(p))
+static void on_end(void *arg, struct session *owner)
 {
 	(void)arg;
 	(*(int *)owner)++;
@@ -265,7 +269,7 @@ static void test_transfer(enum relay_mode mode, bool tcp)
 		unix_pair(&c_app, &c_leg);
 		unix_pair(&s_app, &s_leg);
 	}
-	ok(relay_add(r, c_leg, s_leg, &ended) == 0, "%s: a pair", what);
+	ok(relay_add(r, c_leg, s_leg, COUNTER(&ended)) == 0, "%s: a pair", what);
 	is_int(relay_active(r), 1, "%s: one pair open", what);
 	stream_init(&t.up, c_app, s_app, 3 << 20, 1);
 	stream_init(&t.down, s_app, c_app, 2 << 20, 2);
@@ -335,7 +339,7 @@ static void test_half_close(void)
 
 	unix_pair(&h.c_app, &c_leg);
 	unix_pair(&h.s_app, &s_leg);
-	relay_add(r, c_leg, s_leg, &ended);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
 	send(h.c_app, "ask", 3, MSG_NOSIGNAL);
 	shutdown(h.c_app, SHUT_WR);
 	ok(run_until(r, server_sees_eof, &h, GUARD_MS), "half-close: the client's FIN reaches the server");
@@ -384,7 +388,7 @@ static void test_reset(bool server_resets)
 
 	tcp_pair(&c_app, &c_leg);
 	tcp_pair(&s_leg, &s_app);
-	relay_add(r, c_leg, s_leg, &ended);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
 	for (int i = 0; i < 100 && !in.pi.connected; i++) {
 		spin(r, 1);
 		relay_foreach(r, info_of, &in);
@@ -435,7 +439,7 @@ static void test_closed_leg(void)
 
 	unix_pair(&w.c_app, &c_leg);
 	unix_pair(&s_app, &s_leg);
-	relay_add(r, c_leg, s_leg, &ended);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
 	spin(r, 1);
 	close(s_app);
 	ok(run_until(r, client_eof, &w, GUARD_MS), "closed server leg: the client sees its FIN");
@@ -460,7 +464,7 @@ static void test_connect_refused(void)
 	close(l); /* nothing listens on that port now */
 	tcp_pair(&c_app, &c_leg);
 	ok(tcp_connect(&sin, &s_leg) == 0, "refused connect: the server leg's connect is under way");
-	relay_add(r, c_leg, s_leg, &ended);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
 	stream_init(&w.s, c_app, c_app, 0, 0); /* c_app sends nothing, reads */
 	w.s.half_close = false;
 	ok(run_until(r, reset_seen, &w, GUARD_MS), "refused connect: the pair ends");
@@ -505,7 +509,7 @@ static void test_client_reset_while_connecting(void)
 
 	pending_connect(&pc);
 	tcp_pair(&c_app, &c_leg);
-	relay_add(r, c_leg, pc.fd, &ended);
+	relay_add(r, c_leg, pc.fd, COUNTER(&ended));
 	spin(r, 20);
 	relay_foreach(r, info_of, &in);
 	ok(in.n == 1 && !in.pi.connected, "a server leg still connecting (its listener's queue is full)");
@@ -531,8 +535,8 @@ static void test_timeouts(void)
 	unix_pair(&c2_app, &c2_leg);
 	unix_pair(&s2_app, &s2_leg);
 	t0 = xmcp_now_s();
-	relay_add(r, c1_leg, pc.fd, &ended1);	 /* connecting */
-	relay_add(r, c2_leg, s2_leg, &ended2); /* connected, idle */
+	relay_add(r, c1_leg, pc.fd, COUNTER(&ended1));	 /* connecting */
+	relay_add(r, c2_leg, s2_leg, COUNTER(&ended2)); /* connected, idle */
 	/* a second later: no connect timeout (0: the kernel's SYN retries), idle lifetime 60 s */
 	relay_set_timeouts(r, 60, 0);
 	while (xmcp_now_s() == t0)
@@ -569,7 +573,7 @@ static void test_back_pressure(void)
 
 	unix_pair(&t.up.from, &c_leg);
 	unix_pair(&t.up.to, &s_leg);
-	relay_add(r, c_leg, s_leg, &ended);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
 	stream_init(&t.up, t.up.from, t.up.to, 16 << 20, 3);
 	stream_init(&t.down, t.up.to, t.up.from, 0, 4);
 	/* the client writes as much as it can; nobody reads at the server */
