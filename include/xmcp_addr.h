@@ -53,6 +53,16 @@ XMCP_INLINE int xmcp_addr_is4(const struct xmcp_addr *k)
 }
 
 /*
+ * The key of an LPM trie over canonical addresses (the subscriber
+ * prefixes): a prefix, or, with prefixlen 128, the address to look up.
+ */
+struct xmcp_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+XMCP_ASSERT_SIZE(struct xmcp_prefix_key, 20);
+
+/*
  * Why an address can never be a peer of a relayed connection, or
  * XMCP_ADDR_OK. Neither end of a subscriber's connection, nor a server an
  * MCP opens, is ever one of these (RFC 6890's special-purpose blocks that
