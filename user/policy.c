@@ -16,6 +16,7 @@
 
 #include "policy.h"
 #include "util.h"
+#include "xmcp_addr.h"
 
 #define DEFAULT_LISTEN_PORT 0 /* the kernel picks a free one at start */
 #define DEFAULT_MARK 0x786d
@@ -191,13 +192,15 @@ static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_
  */
 static void canonical_prefix(struct pol_prefix *p)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct xmcp_addr a;
 	unsigned int i;
 
-	if (p->family == AF_INET6 && p->len >= 96 && !memcmp(p->addr, mapped, sizeof(mapped))) {
-		memmove(p->addr, p->addr + 12, 4);
+	xmcp_addr_from6(&a, p->addr);
+	if (p->family == AF_INET6 && p->len >= XMCP_ADDR4_PLEN && xmcp_addr_is4(&a)) {
+		memset(p->addr, 0, sizeof(p->addr));
+		memcpy(p->addr, xmcp_addr_v4(&a), 4);
 		p->family = AF_INET;
-		p->len -= 96;
+		p->len -= XMCP_ADDR4_PLEN;
 	}
 	for (i = 0; i < sizeof(p->addr); i++) {
 		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
@@ -238,13 +241,15 @@ int policy_parse_prefix(const char *s, struct pol_prefix *p)
 /* An address of family, as pol_prefix_contains compares it: IPv4-mapped IPv6 as IPv4. */
 static const __u8 *canonical_addr(int *family, const void *addr)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct xmcp_addr a;
 
-	if (*family == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
-		*family = AF_INET;
-		return (const __u8 *)addr + 12;
-	}
-	return addr;
+	if (*family != AF_INET6)
+		return addr;
+	xmcp_addr_from6(&a, addr);
+	if (!xmcp_addr_is4(&a))
+		return addr;
+	*family = AF_INET;
+	return (const __u8 *)addr + XMCP_ADDR4_OFF;
 }
 
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr)
