@@ -3,18 +3,26 @@
  * The HAG's modes by destination (draft-deng 3.4): rules, first match
  * wins, else the default. XMCP_MAP_MODES holds two rule sets; the one
  * XMCP_MAP_MODES_ON names is live, so a reload writes the other and flips
- * one word: no SYN ever sees half a rule set.
+ * one word: no SYN ever sees half a rule set. The policy code uses
+ * enum xmcp_mode itself, so a mode has one number everywhere.
  */
 #ifndef INCLUDE_XMCP_MODES_H
 #define INCLUDE_XMCP_MODES_H
 
 #include "xmcp_types.h"
 
+/* X(enum suffix, the policy's word) -- order is the value */
+#define XMCP_MODES(X)                                                                  \
+	X(TAKE_OVER, take_over)	    /* terminate MPTCP, TCP to the server */           \
+	X(TRANSPARENT, transparent) /* let the MPTCP SYN through untouched */          \
+	X(HYBRID, hybrid)	    /* take over, unless the server is learned MPTCP-capable */
+
+#define XMCP_ENUM_MODE(e, n) XMCP_MODE_##e,
 enum xmcp_mode {
-	XMCP_MODE_TAKE_OVER,   /* terminate MPTCP, TCP to the server */
-	XMCP_MODE_TRANSPARENT, /* let the MPTCP SYN through untouched */
-	XMCP_MODE_HYBRID,      /* take over, unless the server is learned MPTCP-capable */
+	XMCP_MODES(XMCP_ENUM_MODE)
+	XMCP_MODE_MAX
 };
+#undef XMCP_ENUM_MODE
 /* Rules as the datapath holds them: a policy rule takes one per prefix and port it names. */
 #define XMCP_MAX_MODE_RULES 64
 struct xmcp_mode_rule {

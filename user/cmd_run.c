@@ -644,7 +644,7 @@ static bool hybrid_server(const struct policy *p, const struct sockaddr_storage 
 {
 	return p->role == POL_ROLE_HAG && p->has_modes &&
 	       policy_mode_for(p, server->ss_family, xmcp_sa_addr(server), xmcp_sa_port(server)) ==
-		       POL_MODE_HYBRID;
+		       XMCP_MODE_HYBRID;
 }
 
 /*

@@ -679,7 +679,10 @@ static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
-static const char *const mode_names[] = { "take_over", "transparent", "hybrid", NULL };
+/* The policy's word for each enum xmcp_mode, by its value (xmcp_modes.h). */
+#define MODE_NAME(e, n) #n,
+static const char *const mode_names[] = { XMCP_MODES(MODE_NAME) NULL };
+#undef MODE_NAME
 
 /* One of modes.rules: {"destinations": [...], "ports": [...], "mode": "..."} */
 static int get_mode_rule(struct ctx *c, json_object *o, int i, struct pol_mode_rule *r)
@@ -739,7 +742,7 @@ static int get_modes(struct ctx *c, json_object *root, struct policy *p)
 	if (only_keys(c, o, "modes", keys))
 		return -1;
 	c->prefix = "modes.";
-	if (get_choice(c, o, "default", mode_names, POL_MODE_TAKE_OVER, &mode) ||
+	if (get_choice(c, o, "default", mode_names, XMCP_MODE_TAKE_OVER, &mode) ||
 	    get_uint(c, o, "learned_lifetime", 1, 86400 * 30, 3600, &v))
 		return -1;
 	c->prefix = "";
@@ -752,8 +755,9 @@ static int get_modes(struct ctx *c, json_object *root, struct policy *p)
 		if (get_mode_rule(c, json_object_array_get_idx(arr, i), i, &p->mode_rules[i]))
 			return -1;
 	p->n_mode_rules = n;
-	if (mode_entries(p) > 64 /* XMCP_MAX_MODE_RULES */)
-		return bad(c, "modes.rules", "%u destination x port combinations, at most 64", mode_entries(p));
+	if (mode_entries(p) > XMCP_MAX_MODE_RULES)
+		return bad(c, "modes.rules", "%u destination x port combinations, at most %d", mode_entries(p),
+			   XMCP_MAX_MODE_RULES);
 	p->has_modes = true;
 	return 0;
 }
@@ -770,7 +774,7 @@ static bool rule_matches(const struct pol_mode_rule *r, int family, const void *
 	return in && on;
 }
 
-enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port)
+enum xmcp_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port)
 {
 	unsigned int i;
 
