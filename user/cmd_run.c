@@ -1123,7 +1123,7 @@ static int setup(struct daemon *d)
 	if (open_listeners(d))
 		return -1;
 	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
-	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, d))
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, DP_FOR_RUN, configure_rodata, d))
 		return -1;
 	d->dp_open = true;
 	if (attach_all(d) || load_subscribers(d) || install_routing(d) || install_mptcp(d) ||
