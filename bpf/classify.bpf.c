@@ -6,8 +6,8 @@
  * state exists, on the devices where `xmcp run` serves subscribers:
  * frames nobody may send there (hygiene), MPTCP SYNs from outside the
  * subscriber prefixes (origin check), and admission by subscriber class
- * (SYN rate, subflow budget). `xmcp classify` and `xmcp attach` load this
- * program alone of the three files' programs (with attach's tc reader).
+ * (SYN rate, subflow budget). `xmcp classify` loads this program alone,
+ * `xmcp attach` with the tc reader of steer.bpf.c (user/datapath.h).
  *
  * Only SYN segments have their options walked: they are the only ones xmcp
  * acts on, and it keeps the cost of a data segment close to that of an
