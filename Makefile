@@ -28,9 +28,18 @@ XCFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-p
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Iinclude -Ibpf -I$(BUILD) -MMD -MP
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+# The datapath is one BPF object, build/xmcp.bpf.o, with one skeleton
+# (struct xmcp), linked from one part per concern: the XDP classifier and
+# its drops, the tc ingress programs, the tc egress path program, and the
+# maps they share. Each part is compiled on its own; `bpftool gen object`
+# (libbpf's static linker) resolves their extern maps and settings to the
+# one definition in maps.bpf.c (bpf/lib/maps.h) and keeps one copy of the
+# weak option scanners (include/xmcp_types.h). Which programs a command
+# loads is user/datapath.c's choice, not the build's. xdp_empty is the
+# benchmark's baseline, an object and a skeleton of its own.
+XMCP_PARTS := maps classify steer path
+XMCP_PART_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(XMCP_PARTS))
+SKELS     := $(BUILD)/xmcp.skel.h $(BUILD)/xdp_empty.skel.h
 
 # The CLI and the objects other programs (unit tests, benchmarks) reuse.
 LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c \
@@ -63,14 +72,30 @@ all: $(BUILD)/xmcp $(UNIT_BINS) $(BENCH_BINS) $(TOOL_BINS) $(FUZZ_BINS) $(SAN_BI
 deps:
 	scripts/install-deps.sh
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/bench $(BUILD)/san:
+$(BUILD) $(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/bench $(BUILD)/san:
 	$(Q)mkdir -p $@
 
 $(BUILD)/vmlinux.h: | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# maps comes first: libbpf 1.1's linker gives a map the BTF offset it had
+# in the first part that names it, extern or not, while the instructions
+# are relocated to where its definition lands. The check after the link
+# refuses an object where two maps would share an offset (libbpf would then
+# bind a program to the wrong one; with no match it fails in SKEL).
+$(BUILD)/xmcp.bpf.o: $(XMCP_PART_OBJS)
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+	$(Q)$(BPFTOOL) btf dump file $@ | awk '/^\[/ { maps = index($$0, "DATASEC \047.maps\047") > 0; next } \
+		maps && seen[$$2]++ { print "$@: two maps at " $$2 " in .maps: define a shared map in the first part"; bad = 1 } \
+		END { exit bad }'
+
+$(BUILD)/xdp_empty.bpf.o: bpf/xdp_empty.bpf.c $(BUILD)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -174,5 +199,5 @@ clean:
 # (make would otherwise remove them, and print so after the test summary).
 .SECONDARY:
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d \
-	   $(BUILD)/san/*.d $(BUILD)/san/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d \
+	   $(BUILD)/bench/*.d $(BUILD)/san/*.d $(BUILD)/san/*/*.d)

@@ -8,7 +8,8 @@
  * (::ffff:a.b.c.d). An IPv6 address that is itself IPv4-mapped is thereby
  * the IPv4 address it maps: every check sees ::ffff:127.0.0.1 as 127.0.0.1.
  * Every map keyed by address (subscribers, buckets, sessions, modes,
- * learned servers) uses this form.
+ * learned servers) uses this form, built by the helpers here and nowhere
+ * else, in the datapath and in userspace alike.
  */
 #ifndef XMCP_ADDR_H
 #define XMCP_ADDR_H
@@ -41,6 +42,27 @@ XMCP_INLINE void xmcp_addr_from6(struct xmcp_addr *k, const void *v6)
 		k->a[i] = b[i];
 }
 
+/*
+ * An IPv4 prefix of n bits is the canonical prefix of XMCP_ADDR4_PLEN + n
+ * bits (::ffff:a.b.c.d/96+n); the IPv4 address is the last 4 bytes.
+ */
+#define XMCP_ADDR4_PLEN 96
+#define XMCP_ADDR4_OFF 12
+
+/*
+ * A prefix of len bits of an IPv4 (4 bytes, is4) or IPv6 address (16), in
+ * canonical form: the address into *k, and the length returned.
+ */
+XMCP_INLINE __u32 xmcp_addr_prefix(struct xmcp_addr *k, int is4, const void *addr, __u32 len)
+{
+	if (is4) {
+		xmcp_addr_from4(k, addr);
+		return XMCP_ADDR4_PLEN + len;
+	}
+	xmcp_addr_from6(k, addr);
+	return len;
+}
+
 /* ::ffff:0:0/96, the canonical form of an IPv4 address. */
 XMCP_INLINE int xmcp_addr_is4(const struct xmcp_addr *k)
 {
@@ -50,6 +72,28 @@ XMCP_INLINE int xmcp_addr_is4(const struct xmcp_addr *k)
 		if (k->a[i])
 			return 0;
 	return k->a[10] == 0xff && k->a[11] == 0xff;
+}
+
+/* The IPv4 address of a canonical one xmcp_addr_is4 accepts. */
+XMCP_INLINE const __u8 *xmcp_addr_v4(const struct xmcp_addr *k)
+{
+	return k->a + XMCP_ADDR4_OFF;
+}
+
+/*
+ * The key of an LPM trie over canonical addresses (the subscriber
+ * prefixes): a prefix, or, with len 128, the address to look up.
+ */
+struct xmcp_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+XMCP_ASSERT_SIZE(struct xmcp_prefix_key, 20);
+
+XMCP_INLINE void xmcp_prefix_key_set(struct xmcp_prefix_key *pk, const struct xmcp_addr *k, __u32 len)
+{
+	pk->prefixlen = len;
+	__builtin_memcpy(pk->addr, k->a, 16);
 }
 
 /*

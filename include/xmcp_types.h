@@ -17,8 +17,11 @@
  * A global BPF function: the verifier checks it once on its own instead of
  * once per call path, which keeps the option walk far below the complexity
  * limit. Its pointer arguments may be NULL as far as the verifier knows.
+ * Weak, because every part of the datapath that scans options compiles its
+ * own copy: the static linker keeps one (the first) in build/xmcp.bpf.o,
+ * and libbpf skips the others' code.
  */
-#define XMCP_SUBPROG __attribute__((noinline))
+#define XMCP_SUBPROG __attribute__((noinline, weak))
 #else
 #define XMCP_INLINE static inline
 #define XMCP_SUBPROG static inline

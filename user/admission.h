@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Admission by subscriber class, the daemon's half (the datapath's half,
- * the SYN rate and the subflow budget, is in bpf/xmcp.bpf.c): concurrent
+ * the SYN rate and the subflow budget, is in bpf/classify.bpf.c): concurrent
  * M-sessions per subscriber address, counted in XMCP_MAP_SESSIONS, and the
  * join budget of each terminated MPTCP connection in XMCP_MAP_JOINS.
  */

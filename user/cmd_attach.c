@@ -61,7 +61,7 @@ static int do_attach(const struct attach_opts *o)
 	struct dp dp;
 	int err;
 
-	if ((err = dp_open(&dp, xmcp_pin_dir, NULL, NULL)))
+	if ((err = dp_open(&dp, xmcp_pin_dir, DP_FOR_ATTACH, NULL, NULL)))
 		return err;
 	err = dp_attach_dev(&dp, o->dev, o->mode,
 			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), NULL);

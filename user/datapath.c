@@ -173,8 +173,25 @@ static int check_netns(const struct dp *dp)
 	return 0;
 }
 
-int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *skel, void *arg),
-	    void *arg)
+void dp_select_progs(struct xmcp *skel, unsigned int progs)
+{
+	const struct {
+		struct bpf_program *prog;
+		unsigned int bit;
+	} all[] = {
+		{ skel->progs.XMCP_PROG_XDP, DP_XDP },
+		{ skel->progs.XMCP_PROG_TC, DP_TC },
+		{ skel->progs.XMCP_PROG_STEER, DP_STEER },
+		{ skel->progs.XMCP_PROG_PATH, DP_PATH },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		bpf_program__set_autoload(all[i].prog, progs & all[i].bit);
+}
+
+int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
+	    int (*configure)(struct xmcp *skel, void *arg), void *arg)
 {
 	int err;
 
@@ -193,6 +210,7 @@ int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *sk
 	}
 	if ((err = pins_reuse_maps(&dp->pins, dp->skel->obj)))
 		goto fail;
+	dp_select_progs(dp->skel, progs);
 	if (configure && (err = configure(dp->skel, arg)))
 		goto fail;
 	if ((err = xmcp__load(dp->skel))) {

@@ -5,6 +5,7 @@
  * (the metadata reader for `xmcp attach`, the steering program for
  * `xmcp run`). Every attached device is recorded in the xmcp_ifaces map so
  * that `xmcp detach` can undo exactly what was done, even after a crash.
+ * A command loads only the programs it needs (DP_FOR_*).
  */
 #ifndef XMCP_DATAPATH_H
 #define XMCP_DATAPATH_H
@@ -16,6 +17,25 @@
 
 struct xmcp;
 
+/*
+ * The programs of xmcp's object (bpf/) a command loads; the others are
+ * never loaded (bpf_program__set_autoload), so a command neither pays for
+ * nor depends on the verifier's view of a program it does not attach.
+ */
+enum dp_prog {
+	DP_XDP = 1 << 0,   /* XMCP_PROG_XDP, the classifier */
+	DP_TC = 1 << 1,	   /* XMCP_PROG_TC, the tc metadata reader */
+	DP_STEER = 1 << 2, /* XMCP_PROG_STEER, the tc steering */
+	DP_PATH = 1 << 3,  /* XMCP_PROG_PATH, tc egress of the access devices */
+};
+/* What each command loads. */
+#define DP_FOR_CLASSIFY DP_XDP		       /* BPF_PROG_TEST_RUN of the classifier */
+#define DP_FOR_ATTACH (DP_XDP | DP_TC)	       /* XDP + tc ingress on one device */
+#define DP_FOR_RUN (DP_XDP | DP_STEER | DP_PATH) /* every role steers; every role has access devices */
+
+/* Load only the programs in progs (enum dp_prog) when skel is loaded. */
+void dp_select_progs(struct xmcp *skel, unsigned int progs);
+
 struct dp {
 	struct xmcp_pins pins;
 	struct xmcp *skel;
@@ -25,11 +45,13 @@ struct dp {
 
 /*
  * Lock the pin directory, open the object, reuse pinned maps, call
- * `configure` (to set rodata) when given, and load. On failure everything
- * is undone and a negative errno returned, the reason already printed.
+ * `configure` (to set rodata) when given, and load the programs in progs
+ * (a DP_FOR_*: each holds DP_XDP, which every attach needs). On failure
+ * everything is undone and a negative errno returned, the reason already
+ * printed.
  */
-int dp_open(struct dp *dp, const char *pin_dir, int (*configure)(struct xmcp *skel, void *arg),
-	    void *arg);
+int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
+	    int (*configure)(struct xmcp *skel, void *arg), void *arg);
 
 /*
  * Attach XDP + the tc program tc_fd to dev, pin the maps, record the device.

@@ -49,11 +49,15 @@ void dest_canonical(struct sockaddr_storage *ss)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
+	struct xmcp_addr a;
 
-	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+	if (ss->ss_family != AF_INET6)
+		return;
+	xmcp_addr_from6(&a, &s6->sin6_addr);
+	if (!xmcp_addr_is4(&a))
 		return;
 	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memcpy(&s4.sin_addr, xmcp_addr_v4(&a), 4);
 	memset(ss, 0, sizeof(*ss));
 	memcpy(ss, &s4, sizeof(s4));
 }

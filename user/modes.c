@@ -10,24 +10,19 @@
 #include "util.h"
 #include "xmcp_maps.h"
 
-/* addr/mask as the datapath compares them: IPv4 as IPv4-mapped IPv6, 32-bit words. */
+/* addr/mask as the datapath compares them: canonical form (xmcp_addr.h), 32-bit words. */
 static void rule_prefix(const struct pol_prefix *pp, struct xmcp_mode_rule *r)
 {
-	__u8 a[16] = { 0 }, m[16] = { 0 };
-	unsigned int len = pp->len, off = 0, i;
+	struct xmcp_addr a;
+	__u8 m[16] = { 0 };
+	unsigned int len, off = 0, i;
 
-	if (pp->family == AF_INET) {
-		a[10] = a[11] = 0xff;
-		memcpy(&a[12], pp->addr, 4);
-		len += 96;
-	} else {
-		memcpy(a, pp->addr, 16);
-	}
+	len = xmcp_addr_prefix(&a, pp->family == AF_INET, pp->addr, pp->len);
 	for (i = 0; i < 16; i++, off += 8)
 		m[i] = len >= off + 8 ? 0xff : len > off ? (__u8)(0xff << (8 - (len - off))) : 0;
 	for (i = 0; i < 16; i++)
-		a[i] &= m[i];
-	memcpy(r->addr, a, 16);
+		a.a[i] &= m[i];
+	memcpy(r->addr, a.a, 16);
 	memcpy(r->mask, m, 16);
 }
 

@@ -16,6 +16,7 @@
 
 #include "policy.h"
 #include "util.h"
+#include "xmcp_addr.h"
 
 #define DEFAULT_LISTEN_PORT 0 /* the kernel picks a free one at start */
 #define DEFAULT_MARK 0x786d
@@ -191,13 +192,15 @@ static int get_ifs(struct ctx *c, json_object *ifs, const char *key, struct pol_
  */
 static void canonical_prefix(struct pol_prefix *p)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct xmcp_addr a;
 	unsigned int i;
 
-	if (p->family == AF_INET6 && p->len >= 96 && !memcmp(p->addr, mapped, sizeof(mapped))) {
-		memmove(p->addr, p->addr + 12, 4);
+	xmcp_addr_from6(&a, p->addr);
+	if (p->family == AF_INET6 && p->len >= XMCP_ADDR4_PLEN && xmcp_addr_is4(&a)) {
+		memset(p->addr, 0, sizeof(p->addr));
+		memcpy(p->addr, xmcp_addr_v4(&a), 4);
 		p->family = AF_INET;
-		p->len -= 96;
+		p->len -= XMCP_ADDR4_PLEN;
 	}
 	for (i = 0; i < sizeof(p->addr); i++) {
 		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
@@ -238,13 +241,15 @@ int policy_parse_prefix(const char *s, struct pol_prefix *p)
 /* An address of family, as pol_prefix_contains compares it: IPv4-mapped IPv6 as IPv4. */
 static const __u8 *canonical_addr(int *family, const void *addr)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct xmcp_addr a;
 
-	if (*family == AF_INET6 && !memcmp(addr, mapped, sizeof(mapped))) {
-		*family = AF_INET;
-		return (const __u8 *)addr + 12;
-	}
-	return addr;
+	if (*family != AF_INET6)
+		return addr;
+	xmcp_addr_from6(&a, addr);
+	if (!xmcp_addr_is4(&a))
+		return addr;
+	*family = AF_INET;
+	return (const __u8 *)addr + XMCP_ADDR4_OFF;
 }
 
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr)
@@ -674,7 +679,10 @@ static int get_downstream(struct ctx *c, json_object *root, struct policy *p)
 	return 0;
 }
 
-static const char *const mode_names[] = { "take_over", "transparent", "hybrid", NULL };
+/* The policy's word for each enum xmcp_mode, by its value (xmcp_modes.h). */
+#define MODE_NAME(e, n) #n,
+static const char *const mode_names[] = { XMCP_MODES(MODE_NAME) NULL };
+#undef MODE_NAME
 
 /* One of modes.rules: {"destinations": [...], "ports": [...], "mode": "..."} */
 static int get_mode_rule(struct ctx *c, json_object *o, int i, struct pol_mode_rule *r)
@@ -734,7 +742,7 @@ static int get_modes(struct ctx *c, json_object *root, struct policy *p)
 	if (only_keys(c, o, "modes", keys))
 		return -1;
 	c->prefix = "modes.";
-	if (get_choice(c, o, "default", mode_names, POL_MODE_TAKE_OVER, &mode) ||
+	if (get_choice(c, o, "default", mode_names, XMCP_MODE_TAKE_OVER, &mode) ||
 	    get_uint(c, o, "learned_lifetime", 1, 86400 * 30, 3600, &v))
 		return -1;
 	c->prefix = "";
@@ -747,8 +755,9 @@ static int get_modes(struct ctx *c, json_object *root, struct policy *p)
 		if (get_mode_rule(c, json_object_array_get_idx(arr, i), i, &p->mode_rules[i]))
 			return -1;
 	p->n_mode_rules = n;
-	if (mode_entries(p) > 64 /* XMCP_MAX_MODE_RULES */)
-		return bad(c, "modes.rules", "%u destination x port combinations, at most 64", mode_entries(p));
+	if (mode_entries(p) > XMCP_MAX_MODE_RULES)
+		return bad(c, "modes.rules", "%u destination x port combinations, at most %d", mode_entries(p),
+			   XMCP_MAX_MODE_RULES);
 	p->has_modes = true;
 	return 0;
 }
@@ -765,7 +774,7 @@ static bool rule_matches(const struct pol_mode_rule *r, int family, const void *
 	return in && on;
 }
 
-enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port)
+enum xmcp_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port)
 {
 	unsigned int i;
 

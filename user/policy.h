@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <linux/types.h>
 
+#include "xmcp_admission.h"
+#include "xmcp_modes.h"
+
 #define POL_MAX_IFS 8
 #define POL_MAX_PREFIXES 64
 #define POL_IFNAMSIZ 16
@@ -55,7 +58,7 @@ struct pol_mcp {
  * prefixes that name it. Class 0 is "default", the class of prefixes that
  * name none; a limit of 0 means none.
  */
-#define POL_MAX_CLASSES 8 /* XMCP_MAX_CLASSES */
+#define POL_MAX_CLASSES XMCP_MAX_CLASSES /* the datapath's class table (xmcp_admission.h) */
 #define POL_CLASS_NAME 32
 struct pol_class {
 	char name[POL_CLASS_NAME];
@@ -66,18 +69,18 @@ struct pol_class {
 };
 
 /*
- * The HAG's modes by destination (draft-deng 3.4): a rule applies to the
- * connections whose destination lies in one of its prefixes and whose
- * port is one of its ports (no prefixes, no ports: any).
+ * The HAG's modes by destination (draft-deng 3.4, enum xmcp_mode in
+ * xmcp_modes.h): a rule applies to the connections whose destination lies
+ * in one of its prefixes and whose port is one of its ports (no prefixes,
+ * no ports: any).
  */
-enum pol_mode { POL_MODE_TAKE_OVER, POL_MODE_TRANSPARENT, POL_MODE_HYBRID }; /* = enum xmcp_mode */
 #define POL_MAX_MODE_RULES 16
 #define POL_MAX_RULE_MATCH 8
 struct pol_mode_rule {
 	unsigned int n_prefixes, n_ports;
 	struct pol_prefix prefixes[POL_MAX_RULE_MATCH];
 	__u16 ports[POL_MAX_RULE_MATCH];
-	enum pol_mode mode;
+	enum xmcp_mode mode;
 };
 
 /*
@@ -138,7 +141,7 @@ struct policy {
 	unsigned int n_paths;
 	struct pol_path paths[POL_MAX_PATHS];
 	bool has_modes; /* HAG: "modes" given */
-	enum pol_mode default_mode;
+	enum xmcp_mode default_mode;
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */
 	unsigned int n_mode_rules;
 	struct pol_mode_rule mode_rules[POL_MAX_MODE_RULES];
@@ -160,7 +163,7 @@ int policy_subscriber_class(const struct policy *p, int family, const void *addr
 /* The path whose access device is ifname, or NULL. */
 const struct pol_path *policy_path_of(const struct policy *p, const char *ifname);
 /* The mode of a destination (address in network order, port in host order). */
-enum pol_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port);
+enum xmcp_mode policy_mode_for(const struct policy *p, int family, const void *addr, __u16 port);
 /* Whether addr (network order, 4 or 16 bytes by family) lies in p. */
 bool pol_prefix_contains(const struct pol_prefix *p, int family, const void *addr);
 

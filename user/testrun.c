@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "datapath.h"
 #include "testrun.h"
 #include "util.h"
 #include "xmcp.skel.h"
@@ -21,7 +22,7 @@ int testrun_open(struct xmcp_testrun *t)
 		return err;
 	}
 	/* Only the XDP program is needed here. */
-	bpf_program__set_autoload(t->skel->progs.xmcp_tc_ingress, false);
+	dp_select_progs(t->skel, DP_FOR_CLASSIFY);
 	err = xmcp__load(t->skel);
 	if (err) {
 		xmcp_explain_load_error("the classifier", err);

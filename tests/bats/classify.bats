@@ -200,6 +200,13 @@ wrpcap("'"$BATS_TEST_TMPDIR"'/raw.pcap", [IP()/TCP()], linktype=101)'
 	assert_output --partial "cannot read capture"
 }
 
+@test "classify: loads the XDP program alone" {
+	local log="$BATS_TEST_TMPDIR/strace"
+	run strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" classify "$PCAPS/syn_plain.pcap"
+	assert_success
+	assert_equal "$(prog_loads "$log")" xmcp_xdp
+}
+
 @test "classify: does not touch the pinned counters of a running gateway" {
 	local pins="/sys/fs/bpf/xmcp-cls-$(unique_tag)"
 	run "$XMCP" --pin-dir "$pins" classify "$PCAPS/syn_plain.pcap"

@@ -2,6 +2,14 @@
 # The command line itself: help, usage errors, exit codes.
 load helpers
 
+# Whatever a test that made a namespace left: programs, pins, the namespace.
+teardown() {
+	[ -n "${NS:-}" ] || return 0
+	in_ns "$NS" "$XMCP" detach --all >/dev/null 2>&1 || true
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$XMCP_PIN_DIR"
+}
+
 @test "cli: --help lists the commands" {
 	run "$XMCP" --help
 	assert_success
@@ -43,6 +51,26 @@ load helpers
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$XMCP" classify /dev/null
 	assert_failure 1
 	assert_output "xmcp: this command loads BPF programs and must run as root"
+}
+
+@test "cli: attach loads the classifier and the tc metadata reader, not the steering or path programs" {
+	local tag dev log="$BATS_TEST_TMPDIR/strace" xdp tc
+	tag=$(unique_tag)
+	NS="xmcp-l-$tag" dev="xl$tag"
+	export XMCP_PIN_DIR="/sys/fs/bpf/xmcp-test-$tag"
+	ip netns add "$NS"
+	ip -n "$NS" link add "$dev" type veth peer name "p$dev"
+	ip -n "$NS" link set "$dev" up
+	ip -n "$NS" link set "p$dev" up
+	run in_ns "$NS" strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" attach "$dev"
+	assert_success
+	# every program the command loaded, attached or not
+	assert_equal "$(prog_loads "$log" | tr '\n' ' ')" "xmcp_tc_ingress xmcp_xdp "
+	# and what is loaded now: the two on the device, by the names bpftool lists
+	xdp=$(in_ns "$NS" bpftool -j net show dev "$dev" | jq '.[0].xdp[0].id')
+	tc=$(in_ns "$NS" bpftool -j net show dev "$dev" | jq '.[0].tc[0].id')
+	assert_equal "$(bpftool -j prog show id "$xdp" | jq -r .name)" xmcp_xdp
+	assert_equal "$(bpftool -j prog show id "$tc" | jq -r .name)" xmcp_tc_ingress
 }
 
 @test "cli: -v shows libbpf's own messages, without it they stay quiet" {

@@ -101,6 +101,16 @@ require_mptcp_fastopen() {
 		lacking mptcp_fastopen "kernel without TCP Fast Open on MPTCP sockets (TCP_FASTOPEN_NO_COOKIE refused)"
 }
 
+# prog_loads LOG: the xmcp programs a command run under
+# `strace -e trace=bpf -o LOG` loaded into the kernel (each BPF_PROG_LOAD that
+# succeeded), by name, sorted, one a line. A program a command loads but does
+# not attach is gone when the command ends, so bpftool cannot list it
+# afterwards: the system call is where its loading shows.
+prog_loads() {
+	grep 'bpf(BPF_PROG_LOAD' "$1" | grep -E '\) = [0-9]+$' | grep -o 'prog_name="xmcp[a-z_]*"' |
+		sed 's/^prog_name="\(.*\)"$/\1/' | sort
+}
+
 # `xmcp stats -j` inside namespace $1, reduced by the jq filter $2.
 stat_of() {
 	in_ns "$1" "$XMCP" stats -j | jq -r "$2"

@@ -315,7 +315,7 @@ static int setup(struct daemon *d)
 	if (daemon_listen(d))
 		return -1;
 	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
-	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, configure_rodata, d))
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, DP_FOR_RUN, configure_rodata, d))
 		return -1;
 	d->dp_open = true;
 	if (maps_attach_devices(d) || maps_load_policy(d) || install_routing(d) || install_mptcp(d) ||

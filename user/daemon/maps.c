@@ -62,19 +62,14 @@ int maps_attach_devices(struct daemon *d)
 	return 0;
 }
 
-/* The LPM key of a subscriber prefix: IPv4 as IPv4-mapped IPv6. */
+/* The LPM key of a subscriber prefix, in canonical form (xmcp_addr.h). */
 static struct xmcp_prefix_key prefix_key(const struct pol_prefix *pp)
 {
-	struct xmcp_prefix_key k = { 0 };
+	struct xmcp_prefix_key k;
+	struct xmcp_addr a;
+	__u32 len = xmcp_addr_prefix(&a, pp->family == AF_INET, pp->addr, pp->len);
 
-	if (pp->family == AF_INET) {
-		k.addr[10] = k.addr[11] = 0xff;
-		memcpy(&k.addr[12], pp->addr, 4);
-		k.prefixlen = 96 + pp->len;
-	} else {
-		memcpy(k.addr, pp->addr, 16);
-		k.prefixlen = pp->len;
-	}
+	xmcp_prefix_key_set(&k, &a, len);
 	return k;
 }
 

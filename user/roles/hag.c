@@ -57,7 +57,7 @@ static const char *syn_data_user(const struct policy *p)
 static int server_proto(const struct policy *p, const struct sockaddr_storage *server)
 {
 	return p->has_modes && policy_mode_for(p, server->ss_family, xmcp_sa_addr(server),
-					       xmcp_sa_port(server)) == POL_MODE_HYBRID
+					       xmcp_sa_port(server)) == XMCP_MODE_HYBRID
 		       ? IPPROTO_MPTCP
 		       : IPPROTO_TCP;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Header parsing for the XDP classifier: a cursor over the packet and one
- * small helper per header. Each helper checks `pos + len > end` before it
- * reads, advances the cursor, and returns 0 or an enum xmcp_malformed_reason.
+ * Header parsing for every program (XDP and tc alike): a cursor over the
+ * packet and one small helper per header. Each helper checks
+ * `pos + len > end` before it reads, advances the cursor, and returns 0 or
+ * an enum xmcp_malformed_reason. Then reading what the metadata points at
+ * (frame_ptr) and a packet's addresses in canonical form (ip_addrs).
  */
 #ifndef XMCP_PARSE_H
 #define XMCP_PARSE_H
@@ -13,7 +15,7 @@
 #include "xmcp_tcpopt.h"
 #include "xmcp_addr.h"
 
-/* UAPI macros that vmlinux.h cannot carry (they are #defines, not types). */
+/* UAPI macros that vmlinux.h cannot carry (they are #defines, not types), for every program. */
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100
@@ -26,6 +28,10 @@
 #define NEXTHDR_NONE 59
 #define TCP_FLAG_SYN_BIT 0x02
 #define TCP_FLAG_ACK_BIT 0x10
+#define AF_INET 2
+#define AF_INET6 10
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
 
 #define XMCP_VLAN_MAX 2	  /* 802.1ad outer + 802.1Q inner */
 #define XMCP_IPV6_EXT_MAX 6 /* more is treated as an evasion attempt */
