@@ -199,5 +199,7 @@ clean:
 # (make would otherwise remove them, and print so after the test summary).
 .SECONDARY:
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d \
-	   $(BUILD)/bench/*.d $(BUILD)/san/*.d $(BUILD)/san/*/*.d)
+# (Not xmcp.bpf.d: a build from before the datapath was split left one
+# that names bpf/xmcp.bpf.c, which is gone; the linked object has none.)
+-include $(filter-out $(BUILD)/xmcp.bpf.d,$(wildcard $(BUILD)/*.d $(BUILD)/bpf/*.d $(BUILD)/user/*.d \
+	   $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/bench/*.d $(BUILD)/san/*.d $(BUILD)/san/*/*.d))

@@ -378,7 +378,7 @@ static void test_defaults(void)
 	ok(!p.terminate_tcp && !p.origin_check, "terminate_tcp, origin_check: false");
 	ok(!p.set_limits, "limits: the kernel's left unchanged");
 	is_int(p.n_classes, 0, "classes: none");
-	ok(!p.has_modes && p.default_mode == POL_MODE_TAKE_OVER, "modes: take over everything");
+	ok(!p.has_modes && p.default_mode == XMCP_MODE_TAKE_OVER, "modes: take over everything");
 	ok(!p.has_metrics, "metrics: none");
 	ok(!p.n_paths && !p.n_endpoints && !p.n_forbidden && !p.n_transparent,
 	   "paths, endpoints, forbidden, transparent_source: none");
@@ -397,7 +397,7 @@ static void test_defaults(void)
 	   "... the key left out of a present limits is 2");
 	ok(load_with(HAG, "modes", "{\"rules\": [{\"ports\": [443], \"mode\": \"hybrid\"}]}", &p) == 0,
 	   "modes with rules only loads");
-	ok(p.has_modes && p.default_mode == POL_MODE_TAKE_OVER, "... default: take_over");
+	ok(p.has_modes && p.default_mode == XMCP_MODE_TAKE_OVER, "... default: take_over");
 	is_int(p.learned_lifetime, 3600, "... learned_lifetime: 3600");
 	ok(load_with(HAG, "classes", "{\"gold\": {\"syn_rate\": 7}}", &p) == 0, "a class with syn_rate only loads");
 	is_int(p.n_classes, 2, "... default is class 0 whether defined or not");
@@ -527,8 +527,8 @@ static void test_examples(void)
 	   "the signal endpoints, ids 200 and 201");
 	ok(p.set_limits && p.subflows == 2 && p.add_addr_accepted == 0, "the limits");
 	inet_pton(AF_INET, "10.4.0.7", a);
-	is_int(policy_mode_for(&p, AF_INET, a, 443), POL_MODE_TRANSPARENT, "10.4.0.7:443 is transparent");
-	is_int(policy_mode_for(&p, AF_INET, a, 80), POL_MODE_HYBRID, "10.4.0.7:80 takes the default, hybrid");
+	is_int(policy_mode_for(&p, AF_INET, a, 443), XMCP_MODE_TRANSPARENT, "10.4.0.7:443 is transparent");
+	is_int(policy_mode_for(&p, AF_INET, a, 80), XMCP_MODE_HYBRID, "10.4.0.7:80 takes the default, hybrid");
 	ok(p.n_paths == 2 && policy_path_of(&p, "lte") == &p.paths[1] && !strcmp(p.paths[1].name, "mobile") &&
 		   !policy_path_of(&p, "wan"),
 	   "the paths by device");
@@ -633,15 +633,15 @@ static void test_lookups(void)
 	is_int(policy_subscriber_class(&p, AF_INET, a), -1, "11.0.0.1 is no subscriber");
 
 	inet_pton(AF_INET, "198.51.100.5", a);
-	is_int(policy_mode_for(&p, AF_INET, a, 443), POL_MODE_TRANSPARENT, "the first matching rule wins (:443)");
-	is_int(policy_mode_for(&p, AF_INET, a, 80), POL_MODE_TAKE_OVER, "the second matches :80 in its /25");
+	is_int(policy_mode_for(&p, AF_INET, a, 443), XMCP_MODE_TRANSPARENT, "the first matching rule wins (:443)");
+	is_int(policy_mode_for(&p, AF_INET, a, 80), XMCP_MODE_TAKE_OVER, "the second matches :80 in its /25");
 	inet_pton(AF_INET, "198.51.100.200", a);
-	is_int(policy_mode_for(&p, AF_INET, a, 80), POL_MODE_HYBRID, "outside the /25: the default");
-	is_int(policy_mode_for(&p, AF_INET, a, 8443), POL_MODE_TRANSPARENT, "a rule without destinations matches any");
+	is_int(policy_mode_for(&p, AF_INET, a, 80), XMCP_MODE_HYBRID, "outside the /25: the default");
+	is_int(policy_mode_for(&p, AF_INET, a, 8443), XMCP_MODE_TRANSPARENT, "a rule without destinations matches any");
 	inet_pton(AF_INET6, "::ffff:198.51.100.5", a);
-	is_int(policy_mode_for(&p, AF_INET6, a, 443), POL_MODE_TRANSPARENT, "an IPv4-mapped destination is IPv4");
+	is_int(policy_mode_for(&p, AF_INET6, a, 443), XMCP_MODE_TRANSPARENT, "an IPv4-mapped destination is IPv4");
 	inet_pton(AF_INET6, "2001:db8:1::1", a);
-	is_int(policy_mode_for(&p, AF_INET6, a, 22), POL_MODE_TAKE_OVER, "an IPv6 destination of a rule");
+	is_int(policy_mode_for(&p, AF_INET6, a, 22), XMCP_MODE_TAKE_OVER, "an IPv6 destination of a rule");
 
 	const struct pol_path *path = policy_path_of(&p, "lte");
 
