@@ -35,19 +35,21 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 # (libbpf's static linker) resolves their extern maps and settings to the
 # one definition in maps.bpf.c (bpf/lib/maps.h) and keeps one copy of the
 # weak option scanners (include/xmcp_types.h). Which programs a command
-# loads is user/datapath.c's choice, not the build's. xdp_empty is the
+# loads is user/kernel/datapath.c's choice, not the build's. xdp_empty is the
 # benchmark's baseline, an object and a skeleton of its own.
 XMCP_PARTS := maps classify steer path
 XMCP_PART_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(XMCP_PARTS))
 SKELS     := $(BUILD)/xmcp.skel.h $(BUILD)/xdp_empty.skel.h
 
 # The CLI and the objects other programs (unit tests, benchmarks) reuse.
-LIB_SRCS  := user/mp_convert.c user/util.c user/testrun.c user/pcapio.c user/pins.c user/datapath.c \
-	     user/policy.c user/netlink.c user/relay.c user/mptcp_pm.c user/journal.c user/mcp.c user/upstream.c \
-	     user/admission.c user/modes.c user/control.c user/dest.c user/head.c user/privs.c \
-	     user/shaping.c
-CLI_SRCS  := user/main.c user/cmd_classify.c user/cmd_attach.c user/cmd_stats.c user/cmd_run.c user/flows.c user/stats.c user/metrics.c \
-	     $(wildcard user/daemon/*.c user/roles/*.c)
+# user/: one folder per concern (README, Layout). The library is what the
+# unit tests and benchmarks link too; the CLI adds the commands, the
+# daemon's core and the roles, which call into one another.
+LIB_SRCS  := $(wildcard user/lib/*.c user/kernel/*.c user/policy/*.c user/relay/*.c user/install/*.c) \
+	     user/daemon/admission.c user/daemon/control.c user/daemon/dest.c \
+	     user/roles/head.c user/roles/mcp_convert.c user/roles/upstream.c
+LIB_SRCS  := $(filter-out user/lib/stats.c user/relay/server_leg.c user/install/install.c,$(LIB_SRCS))
+CLI_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))
 UNIT_TESTS := mp_convert policy journal dest relay
@@ -152,7 +154,7 @@ $(BUILD)/%: tests/tools/%.c | $(BUILD)
 	$(Q)$(CC) $(XCFLAGS) $(CFLAGS) $< -o $@
 
 # libFuzzer targets: clang with its runtime, the decoder alone, sanitizers on.
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c user/%.c | $(BUILD)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c user/lib/%.c | $(BUILD)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) $^ -o $@
 

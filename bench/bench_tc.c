@@ -38,7 +38,7 @@
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
-#include "util.h"
+#include "lib/util.h"
 #include "xdp_empty.skel.h"
 #include "xmcp_maps.h"
 

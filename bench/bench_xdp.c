@@ -31,9 +31,9 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "pcapio.h"
-#include "testrun.h"
-#include "util.h"
+#include "lib/pcapio.h"
+#include "lib/testrun.h"
+#include "lib/util.h"
 #include "xdp_empty.skel.h"
 
 #define MAX_ROUNDS 101

@@ -7,7 +7,7 @@
  * frames nobody may send there (hygiene), MPTCP SYNs from outside the
  * subscriber prefixes (origin check), and admission by subscriber class
  * (SYN rate, subflow budget). `xmcp classify` loads this program alone,
- * `xmcp attach` with the tc reader of steer.bpf.c (user/datapath.h).
+ * `xmcp attach` with the tc reader of steer.bpf.c (user/kernel/datapath.h).
  *
  * Only SYN segments have their options walked: they are the only ones xmcp
  * acts on, and it keeps the cost of a data segment close to that of an

@@ -9,7 +9,7 @@
  *   local-destination and (HAG) mode-by-destination checks, and marks the
  *   segments of flows the daemon's sockets own for local delivery. On a
  *   HAG's server side it learns which servers speak MPTCP.
- * Each command loads only the one it attaches (user/datapath.c).
+ * Each command loads only the one it attaches (user/kernel/datapath.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -204,7 +204,7 @@ static __always_inline int bad_addresses(const struct bpf_sock_tuple *t, int v6)
  * or broadcast, multicast)? Then it is for a service here, which gets it as
  * it would without xmcp: never relayed into itself. A device without
  * forwarding gives no answer (BPF_FIB_LKUP_RET_FWD_DISABLED): the daemon's
- * own check (user/dest.c) refuses such a destination then.
+ * own check (user/daemon/dest.c) refuses such a destination then.
  */
 static __always_inline int dest_is_local(struct __sk_buff *skb, const struct bpf_sock_tuple *t, int v6)
 {

@@ -88,7 +88,7 @@ struct xmcp_daemon_stats {
 	__u64 sessions_refused; /* a subscriber address at its class's max_sessions: reset */
 	__u64 bytes_up;		/* client -> server */
 	__u64 bytes_down;
-	__u64 dest_refused; /* server legs never opened: the destination check refused them (user/dest.h) */
+	__u64 dest_refused; /* server legs never opened: the destination check refused them (user/daemon/dest.h) */
 	__u64 fd_exhausted; /* times the listeners paused for want of file descriptors */
 	__u64 no_head;	    /* connections reset before their MP_CONVERT head came (head_timeout, FIN, RST) */
 	__u64 fd_refused;   /* connections reset for want of a file descriptor */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for the MP_CONVERT decoder (user/mp_convert.c), which
+ * libFuzzer target for the MP_CONVERT decoder (user/lib/mp_convert.c), which
  * parses bytes straight off the network on the MCP and the HAG. Besides
  * "no crash, no out-of-bounds read" (ASan, UBSan), it checks what a caller
  * relies on:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the one destination check (user/dest.c) and the address
+ * Unit tests of the one destination check (user/daemon/dest.c) and the address
  * rules it shares with the datapath (include/xmcp_addr.h): IPv4-mapped
  * addresses are IPv4, special blocks are refused (at their edges too), the
  * policy's forbidden prefixes, and this host's own addresses.
@@ -15,7 +15,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 
-#include "dest.h"
+#include "daemon/dest.h"
 #include "tap.h"
 #include "xmcp_addr.h"
 

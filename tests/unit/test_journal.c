@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the undo journal (user/journal.c): what it writes, the
+ * Unit tests of the undo journal (user/install/journal.c): what it writes, the
  * bookkeeping of a reload (mark, undo, commit), undo newest first, and
  * recovery from a journal left by another process (dead, alive, a zombie,
  * a reused pid, a dead namespace's), or one that is cut off or corrupt.
@@ -25,9 +25,9 @@
 
 #include <json-c/json.h>
 
-#include "journal.h"
+#include "install/journal.h"
 #include "tap.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char run_dir[80], work[64], jpath[160], err[4096];
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the policy check (user/policy.c, docs/policy.md): the
+ * Unit tests of the policy check (user/policy/policy.c, docs/policy.md): the
  * example policies load; every kind of bad value is refused with one line
  * "FILE: field.path: what is wrong" naming the field; the defaults are the
  * documented ones; the public helpers (prefixes, classes, modes, paths).
@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 #include <linux/mptcp.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 #include "tap.h"
 
 static char dir[64], file[96], err[4096];
@@ -536,7 +536,7 @@ static void test_examples(void)
 
 /*
  * A live reload compares the running policy with the new one field by
- * field, byte for byte (fixed_field and sync_* in user/cmd_run.c, static
+ * field, byte for byte (fixed_field and sync_* in user/cli/cmd_run.c, static
  * there, so not reachable from here). What that comparison relies on is
  * policy_load's: one spelling of each prefix, and a struct that is all
  * zeroes wherever the policy says nothing, whatever was there before.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the relay's state machine (user/relay.c), driven by an
+ * Unit tests of the relay's state machine (user/relay/relay.c), driven by an
  * event loop like the daemon's (cmd_run.c: epoll_wait, each handler,
  * relay_drain, relay_reap). The legs are AF_UNIX stream socketpairs where
  * the relay takes any stream socket, and loopback TCP connections of this
@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "evloop.h"
-#include "relay.h"
+#include "lib/evloop.h"
+#include "relay/relay.h"
 #include "tap.h"
-#include "util.h"
+#include "lib/util.h"
 
 static int epfd;
 

@@ -21,19 +21,19 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
-#include "admission.h"
-#include "cmds.h"
-#include "control.h"
-#include "daemon.h"
-#include "dest.h"
-#include "flows.h"
-#include "metrics.h"
-#include "privs.h"
-#include "relay.h"
+#include "daemon/admission.h"
+#include "cli/cmds.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "daemon/dest.h"
+#include "daemon/flows.h"
+#include "daemon/metrics.h"
+#include "kernel/privs.h"
+#include "relay/relay.h"
 #include "roles/roles.h"
-#include "shaping.h"
-#include "stats.h"
-#include "util.h"
+#include "kernel/shaping.h"
+#include "lib/stats.h"
+#include "lib/util.h"
 #include "xmcp.skel.h"
 
 #define MAX_EVENTS 64
@@ -372,7 +372,7 @@ static json_object *daemon_summary(void *arg)
 	return o;
 }
 
-/* The control socket's requests (user/control.h): "flows" for `xmcp flows`, "summary" for stats. */
+/* The control socket's requests (user/daemon/control.h): "flows" for `xmcp flows`, "summary" for stats. */
 static json_object *control_answer(void *arg, const char *request)
 {
 	struct daemon *d = arg;
@@ -399,7 +399,7 @@ static void loop(struct daemon *d)
 			h->fn(h, ev[i].events);
 		}
 		relay_drain(d->relay);
-		/* what ended in this batch is freed only now (user/evloop.h) */
+		/* what ended in this batch is freed only now (user/lib/evloop.h) */
 		if (d->role->after_batch)
 			d->role->after_batch(d);
 		relay_reap(d->relay);

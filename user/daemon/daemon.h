@@ -29,10 +29,10 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "datapath.h"
-#include "evloop.h"
-#include "journal.h"
-#include "policy.h"
+#include "kernel/datapath.h"
+#include "lib/evloop.h"
+#include "install/journal.h"
+#include "policy/policy.h"
 
 struct role_ops;
 struct role_state;
@@ -45,7 +45,7 @@ struct daemon {
 	struct role_state *rs;	    /* the role's own modules (each role file defines it) */
 	struct dp dp;
 	bool dp_open;
-	struct journal journal;	    /* every change to the system, to undo (user/journal.h) */
+	struct journal journal;	    /* every change to the system, to undo (user/install/journal.h) */
 	bool journaled;
 	bool warned_no_meta;
 	int listen_fd[2];
@@ -56,7 +56,7 @@ struct daemon {
 	struct metrics *metrics;   /* GET /metrics, when the policy has "metrics" */
 	struct relay *relay;
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
-	struct dest_check *dest;   /* where server legs may go (user/dest.h) */
+	struct dest_check *dest;   /* where server legs may go (user/daemon/dest.h) */
 	struct ev_handler on_listen4, on_listen6, on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */

@@ -15,12 +15,12 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "admission.h"
-#include "daemon.h"
-#include "dest.h"
-#include "relay.h"
+#include "daemon/admission.h"
+#include "daemon/daemon.h"
+#include "daemon/dest.h"
+#include "relay/relay.h"
 #include "roles/roles.h"
-#include "util.h"
+#include "lib/util.h"
 #include "xmcp_maps.h"
 
 /* Connections taken per listener wakeup: a flood can't hold the loop from the rest. */
@@ -164,7 +164,7 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
 		 proto == IPPROTO_MPTCP ? "mptcp" : proto == IPPROTO_TCP ? "tcp" : "?");
 }
 
-/* A destination no server leg may have (user/dest.h): say so under -v; true to refuse. */
+/* A destination no server leg may have (user/daemon/dest.h): say so under -v; true to refuse. */
 static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server)
 {
 	const char *why = dest_refused(d->dest, d->pol, server);

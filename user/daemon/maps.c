@@ -11,11 +11,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "admission.h"
-#include "daemon.h"
-#include "modes.h"
+#include "daemon/admission.h"
+#include "daemon/daemon.h"
+#include "policy/modes.h"
 #include "roles/roles.h"
-#include "util.h"
+#include "lib/util.h"
 #include "xmcp.skel.h"
 
 int maps_attach_devices(struct daemon *d)

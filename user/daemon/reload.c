@@ -15,11 +15,11 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "admission.h"
-#include "daemon.h"
-#include "relay.h"
+#include "daemon/admission.h"
+#include "daemon/daemon.h"
+#include "relay/relay.h"
 #include "roles/roles.h"
-#include "util.h"
+#include "lib/util.h"
 
 /* The first field a live reload can't change (a restart can), or NULL. */
 static const char *fixed_field(const struct policy *a, const struct policy *b)

@@ -5,7 +5,7 @@
  * as plain TCP to the original destination, from the original source. A
  * destination in hybrid mode gets an MPTCP server leg (the datapath learns
  * from its SYN+ACK whether the server speaks MPTCP); with the marker, an
- * MPTCP client's stream must begin with it (user/head.c) before its pair
+ * MPTCP client's stream must begin with it (user/roles/head.c) before its pair
  * is made; with terminate_tcp, subscribers' plain TCP is taken too.
  */
 #include <netinet/in.h>
@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 
 #include "daemon/daemon.h"
-#include "head.h"
+#include "roles/head.h"
 #include "mp_convert.h"
-#include "roles.h"
-#include "admission.h"
-#include "util.h"
+#include "roles/roles.h"
+#include "daemon/admission.h"
+#include "lib/util.h"
 #include "xmcp.skel.h"
 
 struct role_state {

@@ -4,15 +4,15 @@
  * transparent TCP listener; each connection is carried on as MPTCP to the
  * original destination, from the original source (IP_TRANSPARENT). With
  * the marker, its SYN says so to the HAG; off-path, it goes to an MCP with
- * an MP_CONVERT head naming the server (user/upstream.c).
+ * an MP_CONVERT head naming the server (user/roles/upstream.c).
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 
 #include "daemon/daemon.h"
-#include "relay.h"
-#include "roles.h"
-#include "upstream.h"
+#include "relay/relay.h"
+#include "roles/roles.h"
+#include "roles/upstream.h"
 #include "xmcp_maps.h"
 
 struct role_state {

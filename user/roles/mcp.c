@@ -2,15 +2,15 @@
 /*
  * The MCP of the MP_CONVERT plain mode: MPTCP connections from subscribers
  * arrive with an MP_CONVERT head (SYN data, or the head of the stream)
- * naming the server; user/mcp.c waits for it, checks it and opens the
+ * naming the server; user/roles/mcp_convert.c waits for it, checks it and opens the
  * server leg. Origin checks are always on.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 
 #include "daemon/daemon.h"
-#include "mcp.h"
-#include "roles.h"
+#include "roles/mcp_convert.h"
+#include "roles/roles.h"
 #include "xmcp.skel.h"
 
 struct role_state {

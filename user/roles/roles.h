@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 struct daemon;
 struct session;
@@ -49,7 +49,7 @@ struct role_ops {
 			  const struct sockaddr_storage *server, struct session *sess);
 	/* every second: the role's deadlines */
 	void (*tick)(struct daemon *d);
-	/* after each batch of events: what ended is freed (user/evloop.h) */
+	/* after each batch of events: what ended is freed (user/lib/evloop.h) */
 	void (*after_batch)(struct daemon *d);
 	/* how long the loop may sleep for the role (ms; -1: no limit) */
 	int (*wait_ms)(const struct daemon *d);

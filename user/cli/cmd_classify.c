@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xmcp classify [-j] FILE.pcap: run each captured frame through the real
+ * XDP classifier (BPF_PROG_TEST_RUN) and print its class, one line each.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/cmds.h"
+#include "mp_convert.h"
+#include "lib/pcapio.h"
+#include "lib/testrun.h"
+#include "lib/util.h"
+
+#define ETH_HDR_LEN 14
+
+struct classify_ctx {
+	struct xmcp_testrun tr;
+	int json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: xmcp classify [-j] FILE.pcap\n"
+		"\n"
+		"Runs every frame of an Ethernet capture through xmcp's XDP classifier\n"
+		"(the real program, with BPF_PROG_TEST_RUN) and prints one line per frame:\n"
+		"its number, its class and, for MP_CONVERT SYNs, what the options carry.\n"
+		"Nothing is attached and no pinned state is touched. Frames shorter than\n"
+		"an Ethernet header are reported as malformed without being run.\n"
+		"\n"
+		"  -j, --json     JSON Lines: {\"n\":1,\"class\":\"syn\"}\n"
+		"  -v, --verbose  show libbpf's messages\n");
+}
+
+static void add_addr(json_object *o, const char *key, const struct mpc_option *opt)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(opt->family == 4 ? AF_INET : AF_INET6, opt->addr, buf, sizeof(buf));
+	json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+/* The keys the options carry; proto only when it is not the default TCP. */
+static json_object *convert_json(const struct xmcp_meta *m, const unsigned char *pkt, size_t len)
+{
+	json_object *o = json_object_new_object();
+	struct mpc_option opt;
+	unsigned int i;
+
+	for (i = 0; i < m->n_convert && i < XMCP_MPC_MAX; i++) {
+		size_t off = m->convert_off[i];
+		int src;
+
+		if (off >= len || mpc_decode(pkt + off, len - off, &opt) < 0)
+			continue;
+		src = opt.dir == MPC_DIR_SRC;
+		if (opt.family)
+			add_addr(o, src ? "src" : "dst", &opt);
+		if (opt.has_port)
+			json_object_object_add(o, src ? "sport" : "dport", json_object_new_int(opt.port));
+		if (opt.proto != MPC_PROTO_TCP)
+			json_object_object_add(o, "proto", json_object_new_int(opt.proto));
+	}
+	return o;
+}
+
+static json_object *packet_json(unsigned long n, const struct xmcp_meta *m,
+				const unsigned char *pkt, size_t len)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "n", json_object_new_int64(n));
+	json_object_object_add(o, "class", json_object_new_string(xmcp_class_name(m->cls)));
+	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT)
+		json_object_object_add(o, "convert", convert_json(m, pkt, len));
+	if (m->cls == XMCP_CLASS_MALFORMED)
+		json_object_object_add(o, "reason",
+				       json_object_new_string(xmcp_malformed_name(m->reason)));
+	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
+		json_object_object_add(o, "reason", json_object_new_string(mpc_errname(m->convert_err)));
+	return o;
+}
+
+/* Text form: the JSON's fields as key=value after the number and class. */
+static void print_text(json_object *o)
+{
+	json_object *conv, *reason;
+
+	printf("%ld %s", (long)json_object_get_int64(json_object_object_get(o, "n")),
+	       json_object_get_string(json_object_object_get(o, "class")));
+	if (json_object_object_get_ex(o, "convert", &conv)) {
+		json_object_object_foreach(conv, key, val)
+			printf(" %s=%s", key, json_object_get_string(val));
+	}
+	if (json_object_object_get_ex(o, "reason", &reason))
+		printf(" reason=%s", json_object_get_string(reason));
+	putchar('\n');
+}
+
+static int classify_one(void *arg, unsigned long n, const unsigned char *pkt, size_t caplen,
+			size_t wirelen)
+{
+	struct classify_ctx *c = arg;
+	struct xmcp_meta m = { .cls = XMCP_CLASS_MALFORMED, .reason = XMCP_MF_ETH_TRUNC };
+	json_object *o;
+	int err;
+
+	if (caplen >= ETH_HDR_LEN) {
+		err = testrun_classify(&c->tr, pkt, caplen, &m);
+		if (err) {
+			xmcp_err("packet %lu: the classifier could not run: %s", n, strerror(-err));
+			return -1;
+		}
+	}
+	o = packet_json(n, &m, pkt, caplen);
+	if (c->json)
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_text(o);
+	json_object_put(o);
+	return 0;
+}
+
+int cmd_classify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		XMCP_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct classify_ctx c = { 0 };
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (opt == 'j') {
+			c.json = 1;
+			continue;
+		}
+		ret = xmcp_common_opt(opt, optarg);
+		if (ret) {
+			usage(ret > 0 ? stdout : stderr);
+			return ret > 0 ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (xmcp_require_root())
+		return 1;
+	if (testrun_open(&c.tr))
+		return 1;
+	ret = pcap_each_packet(argv[optind], classify_one, &c);
+	fflush(stdout);
+	testrun_close(&c.tr);
+	return ret ? 1 : 0;
+}

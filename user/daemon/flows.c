@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The daemon's pairs as JSON, for the control socket: "flows" (each pair
+ * with its legs and subflows, `xmcp flows`) and "summary" (subflows per
+ * path, sessions per class, the daemon's counters: `xmcp stats`).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/mptcp.h>
+
+#include "daemon/flows.h"
+#include "kernel/netlink.h"
+#include "lib/util.h"
+
+#define MAX_SUBFLOWS 16
+
+/* "a.b.c.d:port" or "[x::y]:port" */
+static json_object *sa_json(const struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN], out[INET6_ADDRSTRLEN + 10];
+
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+		return NULL;
+	inet_ntop(ss->ss_family, xmcp_sa_addr(ss), a, sizeof(a));
+	snprintf(out, sizeof(out), ss->ss_family == AF_INET ? "%s:%d" : "[%s]:%d", a, xmcp_sa_port(ss));
+	return json_object_new_string(out);
+}
+
+static json_object *peer_json(int fd)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+
+	return getpeername(fd, (struct sockaddr *)&ss, &len) ? NULL : sa_json(&ss);
+}
+
+/*
+ * The path of a subflow: the device its packets to the peer leave by
+ * (ifname, "" without a route) and the policy's path there, or NULL.
+ */
+static const struct pol_path *subflow_path(const struct sockaddr_storage *remote, const struct policy *p,
+					   char ifname[IF_NAMESIZE])
+{
+	int oif = nl_route_oif(remote->ss_family, xmcp_sa_addr(remote), NULL);
+
+	if (oif <= 0 || !if_indextoname(oif, ifname)) {
+		ifname[0] = '\0';
+		return NULL;
+	}
+	return policy_path_of(p, ifname);
+}
+
+static void add_path(json_object *sf, const struct sockaddr_storage *remote, const struct policy *p)
+{
+	char ifname[IF_NAMESIZE];
+	const struct pol_path *path = subflow_path(remote, p, ifname);
+
+	if (!ifname[0])
+		return;
+	json_object_object_add(sf, "interface", json_object_new_string(ifname));
+	if (!path)
+		return;
+	json_object_object_add(sf, "path", json_object_new_string(path->name));
+	json_object_object_add(sf, "access", json_object_new_string(path->access));
+	json_object_object_add(sf, "backup", json_object_new_boolean(path->backup));
+}
+
+struct subflow_addrs {
+	struct mptcp_subflow_data d;
+	struct mptcp_subflow_addrs a[MAX_SUBFLOWS];
+};
+
+/* The subflows' addresses of an MPTCP socket (MPTCP_SUBFLOW_ADDRS); how many, 0 when it fell back. */
+static unsigned int get_subflows(int fd, struct subflow_addrs *buf)
+{
+	socklen_t len = sizeof(*buf);
+
+	memset(buf, 0, sizeof(*buf));
+	buf->d.size_subflow_data = sizeof(struct mptcp_subflow_data);
+	buf->d.size_user = sizeof(struct mptcp_subflow_addrs);
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, buf, &len))
+		return 0;
+	return buf->d.num_subflows < MAX_SUBFLOWS ? buf->d.num_subflows : MAX_SUBFLOWS;
+}
+
+/* Subflow i's address, side local or remote, as a sockaddr_storage. */
+static void subflow_addr(const struct subflow_addrs *buf, unsigned int i, bool remote,
+			 struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out, remote ? (const void *)&buf->a[i].ss_remote : (const void *)&buf->a[i].ss_local,
+	       sizeof(buf->a[i].ss_remote));
+}
+
+/* The subflows of an MPTCP socket, each with its path. */
+static json_object *subflows_json(int fd, const struct policy *p)
+{
+	struct subflow_addrs buf;
+	json_object *arr = json_object_new_array();
+	unsigned int i, n = get_subflows(fd, &buf);
+
+	for (i = 0; i < n; i++) {
+		json_object *sf = json_object_new_object();
+		struct sockaddr_storage l, r;
+
+		subflow_addr(&buf, i, false, &l);
+		subflow_addr(&buf, i, true, &r);
+		json_object_object_add(sf, "local", sa_json(&l));
+		json_object_object_add(sf, "remote", sa_json(&r));
+		add_path(sf, &r, p);
+		json_object_array_add(arr, sf);
+	}
+	return arr;
+}
+
+/* The leg whose subflows count: MPTCP toward the HAG on an HCPE, from the client elsewhere; -1 if none. */
+static int mptcp_leg(const struct relay_pair_info *pi)
+{
+	if (xmcp_sock_protocol(pi->server_fd) == IPPROTO_MPTCP)
+		return pi->server_fd;
+	return xmcp_sock_protocol(pi->client_fd) == IPPROTO_MPTCP ? pi->client_fd : -1;
+}
+
+static const char *proto_name(int fd)
+{
+	int proto = xmcp_sock_protocol(fd);
+
+	return proto == IPPROTO_MPTCP ? "mptcp" : proto == IPPROTO_TCP ? "tcp" : "?";
+}
+
+struct flows_ctx {
+	json_object *arr;
+	const struct policy *pol;
+};
+
+static void add_pair(void *arg, const struct relay_pair_info *pi)
+{
+	struct flows_ctx *c = arg;
+	json_object *f = json_object_new_object();
+	int mfd = mptcp_leg(pi);
+
+	json_object_object_add(f, "client", peer_json(pi->client_fd));
+	json_object_object_add(f, "server", peer_json(pi->server_fd));
+	json_object_object_add(f, "client_proto", json_object_new_string(proto_name(pi->client_fd)));
+	json_object_object_add(f, "server_proto", json_object_new_string(proto_name(pi->server_fd)));
+	json_object_object_add(f, "age", json_object_new_int64(pi->age));
+	json_object_object_add(f, "bytes_up", json_object_new_int64(pi->bytes[0]));
+	json_object_object_add(f, "bytes_down", json_object_new_int64(pi->bytes[1]));
+	json_object_object_add(f, "connected", json_object_new_boolean(pi->connected));
+	json_object_object_add(f, "subflows", mfd >= 0 ? subflows_json(mfd, c->pol) : json_object_new_array());
+	json_object_array_add(c->arr, f);
+}
+
+json_object *flows_json(struct relay *r, const struct policy *p)
+{
+	json_object *root = json_object_new_object();
+	struct flows_ctx c = { .arr = json_object_new_array(), .pol = p };
+
+	relay_foreach(r, add_pair, &c);
+	json_object_object_add(root, "role", json_object_new_string(policy_role_name(p->role)));
+	json_object_object_add(root, "flows", c.arr);
+	return root;
+}
+
+/* Each pair's subflows, counted by the policy path they leave by (paths[i] -> n[i]). */
+struct path_count {
+	const struct policy *pol;
+	int n[POL_MAX_PATHS];
+};
+
+static void count_pair(void *arg, const struct relay_pair_info *pi)
+{
+	struct path_count *c = arg;
+	struct subflow_addrs buf;
+	struct sockaddr_storage r;
+	char ifname[IF_NAMESIZE];
+	int mfd = mptcp_leg(pi);
+	unsigned int i, n = mfd >= 0 ? get_subflows(mfd, &buf) : 0;
+
+	for (i = 0; i < n; i++) {
+		const struct pol_path *path;
+
+		subflow_addr(&buf, i, true, &r);
+		path = subflow_path(&r, c->pol, ifname);
+		if (path)
+			c->n[path - c->pol->paths]++;
+	}
+}
+
+json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions)
+{
+	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
+		    *classes = json_object_new_array();
+	struct path_count counts = { .pol = p };
+	unsigned int i;
+
+	/* no JSON of every flow on the way: a scrape of thousands of pairs should stay cheap */
+	relay_foreach(r, count_pair, &counts);
+
+	for (i = 0; i < p->n_paths; i++) {
+		const struct pol_path *pp = &p->paths[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(pp->name));
+		json_object_object_add(o, "interface", json_object_new_string(pp->ifname));
+		json_object_object_add(o, "access", json_object_new_string(pp->access));
+		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
+		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
+		json_object_object_add(o, "subflows", json_object_new_int(counts.n[i]));
+		json_object_array_add(paths, o);
+	}
+	for (i = 0; i < p->n_classes; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(p->classes[i].name));
+		json_object_object_add(o, "sessions", json_object_new_int64(class_sessions ? class_sessions[i] : 0));
+		json_object_object_add(o, "max_sessions", json_object_new_int64(p->classes[i].max_sessions));
+		json_object_array_add(classes, o);
+	}
+	json_object_object_add(root, "paths", paths);
+	json_object_object_add(root, "classes", classes);
+	return root;
+}

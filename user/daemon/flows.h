@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `xmcp flows`: the daemon's pairs with their MPTCP subflows, as the
+ * control socket's "flows" answer (built in the daemon) and as text or
+ * JSON on the command line.
+ */
+#ifndef XMCP_FLOWS_H
+#define XMCP_FLOWS_H
+
+#include <json-c/json.h>
+
+#include "policy/policy.h"
+#include "relay/relay.h"
+
+/* Every pair of r, with addresses, age, bytes and the MPTCP leg's subflows. */
+json_object *flows_json(struct relay *r, const struct policy *p);
+
+/*
+ * What `xmcp stats` adds from the daemon: each path with its subflows open
+ * now, each subscriber class with its sessions (class_sessions[i] for
+ * p->classes[i]).
+ */
+json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions);
+
+#endif

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every change the daemon makes to the system outside its own process:
+ * the fwmark rule and local routes, MPTCP endpoints and limits, the TCP
+ * Fast Open sysctl. Each is recorded in the undo journal before it is made
+ * (user/install/journal.h), so teardown, a crash's recovery and a failed reload
+ * undo exactly what was done.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/mptcp.h>
+
+#include "daemon/daemon.h"
+#include "kernel/mptcp_pm.h"
+#include "kernel/netlink.h"
+#include "lib/util.h"
+
+#define RULE_PRIORITY 100
+
+/* One change with its journal entry before it; 0, or the change's negative errno (entry dropped). */
+static int journaled(struct daemon *d, const struct journal_entry *e, int (*change)(const struct journal_entry *e))
+{
+	int err;
+
+	if (journal_record(&d->journal, e))
+		return -EIO;
+	err = change(e);
+	if (err)
+		journal_forget_last(&d->journal);
+	return err;
+}
+
+static int add_rule(const struct journal_entry *e)
+{
+	return nl_fwmark_rule(true, e->family, e->a, e->b, e->c);
+}
+
+static int add_route(const struct journal_entry *e)
+{
+	return nl_local_default(true, e->family, e->a);
+}
+
+int install_routing(struct daemon *d)
+{
+	const struct policy *p = d->pol;
+	int fam, err = 0;
+
+	for (fam = AF_INET; !err && fam; fam = fam == AF_INET ? AF_INET6 : 0)
+		err = journaled(d, &(struct journal_entry){ .op = J_ROUTE, .family = fam, .a = p->table },
+				add_route);
+	for (fam = AF_INET; !err && fam; fam = fam == AF_INET ? AF_INET6 : 0)
+		err = journaled(d, &(struct journal_entry){ .op = J_RULE, .family = fam, .a = p->fwmark,
+							    .b = p->table, .c = RULE_PRIORITY },
+				add_rule);
+	if (err)
+		xmcp_err("cannot install the fwmark %#x rule / local route in table %u: %s%s", p->fwmark,
+			 p->table, strerror(-err),
+			 err == -EEXIST ? " (left by another daemon? pick another fwmark/table)" : "");
+	return err ? -1 : 0;
+}
+
+/*
+ * An endpoint with a port is a kernel listener on that address and port,
+ * which the kernel binds without SO_REUSEADDR: after a restart, a join
+ * subflow of the previous run that sits in TIME_WAIT (or still FIN_WAIT2,
+ * after thousands of pairs) on that address and port (seen in benchmark
+ * restarts: `ss` showed them) makes the bind fail with EADDRINUSE for up to
+ * 60 s. Their connections are closed and ours; remove them, as `ss -K`
+ * would, and try again.
+ */
+static int add_endpoint(const struct pm_endpoint *e)
+{
+	int err = pm_add_endpoint(e), gone;
+
+	/*
+	 * EBUSY: the previous run's endpoint went while its connections still
+	 * had subflows on the address, and the kernel keeps an implicit one in
+	 * its place (seen in benchmark restarts); it replaces it only for an
+	 * endpoint added without an id.
+	 */
+	if (err == -EBUSY && (gone = pm_del_implicit_clash(e)) > 0) {
+		fprintf(stderr, "xmcp: endpoint %u: replaced %d implicit endpoint(s) the kernel kept for its address\n",
+			e->id, gone);
+		err = pm_add_endpoint(e);
+	}
+	if (err != -EADDRINUSE || !e->port)
+		return err;
+	gone = nl_destroy_closed(e->family, e->addr, e->port);
+	if (gone > 0) {
+		fprintf(stderr, "xmcp: endpoint %u: removed %d closed connection(s) holding its port %u\n",
+			e->id, gone, e->port);
+		err = pm_add_endpoint(e);
+	}
+	return err;
+}
+
+/* A policy endpoint as the path manager takes it; -1 when its device is gone. */
+static int pm_endpoint_of(const struct pol_endpoint *pe, struct pm_endpoint *e)
+{
+	*e = (struct pm_endpoint){ .family = pe->addr.family, .id = pe->id, .flags = pe->flags, .port = pe->port };
+	memcpy(e->addr, pe->addr.addr, sizeof(e->addr));
+	return pe->ifname[0] && (e->ifindex = xmcp_ifindex(pe->ifname)) < 0 ? -1 : 0;
+}
+
+static int add_journaled_endpoint(const struct journal_entry *e)
+{
+	return add_endpoint(&e->ep);
+}
+
+/*
+ * An ADD_ADDR naming an IPv6 address and a port takes 30 bytes of TCP
+ * options (RFC 8684 3.4.1, its HMAC included); TCP timestamps take 12 of
+ * the 40 in the same segment. The kernel then drops the announcement
+ * (MPTcpExtAddAddrTxDrop, seen on 6.18) and no join ever comes: say so.
+ */
+static void warn_unannounceable(const struct pol_endpoint *pe, unsigned int i)
+{
+	long ts;
+
+	if (pe->addr.family != AF_INET6 || !pe->port || !(pe->flags & MPTCP_PM_ADDR_FLAG_SIGNAL) ||
+	    xmcp_sysctl_get("/proc/sys/net/ipv4/tcp_timestamps", &ts) || !ts)
+		return;
+	xmcp_err("warning: endpoints[%u]: an IPv6 address announced with a port does not fit in a segment "
+		 "beside TCP timestamps (30 + 12 > 40 option bytes): the kernel drops the announcement "
+		 "(MPTcpExtAddAddrTxDrop) and no join comes to it. Turn net.ipv4.tcp_timestamps off in "
+		 "this namespace, or announce an IPv4 address for the path",
+		 i);
+}
+
+/* endpoints[i] of a policy, over generic netlink, journaled; 0 or -1 after saying why. */
+static int add_policy_endpoint(struct daemon *d, const struct pol_endpoint *pe, unsigned int i)
+{
+	struct journal_entry je = { .op = J_ENDPOINT };
+	int err;
+
+	if (pm_endpoint_of(pe, &je.ep))
+		return -1;
+	err = journaled(d, &je, add_journaled_endpoint);
+	if (err)
+		xmcp_err("cannot add MPTCP endpoint %u (endpoints[%u]): %s%s", pe->id, i, strerror(-err),
+			 err == -EEXIST || err == -EINVAL ? " (its id or address already in use? "
+							    "see 'ip mptcp endpoint show')"
+							  : "");
+	else
+		warn_unannounceable(pe, i);
+	return err ? -1 : 0;
+}
+
+/* The path manager's limits to the policy's, the ones before recorded first. */
+static int set_limits(struct daemon *d, const struct policy *p)
+{
+	struct journal_entry e = { .op = J_LIMITS };
+	int err = pm_get_limits(&e.a, &e.b);
+
+	/* every change recorded: a failed reload goes back to the ones before it, a teardown to the first */
+	if (err || journal_record(&d->journal, &e)) {
+		xmcp_err("cannot read the MPTCP limits: %s", strerror(err ? -err : EIO));
+		return -1;
+	}
+	err = pm_set_limits(p->add_addr_accepted, p->subflows);
+	if (err)
+		xmcp_err("cannot set the MPTCP limits: %s", strerror(-err));
+	return err ? -1 : 0;
+}
+
+/* Limits first, then the policy's endpoints. */
+int install_mptcp(struct daemon *d)
+{
+	const struct policy *p = d->pol;
+	unsigned int i;
+
+	if (p->set_limits && set_limits(d, p))
+		return -1;
+	for (i = 0; i < p->n_endpoints; i++)
+		if (add_policy_endpoint(d, &p->endpoints[i], i))
+			return -1;
+	return 0;
+}
+
+/*
+ * The HAG of the marker mode takes the marker as SYN data (TCP Fast Open,
+ * no cookie). A SYN whose data the server does not take costs a round trip
+ * and, on this kernel, MPTCP itself: the client then sends that data with a
+ * DSS instead of the MP_CAPABLE third ACK and the server falls back to TCP
+ * (MPTcpExtMPCapableFallbackACK). The listener asks for no cookie itself;
+ * the server side has no per-socket switch, only this netns sysctl's bit 2.
+ */
+#define TFO_SERVER_ENABLE 0x2
+static int set_tfo(const struct journal_entry *e)
+{
+	return xmcp_sysctl_set(SYSCTL_TCP_FASTOPEN, e->value | TFO_SERVER_ENABLE);
+}
+
+int install_tfo_server(struct daemon *d)
+{
+	struct journal_entry e = { .op = J_SYSCTL, .text = SYSCTL_TCP_FASTOPEN };
+	int err = xmcp_sysctl_get(SYSCTL_TCP_FASTOPEN, &e.value);
+
+	if (!err && (e.value & TFO_SERVER_ENABLE))
+		return 0;
+	if (!err)
+		err = journaled(d, &e, set_tfo);
+	if (err) {
+		xmcp_err("cannot enable the TCP Fast Open server (net.ipv4.tcp_fastopen): %s",
+			 strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static bool has_endpoint(const struct policy *p, const struct pol_endpoint *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_endpoints; i++)
+		if (!memcmp(&p->endpoints[i], e, sizeof(*e)))
+			return true;
+	return false;
+}
+
+static int del_journaled_endpoint(const struct journal_entry *e)
+{
+	return pm_del_endpoint(e->ep.id);
+}
+
+/*
+ * The kernel's endpoints from the running policy's to np's, by difference:
+ * the ones np drops (or changes) go first, since a changed one keeps its
+ * id, then np's new ones; each change journaled (a removed one as one to
+ * add back), so a reload that fails undoes all of them. Removing an
+ * endpoint closes the subflows on its address; their connections go on
+ * over the others.
+ */
+int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np)
+{
+	struct journal_entry e = { .op = J_ENDPOINT_GONE };
+	unsigned int i;
+
+	for (i = 0; i < old->n_endpoints; i++) {
+		if (has_endpoint(np, &old->endpoints[i]))
+			continue;
+		if (pm_endpoint_of(&old->endpoints[i], &e.ep) || journaled(d, &e, del_journaled_endpoint)) {
+			xmcp_err("cannot remove MPTCP endpoint %u", old->endpoints[i].id);
+			return -1;
+		}
+	}
+	for (i = 0; i < np->n_endpoints; i++)
+		if (!has_endpoint(old, &np->endpoints[i]) && add_policy_endpoint(d, &np->endpoints[i], i))
+			return -1;
+	return 0;
+}
+
+/* The path manager's limits to np's, or back to the ones before xmcp's when np sets none. */
+int install_sync_limits(struct daemon *d, const struct policy *np)
+{
+	const struct journal_entry *first = NULL;
+	struct policy orig;
+	unsigned int i;
+
+	if (np->set_limits)
+		return set_limits(d, np);
+	for (i = 0; i < d->journal.n && !first; i++)
+		if (d->journal.e[i].op == J_LIMITS)
+			first = &d->journal.e[i];
+	if (!first)
+		return 0;
+	orig.add_addr_accepted = first->a;
+	orig.subflows = first->b;
+	return set_limits(d, &orig);
+}
+

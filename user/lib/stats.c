@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The counters of `xmcp stats`, read from the pinned maps and printed as a table, JSON or Prometheus text. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "cli/cmds.h"
+#include "kernel/datapath.h"
+#include "kernel/pins.h"
+#include "lib/stats.h"
+#include "lib/util.h"
+#include "xmcp_maps.h"
+
+struct path_bytes {
+	char dev[16];
+	struct xmcp_path_stats v;
+};
+
+struct stats {
+	struct xmcp_xdp_stats xdp;
+	struct xmcp_tc_stats tc;
+	struct xmcp_daemon_stats daemon;
+	unsigned int n_paths;
+	struct path_bytes paths[XMCP_MAX_IFACES];
+	json_object *summary; /* the daemon's paths and classes, or NULL */
+};
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static __u64 int_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? (__u64)json_object_get_int64(v) : 0;
+}
+
+/* The summary's list `key` ("paths", "classes"), or NULL (also when it is no list). */
+static json_object *summary_list(const struct stats *s, const char *key)
+{
+	return xmcp_json_array(s->summary, key);
+}
+
+int stats_percpu_sum(int fd, void *out, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	size_t stride = (value_size + 7) & ~(size_t)7, i, w, words = value_size / 8;
+	__u64 *vals, *sum = out;
+	__u32 key = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, stride);
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals))
+		err = -errno;
+	memset(out, 0, value_size);
+	for (i = 0; !err && i < (size_t)ncpu; i++)
+		for (w = 0; w < words; w++)
+			sum[w] += vals[i * stride / 8 + w];
+	free(vals);
+	return err;
+}
+
+/* stats_percpu_sum of the pinned map name. */
+/*
+ * The map NAME: pinned in the pin directory, else found through the
+ * programs on this namespace's devices (dp_find_map: a command started by
+ * `ip netns exec` does not see the pins of another). Says why when neither
+ * finds it, unless quiet.
+ */
+static int open_map(const char *name, bool quiet)
+{
+	int fd = pins_open_map_quiet(xmcp_pin_dir, name);
+
+	if (fd == -ENOENT)
+		fd = dp_find_map(name);
+	if (fd == -ENOENT && !quiet)
+		xmcp_err("xmcp is not attached anywhere in this network namespace (no %s/%s, and "
+			 "no device has xmcp's programs); 'xmcp attach DEV' first",
+			 xmcp_pin_dir, name);
+	else if (fd < 0 && !quiet)
+		xmcp_err("cannot open %s/%s: %s", xmcp_pin_dir, name, strerror(-fd));
+	return fd;
+}
+
+static int read_percpu_u64s(const char *name, void *out, size_t value_size)
+{
+	int fd = open_map(name, false), err;
+
+	if (fd < 0)
+		return fd;
+	err = stats_percpu_sum(fd, out, value_size);
+	if (err)
+		xmcp_err("cannot read %s/%s: %s", xmcp_pin_dir, name, strerror(-err));
+	close(fd);
+	return err;
+}
+
+static __u64 field(const struct xmcp_class_counts *c, unsigned int i)
+{
+	return ((const __u64 *)c)[i];
+}
+
+/* The single-number counters, each once: name (JSON and Prometheus), where, and what it means. */
+enum src { XDP, TC, DAEMON };
+static const struct scalar {
+	const char *name;
+	enum src src;
+	size_t off;
+	const char *help;
+} scalars[] = {
+#define X(n, s, type, f, h) { n, s, offsetof(type, f), h }
+	X("meta_unavailable", XDP, struct xmcp_xdp_stats, meta_unavailable, "Packets the driver gave no room for metadata."),
+	X("tc_no_meta", TC, struct xmcp_tc_stats, no_meta, "Packets that reached tc without metadata."),
+	X("steered", TC, struct xmcp_tc_stats, steered, "SYNs handed to the daemon's listener."),
+	X("flow_marked", TC, struct xmcp_tc_stats, flow_marked, "Segments of the daemon's flows marked for local delivery."),
+	X("no_listener", TC, struct xmcp_tc_stats, no_listener, "SYNs to steer while the daemon's listener was missing."),
+	X("not_subscriber", TC, struct xmcp_tc_stats, not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, left alone."),
+	X("mcp_invalid", XDP, struct xmcp_xdp_stats, mcp_invalid, "MCP: SYNs with an invalid MP_CONVERT, dropped in XDP."),
+	X("origin_not_subscriber", XDP, struct xmcp_xdp_stats, origin_not_subscriber, "MPTCP SYNs from outside the subscriber prefixes, dropped in XDP (MCP; HAG with origin_check)."),
+	X("bad_addr", TC, struct xmcp_tc_stats, bad_addr, "SYNs to steer from or to an address no relayed connection may have, dropped."),
+	X("local_dest", TC, struct xmcp_tc_stats, local_dest, "SYNs to steer addressed to this gateway itself, left to its own stack."),
+	X("fd_exhausted", DAEMON, struct xmcp_daemon_stats, fd_exhausted, "Times the daemon ran out of file descriptors and paused its listeners for a second."),
+	X("fd_refused", DAEMON, struct xmcp_daemon_stats, fd_refused, "Connections reset for want of a file descriptor."),
+	X("no_head", DAEMON, struct xmcp_daemon_stats, no_head, "Connections reset before their MP_CONVERT head arrived (head_timeout, or closed first)."),
+	X("dest_refused", DAEMON, struct xmcp_daemon_stats, dest_refused, "Server legs refused by the destination check (special, forbidden or local addresses)."),
+	X("convert_no_mpc", TC, struct xmcp_tc_stats, convert_no_mpc, "MP_CONVERT SYNs without MP_CAPABLE, ignored."),
+	X("passed_transparent", TC, struct xmcp_tc_stats, passed_transparent, "HAG: MPTCP SYNs let through by a transparent rule."),
+	X("passed_learned", TC, struct xmcp_tc_stats, passed_learned, "HAG: MPTCP SYNs let through to a server learned MPTCP-capable (hybrid)."),
+	X("synack_not_ours", TC, struct xmcp_tc_stats, synack_not_ours, "HAG: SYN+ACKs with MP_CAPABLE that answered no SYN of the daemon's: not learned from (hybrid)."),
+	X("learned", TC, struct xmcp_tc_stats, learned, "HAG: SYN+ACKs with MP_CAPABLE that taught or refreshed a server (hybrid)."),
+	X("malformed_dropped", XDP, struct xmcp_xdp_stats, malformed_dropped, "Frames xmcp cannot parse arriving on an access device, dropped in XDP."),
+	X("bad_source", XDP, struct xmcp_xdp_stats, bad_source, "IPv6 frames from an IPv4-mapped source arriving on an access device, dropped in XDP."),
+	X("syn_rate_limited", XDP, struct xmcp_xdp_stats, syn_rate_limited, "SYNs over their subscriber class's rate, dropped in XDP."),
+	X("join_over_limit", XDP, struct xmcp_xdp_stats, join_over_limit, "MP_JOIN SYNs past their connection's subflow limit, dropped in XDP."),
+	X("sessions_refused", DAEMON, struct xmcp_daemon_stats, sessions_refused, "Connections reset: the subscriber was at its class's max_sessions."),
+	X("pairs_opened", DAEMON, struct xmcp_daemon_stats, pairs_opened, "Pairs the daemon relayed."),
+	X("pairs_closed", DAEMON, struct xmcp_daemon_stats, pairs_closed, "Pairs that ended with a close."),
+	X("pairs_aborted", DAEMON, struct xmcp_daemon_stats, pairs_aborted, "Pairs that ended with a reset."),
+	X("pairs_active", DAEMON, struct xmcp_daemon_stats, pairs_active, "Pairs open now (a gauge)."),
+	X("connect_failed", DAEMON, struct xmcp_daemon_stats, connect_failed, "Server legs that failed to connect."),
+	X("idle_expired", DAEMON, struct xmcp_daemon_stats, idle_expired, "Pairs reset after their idle lifetime."),
+	X("bytes_up", DAEMON, struct xmcp_daemon_stats, bytes_up, "Bytes relayed client to server."),
+	X("bytes_down", DAEMON, struct xmcp_daemon_stats, bytes_down, "Bytes relayed server to client."),
+#undef X
+};
+#define N_SCALARS (sizeof(scalars) / sizeof(scalars[0]))
+
+static __u64 scalar(const struct stats *s, const struct scalar *c)
+{
+	const void *base = c->src == XDP ? (const void *)&s->xdp : c->src == TC ? (const void *)&s->tc
+										   : (const void *)&s->daemon;
+
+	return *(const __u64 *)((const char *)base + c->off);
+}
+
+/* The summary's path whose interface is dev, or NULL. */
+static json_object *path_of_dev(const struct stats *s, const char *dev)
+{
+	json_object *paths = summary_list(s, "paths");
+	size_t k;
+
+	for (k = 0; paths && k < json_object_array_length(paths); k++)
+		if (!strcmp(str_of(json_object_array_get_idx(paths, k), "interface"), dev))
+			return json_object_array_get_idx(paths, k);
+	return NULL;
+}
+
+/* Per access device: MPTCP subflow traffic, and the path's name, type and subflows when a daemon says. */
+static json_object *paths_json(const struct stats *s)
+{
+	json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < s->n_paths; i++) {
+		json_object *d = json_object_new_object(), *p = path_of_dev(s, s->paths[i].dev);
+
+		json_object_object_add(d, "rx_packets", json_object_new_int64(s->paths[i].v.rx_packets));
+		json_object_object_add(d, "rx_bytes", json_object_new_int64(s->paths[i].v.rx_bytes));
+		json_object_object_add(d, "tx_packets", json_object_new_int64(s->paths[i].v.tx_packets));
+		json_object_object_add(d, "tx_bytes", json_object_new_int64(s->paths[i].v.tx_bytes));
+		if (p) {
+			json_object_object_add(d, "path", json_object_new_string(str_of(p, "name")));
+			json_object_object_add(d, "access", json_object_new_string(str_of(p, "access")));
+			json_object_object_add(d, "subflows", json_object_new_int64(int_of(p, "subflows")));
+		}
+		json_object_object_add(o, s->paths[i].dev, d);
+	}
+	return o;
+}
+
+static json_object *classes_json(const struct stats *s)
+{
+	json_object *o = json_object_new_object(), *classes = summary_list(s, "classes");
+	size_t k;
+
+	for (k = 0; classes && k < json_object_array_length(classes); k++) {
+		json_object *c = json_object_array_get_idx(classes, k), *d = json_object_new_object();
+
+		json_object_object_add(d, "sessions", json_object_new_int64(int_of(c, "sessions")));
+		json_object_object_add(d, "max_sessions", json_object_new_int64(int_of(c, "max_sessions")));
+		json_object_object_add(o, str_of(c, "name"), d);
+	}
+	return o;
+}
+
+static json_object *stats_json(const struct stats *s)
+{
+	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
+		    *mf = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < XMCP_CLASS_MAX; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "packets", json_object_new_int64(field(&s->xdp.packets, i)));
+		json_object_object_add(c, "bytes", json_object_new_int64(field(&s->xdp.bytes, i)));
+		json_object_object_add(c, "tc", json_object_new_int64(field(&s->tc.meta, i)));
+		json_object_object_add(cls, xmcp_class_name(i), c);
+	}
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		json_object_object_add(mf, xmcp_malformed_name(i),
+				       json_object_new_int64(((const __u64 *)&s->xdp.malformed)[i - 1]));
+	json_object_object_add(root, "classes", cls);
+	json_object_object_add(root, "malformed", mf);
+	for (i = 0; i < N_SCALARS; i++)
+		json_object_object_add(root, scalars[i].name, json_object_new_int64(scalar(s, &scalars[i])));
+	json_object_object_add(root, "paths", paths_json(s));
+	json_object_object_add(root, "subscriber_classes", classes_json(s));
+	return root;
+}
+
+static void print_paths_table(FILE *f, const struct stats *s)
+{
+	json_object *classes = summary_list(s, "classes");
+	unsigned int i;
+	size_t k;
+
+	if (s->n_paths)
+		fprintf(f, "\nMPTCP subflows of converted connections, by access device:\n");
+	for (i = 0; i < s->n_paths; i++) {
+		json_object *p = path_of_dev(s, s->paths[i].dev);
+		const struct xmcp_path_stats *v = &s->paths[i].v;
+
+		fprintf(f, "  %-8s in %llu packets %llu bytes, out %llu packets %llu bytes", s->paths[i].dev,
+			(unsigned long long)v->rx_packets, (unsigned long long)v->rx_bytes,
+			(unsigned long long)v->tx_packets, (unsigned long long)v->tx_bytes);
+		if (p)
+			fprintf(f, "; path %s (%s), %llu subflows now", str_of(p, "name"), str_of(p, "access"),
+				(unsigned long long)int_of(p, "subflows"));
+		fprintf(f, "\n");
+	}
+	if (classes && json_object_array_length(classes))
+		fprintf(f, "\nsessions by subscriber class:");
+	for (k = 0; classes && k < json_object_array_length(classes); k++) {
+		json_object *c = json_object_array_get_idx(classes, k);
+
+		fprintf(f, " %s=%llu", str_of(c, "name"), (unsigned long long)int_of(c, "sessions"));
+		if (int_of(c, "max_sessions"))
+			fprintf(f, "/%llu", (unsigned long long)int_of(c, "max_sessions"));
+	}
+	if (classes && json_object_array_length(classes))
+		fprintf(f, "\n");
+}
+
+static void print_table(FILE *f, const struct stats *s)
+{
+	unsigned int i;
+
+	fprintf(f, "%-24s %12s %14s %12s\n", "class", "packets", "bytes", "seen by tc");
+	for (i = 0; i < XMCP_CLASS_MAX; i++)
+		fprintf(f, "%-24s %12llu %14llu %12llu\n", xmcp_class_name(i),
+		       (unsigned long long)field(&s->xdp.packets, i),
+		       (unsigned long long)field(&s->xdp.bytes, i),
+		       (unsigned long long)field(&s->tc.meta, i));
+	fprintf(f, "\nmalformed, by reason:");
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		fprintf(f, " %s=%llu", xmcp_malformed_name(i),
+		       (unsigned long long)((const __u64 *)&s->xdp.malformed)[i - 1]);
+	fprintf(f, "\n\n");
+	for (i = 0; i < N_SCALARS; i++)
+		fprintf(f, "%-20s %12llu  %s\n", scalars[i].name, (unsigned long long)scalar(s, &scalars[i]),
+		       scalars[i].help);
+	print_paths_table(f, s);
+}
+
+/* One counter family: HELP and TYPE, then its samples (label NULL: a single sample). */
+static void prom_family(FILE *f, const char *name, const char *help, const char *type)
+{
+	fprintf(f, "# HELP xmcp_%s %s\n# TYPE xmcp_%s %s\n", name, help, name, type);
+}
+
+static void prom_sample(FILE *f, const char *name, const char *label, const char *value, __u64 v)
+{
+	if (label)
+		fprintf(f, "xmcp_%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
+	else
+		fprintf(f, "xmcp_%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A sample with two labels. */
+static void prom_sample2(FILE *f, const char *name, const char *l1, const char *v1, const char *l2,
+			 const char *v2, __u64 v)
+{
+	fprintf(f, "xmcp_%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1, l2, v2, (unsigned long long)v);
+}
+
+static void prom_paths(FILE *f, const struct stats *s)
+{
+	json_object *paths = summary_list(s, "paths"), *classes = summary_list(s, "classes");
+	unsigned int i;
+	size_t k;
+
+	prom_family(f, "path_packets_total", "Segments of MPTCP subflows of converted connections, by access device and direction.", "counter");
+	for (i = 0; i < s->n_paths; i++) {
+		prom_sample2(f, "path_packets_total", "device", s->paths[i].dev, "direction", "in", s->paths[i].v.rx_packets);
+		prom_sample2(f, "path_packets_total", "device", s->paths[i].dev, "direction", "out", s->paths[i].v.tx_packets);
+	}
+	prom_family(f, "path_bytes_total", "Bytes of MPTCP subflows of converted connections, by access device and direction.", "counter");
+	for (i = 0; i < s->n_paths; i++) {
+		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "in", s->paths[i].v.rx_bytes);
+		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "out", s->paths[i].v.tx_bytes);
+	}
+	if (paths) {
+		prom_family(f, "path_subflows", "MPTCP subflows open now, by path.", "gauge");
+		for (k = 0; k < json_object_array_length(paths); k++) {
+			json_object *p = json_object_array_get_idx(paths, k);
+
+			prom_sample2(f, "path_subflows", "path", str_of(p, "name"), "access", str_of(p, "access"),
+				     int_of(p, "subflows"));
+		}
+	}
+	if (classes) {
+		prom_family(f, "class_sessions", "Sessions open now, by subscriber class.", "gauge");
+		for (k = 0; k < json_object_array_length(classes); k++) {
+			json_object *c = json_object_array_get_idx(classes, k);
+
+			prom_sample(f, "class_sessions", "class", str_of(c, "name"), int_of(c, "sessions"));
+		}
+	}
+}
+
+static void prom_classes(FILE *f, const char *name, const char *help, const struct xmcp_class_counts *c)
+{
+	unsigned int i;
+
+	prom_family(f, name, help, "counter");
+	for (i = 0; i < XMCP_CLASS_MAX; i++)
+		prom_sample(f, name, "class", xmcp_class_name(i), field(c, i));
+}
+
+static void print_prometheus(FILE *f, const struct stats *s)
+{
+	char name[64];
+	unsigned int i;
+
+	prom_classes(f, "xdp_packets_total", "Packets the XDP classifier saw, by class.", &s->xdp.packets);
+	prom_classes(f, "xdp_bytes_total", "Bytes the XDP classifier saw, by class.", &s->xdp.bytes);
+	prom_classes(f, "tc_packets_total", "Packets tc read the XDP class of, by class.", &s->tc.meta);
+	prom_family(f, "malformed_total", "Malformed packets, by reason.", "counter");
+	for (i = 1; i < XMCP_MF_MAX; i++)
+		prom_sample(f, "malformed_total", "reason", xmcp_malformed_name(i),
+			    ((const __u64 *)&s->xdp.malformed)[i - 1]);
+	for (i = 0; i < N_SCALARS; i++) {
+		bool gauge = !strcmp(scalars[i].name, "pairs_active");
+
+		snprintf(name, sizeof(name), "%s%s", scalars[i].name, gauge ? "" : "_total");
+		prom_family(f, name, scalars[i].help, gauge ? "gauge" : "counter");
+		prom_sample(f, name, NULL, NULL, scalar(s, &scalars[i]));
+	}
+	prom_paths(f, s);
+}
+
+/* The daemon's counters: zero when no xmcp run wrote them (xmcp attach alone). */
+json_object *stats_daemon_json(const struct xmcp_daemon_stats *v)
+{
+	json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < N_SCALARS; i++)
+		if (scalars[i].src == DAEMON)
+			json_object_object_add(o, scalars[i].name,
+					       json_object_new_uint64(*(const __u64 *)((const char *)v + scalars[i].off)));
+	return o;
+}
+
+/* The daemon's counters from its summary's "counters" (stats_daemon_json); those missing stay 0. */
+static void daemon_stats_from(json_object *summary, struct xmcp_daemon_stats *out)
+{
+	json_object *counters, *v;
+	unsigned int i;
+
+	if (!summary || !json_object_object_get_ex(summary, "counters", &counters))
+		return;
+	for (i = 0; i < N_SCALARS; i++)
+		if (scalars[i].src == DAEMON && json_object_object_get_ex(counters, scalars[i].name, &v) &&
+		    json_object_is_type(v, json_type_int))
+			*(__u64 *)((char *)out + scalars[i].off) = json_object_get_uint64(v);
+}
+
+/*
+ * The daemon's counters: its pinned map, else (no program uses that map,
+ * so it is not found through the devices) what the daemon said in its
+ * summary over the control socket; all 0 without a daemon.
+ */
+static void read_daemon_stats(struct xmcp_daemon_stats *out, json_object *summary)
+{
+	int fd = pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS));
+	__u32 key = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0) {
+		daemon_stats_from(summary, out);
+		return;
+	}
+	bpf_map_lookup_elem(fd, &key, out);
+	close(fd);
+}
+
+/* The device's name from the interface registry, else its name now, else "ifN". */
+static void dev_name(int reg_fd, __u32 ifindex, char *out, size_t len)
+{
+	struct xmcp_iface rec;
+	char name[IF_NAMESIZE];
+
+	if (reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &ifindex, &rec))
+		snprintf(out, len, "%.15s", rec.name);
+	else if (if_indextoname(ifindex, name))
+		snprintf(out, len, "%s", name);
+	else
+		snprintf(out, len, "if%u", ifindex);
+}
+
+static int cmp_path_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct path_bytes *)a)->dev, ((const struct path_bytes *)b)->dev);
+}
+
+/* XMCP_MAP_PATH_STATS, summed over CPUs, one entry per device, by device name. */
+static void read_path_stats(struct stats *s)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, reg;
+	struct xmcp_path_stats *vals;
+	__u32 key, *prev = NULL;
+	int c;
+
+	s->n_paths = 0;
+	fd = open_map(XMCP_STR(XMCP_MAP_PATH_STATS), true);
+	if (fd < 0 || ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals)))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	reg = open_map(XMCP_STR(XMCP_MAP_IFACES), true);
+	while (s->n_paths < XMCP_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &key)) {
+		struct path_bytes *pb = &s->paths[s->n_paths];
+
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		memset(&pb->v, 0, sizeof(pb->v));
+		for (c = 0; c < ncpu; c++) {
+			pb->v.rx_packets += vals[c].rx_packets;
+			pb->v.rx_bytes += vals[c].rx_bytes;
+			pb->v.tx_packets += vals[c].tx_packets;
+			pb->v.tx_bytes += vals[c].tx_bytes;
+		}
+		dev_name(reg, key, pb->dev, sizeof(pb->dev));
+		s->n_paths++;
+	}
+	/* hash order changes from run to run; operators diff and scripts compare */
+	qsort(s->paths, s->n_paths, sizeof(s->paths[0]), cmp_path_dev);
+	if (reg >= 0)
+		close(reg);
+	free(vals);
+	close(fd);
+}
+
+int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
+{
+	static struct stats s; /* large: not on the stack */
+
+	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
+	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
+		return -1;
+	read_daemon_stats(&s.daemon, summary);
+	read_path_stats(&s);
+	s.summary = summary;
+	if (fmt == STATS_PROMETHEUS) {
+		print_prometheus(f, &s);
+	} else if (fmt == STATS_JSON) {
+		json_object *o = stats_json(&s);
+
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		print_table(f, &s);
+	}
+	return 0;
+}
