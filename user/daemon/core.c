@@ -4,7 +4,7 @@
  * change to the system in the journal before making it; SIGTERM or SIGINT
  * undo them all, newest first. Segments of the flows the daemon owns are
  * marked by tc and routed to the local stack through an fwmark rule and a
- * local default route (install.c). What the role does is in ../roles/.
+ * local default route (install/install.c). What the role does is in roles/.
  */
 #include <arpa/inet.h>
 #include <errno.h>

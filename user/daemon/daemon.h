@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The daemon (`xmcp run`): its state and the parts it is made of. A
- * connection goes through them in this order:
+ * The daemon (`xmcp run`): its state, and the interfaces between its
+ * parts. A connection goes through them in this order (paths under user/):
  *
- *   listen.c      tc hands a SYN to a loopback listener; the connection is
- *                 accepted, its destination checked, its subscriber admitted,
- *                 then handed to its role's on_accept
- *   ../roles/     what differs by role (struct role_ops): hcpe.c, hag.c,
- *                 mcp.c; most open the server leg and make a pair at once
- *   server_leg.c  the server leg: from the client's own address
- *   ../relay.c    the pair's bytes, both ways, until both ends are done
+ *   daemon/listen.c     tc hands a SYN to a loopback listener; the
+ *                       connection is accepted, its destination checked
+ *                       (daemon/dest.c), its subscriber admitted
+ *                       (daemon/admission.c), then its role takes it
+ *   roles/              what differs by role (struct role_ops): hcpe.c,
+ *                       hag.c, mcp.c; most open the server leg and make a
+ *                       pair at once
+ *   relay/server_leg.c  the server leg, from the client's own address
+ *   relay/relay.c       the pair's bytes, both ways, until both ends are done
  *
  * and around them:
- *   core.c        setup, the event loop, teardown, `xmcp run`
- *   install.c     every change to the system outside the process, journaled
- *                 (ip rules, routes, MPTCP endpoints and limits, sysctls)
- *   maps.c        the policy in the datapath: devices attached, subscriber,
- *                 class and mode maps
- *   reload.c      SIGHUP: a new policy, applied by difference, swapped in
- *                 at one point (daemon_swap_policy)
+ *   daemon/core.c       setup, the event loop, teardown
+ *   daemon/maps.c       the policy in the datapath: devices attached,
+ *                       subscriber, class and mode maps
+ *   install/install.c   every change to the system outside the process,
+ *                       journaled (ip rules, routes, MPTCP endpoints and
+ *                       limits, sysctls); install/journal.c undoes them
+ *   daemon/reload.c     SIGHUP: a new policy, applied by difference,
+ *                       swapped in at one point
+ *   daemon/control.c, flows.c, metrics.c: what the daemon tells `xmcp
+ *                       flows`, `xmcp stats` and a Prometheus scraper
  *
  * The policy is immutable once loaded: a reload builds a new one and
  * swaps the pointer; nothing keeps a pointer into an old one.
@@ -64,7 +69,7 @@ struct daemon {
 	unsigned long long fd_refused;	 /* clients reset for want of a descriptor (at accept or for their server leg) */
 };
 
-/* listen.c */
+/* daemon/listen.c */
 int daemon_listen(struct daemon *d);
 void daemon_accept(struct daemon *d, int lfd);
 void daemon_pause_listeners(struct daemon *d);
@@ -79,27 +84,27 @@ void daemon_start_pair(struct daemon *d, int cfd, const struct sockaddr_storage 
 /* Reset a connection (RST, not FIN) and close it. */
 void daemon_reset(int fd);
 
-/* server_leg.c: the connected (or connecting) server leg, or a negative errno. */
+/* relay/server_leg.c: the connected (or connecting) server leg, or a negative errno. */
 int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server, int proto,
 		    bool marked);
 
-/* install.c: each change journaled before it is made; 0, or -1 after saying why. */
+/* install/install.c: each change journaled before it is made; 0, or -1 after saying why. */
 int install_routing(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
 int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np);
 int install_sync_limits(struct daemon *d, const struct policy *np);
 
-/* maps.c */
+/* daemon/maps.c */
 int maps_attach_devices(struct daemon *d);
 int maps_load_policy(struct daemon *d);
 /* np's subscribers, classes and modes into the maps (old: the ones to take out); 0 or -1 */
 int maps_apply(struct daemon *d, const struct policy *old, const struct policy *np);
 
-/* core.c: the counters into the map `xmcp stats` reads (every second, after accepting, at refusals). */
+/* daemon/core.c: the counters into the map `xmcp stats` reads (every second, after accepting, at refusals). */
 void daemon_publish_stats(const struct daemon *d);
 
-/* reload.c: SIGHUP */
+/* daemon/reload.c: SIGHUP */
 void daemon_reload(struct daemon *d);
 
 #endif
