@@ -374,7 +374,6 @@ static void test_defaults(void)
 	ok(!p.xdp_generic, "xdp_mode: native");
 	ok(!p.relay_copy, "relay: splice");
 	ok(!p.marker, "marker: none");
-	ok(!p.tcp_sockmap, "tcp_pairs: relay");
 	ok(!p.terminate_tcp && !p.origin_check, "terminate_tcp, origin_check: false");
 	ok(!p.set_limits, "limits: the kernel's left unchanged");
 	is_int(p.n_classes, 0, "classes: none");
@@ -536,8 +535,8 @@ static void test_examples(void)
 
 /*
  * A live reload compares the running policy with the new one field by
- * field, byte for byte (fixed_field and sync_* in user/cli/cmd_run.c, static
- * there, so not reachable from here). What that comparison relies on is
+ * field, byte for byte (policy_fixed_field, below; the endpoints by
+ * difference in user/install/install.c). What that comparison relies on is
  * policy_load's: one spelling of each prefix, and a struct that is all
  * zeroes wherever the policy says nothing, whatever was there before.
  */
@@ -558,6 +557,52 @@ static void test_reload_comparable(void)
 	   "a policy that adds forbidden prefixes differs");
 	ok(load_text(HAG, &a) == 0 && load_with(HAG, "idle_timeout", "300", &b) == 0 && !memcmp(&a, &b, sizeof(a)),
 	   "a default written out is the same policy as the default left out");
+}
+
+/* What `xmcp reload` refuses: each field a running daemon can't change, by the name it gives. */
+static void test_fixed_fields(void)
+{
+	static const struct {
+		const char *key, *value, *fixed; /* fixed NULL: a reload may change it */
+	} cases[] = {
+		{ "subscribers", "[\"10.9.0.0/16\"]", NULL },
+		{ "idle_timeout", "60", NULL },
+		{ "connect_timeout", "30", NULL },
+		{ "head_timeout", "9", NULL },
+		{ "forbidden", "[\"10.9.0.0/16\"]", NULL },
+		{ "endpoints", "[{\"address\": \"10.3.0.2\", \"flags\": [\"signal\"]}]", NULL },
+		{ "limits", "{\"subflows\": 4, \"add_addr_accepted\": 0}", NULL },
+		{ "role", "\"mcp\"", "role" },
+		{ "interfaces.wan", "[\"wan\", \"wan2\"]", "interfaces" },
+		{ "listen_port", "7000", "listen_port, fwmark or table" },
+		{ "fwmark", "7", "listen_port, fwmark or table" },
+		{ "xdp_mode", "\"generic\"", "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check" },
+		{ "terminate_tcp", "true", "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check" },
+		{ "paths", "[{\"name\": \"f\", \"interface\": \"dsl\", \"access\": \"dsl\"}]", "paths" },
+		{ "metrics", "\"127.0.0.1:9110\"", "metrics" },
+		{ "modes", "{\"default\": \"transparent\"}", "modes (present or not)" },
+		{ "classes", "{\"gold\": {\"max_sessions\": 4}}", "classes (present or not)" },
+	};
+	static struct policy a, b;
+	unsigned int i;
+
+	ok(load_text(HAG, &a) == 0, "a HAG policy");
+	ok(load_text(HAG, &b) == 0 && !policy_fixed_field(&a, &b), "... the same again: nothing to refuse");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *f;
+
+		if (!ok(load_with(HAG, cases[i].key, cases[i].value, &b) == 0, "%s: %s loads", cases[i].key,
+			cases[i].value)) {
+			diag("%s", err);
+			continue;
+		}
+		f = policy_fixed_field(&a, &b);
+		if (cases[i].fixed)
+			is_str(f ? f : "(none)", cases[i].fixed, "a reload that changes %s is refused by that name",
+			       cases[i].key);
+		else
+			ok(!f, "a reload may change %s (refused for %s)", cases[i].key, f ? f : "nothing");
+	}
 }
 
 static void test_prefixes(void)
@@ -676,6 +721,7 @@ int main(void)
 	test_bounds();
 	test_examples();
 	test_reload_comparable();
+	test_fixed_fields();
 	test_prefixes();
 	test_lookups();
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the relay's state machine (user/relay/relay.c), driven by an
- * event loop like the daemon's (cmd_run.c: epoll_wait, each handler,
+ * event loop like the daemon's (user/daemon/core.c: epoll_wait, each handler,
  * relay_drain, relay_reap). The legs are AF_UNIX stream socketpairs where
  * the relay takes any stream socket, and loopback TCP connections of this
  * process where TCP itself is the point (a reset, a connect refused or

@@ -21,37 +21,6 @@
 #include "roles/roles.h"
 #include "lib/util.h"
 
-/* The first field a live reload can't change (a restart can), or NULL. */
-static const char *fixed_field(const struct policy *a, const struct policy *b)
-{
-#define SAME(f) (!memcmp(&a->f, &b->f, sizeof(a->f)))
-	if (!SAME(role))
-		return "role";
-	if (!SAME(lan) || !SAME(access) || !SAME(wan))
-		return "interfaces";
-	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
-		return "listen_port, fwmark or table";
-	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) || !SAME(tcp_sockmap) ||
-	    !SAME(terminate_tcp) || !SAME(origin_check))
-		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";
-	if (!SAME(n_paths) || !SAME(paths))
-		return "paths";
-	if (!SAME(has_metrics) || !SAME(metrics))
-		return "metrics";
-	if (!SAME(control_gid))
-		return "control_group";
-	if (!SAME(has_modes))
-		return "modes (present or not)";
-	if ((a->n_classes > 0) != (b->n_classes > 0))
-		return "classes (present or not)";
-	if (!SAME(off_path) || !SAME(n_mcps) || !SAME(mcps) || !SAME(connect_timeout_ms) ||
-	    !SAME(retry_after))
-		return "downstream";
-	return NULL;
-#undef SAME
-}
-
-
 /* The one place a new policy takes over; the old one is freed. */
 static void swap_policy(struct daemon *d, struct policy *np)
 {
@@ -75,7 +44,7 @@ static int reload_policy(struct daemon *d, struct policy *np)
 		xmcp_err("reload refused: the running policy stays");
 		return -1;
 	}
-	fixed = fixed_field(d->pol, np);
+	fixed = policy_fixed_field(d->pol, np);
 	if (fixed) {
 		xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
 			 "the running policy stays", fixed);

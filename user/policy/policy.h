@@ -115,7 +115,6 @@ struct policy {
 	bool xdp_generic;
 	bool marker;	 /* "marker": "mp_convert" */
 	bool relay_copy; /* "relay": "copy" (default "splice") */
-	bool tcp_sockmap; /* "tcp_pairs": "sockmap" (default "relay") */
 	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
 	bool origin_check;  /* HAG: drop MPTCP SYNs from non-subscribers on the access side (always on an MCP) */
 	unsigned int idle_timeout; /* seconds */
@@ -155,6 +154,13 @@ struct policy {
 int policy_load(const char *path, struct policy *p);
 
 const char *policy_role_name(enum pol_role r);
+
+/*
+ * The first field (as the policy names it) that differs between a and b
+ * and that a running daemon can't change (`xmcp reload` refuses it; a
+ * restart can), or NULL.
+ */
+const char *policy_fixed_field(const struct policy *a, const struct policy *b);
 
 /* "a.b.c.d/n", "x::y/n" (or an address alone: a host prefix); 0 or -1. */
 int policy_parse_prefix(const char *s, struct pol_prefix *p);
