@@ -334,27 +334,6 @@ static void write_journal(long long pid, unsigned long long start, unsigned long
 	put(jpath, buf);
 }
 
-/* The start time of pid as journal.c reads it (field 22 of /proc/PID/stat). */
-static unsigned long long start_of(pid_t pid, char *state)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p && sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			state, &start) != 2)
-		start = 0;
-	return start;
-}
 
 /* A daemon that died (kill -9, a crash): the next start undoes what its journal says. */
 static void test_recover_dead(void)
@@ -431,7 +410,7 @@ static void test_recover_alive(void)
 
 	/* killed: a zombie until its parent reaps it, and kill(pid, 0) still works on it */
 	kill(child, SIGKILL);
-	for (int i = 0; i < 200 && (start_of(child, &state), state != 'Z'); i++)
+	for (int i = 0; i < 200 && (xmcp_proc_start(child, &state), state != 'Z'); i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 	is_int(state, 'Z', "killed with SIGKILL, not reaped yet: a zombie");
 	is_int(journal_daemon(), 0, "journal_daemon: a zombie is no daemon");
@@ -457,7 +436,7 @@ static void test_recover_reused(void)
 	snprintf(g, sizeof(g), "%s/control.sock", work);
 	snprintf(entries, sizeof(entries),
 		 "{\"op\": \"file\", \"text\": \"%s\"}, {\"op\": \"sysctl\", \"text\": \"%s\", \"value\": 1}", g, f);
-	mine = start_of(getpid(), &state);
+	mine = xmcp_proc_start(getpid(), &state);
 
 	/* our own pid with our start time: a daemon that runs */
 	write_journal(getpid(), mine, my_cookie(), entries);

@@ -189,28 +189,6 @@ static int journal_read(struct journal *j, const char *path)
 
 /* ---- recording ---- */
 
-/* The start time of pid, in clock ticks since boot (field 22 of /proc/PID/stat); 0 if gone. */
-static __u64 proc_start(pid_t pid, char *state)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything, the rest follows the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 state, &start) != 2)
-		return 0;
-	return start;
-}
 
 /* This namespace's cookie, which the kernel never gives another; 0 where it can't say (before 5.14). */
 static __u64 netns_cookie(void)
@@ -233,7 +211,7 @@ int journal_open(struct journal *j, const char *pin_dir)
 
 	memset(j, 0, sizeof(*j));
 	j->pid = getpid();
-	j->start = proc_start(j->pid, &state);
+	j->start = xmcp_proc_start(j->pid, &state);
 	j->netns_cookie = netns_cookie();
 	snprintf(j->pin_dir, sizeof(j->pin_dir), "%s", pin_dir);
 	if (xmcp_run_dir() || xmcp_run_file(j->path, sizeof(j->path), "run", "json"))
@@ -434,7 +412,7 @@ static bool daemon_alive(const struct journal *j)
 
 	if (j->pid <= 0)
 		return false;
-	start = proc_start(j->pid, &state);
+	start = xmcp_proc_start(j->pid, &state);
 	/* a journal of an older xmcp has no start time: a live pid is taken to be it */
 	return start && state != 'Z' && (start == j->start || !j->start);
 }

@@ -8,15 +8,30 @@
 #include <stddef.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <netinet/in.h>
 #include <linux/types.h>
 
 /* Older C libraries name neither (glibc 2.36 has both). */
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
+/*
+ * The start time of pid, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
+ * and its start time name one process: a pid reused is another.
+ */
+unsigned long long xmcp_proc_start(pid_t pid, char *state);
+
 #endif
 #ifndef SOL_MPTCP
 #define SOL_MPTCP 284
+/*
+ * The start time of pid, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
+ * and its start time name one process: a pid reused is another.
+ */
+unsigned long long xmcp_proc_start(pid_t pid, char *state);
+
 #endif
 
 extern int xmcp_verbose;
@@ -96,5 +111,12 @@ struct json_object *xmcp_json_array(struct json_object *o, const char *key);
 
 const char *xmcp_class_name(unsigned int cls);
 const char *xmcp_malformed_name(unsigned int reason);
+
+/*
+ * The start time of pid, in clock ticks since boot (field 22 of
+ * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
+ * and its start time name one process: a pid reused is another.
+ */
+unsigned long long xmcp_proc_start(pid_t pid, char *state);
 
 #endif
