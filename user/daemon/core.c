@@ -85,6 +85,8 @@ static void teardown(struct daemon *d)
 	/* the role's modules first: their connections are the relay's to be, their sessions the admission's */
 	if (d->role && d->role->free)
 		d->role->free(d);
+	free(d->rs);
+	d->rs = NULL;
 	if (d->relay)
 		relay_free(d->relay);
 	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */

@@ -134,13 +134,11 @@ static unsigned long long bad_marker(const struct daemon *d)
 	return d->rs->bad_marker;
 }
 
+/* The role's modules (its state itself the core frees). */
 static void role_free(struct daemon *d)
 {
-	if (!d->rs)
-		return;
-	heads_free(d->rs->heads); /* its connections are the relay's to be, their sessions the admission's */
-	free(d->rs);
-	d->rs = NULL;
+	if (d->rs)
+		heads_free(d->rs->heads); /* its connections are the relay's to be, their sessions the admission's */
 }
 
 const struct role_ops hag_role = {

@@ -83,13 +83,11 @@ static void log_summary(const struct daemon *d, FILE *f)
 	}
 }
 
+/* The role's modules (its state itself the core frees). */
 static void role_free(struct daemon *d)
 {
-	if (!d->rs)
-		return;
-	upstream_free(d->rs->upstream);
-	free(d->rs);
-	d->rs = NULL;
+	if (d->rs)
+		upstream_free(d->rs->upstream);
 }
 
 const struct role_ops hcpe_role = {

@@ -84,13 +84,11 @@ static void log_summary(const struct daemon *d, FILE *f)
 		m->source_refused);
 }
 
+/* The role's modules (its state itself the core frees). */
 static void role_free(struct daemon *d)
 {
-	if (!d->rs)
-		return;
-	mcp_free(d->rs->mcp);
-	free(d->rs);
-	d->rs = NULL;
+	if (d->rs)
+		mcp_free(d->rs->mcp);
 }
 
 const struct role_ops mcp_role = {

@@ -42,7 +42,7 @@ struct role_ops {
 	/* the server is named after accept (the MCP's head): no destination check at accept */
 	bool names_server_later;
 
-	/* the role's own modules, once the relay and admission are there; 0 or -1 */
+	/* the role's own modules in d->rs (calloc'd here), once the relay and admission are there; 0 or -1 */
 	int (*setup)(struct daemon *d);
 	/* an accepted, admitted client to server: make the pair, or hand it on */
 	void (*on_accept)(struct daemon *d, int cfd, const struct sockaddr_storage *client,
@@ -61,6 +61,7 @@ struct role_ops {
 	void (*log_summary)(const struct daemon *d, FILE *f);
 	/* connections without a valid marker (the summary's "without their marker") */
 	unsigned long long (*bad_marker)(const struct daemon *d);
+	/* free the role's modules (d->rs may be NULL: setup failed); the core frees d->rs after */
 	void (*free)(struct daemon *d);
 };
 
