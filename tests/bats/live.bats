@@ -249,6 +249,23 @@ bpftool_map() {
 	refute_output --partial "xdp"
 }
 
+@test "live: stats reads no other namespace's pins, and no map of another layout" {
+	gw attach "$GW_IF"
+	send_mix
+	# the same pin directory seen from a namespace where xmcp is not attached
+	# (nsenter --net shares this mount namespace): its records name GW's
+	run in_ns "$CLI" "$XMCP" stats -j
+	assert_failure 1
+	assert_output --partial "xmcp is not attached anywhere in this network namespace"
+	# a map of another layout under xmcp's name is refused, not read
+	gw detach --all
+	mkdir -p "$XMCP_PIN_DIR"
+	bpftool map create "$XMCP_PIN_DIR/xmcp_xdp_stats" type percpu_array key 4 value 8 entries 1 name xmcp_xdp_stats
+	run gw stats
+	assert_failure 1
+	assert_output --partial "xmcp_xdp_stats does not have this xmcp's layout (key 4, value 8 bytes"
+}
+
 @test "live: errors are plain words" {
 	run gw detach "$GW_IF"
 	assert_failure 1

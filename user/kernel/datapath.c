@@ -303,48 +303,57 @@ static int our_prog_ids(int ifindex, __u32 ids[3])
 	return n;
 }
 
-/* The map NAME among those program prog_id uses, if it is one of xmcp's programs. */
-static int map_of_prog(__u32 prog_id, const char *name)
+/* The id of the map NAME among those program prog_id uses, if it is one of xmcp's programs; 0 if none. */
+static __u32 map_of_prog(__u32 prog_id, const char *name)
 {
-	__u32 map_ids[32], len = sizeof(struct bpf_prog_info), i, n;
+	__u32 map_ids[32], len = sizeof(struct bpf_prog_info), i, n, id = 0;
 	struct bpf_prog_info info = { .nr_map_ids = 32, .map_ids = (__u64)(unsigned long)map_ids };
 	int fd = bpf_prog_get_fd_by_id(prog_id), mfd;
 
 	if (fd < 0)
-		return -errno;
+		return 0;
 	i = bpf_obj_get_info_by_fd(fd, &info, &len);
 	close(fd);
 	/* another program at xmcp's tc handle is not ours (names are cut at 15 characters) */
 	if (i || strncmp(info.name, "xmcp_", 5))
-		return -ENOENT;
+		return 0;
 	n = info.nr_map_ids < 32 ? info.nr_map_ids : 32;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !id; i++) {
 		struct bpf_map_info mi = { 0 };
 		__u32 mlen = sizeof(mi);
 
 		mfd = bpf_map_get_fd_by_id(map_ids[i]);
 		if (mfd < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) &&
-		    !strncmp(mi.name, name, BPF_OBJ_NAME_LEN - 1))
-			return mfd;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &mlen) && !strncmp(mi.name, name, BPF_OBJ_NAME_LEN - 1))
+			id = mi.id;
 		close(mfd);
 	}
-	return -ENOENT;
+	return id;
 }
 
 int dp_find_map(const char *name)
 {
 	struct if_nameindex *ifs = if_nameindex(), *it;
-	int fd = -ENOENT, n, i;
-	__u32 ids[3];
+	__u32 ids[3], id, found = 0;
+	int n, i, fd;
 
-	for (it = ifs; it && it->if_index && fd < 0; it++) {
+	for (it = ifs; it && it->if_index; it++) {
 		n = our_prog_ids(it->if_index, ids);
-		for (i = 0; i < n && fd < 0; i++)
-			fd = map_of_prog(ids[i], name);
+		for (i = 0; i < n; i++) {
+			id = map_of_prog(ids[i], name);
+			/* two maps of that name: two xmcp instances here, and no telling which is meant */
+			if (id && found && id != found) {
+				if_freenameindex(ifs);
+				return -ENOTUNIQ;
+			}
+			found = id ?: found;
+		}
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	return fd;
+	if (!found)
+		return -ENOENT;
+	fd = bpf_map_get_fd_by_id(found);
+	return fd < 0 ? -errno : fd;
 }

@@ -74,7 +74,9 @@ void dp_detach(int ifindex, const char *dev, __u32 flags);
  * (XDP, tc ingress and egress), found through the devices, not the pin
  * directory: a command started by `ip netns exec` has a bpffs of its own on
  * /sys/fs/bpf, so the pins another one made are out of its sight, while the
- * devices are not. A map no program uses is not found. -ENOENT if none.
+ * devices are not. A map no program uses is not found. -ENOENT if none,
+ * -ENOTUNIQ if two xmcp instances here each have one. The caller checks
+ * the map's layout (a program that only calls itself xmcp_* may be another).
  */
 int dp_find_map(const char *name);
 

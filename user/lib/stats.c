@@ -76,31 +76,80 @@ int stats_percpu_sum(int fd, void *out, size_t value_size)
 	return err;
 }
 
-/* stats_percpu_sum of the pinned map name. */
 /*
- * The map NAME: pinned in the pin directory, else found through the
+ * Whether the pin directory holds this namespace's maps: no device record
+ * in it names another namespace (the default directory seen from another
+ * namespace by `nsenter --net`, or a --pin-dir shared by mistake).
+ */
+static bool pins_here(void)
+{
+	int reg = pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_IFACES));
+	__u32 key, *prev = NULL;
+	struct xmcp_iface rec;
+	bool here = true;
+	__u64 ino;
+
+	if (reg < 0)
+		return true; /* nothing says otherwise: the maps themselves decide */
+	if (xmcp_netns_ino(&ino))
+		ino = 0;
+	while (here && ino && !bpf_map_get_next_key(reg, prev, &key)) {
+		prev = &key;
+		if (!bpf_map_lookup_elem(reg, &key, &rec) && rec.netns_ino != ino)
+			here = false;
+	}
+	close(reg);
+	return here;
+}
+
+/* fd's map has the key and value sizes this xmcp reads it with: -EPROTO (said why) if not. */
+static int check_layout(int fd, const char *name, __u32 key_size, __u32 value_size)
+{
+	struct bpf_map_info mi = { 0 };
+	__u32 len = sizeof(mi);
+
+	if (!bpf_obj_get_info_by_fd(fd, &mi, &len) && mi.key_size == key_size && mi.value_size == value_size)
+		return 0;
+	xmcp_err("%s does not have this xmcp's layout (key %u, value %u bytes; this xmcp reads %u, %u): "
+		 "another build's? 'xmcp detach --all' removes the old state",
+		 name, mi.key_size, mi.value_size, key_size, value_size);
+	return -EPROTO;
+}
+
+/*
+ * The map NAME, with the given key and value sizes: pinned in the pin
+ * directory when that is this namespace's, else found through the
  * programs on this namespace's devices (dp_find_map: a command started by
  * `ip netns exec` does not see the pins of another). Says why when neither
- * finds it, unless quiet.
+ * finds it, unless quiet; a map of another layout is never read.
  */
-static int open_map(const char *name, bool quiet)
+static int open_map(const char *name, __u32 key_size, __u32 value_size, bool quiet)
 {
-	int fd = pins_open_map_quiet(xmcp_pin_dir, name);
+	int fd = pins_here() ? pins_open_map_quiet(xmcp_pin_dir, name) : -ENOENT;
 
 	if (fd == -ENOENT)
 		fd = dp_find_map(name);
-	if (fd == -ENOENT && !quiet)
+	if (fd >= 0 && check_layout(fd, name, key_size, value_size)) {
+		close(fd);
+		return -EPROTO;
+	}
+	if (fd >= 0 || quiet)
+		return fd;
+	if (fd == -ENOENT)
 		xmcp_err("xmcp is not attached anywhere in this network namespace (no %s/%s, and "
 			 "no device has xmcp's programs); 'xmcp attach DEV' first",
 			 xmcp_pin_dir, name);
-	else if (fd < 0 && !quiet)
-		xmcp_err("cannot open %s/%s: %s", xmcp_pin_dir, name, strerror(-fd));
+	else if (fd == -ENOTUNIQ)
+		xmcp_err("two xmcp instances in this network namespace have a %s: name the one meant "
+			 "with --pin-dir", name);
+	else
+		xmcp_err("cannot open %s: %s", name, strerror(-fd));
 	return fd;
 }
 
 static int read_percpu_u64s(const char *name, void *out, size_t value_size)
 {
-	int fd = open_map(name, false), err;
+	int fd = open_map(name, sizeof(__u32), value_size, false), err;
 
 	if (fd < 0)
 		return fd;
@@ -420,10 +469,14 @@ static void daemon_stats_from(json_object *summary, struct xmcp_daemon_stats *ou
  */
 static void read_daemon_stats(struct xmcp_daemon_stats *out, json_object *summary)
 {
-	int fd = pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS));
+	int fd = pins_here() ? pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS)) : -ENOENT;
 	__u32 key = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (fd >= 0 && check_layout(fd, XMCP_STR(XMCP_MAP_DAEMON_STATS), sizeof(key), sizeof(*out))) {
+		close(fd);
+		fd = -EPROTO;
+	}
 	if (fd < 0) {
 		daemon_stats_from(summary, out);
 		return;
@@ -460,13 +513,13 @@ static void read_path_stats(struct stats *s)
 	int c;
 
 	s->n_paths = 0;
-	fd = open_map(XMCP_STR(XMCP_MAP_PATH_STATS), true);
+	fd = open_map(XMCP_STR(XMCP_MAP_PATH_STATS), sizeof(key), sizeof(*vals), true);
 	if (fd < 0 || ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals)))) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	reg = open_map(XMCP_STR(XMCP_MAP_IFACES), true);
+	reg = open_map(XMCP_STR(XMCP_MAP_IFACES), sizeof(key), sizeof(struct xmcp_iface), true);
 	while (s->n_paths < XMCP_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &key)) {
 		struct path_bytes *pb = &s->paths[s->n_paths];
 
