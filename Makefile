@@ -48,7 +48,7 @@ SKELS     := $(BUILD)/xmcp.skel.h $(BUILD)/xdp_empty.skel.h
 LIB_SRCS  := $(wildcard user/lib/*.c user/kernel/*.c user/policy/*.c user/relay/*.c user/install/*.c) \
 	     user/daemon/admission.c user/daemon/control.c user/daemon/dest.c \
 	     user/roles/head.c user/roles/mcp_convert.c user/roles/upstream.c
-LIB_SRCS  := $(filter-out user/lib/stats.c user/relay/server_leg.c user/install/install.c,$(LIB_SRCS))
+LIB_SRCS  := $(filter-out user/install/install.c,$(LIB_SRCS))
 CLI_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 CLI_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(CLI_SRCS))

@@ -535,8 +535,8 @@ restart_under_load() {
 	assert_equal "$(awk '{ print $3 + $5 }' <<<"$output")" 16
 }
 
-# Once a server leg could not be had for want of descriptors, start_pair()
-# paused the listeners, but accept_all() went on with its batch of up to
+# Once a server leg could not be had for want of descriptors, daemon_start_pair()
+# paused the listeners, but daemon_accept() went on with its batch of up to
 # 64: each next connection took the descriptor the last one freed, failed
 # the same way and was reset. With one descriptor free, a burst of 20 was
 # reset whole while fd_exhausted counted 1 or 2 pauses. The batch now

@@ -13,7 +13,7 @@
  * reset; a leg closed under a writing peer ends the pair; a refused
  * connect, and a client reset while the server leg connects; the
  * connect and idle timeouts of relay_set_timeouts; back-pressure from a
- * reader that stops; the owner handed back once per pair.
+ * reader that stops; the session handed back once per pair.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,10 +43,10 @@ static int epfd;
  * carries the pointer back (struct session is the admission's, opaque here).
  */
 #define COUNTER(p) ((struct session *)(p))
-static void on_end(void *arg, struct session *owner)
+static void on_end(void *arg, struct session *sess)
 {
 	(void)arg;
-	(*(int *)owner)++;
+	(*(int *)sess)++;
 }
 
 static struct relay *new_relay(enum relay_mode mode)
@@ -292,7 +292,7 @@ static void test_transfer(enum relay_mode mode, bool tcp)
 
 	ok(st->bytes[0] == t.up.total && st->bytes[1] == t.down.total, "%s: the relay counts the bytes each way", what);
 	ok(st->pairs_closed == 1 && st->pairs_aborted == 0, "%s: both FINs passed: the pair closes, not aborted", what);
-	is_int(ended, 1, "%s: its owner is handed back once", what);
+	is_int(ended, 1, "%s: its session is handed back once", what);
 	close(c_app);
 	close(s_app);
 	relay_free(r);
@@ -355,7 +355,7 @@ static void test_half_close(void)
 	ok(h.n == 6 && !memcmp(h.buf, "answer", 6), "... after the whole answer");
 	run_until(r, pair_gone, r, GUARD_MS);
 	ok(!relay_active(r) && relay_stats(r)->pairs_closed == 1 && ended == 1,
-	   "both FINs passed: the pair closes, its owner handed back");
+	   "both FINs passed: the pair closes, its session handed back");
 	close(h.c_app);
 	close(h.s_app);
 	relay_free(r);
@@ -407,7 +407,7 @@ static void test_reset(bool server_resets)
 	is_int(w.s.err, ECONNRESET, "%s reset: then the other side is reset too", who);
 	const struct relay_stats *st = relay_stats(r);
 
-	ok(st->pairs_aborted == 1 && st->pairs_closed == 0 && ended == 1, "%s reset: the pair is aborted, its owner handed back",
+	ok(st->pairs_aborted == 1 && st->pairs_closed == 0 && ended == 1, "%s reset: the pair is aborted, its session handed back",
 	   who);
 	is_int(st->delivered_after_reset, 1000, "%s reset: the bytes passed on after the reset are counted", who);
 	close(w.s.to);
@@ -446,7 +446,7 @@ static void test_closed_leg(void)
 	is_int(relay_active(r), 1, "... the client may still write: the pair stays");
 	send(w.c_app, "more", 4, MSG_NOSIGNAL);
 	ok(run_until(r, pair_gone, r, GUARD_MS), "the client writes into the closed leg: the pair ends");
-	ok(relay_stats(r)->pairs_aborted == 1 && ended == 1, "... aborted, its owner handed back");
+	ok(relay_stats(r)->pairs_aborted == 1 && ended == 1, "... aborted, its session handed back");
 	ok(send(w.c_app, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE, "... and the client's leg is closed");
 	close(w.c_app);
 	relay_free(r);
@@ -470,7 +470,7 @@ static void test_connect_refused(void)
 	ok(run_until(r, reset_seen, &w, GUARD_MS), "refused connect: the pair ends");
 	is_int(w.s.err, ECONNRESET, "... the client is reset");
 	ok(relay_stats(r)->connect_failed == 1 && relay_stats(r)->pairs_aborted == 1 && ended == 1,
-	   "... counted as a failed connect, aborted, its owner handed back");
+	   "... counted as a failed connect, aborted, its session handed back");
 	close(c_app);
 	relay_free(r);
 }
@@ -516,7 +516,7 @@ static void test_client_reset_while_connecting(void)
 	reset_close(c_app);
 	ok(run_until(r, pair_gone, r, GUARD_MS), "the client resets meanwhile: the pair ends at once");
 	ok(relay_stats(r)->pairs_aborted == 1 && relay_stats(r)->connect_failed == 0 && ended == 1,
-	   "... aborted (not a failed connect), its owner handed back");
+	   "... aborted (not a failed connect), its session handed back");
 	pending_close(&pc);
 	relay_free(r);
 }
@@ -552,7 +552,7 @@ static void test_timeouts(void)
 
 	is_int(st->connect_failed, 1, "... the connecting one as a failed connect");
 	is_int(st->idle_expired, 1, "... the idle one as idle");
-	ok(st->pairs_aborted == 2 && ended1 == 1 && ended2 == 1, "... both aborted, their owners handed back");
+	ok(st->pairs_aborted == 2 && ended1 == 1 && ended2 == 1, "... both aborted, their sessions handed back");
 	poll(&(struct pollfd){ .fd = c1_app, .events = POLLIN }, 1, 1000);
 	ok(recv(c1_app, &c, 1, 0) < 0 && errno == ECONNRESET, "... the connecting pair's client is reset");
 	ok(recv(c2_app, &c, 1, 0) == 0 && recv(s2_app, &c, 1, 0) == 0, "... the idle pair's legs are closed");

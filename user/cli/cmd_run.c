@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cmds.h"
+#include "daemon/daemon.h"
 #include "install/journal.h"
 #include "policy/policy.h"
 #include "lib/util.h"

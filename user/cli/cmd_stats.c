@@ -6,7 +6,7 @@
 
 #include "cli/cmds.h"
 #include "daemon/control.h"
-#include "lib/stats.h"
+#include "kernel/stats.h"
 #include "lib/util.h"
 
 static void usage(FILE *f)

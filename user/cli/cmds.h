@@ -5,8 +5,7 @@
 
 #include <getopt.h>
 
-/* From --pin-dir, XMCP_PIN_DIR, or the default under /sys/fs/bpf. */
-extern const char *xmcp_pin_dir;
+#include "lib/util.h" /* xmcp_pin_dir */
 
 int cmd_classify(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
@@ -16,9 +15,6 @@ int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
-
-/* The daemon (user/daemon/core.c) with the policy file config, until SIGTERM; an exit code. */
-int daemon_run(const char *config);
 
 /*
  * Options every subcommand accepts; a subcommand's getopt loop calls this

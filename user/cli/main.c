@@ -8,8 +8,6 @@
 #include "lib/util.h"
 #include "xmcp_maps.h"
 
-const char *xmcp_pin_dir = XMCP_PIN_DIR_DEFAULT;
-
 struct xmcp_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);

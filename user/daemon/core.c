@@ -22,7 +22,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/admission.h"
-#include "cli/cmds.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/dest.h"
@@ -32,7 +31,7 @@
 #include "relay/relay.h"
 #include "roles/roles.h"
 #include "kernel/shaping.h"
-#include "lib/stats.h"
+#include "kernel/stats.h"
 #include "lib/util.h"
 #include "xmcp.skel.h"
 
@@ -343,8 +342,9 @@ static int setup(struct daemon *d)
 }
 
 /*
- * How long the loop may sleep: in-kernel pairs that ended wait for their
- * last bytes, the role may have deadlines of its own; else until an event.
+ * How long the loop may sleep: a pair whose leg failed waits for its last
+ * bytes to be taken (relay_drain), the role may have deadlines of its own;
+ * else until an event.
  */
 static int wait_ms(const struct daemon *d)
 {
@@ -401,7 +401,11 @@ static void loop(struct daemon *d)
 			h->fn(h, ev[i].events);
 		}
 		relay_drain(d->relay);
-		/* what ended in this batch is freed only now (user/lib/evloop.h) */
+		/*
+		 * What ended in this batch is freed only now (user/lib/evloop.h).
+		 * The role's modules and the relay keep lists of their own: the
+		 * order between them does not matter.
+		 */
 		if (d->role->after_batch)
 			d->role->after_batch(d);
 		relay_reap(d->relay);
@@ -450,6 +454,8 @@ int daemon_run(const char *config)
 	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
 	struct policy *pol = malloc(sizeof(*pol));
 
+	if (!pol)
+		xmcp_err("out of memory");
 	if (!pol || policy_load(config, pol)) {
 		free(pol);
 		return 1;

@@ -8,8 +8,10 @@
  *                       (daemon/dest.c), its subscriber admitted
  *                       (daemon/admission.c), then its role takes it
  *   roles/              what differs by role (struct role_ops): hcpe.c,
- *                       hag.c, mcp.c; most open the server leg and make a
- *                       pair at once
+ *                       hag.c, mcp.c; the on-path HCPE and the HAG open
+ *                       the server leg and make a pair at once, the MCP
+ *                       once the head names the server (mcp_convert.c), the
+ *                       off-path HCPE toward an MCP (upstream.c)
  *   relay/server_leg.c  the server leg, from the client's own address
  *   relay/relay.c       the pair's bytes, both ways, until both ends are done
  *
@@ -17,9 +19,11 @@
  *   daemon/core.c       setup, the event loop, teardown
  *   daemon/maps.c       the policy in the datapath: devices attached,
  *                       subscriber, class and mode maps
- *   install/install.c   every change to the system outside the process,
- *                       journaled (ip rules, routes, MPTCP endpoints and
- *                       limits, sysctls); install/journal.c undoes them
+ *   install/install.c   ip rules, routes, MPTCP endpoints and limits,
+ *                       sysctls; with maps.c (programs, qdiscs) and core.c
+ *                       (pins, the control socket's file) every change to
+ *                       the system is journaled first; install/journal.c
+ *                       undoes them
  *   daemon/reload.c     SIGHUP: a new policy, applied by difference,
  *                       swapped in at one point
  *   daemon/control.c, flows.c, metrics.c: what the daemon tells `xmcp
@@ -84,9 +88,6 @@ void daemon_start_pair(struct daemon *d, int cfd, const struct sockaddr_storage 
 /* Reset a connection (RST, not FIN) and close it. */
 void daemon_reset(int fd);
 
-/* relay/server_leg.c: the connected (or connecting) server leg, or a negative errno. */
-int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server, int proto,
-		    bool marked);
 
 /* install/install.c: each change journaled before it is made; 0, or -1 after saying why. */
 int install_routing(struct daemon *d);
@@ -100,7 +101,11 @@ int maps_attach_devices(struct daemon *d);
 int maps_load_policy(struct daemon *d);
 /* np's subscribers, classes and modes into the maps (old: the ones to take out); 0 or -1 */
 int maps_apply(struct daemon *d, const struct policy *old, const struct policy *np);
+/* After a failed reload of np: the running policy p's maps again */
+void maps_restore(struct daemon *d, const struct policy *np, const struct policy *p);
 
+/* daemon/core.c: the daemon with the policy file config, until SIGTERM; an exit code */
+int daemon_run(const char *config);
 /* daemon/core.c: the counters into the map `xmcp stats` reads (every second, after accepting, at refusals). */
 void daemon_publish_stats(const struct daemon *d);
 

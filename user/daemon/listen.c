@@ -19,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dest.h"
 #include "relay/relay.h"
+#include "relay/server_leg.h"
 #include "roles/roles.h"
 #include "lib/util.h"
 #include "xmcp_maps.h"

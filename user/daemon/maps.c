@@ -120,21 +120,26 @@ static int load_modes(const struct daemon *d, const struct policy *p)
 
 /*
  * np's modes, classes and subscribers into the maps; old's subscribers that
- * np has not go last (old NULL: the first load). Every step is tried even
- * after one failed: a failed reload calls it again with the two swapped to
- * put back as much of the running policy as it can.
+ * np has not go last (old NULL: the first load). Stops at the first step
+ * that fails (a reload then puts the running policy back: maps_restore).
  */
 int maps_apply(struct daemon *d, const struct policy *old, const struct policy *np)
 {
-	int err = 0;
-
 	if (np->has_modes && load_modes(d, np))
-		err = -1;
+		return -1;
 	if (np->n_classes && admission_load_classes(np, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES)))
-		err = -1;
-	if (sync_subscribers(d, old, np))
-		err = -1;
-	return err;
+		return -1;
+	return sync_subscribers(d, old, np);
+}
+
+/* A reload that failed: the running policy p's maps again, every step tried (np: the one refused). */
+void maps_restore(struct daemon *d, const struct policy *np, const struct policy *p)
+{
+	if (p->has_modes)
+		load_modes(d, p);
+	if (p->n_classes)
+		admission_load_classes(p, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_CLASSES));
+	sync_subscribers(d, np, p);
 }
 
 int maps_load_policy(struct daemon *d)

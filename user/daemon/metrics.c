@@ -11,7 +11,7 @@
 
 #include "lib/evloop.h"
 #include "daemon/metrics.h"
-#include "lib/stats.h"
+#include "kernel/stats.h"
 #include "lib/util.h"
 
 /* One client connection, from accept to close, for its overall deadline. */

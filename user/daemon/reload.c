@@ -58,7 +58,7 @@ static int reload_policy(struct daemon *d, struct policy *np)
 	if (install_sync_endpoints(d, d->pol, np) || install_sync_limits(d, np) ||
 	    maps_apply(d, d->pol, np)) {
 		journal_undo_to(&d->journal, mark);
-		maps_apply(d, np, d->pol);
+		maps_restore(d, np, d->pol);
 		xmcp_err("reload refused: the running policy stays");
 		return -1;
 	}

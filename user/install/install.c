@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Every change the daemon makes to the system outside its own process:
- * the fwmark rule and local routes, MPTCP endpoints and limits, the TCP
- * Fast Open sysctl. Each is recorded in the undo journal before it is made
+ * The daemon's changes to the system's routing and MPTCP state: the
+ * fwmark rule and local routes, MPTCP endpoints and limits, the TCP Fast
+ * Open sysctl (devices' programs and qdiscs: daemon/maps.c and
+ * kernel/shaping.c). Each is recorded in the undo journal before it is made
  * (user/install/journal.h), so teardown, a crash's recovery and a failed reload
  * undo exactly what was done.
  */

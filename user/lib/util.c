@@ -22,6 +22,7 @@
 #include <xdp/libxdp.h>
 
 #include "lib/util.h"
+#include "xmcp_maps.h"
 #include "xmcp_class.h"
 
 int xmcp_verbose;
@@ -350,3 +351,5 @@ unsigned long long xmcp_proc_start(pid_t pid, char *state)
 		return 0;
 	return start;
 }
+
+const char *xmcp_pin_dir = XMCP_PIN_DIR_DEFAULT;

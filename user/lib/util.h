@@ -22,6 +22,9 @@
  */
 unsigned long long xmcp_proc_start(pid_t pid, char *state);
 
+/* Where the maps are pinned: --pin-dir, $XMCP_PIN_DIR, or the default under /sys/fs/bpf (XMCP_PIN_DIR_DEFAULT). */
+extern const char *xmcp_pin_dir;
+
 #endif
 #ifndef SOL_MPTCP
 #define SOL_MPTCP 284
@@ -31,6 +34,9 @@ unsigned long long xmcp_proc_start(pid_t pid, char *state);
  * and its start time name one process: a pid reused is another.
  */
 unsigned long long xmcp_proc_start(pid_t pid, char *state);
+
+/* Where the maps are pinned: --pin-dir, $XMCP_PIN_DIR, or the default under /sys/fs/bpf (XMCP_PIN_DIR_DEFAULT). */
+extern const char *xmcp_pin_dir;
 
 #endif
 
@@ -118,5 +124,8 @@ const char *xmcp_malformed_name(unsigned int reason);
  * and its start time name one process: a pid reused is another.
  */
 unsigned long long xmcp_proc_start(pid_t pid, char *state);
+
+/* Where the maps are pinned: --pin-dir, $XMCP_PIN_DIR, or the default under /sys/fs/bpf (XMCP_PIN_DIR_DEFAULT). */
+extern const char *xmcp_pin_dir;
 
 #endif

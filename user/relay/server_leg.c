@@ -2,17 +2,33 @@
 /*
  * The server leg of a pair: from the client's own address (and port when
  * it can be had), to the address the client asked for, so the server sees
- * the client and no address is translated.
+ * the client and no address is translated; and the SYN that carries
+ * MP_CONVERT framing as its data (relay/server_leg.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "mp_convert.h"
-#include "roles/upstream.h"
 #include "lib/util.h"
+#include "mp_convert.h"
+#include "relay/server_leg.h"
+
+int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
+		    const struct sockaddr_storage *dst, socklen_t len)
+{
+	__u8 frame[XMCP_OPTBUF_SIZE];
+	int flen = mpc_frame_encode(opts, n, NULL, 0, frame, sizeof(frame)), one = 1;
+
+	/* non-blocking: the framing goes into the SYN, sendto() returns its length */
+	if (flen < 0 || setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one)) ||
+	    sendto(fd, frame, flen, MSG_FASTOPEN, (const struct sockaddr *)dst, len) != flen) {
+		xmcp_dbg("cannot send the MP_CONVERT SYN: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static int fill_addr(const struct sockaddr_storage *ss, struct sockaddr_storage *out, bool keep_port)
 {

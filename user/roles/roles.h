@@ -9,7 +9,9 @@
  *           the marker, terminate_tcp
  *   mcp.c   MP_CONVERT plain mode: MPTCP in with a head naming the server
  *
- * A hook left NULL does nothing.
+ * Required: listen_proto, steer_mode, setup (it allocates d->rs, which
+ * the other hooks use) and on_accept; any other hook left NULL does
+ * nothing.
  */
 #ifndef XMCP_ROLES_H
 #define XMCP_ROLES_H

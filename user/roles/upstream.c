@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/evloop.h"
+#include "relay/server_leg.h"
 #include "roles/upstream.h"
 #include "lib/util.h"
 
@@ -32,21 +33,6 @@ struct upstream {
 	__u64 down_until[POL_MAX_MCPS]; /* ns; a failed candidate is passed over until then */
 	struct upstream_cand_stats st[POL_MAX_MCPS];
 };
-
-int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
-		    const struct sockaddr_storage *dst, socklen_t len)
-{
-	__u8 frame[XMCP_OPTBUF_SIZE];
-	int flen = mpc_frame_encode(opts, n, NULL, 0, frame, sizeof(frame)), one = 1;
-
-	/* non-blocking: the framing goes into the SYN, sendto() returns its length */
-	if (flen < 0 || setsockopt(fd, SOL_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof(one)) ||
-	    sendto(fd, frame, flen, MSG_FASTOPEN, (const struct sockaddr *)dst, len) != flen) {
-		xmcp_dbg("cannot send the MP_CONVERT SYN: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *relay)
 {

@@ -35,12 +35,5 @@ void upstream_free(struct upstream *u);
 /* Candidate i of the policy's list (i < the list's length). */
 const struct upstream_cand_stats *upstream_stats(const struct upstream *u, unsigned int i);
 
-/*
- * Start a non-blocking MPTCP connect on fd to dst whose SYN carries the
- * MP_CONVERT framing of opts (TCP Fast Open, no cookie). 0, or -1 (fd left
- * open: the caller closes it).
- */
-int mpc_syn_connect(int fd, const struct mpc_option *opts, unsigned int n,
-		    const struct sockaddr_storage *dst, socklen_t len);
 
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The counters of `xmcp stats`: the datapath's from the pinned maps
- * (xmcp_pin_dir), summed over CPUs, and the daemon's own. Used by the
- * command and by the daemon's metrics listener.
+ * The counters of `xmcp stats`: the datapath's from its maps (pinned in
+ * xmcp_pin_dir, or found through the programs on this namespace's
+ * devices), summed over CPUs, and the daemon's own (its pinned map, or its
+ * summary over the control socket). Used by the command and by the
+ * daemon's metrics listener.
  */
 #ifndef XMCP_STATS_H
 #define XMCP_STATS_H

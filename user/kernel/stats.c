@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The counters of `xmcp stats`, read from the pinned maps and printed as a table, JSON or Prometheus text. */
+/* The counters of `xmcp stats`, read from the maps (pinned, or found through the devices) and printed as a table, JSON or Prometheus text. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -13,10 +13,9 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
-#include "cli/cmds.h"
 #include "kernel/datapath.h"
 #include "kernel/pins.h"
-#include "lib/stats.h"
+#include "kernel/stats.h"
 #include "lib/util.h"
 #include "xmcp_maps.h"
 
@@ -75,6 +74,14 @@ int stats_percpu_sum(int fd, void *out, size_t value_size)
 	free(vals);
 	return err;
 }
+
+/* Names the kernel keeps whole (it cuts them at 15 characters): dp_find_map compares them. */
+#define FITS(m) _Static_assert(sizeof(XMCP_STR(m)) <= BPF_OBJ_NAME_LEN, XMCP_STR(m) " is cut in the kernel")
+FITS(XMCP_MAP_XDP_STATS);
+FITS(XMCP_MAP_TC_STATS);
+FITS(XMCP_MAP_PATH_STATS);
+FITS(XMCP_MAP_IFACES);
+#undef FITS
 
 /*
  * Whether the pin directory holds this namespace's maps: no device record
@@ -435,7 +442,7 @@ static void print_prometheus(FILE *f, const struct stats *s)
 	prom_paths(f, s);
 }
 
-/* The daemon's counters: zero when no xmcp run wrote them (xmcp attach alone). */
+/* The daemon's counters as a JSON object, by their names in `xmcp stats -j` (the daemon's summary carries it). */
 json_object *stats_daemon_json(const struct xmcp_daemon_stats *v)
 {
 	json_object *o = json_object_new_object();
