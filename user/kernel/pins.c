@@ -137,18 +137,12 @@ int pins_remove_all(struct xmcp_pins *p)
 
 int pins_open_map(const char *dir, const char *name)
 {
-	char path[512];
-	int fd;
+	int fd = pins_open_map_quiet(dir, name);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fd = -errno;
-		if (fd == -ENOENT)
-			xmcp_err("xmcp is not attached anywhere (no %s); 'xmcp attach DEV' first", path);
-		else
-			xmcp_err("cannot open %s: %s", path, strerror(-fd));
-	}
+	if (fd == -ENOENT)
+		xmcp_err("xmcp is not attached anywhere (no %s/%s); 'xmcp attach DEV' first", dir, name);
+	else if (fd < 0)
+		xmcp_err("cannot open %s/%s: %s", dir, name, strerror(-fd));
 	return fd;
 }
 

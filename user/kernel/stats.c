@@ -25,6 +25,7 @@ struct path_bytes {
 };
 
 struct stats {
+	bool pins_here; /* the pin directory is this namespace's (pins_here) */
 	struct xmcp_xdp_stats xdp;
 	struct xmcp_tc_stats tc;
 	struct xmcp_daemon_stats daemon;
@@ -130,9 +131,9 @@ static int check_layout(int fd, const char *name, __u32 key_size, __u32 value_si
  * `ip netns exec` does not see the pins of another). Says why when neither
  * finds it, unless quiet; a map of another layout is never read.
  */
-static int open_map(const char *name, __u32 key_size, __u32 value_size, bool quiet)
+static int open_map(const struct stats *s, const char *name, __u32 key_size, __u32 value_size, bool quiet)
 {
-	int fd = pins_here() ? pins_open_map_quiet(xmcp_pin_dir, name) : -ENOENT;
+	int fd = s->pins_here ? pins_open_map_quiet(xmcp_pin_dir, name) : -ENOENT;
 
 	if (fd == -ENOENT)
 		fd = dp_find_map(name);
@@ -154,9 +155,9 @@ static int open_map(const char *name, __u32 key_size, __u32 value_size, bool qui
 	return fd;
 }
 
-static int read_percpu_u64s(const char *name, void *out, size_t value_size)
+static int read_percpu_u64s(const struct stats *s, const char *name, void *out, size_t value_size)
 {
-	int fd = open_map(name, sizeof(__u32), value_size, false), err;
+	int fd = open_map(s, name, sizeof(__u32), value_size, false), err;
 
 	if (fd < 0)
 		return fd;
@@ -474,9 +475,9 @@ static void daemon_stats_from(json_object *summary, struct xmcp_daemon_stats *ou
  * so it is not found through the devices) what the daemon said in its
  * summary over the control socket; all 0 without a daemon.
  */
-static void read_daemon_stats(struct xmcp_daemon_stats *out, json_object *summary)
+static void read_daemon_stats(const struct stats *s, struct xmcp_daemon_stats *out, json_object *summary)
 {
-	int fd = pins_here() ? pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS)) : -ENOENT;
+	int fd = s->pins_here ? pins_open_map_quiet(xmcp_pin_dir, XMCP_STR(XMCP_MAP_DAEMON_STATS)) : -ENOENT;
 	__u32 key = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -520,13 +521,13 @@ static void read_path_stats(struct stats *s)
 	int c;
 
 	s->n_paths = 0;
-	fd = open_map(XMCP_STR(XMCP_MAP_PATH_STATS), sizeof(key), sizeof(*vals), true);
+	fd = open_map(s, XMCP_STR(XMCP_MAP_PATH_STATS), sizeof(key), sizeof(*vals), true);
 	if (fd < 0 || ncpu <= 0 || !(vals = calloc(ncpu, sizeof(*vals)))) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	reg = open_map(XMCP_STR(XMCP_MAP_IFACES), sizeof(key), sizeof(struct xmcp_iface), true);
+	reg = open_map(s, XMCP_STR(XMCP_MAP_IFACES), sizeof(key), sizeof(struct xmcp_iface), true);
 	while (s->n_paths < XMCP_MAX_IFACES && !bpf_map_get_next_key(fd, prev, &key)) {
 		struct path_bytes *pb = &s->paths[s->n_paths];
 
@@ -555,10 +556,12 @@ int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
 {
 	static struct stats s; /* large: not on the stack */
 
-	if (read_percpu_u64s(XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
-	    read_percpu_u64s(XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
+	/* once per reading: every map comes from the same place */
+	s.pins_here = pins_here();
+	if (read_percpu_u64s(&s, XMCP_STR(XMCP_MAP_XDP_STATS), &s.xdp, sizeof(s.xdp)) ||
+	    read_percpu_u64s(&s, XMCP_STR(XMCP_MAP_TC_STATS), &s.tc, sizeof(s.tc)))
 		return -1;
-	read_daemon_stats(&s.daemon, summary);
+	read_daemon_stats(&s, &s.daemon, summary);
 	read_path_stats(&s);
 	s.summary = summary;
 	if (fmt == STATS_PROMETHEUS) {
