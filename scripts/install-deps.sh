@@ -12,6 +12,8 @@ PKGS=(
 	libclang-rt-14-dev
 	# tests
 	bats bats-support bats-assert python3-scapy jq iperf3 iproute2 tcpdump util-linux procps
+	# whether a device keeps its segmentation offload (the XDP mode tests)
+	ethtool
 	# which BPF programs a command loads (tests/bats/helpers.bash: prog_loads)
 	strace
 	# the unit file check (systemd-analyze verify)

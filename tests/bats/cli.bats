@@ -42,7 +42,7 @@ teardown() {
 	assert_failure 2
 	run "$XMCP" attach eth0 --mode turbo
 	assert_failure 2
-	assert_output --partial "--mode must be native or generic"
+	assert_output --partial "--mode must be auto, native or generic"
 	run "$XMCP"
 	assert_failure 2
 }

@@ -21,11 +21,11 @@ shape_paths() {
 	done
 }
 
-# generic_xdp: the policies in the test's directory attach XDP in generic mode
-generic_xdp() {
+# xdp_mode MODE: the policies in the test's directory attach XDP in MODE
+xdp_mode() {
 	local f
 	for f in hcpe hag; do
-		jq '.xdp_mode = "generic"' "$BATS_TEST_TMPDIR/$f.json" > "$BATS_TEST_TMPDIR/$f.json.new"
+		jq --arg m "$1" '.xdp_mode = $m' "$BATS_TEST_TMPDIR/$f.json" > "$BATS_TEST_TMPDIR/$f.json.new"
 		mv "$BATS_TEST_TMPDIR/$f.json.new" "$BATS_TEST_TMPDIR/$f.json"
 	done
 }
@@ -59,11 +59,26 @@ teardown() {
 
 @test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {
 	start_both
+	# the default XDP mode on these veth devices: generic, and each daemon says why
+	grep -q '^xmcp: lan: generic XDP (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q '^xmcp: dsl: generic XDP (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	transfer 10.4.0.2 8000 3000000
 	arrived_at_s "10.1.0.2"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000 (client mptcp)" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	# the HCPE steered exactly one SYN; the HAG terminated one MPTCP connection
+	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
+}
+
+@test "hybrid: native XDP, asked for, steers the same: bytes intact, one SYN steered, one terminated" {
+	xdp_mode native
+	start_both
+	grep -q '^xmcp: lan: native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q '^xmcp: dsl: native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	transfer 10.4.0.2 8001 3000000
+	arrived_at_s "10.1.0.2"
 	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
@@ -377,10 +392,10 @@ download_over_both() {
 	# with room to spare on dsl the scheduler would rightly leave lte idle
 	shape_paths 10mbit
 	# The delay lines' ends are TAP devices, whose native XDP has no room
-	# for metadata on some kernels (6.1; the next test): generic XDP steers
-	# on any. This test is about MPTCP over lossy, delayed paths.
-	generic_xdp
+	# for metadata on some kernels (6.1; the next test): the default mode,
+	# auto, takes generic XDP on them, which steers on any.
 	start_both
+	grep -q '^xmcp: dsl: generic XDP (auto: tun' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	local l0 d0
 	l0=$(tx_bytes "$LAB_HCPE" lte) d0=$(tx_bytes "$LAB_HCPE" dsl)
 	transfer 10.4.0.2 8014 6000000
@@ -396,6 +411,8 @@ download_over_both() {
 @test "hybrid: where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names generic mode" {
 	lab_down
 	LAB_DSL_DELAY=1 LAB_LTE_DELAY=1 lab_up "$TAG"
+	# what auto avoids on TAP devices, asked for
+	xdp_mode native
 	start_both
 	# a connection for the classifier to see; on such a kernel it cannot complete
 	s_server 8015 serve 10.4.0.2 8015
@@ -753,6 +770,67 @@ d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 		sleep 0.1
 	done
 	assert_equal "$(in_ns "$LAB_HAG" "$XMCP" flows -j | jq '.flows | length')" 0
+}
+
+# ccs_of NS PORT_FILTER: the congestion controls of NS's connected TCP
+# sockets (MPTCP subflows among them, "mptcp" after the name) that match the
+# ss filter, one "cc kind" per socket, sorted
+ccs_of() {
+	ss -N "$1" -tni state connected "$2" | awk '
+		/^[0-9A-Za-z]/ { next }
+		{
+			kind = / tcp-ulp-mptcp/ ? "mptcp" : "tcp"
+			for (i = 1; i <= NF; i++) if ($i ~ /^(reno|cubic|bbr|bbr2|htcp|vegas|westwood|dctcp)$/) { print $i, kind; next }
+			print "?", kind
+		}' | sort
+}
+
+@test "hybrid: the gateways' MPTCP legs use mptcp_congestion on every subflow, their TCP legs the namespace's" {
+	# a namespace may default to an algorithm the host allows: reno and the host's own
+	local other
+	other=$(tr ' ' '\n' < /proc/sys/net/ipv4/tcp_allowed_congestion_control | grep -vx reno | head -n 1)
+	echo "the host allows: $(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control); the other: $other"
+	[ -n "$other" ]
+	# the namespaces' defaults differ from what each policy gives its MPTCP legs
+	ip netns exec "$LAB_HCPE" sysctl -qw net.ipv4.tcp_congestion_control="$other"
+	ip netns exec "$LAB_HAG" sysctl -qw net.ipv4.tcp_congestion_control=reno
+	jq --arg cc "$other" '.mptcp_congestion = $cc' "$BATS_TEST_TMPDIR/hag.json" > "$BATS_TEST_TMPDIR/hag.json.new"
+	mv "$BATS_TEST_TMPDIR/hag.json.new" "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	s_server 8065 serve 10.4.0.2 8065 --stall "$(slow 3)"
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8065 2000000 > "$BATS_TEST_TMPDIR/h.out" 3>&- &
+	local hpid=$!
+	# both subflows up: the join, made after the leg was set, must have it too
+	flows_with "$LAB_HAG" 2 > /dev/null
+	flows_with "$LAB_HCPE" 2 > /dev/null
+	# the HCPE: its MPTCP leg's two subflows reno (the policy's default), H's TCP leg the other
+	run ccs_of "$LAB_HCPE" '( dport = :8065 or dport = :7011 or sport = :8065 )'
+	assert_output "$(printf '%s tcp\nreno mptcp\nreno mptcp' "$other" | sort)"
+	# the HAG: the client's subflows the other (its policy), the TCP leg to S reno (the namespace's)
+	run ccs_of "$LAB_HAG" '( sport = :8065 or sport = :7011 or dport = :8065 )'
+	assert_output "$(printf '%s mptcp\n%s mptcp\nreno tcp' "$other" "$other" | sort)"
+	wait "$hpid"
+	s_done
+	# H's sender printed its digest: S must have printed the same
+	run cat "$BATS_TEST_TMPDIR/h.out"
+	arrived_at_s "10.1.0.2"
+}
+
+@test "hybrid: an mptcp_congestion this kernel lacks stops the start, and a reload to one, naming the field" {
+	jq '.mptcp_congestion = "nosuchcc"' "$BATS_TEST_TMPDIR/hag.json" > "$BATS_TEST_TMPDIR/bad.json"
+	run ! start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/bad.json"
+	grep -F 'mptcp_congestion: "nosuchcc" can'"'"'t be set on an MPTCP socket here' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	jq '.mptcp_congestion = "Reno!"' "$BATS_TEST_TMPDIR/hag.json" > "$BATS_TEST_TMPDIR/bad.json"
+	run "$XMCP" check -c "$BATS_TEST_TMPDIR/bad.json"
+	assert_failure
+	assert_output --partial 'mptcp_congestion: "Reno!" is not a congestion control'"'"'s name'
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	cp "$BATS_TEST_TMPDIR/hag.json" "$BATS_TEST_TMPDIR/hag.good"
+	jq '.mptcp_congestion = "nosuchcc"' "$BATS_TEST_TMPDIR/hag.good" > "$BATS_TEST_TMPDIR/hag.json"
+	kill -HUP "$HAG_PID"
+	for _ in $(seq 50); do grep -q "reload refused" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && break; sleep 0.1; done
+	grep -F 'mptcp_congestion: "nosuchcc"' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	kill -0 "$HAG_PID"
 }
 
 # http_get NS URL: status, then the body (python: curl may not be installed)

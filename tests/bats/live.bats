@@ -76,15 +76,41 @@ check_mix() {
 
 @test "live: native XDP counts real SYNs by class, tc reads the class from metadata" {
 	require_mptcp
-	run gw attach "$GW_IF"
+	run gw attach "$GW_IF" --mode native
 	assert_success
-	assert_output --partial "attached to $GW_IF (native XDP"
+	assert_output --partial "attached to $GW_IF (native XDP: as asked"
 	ip -n "$GW" link show "$GW_IF" | grep -q 'prog/xdp id [0-9]* name xmcp_xdp'
+	# the cost auto avoids: the peer lost its segmentation offload
+	in_ns "$CLI" ethtool -k "$CLI_IF" | grep -q '^tcp-segmentation-offload: off'
 	send_mix
 	check_mix
 	# every frame reached tc carrying the metadata, VLAN-tagged ones too
 	# (tc ingress runs before the kernel drops tags it has no device for)
 	assert_equal "$(stat_of "$GW" .tc_no_meta)" 0
+}
+
+@test "live: attach picks generic XDP on a veth and where the driver has none, and says why" {
+	run gw attach "$GW_IF"
+	assert_success
+	assert_output --partial "attached to $GW_IF (generic XDP: auto: veth, whose native XDP turns off TSO/GSO on its peer"
+	ip -n "$GW" link show "$GW_IF" | grep -q ' xdpgeneric '
+	ip -n "$GW" link show "$GW_IF" | grep -q 'prog/xdp id [0-9]* name xmcp_xdp'
+	# the peer keeps its segmentation offload
+	in_ns "$CLI" ethtool -k "$CLI_IF" | grep -q '^tcp-segmentation-offload: on'
+	# the classifier counts as it does natively
+	send_mix
+	check_mix
+	# a bridge has no native XDP at all: auto falls back to generic
+	ip -n "$GW" link add "n$GW_IF" type bridge
+	run gw attach "n$GW_IF"
+	assert_success
+	assert_output --partial "attached to n$GW_IF (generic XDP: auto: the driver has no native XDP"
+	ip -n "$GW" link show "n$GW_IF" | grep -q 'xdpgeneric'
+	# asked for native there, the attach fails and says what to do
+	gw detach "n$GW_IF"
+	run gw attach "n$GW_IF" --mode native
+	assert_failure
+	assert_output --partial "has no native XDP support; try generic mode (or auto)"
 }
 
 @test "live: generic XDP counts the same" {

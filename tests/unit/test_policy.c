@@ -138,7 +138,12 @@ static const struct bad_case bad_cases[] = {
 	{ HAG, "connect_timeout", "301", "connect_timeout: must be between 1 and 300, not 301" },
 	{ HAG, "head_timeout", "0", "head_timeout: must be between 1 and 300, not 0" },
 	/* words and booleans */
-	{ HAG, "xdp_mode", "\"turbo\"", "xdp_mode: must be native or generic, not 'turbo'" },
+	{ HAG, "xdp_mode", "\"turbo\"", "xdp_mode: must be auto, native or generic, not 'turbo'" },
+	{ HAG, "mptcp_congestion", "\"Reno\"", "mptcp_congestion: \"Reno\" is not a congestion control's name" },
+	{ HAG, "mptcp_congestion", "\"\"", "mptcp_congestion: \"\" is not a congestion control's name" },
+	{ HAG, "mptcp_congestion", "\"averyveryverylongname\"", "mptcp_congestion: \"averyveryverylongname\" is not" },
+	{ HAG, "mptcp_congestion", "\"../x\"", "mptcp_congestion: \"../x\" is not" },
+	{ HAG, "mptcp_congestion", "5", "mptcp_congestion: must be a string" },
 	{ HAG, "relay", "\"zerocopy\"", "relay: must be splice or copy, not 'zerocopy'" },
 	{ HAG, "marker", "true", "marker: must be a string" },
 	{ HAG, "tcp_pairs", "\"sockmap\"", "tcp_pairs: sockmap is refused" },
@@ -371,7 +376,9 @@ static void test_defaults(void)
 	is_int(p.connect_timeout, 10, "connect_timeout: 10");
 	is_int(p.head_timeout, 5, "head_timeout: 5");
 	ok(p.control_gid == (gid_t)-1, "control_group: none");
-	ok(!p.xdp_generic, "xdp_mode: native");
+	is_int(p.xdp_mode, POL_XDP_AUTO, "xdp_mode: auto");
+	is_str(p.mptcp_cc, "reno", "mptcp_congestion: reno");
+	ok(p.mptcp_cc_default, "... as the default (a kernel without it keeps its own)");
 	ok(!p.relay_copy, "relay: splice");
 	ok(!p.marker, "marker: none");
 	ok(!p.terminate_tcp && !p.origin_check, "terminate_tcp, origin_check: false");
@@ -569,6 +576,7 @@ static void test_fixed_fields(void)
 		{ "idle_timeout", "60", NULL },
 		{ "connect_timeout", "30", NULL },
 		{ "head_timeout", "9", NULL },
+		{ "mptcp_congestion", "\"cubic\"", NULL },
 		{ "forbidden", "[\"10.9.0.0/16\"]", NULL },
 		{ "endpoints", "[{\"address\": \"10.3.0.2\", \"flags\": [\"signal\"]}]", NULL },
 		{ "limits", "{\"subflows\": 4, \"add_addr_accepted\": 0}", NULL },

@@ -33,14 +33,17 @@ struct attach_opts {
 
 static void attach_usage(FILE *f)
 {
-	fprintf(f, "Usage: xmcp attach DEV [--mode native|generic]\n"
+	fprintf(f, "Usage: xmcp attach DEV [--mode auto|native|generic]\n"
 		   "\n"
 		   "Attaches the XDP classifier to DEV and the tc ingress program that reads\n"
 		   "its verdict, with counters pinned under the pin directory (%s).\n"
 		   "Attached this way it only counts: every verdict is XDP_PASS and nothing\n"
 		   "is steered. 'xmcp run' attaches it with the steering programs.\n"
 		   "\n"
-		   "  --mode native   XDP in the driver (default)\n"
+		   "  --mode auto     generic XDP on veth, virtio_net and tun devices (their\n"
+		   "                  native XDP costs offloads) and where the driver has no\n"
+		   "                  native XDP; native elsewhere (default; it says which)\n"
+		   "  --mode native   XDP in the driver\n"
 		   "  --mode generic  XDP in the kernel's generic path, for any device\n",
 		   xmcp_pin_dir);
 }
@@ -63,11 +66,14 @@ static int do_attach(const struct attach_opts *o)
 
 	if ((err = dp_open(&dp, xmcp_pin_dir, DP_FOR_ATTACH, NULL, NULL)))
 		return err;
+	struct xmcp_iface rec;
+	const char *why;
+
 	err = dp_attach_dev(&dp, o->dev, o->mode,
-			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), NULL);
+			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), &rec, &why);
 	if (err > 0) {
-		printf("xmcp: attached to %s (%s XDP, tc ingress), counters in %s\n", o->dev,
-		       o->mode == XDP_MODE_SKB ? "generic" : "native", xmcp_pin_dir);
+		printf("xmcp: attached to %s (%s XDP: %s; tc ingress), counters in %s\n", o->dev,
+		       dp_xdp_mode_name(rec.xdp_mode), why, xmcp_pin_dir);
 		err = 0;
 	}
 	dp_close(&dp);
@@ -184,7 +190,9 @@ out:
 
 static int parse_mode(const char *arg, enum xdp_attach_mode *mode)
 {
-	if (!strcmp(arg, "native"))
+	if (!strcmp(arg, "auto"))
+		*mode = XDP_MODE_UNSPEC;
+	else if (!strcmp(arg, "native"))
 		*mode = XDP_MODE_NATIVE;
 	else if (!strcmp(arg, "generic") || !strcmp(arg, "skb"))
 		*mode = XDP_MODE_SKB;
@@ -204,11 +212,11 @@ static int parse_args(int argc, char **argv, struct attach_opts *o, int detach)
 	void (*usage)(FILE *) = detach ? detach_usage : attach_usage;
 	int opt, ret;
 
-	o->mode = XDP_MODE_NATIVE;
+	o->mode = XDP_MODE_UNSPEC;
 	while ((opt = getopt_long(argc, argv, XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'm' && !detach) {
 			if (parse_mode(optarg, &o->mode)) {
-				xmcp_err("--mode must be native or generic, not '%s'", optarg);
+				xmcp_err("--mode must be auto, native or generic, not '%s'", optarg);
 				return 2;
 			}
 		} else if (opt == 'a' && detach) {

@@ -122,7 +122,7 @@ static void warn_no_meta(struct daemon *d)
 {
 	struct xmcp_xdp_stats xs;
 
-	if (d->warned_no_meta || d->pol->xdp_generic ||
+	if (d->warned_no_meta || d->pol->xdp_mode == POL_XDP_GENERIC ||
 	    stats_percpu_sum(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_XDP_STATS), &xs, sizeof(xs)) ||
 	    !xs.meta_unavailable)
 		return;
@@ -282,13 +282,37 @@ static int setup_loop(struct daemon *d)
 	return 0;
 }
 
+int daemon_check_mptcp_cc(struct daemon *d, const struct policy *p, bool *usable)
+{
+	int err = xmcp_mptcp_cc_probe(p->mptcp_cc);
+
+	*usable = !err;
+	if (err && !p->mptcp_cc_default) {
+		xmcp_err("%s: mptcp_congestion: \"%s\" can't be set on an MPTCP socket here: %s%s", d->config,
+			 p->mptcp_cc, strerror(-err),
+			 err == -ENOENT ? " (net.ipv4.tcp_available_congestion_control lists what can)" : "");
+		return -1;
+	}
+	if (err && !d->warned_cc) {
+		xmcp_err("warning: MPTCP legs keep the kernel's congestion control: %s on an MPTCP socket: %s",
+			 p->mptcp_cc, strerror(-err));
+		d->warned_cc = true;
+	}
+	return 0;
+}
+
 /* The parts of the daemon that hold connections: relay, admission, then the role's own. */
 static int setup_modules(struct daemon *d)
 {
+	bool cc_ok;
+
 	d->relay = relay_new(d->epfd, d->pol->relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (!d->relay || !(d->dest = dest_check_new()))
 		return -1;
 	relay_set_timeouts(d->relay, d->pol->idle_timeout, d->pol->connect_timeout);
+	if (daemon_check_mptcp_cc(d, d->pol, &cc_ok))
+		return -1;
+	relay_set_mptcp_cc(d->relay, cc_ok ? d->pol->mptcp_cc : NULL);
 	if (d->pol->n_classes) {
 		d->adm = admission_new(d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
 				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),

@@ -57,6 +57,7 @@ struct daemon {
 	struct journal journal;	    /* every change to the system, to undo (user/install/journal.h) */
 	bool journaled;
 	bool warned_no_meta;
+	bool warned_cc; /* the default mptcp_congestion can't be set here */
 	int listen_fd[2];
 	__u16 listen_port;  /* the listeners': the policy's, or the one the kernel chose */
 	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */
@@ -111,5 +112,11 @@ void daemon_publish_stats(const struct daemon *d);
 
 /* daemon/reload.c: SIGHUP */
 void daemon_reload(struct daemon *d);
+/*
+ * daemon/core.c: whether p's mptcp_congestion can be set on an MPTCP socket
+ * (*usable): -1 with the field named when one the policy names can't; the
+ * default that can't says so once, and the legs keep the kernel's.
+ */
+int daemon_check_mptcp_cc(struct daemon *d, const struct policy *p, bool *usable);
 
 #endif

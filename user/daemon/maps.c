@@ -23,7 +23,11 @@ int maps_attach_devices(struct daemon *d)
 	const struct pol_ifs *groups[DEV_GROUPS] = { &d->pol->lan, &d->pol->access, &d->pol->wan };
 	int steer_fd = bpf_program__fd(d->dp.skel->progs.xmcp_tc_steer);
 	int modes_fd = bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs);
-	enum xdp_attach_mode mode = d->pol->xdp_generic ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	static const enum xdp_attach_mode modes[] = { [POL_XDP_AUTO] = XDP_MODE_UNSPEC,
+						      [POL_XDP_NATIVE] = XDP_MODE_NATIVE,
+						      [POL_XDP_GENERIC] = XDP_MODE_SKB };
+	enum xdp_attach_mode mode = modes[d->pol->xdp_mode];
+	const char *why;
 	unsigned int i;
 	enum dev_group g;
 	struct xmcp_iface rec;
@@ -46,7 +50,7 @@ int maps_attach_devices(struct daemon *d)
 			snprintf(e.text, sizeof(e.text), "%s", dev);
 			if (journal_record(&d->journal, &e))
 				return -1;
-			if (dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec) < 0) {
+			if (dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec, &why) < 0) {
 				journal_forget_last(&d->journal);
 				return -1;
 			}
@@ -57,6 +61,7 @@ int maps_attach_devices(struct daemon *d)
 			if (journal_update_last(&d->journal, &e) ||
 			    bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
 				return -1;
+			fprintf(stderr, "xmcp: %s: %s XDP (%s)\n", dev, dp_xdp_mode_name(rec.xdp_mode), why);
 			xmcp_dbg("attached to %s (steer mode %u)", dev, m);
 		}
 	return 0;

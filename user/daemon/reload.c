@@ -3,7 +3,8 @@
  * SIGHUP (`xmcp reload`): read the policy file again and apply what can
  * change under established pairs: endpoints and limits (by difference),
  * subscribers and their classes' limits, the modes' rules, forbidden,
- * transparent_source, idle_timeout, connect_timeout, head_timeout. A
+ * transparent_source, idle_timeout, connect_timeout, head_timeout,
+ * mptcp_congestion (for the pairs from then on). A
  * policy that fails the check, or changes anything else, is refused and
  * the running one stays. The new policy is a new object: the daemon's
  * pointer moves to it at one point (swap_policy), and every module that
@@ -22,12 +23,13 @@
 #include "lib/util.h"
 
 /* The one place a new policy takes over; the old one is freed. */
-static void swap_policy(struct daemon *d, struct policy *np)
+static void swap_policy(struct daemon *d, struct policy *np, bool cc_ok)
 {
 	const struct policy *old = d->pol;
 
 	d->pol = np;
 	relay_set_timeouts(d->relay, np->idle_timeout, np->connect_timeout);
+	relay_set_mptcp_cc(d->relay, cc_ok ? np->mptcp_cc : NULL);
 	admission_set_policy(d->adm, np);
 	if (d->role->set_policy)
 		d->role->set_policy(d, np);
@@ -39,6 +41,7 @@ static int reload_policy(struct daemon *d, struct policy *np)
 {
 	const char *fixed;
 	unsigned int mark;
+	bool cc_ok;
 
 	if (policy_load(d->config, np)) {
 		xmcp_err("reload refused: the running policy stays");
@@ -48,6 +51,10 @@ static int reload_policy(struct daemon *d, struct policy *np)
 	if (fixed) {
 		xmcp_err("reload refused: %s can't change while running (restart xmcp run); "
 			 "the running policy stays", fixed);
+		return -1;
+	}
+	if (daemon_check_mptcp_cc(d, np, &cc_ok)) {
+		xmcp_err("reload refused: the running policy stays");
 		return -1;
 	}
 	/*
@@ -63,7 +70,7 @@ static int reload_policy(struct daemon *d, struct policy *np)
 		return -1;
 	}
 	journal_commit(&d->journal, mark);
-	swap_policy(d, np);
+	swap_policy(d, np, cc_ok);
 	fprintf(stderr, "xmcp: reloaded %s: %u subscriber prefixes, %u endpoints\n", d->config,
 		d->pol->n_subscribers, d->pol->n_endpoints);
 	return 0;

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <bpf/libbpf.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "kernel/datapath.h"
 #include "kernel/shaping.h"
@@ -35,8 +40,56 @@ struct xdp_multiprog *dp_our_xdp(int ifindex, int *foreign_id)
 	return NULL;
 }
 
+/* dev's driver as ethtool names it ("veth", "virtio_net", "tun", ...), or "" */
+static void driver_of(const char *dev, char *out, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	out[0] = '\0';
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (fd >= 0 && !ioctl(fd, SIOCETHTOOL, &ifr))
+		snprintf(out, len, "%s", info.driver);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * The XDP mode "auto" takes on dev, and why (docs/kernels.md has the
+ * measurements). Native XDP on a veth device turns TSO and GSO off on its
+ * peer: forwarding through three such devices fell to 0.15x with an empty
+ * program, generic XDP cost nothing measurable. virtio_net takes native XDP
+ * only with the guest's receive offloads off, and a TAP device's native XDP
+ * leaves no room for metadata on 6.1. Any other driver gets native XDP,
+ * which runs before an skb exists, where it has it (dp_attach_dev falls
+ * back to generic where it has not).
+ */
+static enum xdp_attach_mode auto_mode(const char *dev, const char **why)
+{
+	static const struct {
+		const char *driver, *why;
+	} generic[] = {
+		{ "veth", "auto: veth, whose native XDP turns off TSO/GSO on its peer" },
+		{ "virtio_net", "auto: virtio_net, whose native XDP needs the guest's offloads off" },
+		{ "tun", "auto: tun, whose native XDP may leave no room for metadata" },
+	};
+	char driver[32];
+	size_t i;
+
+	driver_of(dev, driver, sizeof(driver));
+	for (i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
+		if (!strcmp(driver, generic[i].driver)) {
+			*why = generic[i].why;
+			return XDP_MODE_SKB;
+		}
+	*why = "auto: the driver's own XDP";
+	return XDP_MODE_NATIVE;
+}
+
+/* quiet_native: a native attach the driver can't do fails without a word (auto falls back) */
 static int attach_xdp(struct xmcp *skel, int ifindex, const char *dev,
-		      enum xdp_attach_mode mode, __u32 *id)
+		      enum xdp_attach_mode mode, bool quiet_native, __u32 *id)
 {
 	struct xdp_program *prog;
 	int fd, err;
@@ -55,8 +108,10 @@ static int attach_xdp(struct xmcp *skel, int ifindex, const char *dev,
 	if (!err)
 		*id = xdp_program__id(prog);
 	xdp_program__close(prog);
+	if (err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE && quiet_native)
+		return err;
 	if (err == -EOPNOTSUPP && mode == XDP_MODE_NATIVE)
-		xmcp_err("%s has no native XDP support; try generic mode", dev);
+		xmcp_err("%s has no native XDP support; try generic mode (or auto)", dev);
 	else if (err)
 		xmcp_err("cannot attach XDP to %s: %s", dev, strerror(-err));
 	return err;
@@ -227,10 +282,30 @@ fail:
 	return err;
 }
 
-int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
-		  struct xmcp_iface *out)
+/* XDP on dev in mode, or for XDP_MODE_UNSPEC the mode auto_mode picks; *mode, *why: what ran */
+static int attach_xdp_mode(struct dp *dp, int ifindex, const char *dev, enum xdp_attach_mode *mode,
+			   const char **why, __u32 *id)
 {
-	struct xmcp_iface rec = { .xdp_mode = mode, .netns_ino = dp->netns };
+	bool chosen = *mode == XDP_MODE_UNSPEC;
+	int err;
+
+	*why = "as asked";
+	if (chosen)
+		*mode = auto_mode(dev, why);
+	err = attach_xdp(dp->skel, ifindex, dev, *mode, chosen, id);
+	if (err == -EOPNOTSUPP && chosen && *mode == XDP_MODE_NATIVE) {
+		*mode = XDP_MODE_SKB;
+		*why = "auto: the driver has no native XDP";
+		err = attach_xdp(dp->skel, ifindex, dev, *mode, false, id);
+	}
+	return err;
+}
+
+int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
+		  struct xmcp_iface *out, const char **why)
+{
+	struct xmcp_iface rec = { .netns_ino = dp->netns };
+	const char *reason;
 	struct xdp_multiprog *mp;
 	int ifindex, foreign, err;
 	__u32 key;
@@ -248,8 +323,11 @@ int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int
 			 mp ? "xmcp's" : "another", dev);
 		return -EBUSY;
 	}
-	if ((err = attach_xdp(dp->skel, ifindex, dev, mode, &rec.xdp_prog_id)))
+	if ((err = attach_xdp_mode(dp, ifindex, dev, &mode, &reason, &rec.xdp_prog_id)))
 		return err;
+	rec.xdp_mode = mode;
+	if (why)
+		*why = reason;
 	if ((err = attach_tc(tc_fd, ifindex, dev, &rec)) ||
 	    (err = pins_publish_maps(&dp->pins, dp->skel->obj)))
 		goto undo;
@@ -264,6 +342,11 @@ int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int
 undo:
 	dp_detach(ifindex, dev, rec.flags);
 	return err;
+}
+
+const char *dp_xdp_mode_name(__u32 xdp_mode)
+{
+	return xdp_mode == XDP_MODE_SKB ? "generic" : "native";
 }
 
 void dp_close(struct dp *dp)

@@ -55,10 +55,16 @@ int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
 
 /*
  * Attach XDP + the tc program tc_fd to dev, pin the maps, record the device.
- * Returns its ifindex (and the record in *rec when given), or a negative errno.
+ * mode XDP_MODE_UNSPEC is "auto": generic XDP on veth, virtio_net and tun
+ * devices and on drivers without native XDP, native elsewhere; the record's
+ * xdp_mode says which ran, *why (when given) why. Returns dev's ifindex
+ * (and the record in *rec when given), or a negative errno.
  */
 int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
-		  struct xmcp_iface *rec);
+		  struct xmcp_iface *rec, const char **why);
+
+/* "native" or "generic": how a record's XDP runs */
+const char *dp_xdp_mode_name(__u32 xdp_mode);
 
 /* Release the object and the lock; the pins go too if no device is recorded. */
 void dp_close(struct dp *dp);

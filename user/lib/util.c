@@ -219,6 +219,34 @@ int xmcp_sock_protocol(int fd)
 	return proto;
 }
 
+/* setsockopt(TCP_CONGESTION) on a new socket of proto; then, if check, whether it reads back */
+static int try_cc(int proto, const char *name, bool check)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto), err = 0;
+	char got[16] = ""; /* the kernel's TCP_CA_NAME_MAX */
+	socklen_t len = sizeof(got);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_TCP, TCP_CONGESTION, name, strlen(name)))
+		err = -errno;
+	else if (check && (getsockopt(fd, SOL_TCP, TCP_CONGESTION, got, &len) ||
+			   strncmp(got, name, sizeof(got))))
+		err = -ENOENT;
+	close(fd);
+	return err;
+}
+
+/*
+ * A TCP socket says whether the name exists and may be used (its errno); an
+ * MPTCP socket before its first subflow takes any name (6.18) and keeps it
+ * for the subflows, so it must also read back what it took.
+ */
+int xmcp_mptcp_cc_probe(const char *name)
+{
+	return try_cc(IPPROTO_TCP, name, false) ?: try_cc(IPPROTO_MPTCP, name, true);
+}
+
 /*
  * Kernels before 6.2 refuse every TCP Fast Open option on an MPTCP socket
  * (ENOPROTOOPT); asking is the probe, the version number is not.

@@ -100,6 +100,13 @@ void xmcp_accept_reserve(void);
 /* SO_PROTOCOL: IPPROTO_TCP, IPPROTO_MPTCP (262), ... or 0. */
 int xmcp_sock_protocol(int fd);
 
+/*
+ * Whether an MPTCP socket takes congestion control name (TCP_CONGESTION,
+ * as the relay sets it on its MPTCP legs): 0, or -errno (ENOENT: no such
+ * algorithm; EPERM: not in tcp_allowed_congestion_control and no
+ * CAP_NET_ADMIN; ENOPROTOOPT: MPTCP without the option).
+ */
+int xmcp_mptcp_cc_probe(const char *name);
 /* Whether MPTCP sockets take TCP Fast Open (SYN data), probed on a socket. */
 bool xmcp_mptcp_has_fastopen(void);
 

@@ -103,6 +103,28 @@ static int get_group(struct ctx *c, json_object *root, const char *key, gid_t *g
 	return 0;
 }
 
+/*
+ * A congestion control's name as the kernel spells them: lower case,
+ * digits, '_' (whether this kernel has it is for the daemon to try).
+ */
+static int get_mptcp_cc(struct ctx *c, json_object *root, struct policy *p)
+{
+	const char *s;
+	size_t n;
+
+	if (pol_get_string(c, root, "mptcp_congestion", &s))
+		return -1;
+	p->mptcp_cc_default = !s;
+	if (!s)
+		s = POL_DEFAULT_MPTCP_CC;
+	n = strlen(s);
+	if (!n || n >= sizeof(p->mptcp_cc) || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return pol_bad(c, "mptcp_congestion", "\"%s\" is not a congestion control's name "
+			       "(1-15 of a-z, 0-9, _; net.ipv4.tcp_available_congestion_control lists them)", s);
+	memcpy(p->mptcp_cc, s, n + 1);
+	return 0;
+}
+
 static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 {
 	long long v;
@@ -127,9 +149,11 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (pol_get_uint(c, root, "head_timeout", 1, 300, DEFAULT_HEAD_TIMEOUT, &v))
 		return -1;
 	p->head_timeout = v;
+	if (get_mptcp_cc(c, root, p))
+		return -1;
 	if (get_group(c, root, "control_group", &p->control_gid))
 		return -1;
-	static const char *const xdp_modes[] = { "native", "generic", NULL };
+	static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
 	static const char *const markers[] = { "none", "mp_convert", NULL };
 	static const char *const relays[] = { "splice", "copy", NULL };
 	static const char *const tcp_pairs[] = { "relay", "sockmap", NULL };
@@ -144,7 +168,7 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 		return -1;
 	if (p->origin_check && p->role != POL_ROLE_HAG)
 		return pol_bad(c, "origin_check", "only a HAG has it to choose (an MCP always checks)");
-	p->xdp_generic = mode == 1;
+	p->xdp_mode = mode;
 	p->marker = marker == 1;
 	p->relay_copy = relay == 1;
 	if (p->terminate_tcp && p->role != POL_ROLE_HAG)
@@ -229,7 +253,7 @@ int policy_load(const char *path, struct policy *p)
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
 					    "transparent_source", "classes", "modes", "paths", "metrics",
-					    "origin_check", "head_timeout", "control_group", NULL };
+					    "origin_check", "head_timeout", "control_group", "mptcp_congestion", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -272,7 +296,7 @@ const char *policy_fixed_field(const struct policy *a, const struct policy *b)
 		return "interfaces";
 	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
 		return "listen_port, fwmark or table";
-	if (!SAME(xdp_generic) || !SAME(marker) || !SAME(relay_copy) ||
+	if (!SAME(xdp_mode) || !SAME(marker) || !SAME(relay_copy) ||
 	    !SAME(terminate_tcp) || !SAME(origin_check))
 		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";
 	if (!SAME(n_paths) || !SAME(paths))

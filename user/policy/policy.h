@@ -19,6 +19,11 @@
 #define POL_MAX_IFS 8
 #define POL_MAX_PREFIXES 64
 #define POL_IFNAMSIZ 16
+#define POL_CC_NAME 16 /* the kernel's TCP_CA_NAME_MAX */
+#define POL_DEFAULT_MPTCP_CC "reno"
+
+/* "xdp_mode": auto (per device, kernel/datapath.c), native or generic; the order of the words */
+enum pol_xdp { POL_XDP_AUTO, POL_XDP_NATIVE, POL_XDP_GENERIC };
 
 /* Also the order of the words in the policy's "role". */
 enum pol_role { POL_ROLE_HCPE, POL_ROLE_HAG, POL_ROLE_MCP };
@@ -112,9 +117,16 @@ struct policy {
 	__u16 listen_port;
 	__u32 fwmark;
 	__u32 table;
-	bool xdp_generic;
+	enum pol_xdp xdp_mode;
 	bool marker;	 /* "marker": "mp_convert" */
 	bool relay_copy; /* "relay": "copy" (default "splice") */
+	/*
+	 * "mptcp_congestion": the congestion control of the daemon's MPTCP legs
+	 * (all their subflows); its TCP legs keep the namespace's. Default
+	 * "reno": bbr and cubic senders stall MPTCP on 6.18 (docs/kernels.md).
+	 */
+	char mptcp_cc[POL_CC_NAME];
+	bool mptcp_cc_default; /* not given: a kernel without the option runs with its own */
 	bool terminate_tcp; /* HAG: subscribers' plain TCP SYNs too */
 	bool origin_check;  /* HAG: drop MPTCP SYNs from non-subscribers on the access side (always on an MCP) */
 	unsigned int idle_timeout; /* seconds */

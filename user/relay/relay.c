@@ -5,6 +5,7 @@
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -85,6 +86,8 @@ struct relay {
 	int spare_r[SPARE_PIPES], spare_w[SPARE_PIPES];
 	unsigned int spares;
 	struct relay_stats st;
+	char mptcp_cc[16]; /* set on every MPTCP leg; empty: the kernel's */
+	bool cc_warned;
 	void (*on_end)(void *arg, struct session *sess);
 	void *on_end_arg;
 };
@@ -126,6 +129,25 @@ void relay_set_timeouts(struct relay *r, unsigned int idle_timeout, unsigned int
 {
 	r->idle = idle_timeout;
 	r->connect_timeout = connect_timeout;
+}
+
+void relay_set_mptcp_cc(struct relay *r, const char *name)
+{
+	snprintf(r->mptcp_cc, sizeof(r->mptcp_cc), "%s", name ? name : "");
+}
+
+/*
+ * The relay's congestion control on an MPTCP leg: set on the MPTCP socket,
+ * the kernel puts it on each subflow, those that join later included.
+ */
+static void set_leg_cc(struct relay *r, int fd)
+{
+	if (!r->mptcp_cc[0] || xmcp_sock_protocol(fd) != IPPROTO_MPTCP ||
+	    !setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, r->mptcp_cc, strlen(r->mptcp_cc)) || r->cc_warned)
+		return;
+	/* probed at start and reload: a module unloaded since, say; once, the pair still relays */
+	xmcp_err("warning: MPTCP legs keep the kernel's congestion control: %s: %s", r->mptcp_cc, strerror(errno));
+	r->cc_warned = true;
 }
 
 const struct relay_stats *relay_stats(const struct relay *r)
@@ -372,6 +394,8 @@ int relay_add(struct relay *r, int client_fd, int server_fd, struct session *ses
 		if (r->mode == RELAY_COPY && use_copy(p, d))
 			goto fail_bufs;
 	}
+	for (d = 0; d < 2; d++)
+		set_leg_cc(r, p->fd[d]);
 	p->last = p->started = xmcp_now_s();
 	p->next = r->pairs;
 	if (r->pairs)

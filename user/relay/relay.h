@@ -39,6 +39,12 @@ struct relay_stats {
 /* How bytes move: splice() through a pipe per direction, or read()/write() through a buffer. */
 enum relay_mode { RELAY_SPLICE, RELAY_COPY };
 
+/*
+ * The congestion control set on each MPTCP leg of the pairs added from now
+ * on (NULL or "": the kernel's), probed by the caller (xmcp_mptcp_cc_probe).
+ */
+void relay_set_mptcp_cc(struct relay *r, const char *name);
+
 /* A relay without timeouts: relay_set_timeouts() gives them before any pair. */
 struct relay *relay_new(int epfd, enum relay_mode mode);
 /*
