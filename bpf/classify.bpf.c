@@ -31,6 +31,16 @@ struct {
 	__type(value, struct xmcp_xdp_stats);
 } XMCP_MAP_XDP_STATS SEC(".maps");
 
+/*
+ * A frame as the classifier sees it, from XDP or from tc: the bytes it may
+ * read directly (data..end), the frame's whole length (past end for a tc
+ * packet with paged data) and the device it came in on.
+ */
+struct frame {
+	void *data, *end;
+	__u32 len, ifindex;
+};
+
 /* Turn scan offsets from index `from` on into frame offsets (base + off). */
 static __always_inline void record_converts(struct xmcp_meta *m, const struct xmcp_scan *s,
 					    __u8 from, __u32 base)
@@ -136,17 +146,17 @@ static __always_inline __u8 classify_tcp(struct cursor *c, __u32 l3_end,
 }
 
 /*
- * The class of the frame in ctx, into m. *mptcp: the MPTCP options of a SYN
+ * The class of frame f, into m. *mptcp: the MPTCP options of a SYN
  * (XMCP_SCAN_MPC, XMCP_SCAN_JOIN), also when the class is another
  * (syn_tcp_auth): admission judges what the stack will honour.
  */
-static __always_inline __u8 classify(struct xdp_md *ctx, struct xmcp_meta *m, __u8 *mptcp)
+static __always_inline __u8 classify(const struct frame *f, struct xmcp_meta *m, __u8 *mptcp)
 {
 	struct cursor c = {
-		.pos = (void *)(long)ctx->data,
-		.start = (void *)(long)ctx->data,
-		.end = (void *)(long)ctx->data_end,
-		.len = ctx->data_end - ctx->data,
+		.pos = f->data,
+		.start = f->data,
+		.end = f->end,
+		.len = f->len,
 	};
 	__u32 l3_off = 0, l3_end = 0;
 	__u8 l4proto;
@@ -229,9 +239,9 @@ static __always_inline __u32 drop_counter(int verdict)
 }
 
 /* What the steering does on the frame's device (XMCP_STEER_*), 0 where xmcp does not steer. */
-static __always_inline __u32 device_mode(struct xdp_md *ctx)
+static __always_inline __u32 device_mode(const struct frame *f)
 {
-	__u32 ifindex = ctx->ingress_ifindex, *mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	__u32 ifindex = f->ifindex, *mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 
 	return mode ? *mode : 0;
 }
@@ -244,16 +254,15 @@ static __always_inline __u32 device_mode(struct xdp_md *ctx)
  * source (RFC 4291 2.5.5.2: the stack drops it later, but it would draw
  * from the token bucket of the IPv4 address it names first).
  */
-static __always_inline int hygiene(struct xdp_md *ctx, const struct xmcp_meta *m)
+static __always_inline int hygiene(const struct frame *f, const struct xmcp_meta *m)
 {
 	struct xmcp_addr src, dst;
 
 	if (m->cls == XMCP_CLASS_MALFORMED)
-		return (device_mode(ctx) & XMCP_STEER_ACCESS) ? DROP_MALFORMED : PASS;
-	if (m->cls != XMCP_CLASS_NOT_TCP &&
-	    ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, &src, &dst) == 6 &&
+		return (device_mode(f) & XMCP_STEER_ACCESS) ? DROP_MALFORMED : PASS;
+	if (m->cls != XMCP_CLASS_NOT_TCP && ip_addrs(f->data, f->end, m->l3_off, &src, &dst) == 6 &&
 	    xmcp_addr_is4(&src))
-		return (device_mode(ctx) & XMCP_STEER_ACCESS) ? DROP_BAD_SOURCE : PASS;
+		return (device_mode(f) & XMCP_STEER_ACCESS) ? DROP_BAD_SOURCE : PASS;
 	return PASS;
 }
 
@@ -272,20 +281,19 @@ static __always_inline int is_mptcp_syn(const struct xmcp_meta *m, __u8 mptcp)
  * from outside the subscriber prefixes is dropped here, before any socket
  * state exists; on the MCP's, an invalid MP_CONVERT too.
  */
-static __always_inline int origin_check(struct xdp_md *ctx, const struct xmcp_meta *m, __u8 mptcp)
+static __always_inline int origin_check(const struct frame *f, const struct xmcp_meta *m, __u8 mptcp)
 {
-	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct xmcp_addr src, dst;
 	__u32 mode;
 
 	if (!cfg_origin_check || !is_mptcp_syn(m, mptcp))
 		return PASS;
-	mode = device_mode(ctx);
+	mode = device_mode(f);
 	if (!(mode & XMCP_STEER_SUBSCRIBERS))
 		return PASS;
 	if (m->cls == XMCP_CLASS_SYN_MP_CONVERT_INVALID)
 		return (mode & XMCP_STEER_CONVERT) ? DROP_MCP_INVALID : PASS;
-	if (ip_addrs(data, end, m->l3_off, &src, &dst) < 0)
+	if (ip_addrs(f->data, f->end, m->l3_off, &src, &dst) < 0)
 		return PASS;
 	return subscriber_addr(&src) ? PASS : DROP_NOT_SUBSCRIBER;
 }
@@ -348,9 +356,9 @@ static __always_inline int take_syn_token(const struct xmcp_addr *k, const struc
  * bytes a SYN's must be (RFC 8684 3.2) names no token the limit could
  * count: dropped. 1 to let it through.
  */
-static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_meta *m)
+static __always_inline int join_allowed(const struct frame *f, const struct xmcp_meta *m)
 {
-	__u8 *opt = frame_ptr((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->convert_off[0], 12);
+	__u8 *opt = frame_ptr(f->data, f->end, m->convert_off[0], 12);
 	struct xmcp_join_budget *jb;
 	__u32 token, nonce;
 
@@ -382,7 +390,7 @@ static __always_inline int join_allowed(struct xdp_md *ctx, const struct xmcp_me
  * subscriber rotating addresses in its /64 is one subscriber), and an
  * MP_JOIN SYN must fit its connection's subflow budget.
  */
-static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta *m, __u8 mptcp)
+static __always_inline int admission(const struct frame *f, const struct xmcp_meta *m, __u8 mptcp)
 {
 	struct xmcp_class_cfg *c;
 	struct xmcp_addr src, dst;
@@ -391,9 +399,9 @@ static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta 
 		return PASS;
 	if (m->cls != XMCP_CLASS_SYN && m->cls != XMCP_CLASS_SYN_TCP_AUTH && !is_mptcp_syn(m, mptcp))
 		return PASS;
-	if (!(device_mode(ctx) & XMCP_STEER_SUBSCRIBERS))
+	if (!(device_mode(f) & XMCP_STEER_SUBSCRIBERS))
 		return PASS;
-	if (ip_addrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, m->l3_off, &src, &dst) < 0)
+	if (ip_addrs(f->data, f->end, m->l3_off, &src, &dst) < 0)
 		return PASS;
 	c = subscriber_class(&src);
 	/* the rate first: a SYN it drops spends no join */
@@ -402,7 +410,7 @@ static __always_inline int admission(struct xdp_md *ctx, const struct xmcp_meta 
 		if (!take_syn_token(&src, c))
 			return DROP_SYN_RATE;
 	}
-	if ((m->cls == XMCP_CLASS_SYN_MP_JOIN || (mptcp & XMCP_SCAN_JOIN)) && !join_allowed(ctx, m))
+	if ((m->cls == XMCP_CLASS_SYN_MP_JOIN || (mptcp & XMCP_SCAN_JOIN)) && !join_allowed(f, m))
 		return DROP_JOIN_LIMIT;
 	return PASS;
 }
@@ -417,31 +425,110 @@ static __always_inline void count_xdp_event(__u32 off)
 		(*(__u64 *)(st + off))++;
 }
 
+/*
+ * Everything the classifier decides about one frame: its class into m, the
+ * counters, and the verdict (PASS or a drop, counted). Options that the
+ * draft ignores leave no trace in m for tc to act on.
+ */
+static __always_inline int judge(const struct frame *f, struct xmcp_meta *m)
+{
+	__u8 mptcp = 0;
+	int verdict;
+
+	m->cls = classify(f, m, &mptcp);
+	count_xdp(m, f->len);
+	verdict = hygiene(f, m);
+	if (verdict == PASS)
+		verdict = origin_check(f, m, mptcp);
+	if (verdict == PASS)
+		verdict = admission(f, m, mptcp);
+	if (verdict != PASS) {
+		count_xdp_event(drop_counter(verdict));
+		return verdict;
+	}
+	if (m->cls != XMCP_CLASS_SYN_MP_CONVERT && m->cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
+		m->n_convert = 0;
+		m->convert_off[0] = m->convert_off[1] = 0;
+	}
+	return PASS;
+}
+
 SEC("xdp")
 int XMCP_PROG_XDP(struct xdp_md *ctx)
 {
 	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
-	__u64 len = ctx->data_end - ctx->data;
-	__u8 mptcp = 0;
-	int verdict;
+	struct frame f = {
+		.data = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+		.len = ctx->data_end - ctx->data,
+		.ifindex = ctx->ingress_ifindex,
+	};
 
-	m.cls = classify(ctx, &m, &mptcp);
-	count_xdp(&m, len);
-	verdict = hygiene(ctx, &m);
-	if (verdict == PASS)
-		verdict = origin_check(ctx, &m, mptcp);
-	if (verdict == PASS)
-		verdict = admission(ctx, &m, mptcp);
-	if (verdict != PASS) {
-		count_xdp_event(drop_counter(verdict));
+	if (judge(&f, &m) != PASS)
 		return XDP_DROP;
-	}
-	if (m.cls != XMCP_CLASS_SYN_MP_CONVERT && m.cls != XMCP_CLASS_SYN_MP_CONVERT_INVALID) {
-		/* Options ignored by the draft leave no trace for tc to act on. */
-		m.n_convert = 0;
-		m.convert_off[0] = m.convert_off[1] = 0;
-	}
 	if (!write_meta(ctx, &m))
 		count_xdp_event(offsetof(struct xmcp_xdp_stats, meta_unavailable));
 	return XDP_PASS;
+}
+
+/*
+ * The classifier at tc ingress, for devices where XDP costs more than it
+ * saves ("xdp_mode" auto on veth, virtio_net, tun: docs/kernels.md). The
+ * same judgement as XMCP_PROG_XDP; the class goes to the next program in
+ * skb->cb (tc keeps it across a tail call, not from one filter to the
+ * next), and that program is the one in XMCP_MAP_TC_NEXT: the steering of
+ * xmcp run, which holds the array open while it runs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} XMCP_MAP_TC_NEXT SEC(".maps");
+
+/*
+ * Set by `xmcp attach`, which has no steering: the tc classifier counts
+ * what it would hand on (the reader's counters) instead of a tail call,
+ * whose program array the kernel empties once no process holds it open
+ * (an attach made from `ip netns exec` leaves no pin behind).
+ */
+const volatile __u8 cfg_tc_reader = 0;
+
+/*
+ * A frame up to this long is made linear before it is read (a SYN's
+ * options and data); longer ones are data segments, whose headers the
+ * kernel keeps in the linear part, and pulling them would copy their data.
+ */
+#define XMCP_TC_PULL_MAX 2048
+
+SEC("tc")
+int XMCP_PROG_TC_CLASSIFY(struct __sk_buff *skb)
+{
+	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
+	struct frame f;
+	__u32 *w = (__u32 *)&m;
+
+	if (skb->len <= XMCP_TC_PULL_MAX && skb->data_end - skb->data < skb->len)
+		bpf_skb_pull_data(skb, skb->len);
+	f.data = (void *)(long)skb->data;
+	f.end = (void *)(long)skb->data_end;
+	f.len = skb->len;
+	f.ifindex = skb->ingress_ifindex;
+	if (judge(&f, &m) != PASS)
+		return TC_ACT_SHOT;
+	_Static_assert(sizeof(m) == 4 * sizeof(__u32), "struct xmcp_meta fills skb->cb[0..3]");
+	skb->cb[0] = w[0];
+	skb->cb[1] = w[1];
+	skb->cb[2] = w[2];
+	skb->cb[3] = w[3];
+	if (cfg_tc_reader) {
+		__u32 key = 0, cls = m.cls;
+		struct xmcp_tc_stats *st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
+
+		if (st && cls < XMCP_CLASS_MAX)
+			((__u64 *)&st->meta)[cls]++;
+		return TC_ACT_OK;
+	}
+	bpf_tail_call(skb, &XMCP_MAP_TC_NEXT, 0);
+	return TC_ACT_OK;
 }

@@ -10,6 +10,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+xmcp_tc_stats_map XMCP_MAP_TC_STATS SEC(".maps");
 xmcp_steer_ifs_map XMCP_MAP_STEER_IFS SEC(".maps");
 xmcp_subscribers_map XMCP_MAP_SUBSCRIBERS SEC(".maps");
 xmcp_classes_map XMCP_MAP_CLASSES SEC(".maps");

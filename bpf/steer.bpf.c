@@ -22,30 +22,60 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xmcp_tc_stats);
-} XMCP_MAP_TC_STATS SEC(".maps");
+
+/*
+ * The frame's class: what XDP wrote in front of it, or what the tc
+ * classifier (XMCP_PROG_TC_CLASSIFY, tail-calling this program) left in
+ * skb->cb. tc zeroes cb for a program that reads it, so a frame that went
+ * through neither has no magic there. Returns the class, -1 when there is
+ * none; the bound is checked on the value returned (the verifier follows
+ * it into the counters' index).
+ */
+static __always_inline int read_meta(struct __sk_buff *skb, struct xmcp_meta *out)
+{
+	int cls;
+
+	struct xmcp_meta *m = (void *)(long)skb->data_meta;
+	__u32 *w = (__u32 *)out;
+
+	if ((void *)(m + 1) <= (void *)(long)skb->data && m->magic == XMCP_META_MAGIC) {
+		__builtin_memcpy(out, m, sizeof(*out));
+	} else {
+		/* each word loaded from the context as such (a pointer into it is refused) */
+		__u32 c0 = skb->cb[0], c1 = skb->cb[1], c2 = skb->cb[2], c3 = skb->cb[3];
+
+		barrier_var(c0);
+		barrier_var(c1);
+		barrier_var(c2);
+		barrier_var(c3);
+		w[0] = c0;
+		w[1] = c1;
+		w[2] = c2;
+		w[3] = c3;
+	}
+	cls = out->cls;
+	barrier_var(cls);
+	return out->magic == XMCP_META_MAGIC && cls >= 0 && cls < XMCP_CLASS_MAX ? cls : -1;
+}
 
 /* ---- the metadata reader (xmcp attach): counts the classes tc sees ---- */
 
 SEC("tc")
 int XMCP_PROG_TC(struct __sk_buff *skb)
 {
-	struct xmcp_meta *m = (void *)(long)skb->data_meta;
+	struct xmcp_meta m;
 	struct xmcp_tc_stats *st;
 	__u32 key = 0;
+	int cls;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
 		return TC_ACT_OK;
-	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != XMCP_META_MAGIC ||
-	    m->cls >= XMCP_CLASS_MAX)
+	cls = read_meta(skb, &m);
+	if (cls < 0)
 		st->no_meta++;
 	else
-		((__u64 *)&st->meta)[m->cls]++;
+		((__u64 *)&st->meta)[cls]++;
 	return TC_ACT_OK;
 }
 
@@ -397,21 +427,21 @@ static __always_inline void learn_server(const struct bpf_sock_tuple *t, int v6,
 SEC("tc")
 int XMCP_PROG_STEER(struct __sk_buff *skb)
 {
-	struct xmcp_meta *m = (void *)(long)skb->data_meta;
+	struct xmcp_meta meta, *m = &meta;
 	struct bpf_sock_tuple t = {};
 	struct xmcp_tc_stats *st;
 	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
-	int v6, want;
+	int v6, want, cls;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
 		return TC_ACT_OK;
-	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != XMCP_META_MAGIC ||
-	    m->cls >= XMCP_CLASS_MAX) {
+	cls = read_meta(skb, m);
+	if (cls < 0) {
 		st->no_meta++;
 		return TC_ACT_OK;
 	}
-	((__u64 *)&st->meta)[m->cls]++;
+	((__u64 *)&st->meta)[cls]++;
 	if (m->cls == XMCP_CLASS_NOT_TCP || m->cls == XMCP_CLASS_MALFORMED || !m->l4_off)
 		return TC_ACT_OK;
 	v6 = read_tuple(skb, m, &t);

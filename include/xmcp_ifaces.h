@@ -19,11 +19,13 @@
 
 /* Registry of interfaces xmcp is attached to, keyed by ifindex. */
 #define XMCP_IFACE_OWN_CLSACT 0x1 /* we created the clsact qdisc: remove it too */
+/* No XDP: the classifier runs at tc ingress (XMCP_PROG_TC_CLASSIFY); beyond libxdp's modes */
+#define XMCP_IFACE_MODE_TC 16
 struct xmcp_iface {
 	__u64 netns_ino; /* ifindex is only unique within this namespace */
 	__u32 xdp_prog_id;
 	__u32 tc_prog_id;
-	__u32 xdp_mode; /* enum xdp_attach_mode */
+	__u32 xdp_mode; /* enum xdp_attach_mode, or XMCP_IFACE_MODE_TC */
 	__u32 flags;
 	char name[16];
 };

@@ -38,12 +38,15 @@
 #define XMCP_PROG_TC xmcp_tc_ingress   /* tc ingress of `xmcp attach`: counts the metadata */
 #define XMCP_PROG_STEER xmcp_tc_steer  /* tc ingress of `xmcp run`: steering */
 #define XMCP_PROG_PATH xmcp_tc_path    /* tc egress of `xmcp run`'s access devices */
+#define XMCP_PROG_TC_CLASSIFY xmcp_tc_class /* tc ingress: classify where XDP does not (xdp_mode auto), then XMCP_MAP_TC_NEXT */
 
 /* Counters (xmcp_stats.h). */
 #define XMCP_MAP_XDP_STATS xmcp_xdp_stats
 #define XMCP_MAP_TC_STATS xmcp_tc_stats
 #define XMCP_MAP_PATH_STATS xmcp_path_stats
 #define XMCP_MAP_DAEMON_STATS xmcp_daemon
+/* The program XMCP_PROG_TC_CLASSIFY hands a frame on to: steering or the reader. */
+#define XMCP_MAP_TC_NEXT xmcp_tc_next
 /* Steering (xmcp_steer.h): the mode of each device, the subscriber prefixes. */
 #define XMCP_MAP_STEER_IFS xmcp_steer_ifs
 #define XMCP_MAP_SUBSCRIBERS xmcp_subscr

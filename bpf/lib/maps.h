@@ -13,6 +13,7 @@
  *   XMCP_MAP_CLASSES         r              r
  *   XMCP_MAP_JOINS_NEW       rw             w
  *   XMCP_MAP_PATH_STATS               w     w
+ *   XMCP_MAP_TC_STATS        w        w
  *   cfg_admission            x              x
  *
  * Each map's type is a typedef so that the extern here and the definition
@@ -74,6 +75,15 @@ typedef struct {
 	__type(value, struct xmcp_path_stats);
 } xmcp_path_stats_map;
 
+/* What tc ingress read from the classifier: XDP's metadata or the tc classifier's cb. */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmcp_tc_stats);
+} xmcp_tc_stats_map;
+
+extern xmcp_tc_stats_map XMCP_MAP_TC_STATS SEC(".maps");
 extern xmcp_steer_ifs_map XMCP_MAP_STEER_IFS SEC(".maps");
 extern xmcp_subscribers_map XMCP_MAP_SUBSCRIBERS SEC(".maps");
 extern xmcp_classes_map XMCP_MAP_CLASSES SEC(".maps");

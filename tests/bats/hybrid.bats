@@ -59,9 +59,9 @@ teardown() {
 
 @test "hybrid: IPv4 bytes from H reach S intact through HCPE and HAG; S sees H's address" {
 	start_both
-	# the default XDP mode on these veth devices: generic, and each daemon says why
-	grep -q '^xmcp: lan: generic XDP (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
-	grep -q '^xmcp: dsl: generic XDP (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	# the default mode on these veth devices: the classifier at tc, and each daemon says why
+	grep -q '^xmcp: lan: classifier in tc (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q '^xmcp: dsl: classifier in tc (auto: veth' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	transfer 10.4.0.2 8000 3000000
 	arrived_at_s "10.1.0.2"
 	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8000" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
@@ -75,8 +75,8 @@ teardown() {
 @test "hybrid: native XDP, asked for, steers the same: bytes intact, one SYN steered, one terminated" {
 	xdp_mode native
 	start_both
-	grep -q '^xmcp: lan: native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
-	grep -q '^xmcp: dsl: native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	grep -q '^xmcp: lan: classifier in native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q '^xmcp: dsl: classifier in native XDP (as asked)' "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	transfer 10.4.0.2 8001 3000000
 	arrived_at_s "10.1.0.2"
 	assert_equal "$(gw_stat "$LAB_HCPE" .steered)" 1
@@ -393,9 +393,9 @@ download_over_both() {
 	shape_paths 10mbit
 	# The delay lines' ends are TAP devices, whose native XDP has no room
 	# for metadata on some kernels (6.1; the next test): the default mode,
-	# auto, takes generic XDP on them, which steers on any.
+	# auto, classifies at tc there, which steers on any.
 	start_both
-	grep -q '^xmcp: dsl: generic XDP (auto: tun' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	grep -q '^xmcp: dsl: classifier in tc (auto: tun' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	local l0 d0
 	l0=$(tx_bytes "$LAB_HCPE" lte) d0=$(tx_bytes "$LAB_HCPE" dsl)
 	transfer 10.4.0.2 8014 6000000

@@ -78,7 +78,7 @@ check_mix() {
 	require_mptcp
 	run gw attach "$GW_IF" --mode native
 	assert_success
-	assert_output --partial "attached to $GW_IF (native XDP: as asked"
+	assert_output --partial "attached to $GW_IF (classifier in native XDP: as asked"
 	ip -n "$GW" link show "$GW_IF" | grep -q 'prog/xdp id [0-9]* name xmcp_xdp'
 	# the cost auto avoids: the peer lost its segmentation offload
 	in_ns "$CLI" ethtool -k "$CLI_IF" | grep -q '^tcp-segmentation-offload: off'
@@ -89,23 +89,30 @@ check_mix() {
 	assert_equal "$(stat_of "$GW" .tc_no_meta)" 0
 }
 
-@test "live: attach picks generic XDP on a veth and where the driver has none, and says why" {
+@test "live: attach puts the classifier at tc on a veth and where the driver has no XDP, and says why" {
 	run gw attach "$GW_IF"
 	assert_success
-	assert_output --partial "attached to $GW_IF (generic XDP: auto: veth, whose native XDP turns off TSO/GSO on its peer"
-	ip -n "$GW" link show "$GW_IF" | grep -q ' xdpgeneric '
-	ip -n "$GW" link show "$GW_IF" | grep -q 'prog/xdp id [0-9]* name xmcp_xdp'
+	assert_output --partial "attached to $GW_IF (classifier in tc: auto: veth, whose native XDP turns off TSO/GSO on its peer"
+	# no XDP at all; the classifier is the tc ingress filter
+	run ip -n "$GW" link show "$GW_IF"
+	refute_output --partial xdp
+	tc -n "$GW" filter show dev "$GW_IF" ingress | grep -q 'name xmcp_tc_class'
 	# the peer keeps its segmentation offload
 	in_ns "$CLI" ethtool -k "$CLI_IF" | grep -q '^tcp-segmentation-offload: on'
-	# the classifier counts as it does natively
+	# the classifier counts as it does in XDP, tc reading each class
 	send_mix
 	check_mix
-	# a bridge has no native XDP at all: auto falls back to generic
+	# a second attach is refused, as with XDP
+	run gw attach "$GW_IF"
+	assert_failure
+	assert_output --partial "already has xmcp's tc program"
+	# a bridge has no native XDP at all: auto takes tc there too
 	ip -n "$GW" link add "n$GW_IF" type bridge
 	run gw attach "n$GW_IF"
 	assert_success
-	assert_output --partial "attached to n$GW_IF (generic XDP: auto: the driver has no native XDP"
-	ip -n "$GW" link show "n$GW_IF" | grep -q 'xdpgeneric'
+	assert_output --partial "attached to n$GW_IF (classifier in tc: auto: the driver has no native XDP"
+	run ip -n "$GW" link show "n$GW_IF"
+	refute_output --partial xdp
 	# asked for native there, the attach fails and says what to do
 	gw detach "n$GW_IF"
 	run gw attach "n$GW_IF" --mode native
@@ -192,7 +199,7 @@ check_mix() {
 }
 
 @test "live: attaching twice, or over another XDP program, is refused" {
-	gw attach "$GW_IF"
+	gw attach "$GW_IF" --mode generic
 	run gw attach "$GW_IF"
 	assert_failure 1
 	assert_output --partial "already has xmcp's XDP program"
@@ -227,7 +234,9 @@ check_mix() {
 # `bpftool prog show id` for its maps
 bpftool_map() {
 	local prog id
-	prog=$(ip netns exec "$1" bpftool -j net show | jq '.[0].xdp[0].id')
+	# the classifier: XDP, or at tc ingress where the mode put it there
+	prog=$(ip netns exec "$1" bpftool -j net show |
+		jq '[.[0].xdp[].id] + [.[0].tc[] | select(.name | startswith("xmcp_tc_class")) | .id] | .[0]')
 	for id in $(ip netns exec "$1" bpftool -j prog show id "$prog" | jq '.map_ids[]'); do
 		if [ "$(bpftool -j map show id "$id" | jq -r .name)" = "$2" ]; then
 			echo "$id"

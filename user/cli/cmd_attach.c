@@ -27,24 +27,26 @@
 
 struct attach_opts {
 	const char *dev;
-	enum xdp_attach_mode mode;
+	__u32 mode; /* enum xdp_attach_mode or XMCP_IFACE_MODE_TC */
 	int all;
 };
 
 static void attach_usage(FILE *f)
 {
-	fprintf(f, "Usage: xmcp attach DEV [--mode auto|native|generic]\n"
+	fprintf(f, "Usage: xmcp attach DEV [--mode auto|native|generic|tc]\n"
 		   "\n"
 		   "Attaches the XDP classifier to DEV and the tc ingress program that reads\n"
 		   "its verdict, with counters pinned under the pin directory (%s).\n"
 		   "Attached this way it only counts: every verdict is XDP_PASS and nothing\n"
 		   "is steered. 'xmcp run' attaches it with the steering programs.\n"
 		   "\n"
-		   "  --mode auto     generic XDP on veth, virtio_net and tun devices (their\n"
-		   "                  native XDP costs offloads) and where the driver has no\n"
-		   "                  native XDP; native elsewhere (default; it says which)\n"
+		   "  --mode auto     the classifier at tc ingress on veth, virtio_net and tun\n"
+		   "                  devices (their XDP costs offloads or copies) and where the\n"
+		   "                  driver has no native XDP; native XDP elsewhere (default;\n"
+		   "                  it says which and why)\n"
 		   "  --mode native   XDP in the driver\n"
-		   "  --mode generic  XDP in the kernel's generic path, for any device\n",
+		   "  --mode generic  XDP in the kernel's generic path, for any device\n"
+		   "  --mode tc       no XDP: the classifier at tc ingress, for any device\n",
 		   xmcp_pin_dir);
 }
 
@@ -59,12 +61,20 @@ static void detach_usage(FILE *f)
 		   "refuses while that daemon still runs.\n");
 }
 
+/* attach has no steering: its tc classifier counts what it reads itself (bpf/classify.bpf.c) */
+static int configure_reader(struct xmcp *skel, void *arg)
+{
+	(void)arg;
+	skel->rodata->cfg_tc_reader = 1;
+	return 0;
+}
+
 static int do_attach(const struct attach_opts *o)
 {
 	struct dp dp;
 	int err;
 
-	if ((err = dp_open(&dp, xmcp_pin_dir, DP_FOR_ATTACH, NULL, NULL)))
+	if ((err = dp_open(&dp, xmcp_pin_dir, DP_FOR_ATTACH, configure_reader, NULL)))
 		return err;
 	struct xmcp_iface rec;
 	const char *why;
@@ -72,7 +82,7 @@ static int do_attach(const struct attach_opts *o)
 	err = dp_attach_dev(&dp, o->dev, o->mode,
 			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), &rec, &why);
 	if (err > 0) {
-		printf("xmcp: attached to %s (%s XDP: %s; tc ingress), counters in %s\n", o->dev,
+		printf("xmcp: attached to %s (classifier in %s: %s; tc ingress), counters in %s\n", o->dev,
 		       dp_xdp_mode_name(rec.xdp_mode), why, xmcp_pin_dir);
 		err = 0;
 	}
@@ -120,9 +130,10 @@ static void detach_all(int reg_fd, __u64 netns)
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
 		mp = dp_our_xdp(it->if_index, &foreign);
-		if (!mp)
+		if (mp)
+			xdp_multiprog__close(mp);
+		else if (!dp_has_our_tc(it->if_index))
 			continue;
-		xdp_multiprog__close(mp);
 		detach_one(-1, it->if_index, NULL);
 	}
 	if (ifs)
@@ -170,7 +181,7 @@ static int do_detach(const struct attach_opts *o)
 		have_rec = reg_fd >= 0 && !bpf_map_lookup_elem(reg_fd, &key, &rec) &&
 			   rec.netns_ino == netns;
 		mp = dp_our_xdp(ifindex, &foreign);
-		if (!have_rec && !mp) {
+		if (!have_rec && !mp && !dp_has_our_tc(ifindex)) {
 			xmcp_err("xmcp is not attached to %s", o->dev);
 			err = -ENOENT;
 		} else {
@@ -188,7 +199,7 @@ out:
 	return err;
 }
 
-static int parse_mode(const char *arg, enum xdp_attach_mode *mode)
+static int parse_mode(const char *arg, __u32 *mode)
 {
 	if (!strcmp(arg, "auto"))
 		*mode = XDP_MODE_UNSPEC;
@@ -196,6 +207,8 @@ static int parse_mode(const char *arg, enum xdp_attach_mode *mode)
 		*mode = XDP_MODE_NATIVE;
 	else if (!strcmp(arg, "generic") || !strcmp(arg, "skb"))
 		*mode = XDP_MODE_SKB;
+	else if (!strcmp(arg, "tc"))
+		*mode = XMCP_IFACE_MODE_TC;
 	else
 		return -1;
 	return 0;
@@ -216,7 +229,7 @@ static int parse_args(int argc, char **argv, struct attach_opts *o, int detach)
 	while ((opt = getopt_long(argc, argv, XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'm' && !detach) {
 			if (parse_mode(optarg, &o->mode)) {
-				xmcp_err("--mode must be auto, native or generic, not '%s'", optarg);
+				xmcp_err("--mode must be auto, native, generic or tc, not '%s'", optarg);
 				return 2;
 			}
 		} else if (opt == 'a' && detach) {

@@ -23,10 +23,9 @@ int maps_attach_devices(struct daemon *d)
 	const struct pol_ifs *groups[DEV_GROUPS] = { &d->pol->lan, &d->pol->access, &d->pol->wan };
 	int steer_fd = bpf_program__fd(d->dp.skel->progs.xmcp_tc_steer);
 	int modes_fd = bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs);
-	static const enum xdp_attach_mode modes[] = { [POL_XDP_AUTO] = XDP_MODE_UNSPEC,
-						      [POL_XDP_NATIVE] = XDP_MODE_NATIVE,
-						      [POL_XDP_GENERIC] = XDP_MODE_SKB };
-	enum xdp_attach_mode mode = modes[d->pol->xdp_mode];
+	static const __u32 modes[] = { [POL_XDP_AUTO] = XDP_MODE_UNSPEC, [POL_XDP_NATIVE] = XDP_MODE_NATIVE,
+				       [POL_XDP_GENERIC] = XDP_MODE_SKB, [POL_XDP_TC] = XMCP_IFACE_MODE_TC };
+	__u32 mode = modes[d->pol->xdp_mode];
 	const char *why;
 	unsigned int i;
 	enum dev_group g;
@@ -56,12 +55,12 @@ int maps_attach_devices(struct daemon *d)
 			}
 			e.b = rec.flags;
 			/* another program runs there (libxdp's dispatcher): detaching it needs CAP_SYS_ADMIN */
-			if (rec.xdp_prog_id != own_id)
+			if (rec.xdp_prog_id && rec.xdp_prog_id != own_id)
 				d->keep_sys_admin = true;
 			if (journal_update_last(&d->journal, &e) ||
 			    bpf_map_update_elem(modes_fd, &ifindex, &m, BPF_ANY))
 				return -1;
-			fprintf(stderr, "xmcp: %s: %s XDP (%s)\n", dev, dp_xdp_mode_name(rec.xdp_mode), why);
+			fprintf(stderr, "xmcp: %s: classifier in %s (%s)\n", dev, dp_xdp_mode_name(rec.xdp_mode), why);
 			xmcp_dbg("attached to %s (steer mode %u)", dev, m);
 		}
 	return 0;

@@ -56,20 +56,22 @@ static void driver_of(const char *dev, char *out, size_t len)
 }
 
 /*
- * The XDP mode "auto" takes on dev, and why (docs/kernels.md has the
+ * Where "auto" runs the classifier on dev, and why (docs/kernels.md has the
  * measurements). Native XDP on a veth device turns TSO and GSO off on its
- * peer: forwarding through three such devices fell to 0.15x with an empty
- * program, generic XDP cost nothing measurable. virtio_net takes native XDP
- * only with the guest's receive offloads off, and a TAP device's native XDP
- * leaves no room for metadata on 6.1. Any other driver gets native XDP,
- * which runs before an skb exists, where it has it (dp_attach_dev falls
- * back to generic where it has not).
+ * peer (forwarding through three such devices fell to 0.15x with an empty
+ * program); generic XDP copies every GRO packet into one linear buffer
+ * (and splice then copies it again), while a tc program reads the headers
+ * where they are. virtio_net takes native XDP only with the guest's receive
+ * offloads off, and a TAP device's native XDP leaves no room for metadata
+ * on 6.1. So these get the classifier at tc; any other driver gets native
+ * XDP, which drops a flood before an skb exists (dp_attach_dev falls back
+ * to tc where the driver has none).
  */
-static enum xdp_attach_mode auto_mode(const char *dev, const char **why)
+static __u32 auto_mode(const char *dev, const char **why)
 {
 	static const struct {
 		const char *driver, *why;
-	} generic[] = {
+	} at_tc[] = {
 		{ "veth", "auto: veth, whose native XDP turns off TSO/GSO on its peer" },
 		{ "virtio_net", "auto: virtio_net, whose native XDP needs the guest's offloads off" },
 		{ "tun", "auto: tun, whose native XDP may leave no room for metadata" },
@@ -78,10 +80,10 @@ static enum xdp_attach_mode auto_mode(const char *dev, const char **why)
 	size_t i;
 
 	driver_of(dev, driver, sizeof(driver));
-	for (i = 0; i < sizeof(generic) / sizeof(generic[0]); i++)
-		if (!strcmp(driver, generic[i].driver)) {
-			*why = generic[i].why;
-			return XDP_MODE_SKB;
+	for (i = 0; i < sizeof(at_tc) / sizeof(at_tc[0]); i++)
+		if (!strcmp(driver, at_tc[i].driver)) {
+			*why = at_tc[i].why;
+			return XMCP_IFACE_MODE_TC;
 		}
 	*why = "auto: the driver's own XDP";
 	return XDP_MODE_NATIVE;
@@ -238,6 +240,7 @@ void dp_select_progs(struct xmcp *skel, unsigned int progs)
 		{ skel->progs.XMCP_PROG_TC, DP_TC },
 		{ skel->progs.XMCP_PROG_STEER, DP_STEER },
 		{ skel->progs.XMCP_PROG_PATH, DP_PATH },
+		{ skel->progs.XMCP_PROG_TC_CLASSIFY, DP_TC_CLASSIFY },
 	};
 	unsigned int i;
 
@@ -282,9 +285,13 @@ fail:
 	return err;
 }
 
-/* XDP on dev in mode, or for XDP_MODE_UNSPEC the mode auto_mode picks; *mode, *why: what ran */
-static int attach_xdp_mode(struct dp *dp, int ifindex, const char *dev, enum xdp_attach_mode *mode,
-			   const char **why, __u32 *id)
+/*
+ * The classifier on dev: XDP in *mode, none for XMCP_IFACE_MODE_TC (the tc
+ * program does it), or for XDP_MODE_UNSPEC what auto_mode picks; *mode,
+ * *why: what ran.
+ */
+static int attach_classifier(struct dp *dp, int ifindex, const char *dev, __u32 *mode, const char **why,
+			     __u32 *id)
 {
 	bool chosen = *mode == XDP_MODE_UNSPEC;
 	int err;
@@ -292,22 +299,49 @@ static int attach_xdp_mode(struct dp *dp, int ifindex, const char *dev, enum xdp
 	*why = "as asked";
 	if (chosen)
 		*mode = auto_mode(dev, why);
+	if (*mode == XMCP_IFACE_MODE_TC)
+		return 0;
 	err = attach_xdp(dp->skel, ifindex, dev, *mode, chosen, id);
 	if (err == -EOPNOTSUPP && chosen && *mode == XDP_MODE_NATIVE) {
-		*mode = XDP_MODE_SKB;
+		*mode = XMCP_IFACE_MODE_TC;
 		*why = "auto: the driver has no native XDP";
-		err = attach_xdp(dp->skel, ifindex, dev, *mode, false, id);
+		err = 0;
 	}
 	return err;
 }
 
-int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
-		  struct xmcp_iface *out, const char **why)
+bool dp_has_our_tc(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XMCP_TC_HANDLE, .priority = XMCP_TC_PRIORITY);
+
+	return !bpf_tc_query(&hook, &opts);
+}
+
+/*
+ * The tc ingress program of dev: tc_fd behind the classifier's XDP, or in
+ * tc mode the classifier, which hands each frame on to tc_fd.
+ */
+static int tc_program(struct dp *dp, __u32 mode, int tc_fd)
+{
+	__u32 zero = 0;
+
+	if (mode != XMCP_IFACE_MODE_TC)
+		return tc_fd;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.XMCP_MAP_TC_NEXT), &zero, &tc_fd, BPF_ANY)) {
+		xmcp_err("cannot hand the tc classifier's frames on: %s", strerror(errno));
+		return -errno;
+	}
+	return bpf_program__fd(dp->skel->progs.XMCP_PROG_TC_CLASSIFY);
+}
+
+int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct xmcp_iface *out,
+		  const char **why)
 {
 	struct xmcp_iface rec = { .netns_ino = dp->netns };
 	const char *reason;
 	struct xdp_multiprog *mp;
-	int ifindex, foreign, err;
+	int ifindex, foreign, err, ingress_fd;
 	__u32 key;
 
 	ifindex = xmcp_ifindex(dev);
@@ -323,12 +357,21 @@ int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int
 			 mp ? "xmcp's" : "another", dev);
 		return -EBUSY;
 	}
-	if ((err = attach_xdp_mode(dp, ifindex, dev, &mode, &reason, &rec.xdp_prog_id)))
+	if (dp_has_our_tc(ifindex)) {
+		xmcp_err("%s already has xmcp's tc program; 'xmcp detach %s' first", dev, dev);
+		return -EBUSY;
+	}
+	if ((err = attach_classifier(dp, ifindex, dev, &mode, &reason, &rec.xdp_prog_id)))
 		return err;
 	rec.xdp_mode = mode;
 	if (why)
 		*why = reason;
-	if ((err = attach_tc(tc_fd, ifindex, dev, &rec)) ||
+	ingress_fd = tc_program(dp, mode, tc_fd);
+	if (ingress_fd < 0) {
+		err = ingress_fd;
+		goto undo;
+	}
+	if ((err = attach_tc(ingress_fd, ifindex, dev, &rec)) ||
 	    (err = pins_publish_maps(&dp->pins, dp->skel->obj)))
 		goto undo;
 	if (bpf_map_update_elem(dp->reg_fd, &key, &rec, BPF_ANY)) {
@@ -346,7 +389,7 @@ undo:
 
 const char *dp_xdp_mode_name(__u32 xdp_mode)
 {
-	return xdp_mode == XDP_MODE_SKB ? "generic" : "native";
+	return xdp_mode == XMCP_IFACE_MODE_TC ? "tc" : xdp_mode == XDP_MODE_SKB ? "generic XDP" : "native XDP";
 }
 
 void dp_close(struct dp *dp)
@@ -363,8 +406,27 @@ void dp_close(struct dp *dp)
 	pins_unlock(&dp->pins);
 }
 
-/* The ids of xmcp's programs on ifindex (at most 3: XDP, tc ingress, tc egress). */
-static int our_prog_ids(int ifindex, __u32 ids[3])
+static __u32 map_of_prog(__u32 prog_id, const char *name);
+
+/* The program the tc classifier prog_id hands frames on to (XMCP_MAP_TC_NEXT), or 0. */
+static __u32 next_of_prog(__u32 prog_id)
+{
+	__u32 map_id = map_of_prog(prog_id, XMCP_STR(XMCP_MAP_TC_NEXT)), zero = 0, next = 0;
+	int fd = map_id ? bpf_map_get_fd_by_id(map_id) : -1;
+
+	/* a program array read from user space gives the program's id */
+	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &next))
+		next = 0;
+	if (fd >= 0)
+		close(fd);
+	return next;
+}
+
+/*
+ * The ids of xmcp's programs on ifindex (at most 4: XDP, tc ingress, the
+ * program the tc classifier hands on to, tc egress).
+ */
+static int our_prog_ids(int ifindex, __u32 ids[4])
 {
 	static const enum bpf_tc_attach_point hooks[] = { BPF_TC_INGRESS, BPF_TC_EGRESS };
 	struct xdp_multiprog *mp;
@@ -380,8 +442,11 @@ static int our_prog_ids(int ifindex, __u32 ids[3])
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = hooks[i]);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XMCP_TC_HANDLE, .priority = XMCP_TC_PRIORITY);
 
-		if (!bpf_tc_query(&hook, &opts))
-			ids[n++] = opts.prog_id;
+		if (bpf_tc_query(&hook, &opts))
+			continue;
+		ids[n++] = opts.prog_id;
+		if (hooks[i] == BPF_TC_INGRESS && (ids[n] = next_of_prog(opts.prog_id)))
+			n++;
 	}
 	return n;
 }
@@ -418,7 +483,7 @@ static __u32 map_of_prog(__u32 prog_id, const char *name)
 int dp_find_map(const char *name)
 {
 	struct if_nameindex *ifs = if_nameindex(), *it;
-	__u32 ids[3], id, found = 0;
+	__u32 ids[4], id, found = 0;
 	int n, i, fd;
 
 	for (it = ifs; it && it->if_index; it++) {

@@ -10,6 +10,7 @@
 #ifndef XMCP_DATAPATH_H
 #define XMCP_DATAPATH_H
 
+#include <stdbool.h>
 #include <xdp/libxdp.h>
 
 #include "kernel/pins.h"
@@ -27,11 +28,12 @@ enum dp_prog {
 	DP_TC = 1 << 1,	   /* XMCP_PROG_TC, the tc metadata reader */
 	DP_STEER = 1 << 2, /* XMCP_PROG_STEER, the tc steering */
 	DP_PATH = 1 << 3,  /* XMCP_PROG_PATH, tc egress of the access devices */
+	DP_TC_CLASSIFY = 1 << 4, /* XMCP_PROG_TC_CLASSIFY, the classifier at tc (mode tc) */
 };
 /* What each command loads. */
 #define DP_FOR_CLASSIFY DP_XDP		       /* BPF_PROG_TEST_RUN of the classifier */
-#define DP_FOR_ATTACH (DP_XDP | DP_TC)	       /* XDP + tc ingress on one device */
-#define DP_FOR_RUN (DP_XDP | DP_STEER | DP_PATH) /* every role steers; every role has access devices */
+#define DP_FOR_ATTACH (DP_XDP | DP_TC | DP_TC_CLASSIFY) /* XDP + tc ingress, or tc alone, on one device */
+#define DP_FOR_RUN (DP_XDP | DP_TC_CLASSIFY | DP_STEER | DP_PATH) /* every role steers; every role has access devices */
 
 /* Load only the programs in progs (enum dp_prog) when skel is loaded. */
 void dp_select_progs(struct xmcp *skel, unsigned int progs);
@@ -55,15 +57,20 @@ int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
 
 /*
  * Attach XDP + the tc program tc_fd to dev, pin the maps, record the device.
- * mode XDP_MODE_UNSPEC is "auto": generic XDP on veth, virtio_net and tun
- * devices and on drivers without native XDP, native elsewhere; the record's
- * xdp_mode says which ran, *why (when given) why. Returns dev's ifindex
- * (and the record in *rec when given), or a negative errno.
+ * mode: an enum xdp_attach_mode, or XMCP_IFACE_MODE_TC (the classifier at
+ * tc ingress ahead of tc_fd, no XDP); XDP_MODE_UNSPEC is "auto": tc on
+ * veth, virtio_net and tun devices and on drivers without native XDP,
+ * native XDP elsewhere. The record's xdp_mode says which ran, *why (when
+ * given) why. Returns dev's ifindex (and the record in *rec when given),
+ * or a negative errno.
  */
-int dp_attach_dev(struct dp *dp, const char *dev, enum xdp_attach_mode mode, int tc_fd,
-		  struct xmcp_iface *rec, const char **why);
+int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct xmcp_iface *rec,
+		  const char **why);
 
-/* "native" or "generic": how a record's XDP runs */
+/* Whether ifindex has a tc ingress filter of xmcp's (its handle and priority). */
+bool dp_has_our_tc(int ifindex);
+
+/* "native XDP", "generic XDP" or "tc": where a record's classifier runs */
 const char *dp_xdp_mode_name(__u32 xdp_mode);
 
 /* Release the object and the lock; the pins go too if no device is recorded. */

@@ -153,7 +153,7 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 		return -1;
 	if (get_group(c, root, "control_group", &p->control_gid))
 		return -1;
-	static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
+	static const char *const xdp_modes[] = { "auto", "native", "generic", "tc", NULL };
 	static const char *const markers[] = { "none", "mp_convert", NULL };
 	static const char *const relays[] = { "splice", "copy", NULL };
 	static const char *const tcp_pairs[] = { "relay", "sockmap", NULL };

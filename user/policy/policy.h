@@ -22,8 +22,8 @@
 #define POL_CC_NAME 16 /* the kernel's TCP_CA_NAME_MAX */
 #define POL_DEFAULT_MPTCP_CC "reno"
 
-/* "xdp_mode": auto (per device, kernel/datapath.c), native or generic; the order of the words */
-enum pol_xdp { POL_XDP_AUTO, POL_XDP_NATIVE, POL_XDP_GENERIC };
+/* "xdp_mode": auto (per device, kernel/datapath.c), native, generic or tc; the order of the words */
+enum pol_xdp { POL_XDP_AUTO, POL_XDP_NATIVE, POL_XDP_GENERIC, POL_XDP_TC };
 
 /* Also the order of the words in the policy's "role". */
 enum pol_role { POL_ROLE_HCPE, POL_ROLE_HAG, POL_ROLE_MCP };
