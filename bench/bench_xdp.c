@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 	ns = load_samples(argc - optind, argv + optind, samples);
 	if (ns < 0)
 		return 2;
-	if (testrun_open(&tr))
+	if (testrun_open(&tr, false))
 		return 1;
 	empty = xdp_empty__open_and_load();
 	if (!empty) {

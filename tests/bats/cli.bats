@@ -42,7 +42,7 @@ teardown() {
 	assert_failure 2
 	run "$XMCP" attach eth0 --mode turbo
 	assert_failure 2
-	assert_output --partial "--mode must be auto, native or generic"
+	assert_output --partial "--mode must be auto, native, generic or tc"
 	run "$XMCP"
 	assert_failure 2
 }
@@ -53,7 +53,7 @@ teardown() {
 	assert_output "xmcp: this command loads BPF programs and must run as root"
 }
 
-@test "cli: attach loads the classifier and the tc metadata reader, not the steering or path programs" {
+@test "cli: attach loads the classifier and the tc metadata reader, not the steering or path programs; at tc the classifier alone" {
 	local tag dev log="$BATS_TEST_TMPDIR/strace" xdp tc
 	tag=$(unique_tag)
 	NS="xmcp-l-$tag" dev="xl$tag"
@@ -62,7 +62,7 @@ teardown() {
 	ip -n "$NS" link add "$dev" type veth peer name "p$dev"
 	ip -n "$NS" link set "$dev" up
 	ip -n "$NS" link set "p$dev" up
-	run in_ns "$NS" strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" attach "$dev"
+	run in_ns "$NS" strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" attach "$dev" --mode native
 	assert_success
 	# every program the command loaded, attached or not
 	assert_equal "$(prog_loads "$log" | tr '\n' ' ')" "xmcp_tc_ingress xmcp_xdp "
@@ -71,6 +71,14 @@ teardown() {
 	tc=$(in_ns "$NS" bpftool -j net show dev "$dev" | jq '.[0].tc[0].id')
 	assert_equal "$(bpftool -j prog show id "$xdp" | jq -r .name)" xmcp_xdp
 	assert_equal "$(bpftool -j prog show id "$tc" | jq -r .name)" xmcp_tc_ingress
+	# auto on a veth: the classifier at tc, which counts itself, and nothing else
+	in_ns "$NS" "$XMCP" detach "$dev"
+	run in_ns "$NS" strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" attach "$dev"
+	assert_success
+	assert_equal "$(prog_loads "$log" | tr '\n' ' ')" "xmcp_tc_class "
+	assert_equal "$(in_ns "$NS" bpftool -j net show dev "$dev" | jq '.[0].xdp | length')" 0
+	tc=$(in_ns "$NS" bpftool -j net show dev "$dev" | jq '.[0].tc[0].id')
+	assert_equal "$(bpftool -j prog show id "$tc" | jq -r .name)" xmcp_tc_class
 }
 
 @test "cli: -v shows libbpf's own messages, without it they stay quiet" {

@@ -906,9 +906,10 @@ while True:
 		-c "$BATS_TEST_TMPDIR/hag.json" >"$BATS_TEST_TMPDIR/$LAB_HAG.log" 2>&1 3>&- &
 	HAG_PID=$!
 	for _ in $(seq 100); do grep -q READY "$out" && break; sleep 0.1; done
-	# ready means ready: the programs are attached when it says so
-	run ip -n "$LAB_HAG" -d link show dsl
-	assert_output --partial "prog/xdp"
+	# ready means ready: the programs are attached when it says so (the
+	# classifier at tc, auto's choice on veth)
+	run tc -n "$LAB_HAG" filter show dev dsl ingress
+	assert_output --partial "xmcp_tc_class"
 	kill -HUP "$HAG_PID"
 	for _ in $(seq 50); do [ "$(grep -c READY "$out")" -ge 2 ] && break; sleep 0.1; done
 	stop_daemon "$HAG_PID"

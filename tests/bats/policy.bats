@@ -34,7 +34,7 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"table":254}' 'table: 254 is a table the kernel uses (default, main, local)'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"connect_timeout":0}' 'connect_timeout: must be between 1 and 300, not 0'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"connect_timeout":301}' 'connect_timeout: must be between 1 and 300, not 301'
-	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"xdp_mode":"fast"}' "xdp_mode: must be auto, native or generic, not 'fast'"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"xdp_mode":"fast"}' "xdp_mode: must be auto, native, generic or tc, not 'fast'"
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"limits":{"subflows":9}}' 'limits.subflows: must be between 0 and 8, not 9'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.0/8"}]}' 'endpoints[0].address: needs an IPv4 or IPv6 address'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["b"]},"endpoints":[{"address":"10.0.0.1","flags":["turbo"]}]}' "endpoints[0].flags: 'turbo' is not one of signal, subflow, backup, fullmesh"

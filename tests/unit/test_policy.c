@@ -138,7 +138,7 @@ static const struct bad_case bad_cases[] = {
 	{ HAG, "connect_timeout", "301", "connect_timeout: must be between 1 and 300, not 301" },
 	{ HAG, "head_timeout", "0", "head_timeout: must be between 1 and 300, not 0" },
 	/* words and booleans */
-	{ HAG, "xdp_mode", "\"turbo\"", "xdp_mode: must be auto, native or generic, not 'turbo'" },
+	{ HAG, "xdp_mode", "\"turbo\"", "xdp_mode: must be auto, native, generic or tc, not 'turbo'" },
 	{ HAG, "mptcp_congestion", "\"Reno\"", "mptcp_congestion: \"Reno\" is not a congestion control's name" },
 	{ HAG, "mptcp_congestion", "\"\"", "mptcp_congestion: \"\" is not a congestion control's name" },
 	{ HAG, "mptcp_congestion", "\"averyveryverylongname\"", "mptcp_congestion: \"averyveryverylongname\" is not" },

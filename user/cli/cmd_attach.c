@@ -69,12 +69,28 @@ static int configure_reader(struct xmcp *skel, void *arg)
 	return 0;
 }
 
+/*
+ * The programs an attach in mode needs: the tc classifier alone, or XDP
+ * and the tc reader, and for auto's native pick the tc classifier too (a
+ * driver without native XDP gets it instead).
+ */
+static unsigned int attach_progs(const char *dev, __u32 mode)
+{
+	const char *why;
+	__u32 pick = mode == XDP_MODE_UNSPEC ? dp_auto_mode(dev, &why) : mode;
+
+	if (pick == XMCP_IFACE_MODE_TC)
+		return DP_TC_CLASSIFY;
+	return DP_XDP | DP_TC | (mode == XDP_MODE_UNSPEC ? DP_TC_CLASSIFY : 0);
+}
+
 static int do_attach(const struct attach_opts *o)
 {
 	struct dp dp;
 	int err;
 
-	if ((err = dp_open(&dp, xmcp_pin_dir, DP_FOR_ATTACH, configure_reader, NULL)))
+	if ((err = dp_open(&dp, xmcp_pin_dir, attach_progs(o->dev, o->mode) & DP_FOR_ATTACH, configure_reader,
+			   NULL)))
 		return err;
 	struct xmcp_iface rec;
 	const char *why;

@@ -20,12 +20,13 @@
 struct classify_ctx {
 	struct xmcp_testrun tr;
 	int json;
+	bool tc; /* --mode tc */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: xmcp classify [-j] FILE.pcap\n"
+		"Usage: xmcp classify [-j] [--mode xdp|tc] FILE.pcap\n"
 		"\n"
 		"Runs every frame of an Ethernet capture through xmcp's XDP classifier\n"
 		"(the real program, with BPF_PROG_TEST_RUN) and prints one line per frame:\n"
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		"an Ethernet header are reported as malformed without being run.\n"
 		"\n"
 		"  -j, --json     JSON Lines: {\"n\":1,\"class\":\"syn\"}\n"
+		"  --mode tc      the classifier as it runs at tc ingress (\"xdp_mode\" tc\n"
+		"                 and auto's choice on veth); the same verdicts\n"
 		"  -v, --verbose  show libbpf's messages\n");
 }
 
@@ -131,6 +134,7 @@ int cmd_classify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "mode", required_argument, NULL, 'm' },
 		XMCP_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -140,6 +144,14 @@ int cmd_classify(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "j" XMCP_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (opt == 'j') {
 			c.json = 1;
+			continue;
+		}
+		if (opt == 'm') {
+			if (strcmp(optarg, "xdp") && strcmp(optarg, "tc")) {
+				xmcp_err("--mode must be xdp or tc, not '%s'", optarg);
+				return 2;
+			}
+			c.tc = !strcmp(optarg, "tc");
 			continue;
 		}
 		ret = xmcp_common_opt(opt, optarg);
@@ -154,7 +166,7 @@ int cmd_classify(int argc, char **argv)
 	}
 	if (xmcp_require_root())
 		return 1;
-	if (testrun_open(&c.tr))
+	if (testrun_open(&c.tr, c.tc))
 		return 1;
 	ret = pcap_each_packet(argv[optind], classify_one, &c);
 	fflush(stdout);

@@ -301,6 +301,16 @@ int daemon_check_mptcp_cc(struct daemon *d, const struct policy *p, bool *usable
 	return 0;
 }
 
+/* The programs xmcp run loads: a classifier only where xdp_mode may put one (auto: either). */
+static unsigned int run_progs(const struct policy *p)
+{
+	if (p->xdp_mode == POL_XDP_TC)
+		return DP_FOR_RUN & ~DP_XDP;
+	if (p->xdp_mode != POL_XDP_AUTO)
+		return DP_FOR_RUN & ~DP_TC_CLASSIFY;
+	return DP_FOR_RUN;
+}
+
 /* The parts of the daemon that hold connections: relay, admission, then the role's own. */
 static int setup_modules(struct daemon *d)
 {
@@ -340,7 +350,7 @@ static int setup(struct daemon *d)
 	if (daemon_listen(d))
 		return -1;
 	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
-	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, DP_FOR_RUN, configure_rodata, d))
+	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, run_progs(d->pol), configure_rodata, d))
 		return -1;
 	d->dp_open = true;
 	if (maps_attach_devices(d) || maps_load_policy(d) || install_routing(d) || install_mptcp(d) ||

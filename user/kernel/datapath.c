@@ -67,7 +67,7 @@ static void driver_of(const char *dev, char *out, size_t len)
  * XDP, which drops a flood before an skb exists (dp_attach_dev falls back
  * to tc where the driver has none).
  */
-static __u32 auto_mode(const char *dev, const char **why)
+__u32 dp_auto_mode(const char *dev, const char **why)
 {
 	static const struct {
 		const char *driver, *why;
@@ -298,7 +298,7 @@ static int attach_classifier(struct dp *dp, int ifindex, const char *dev, __u32 
 
 	*why = "as asked";
 	if (chosen)
-		*mode = auto_mode(dev, why);
+		*mode = dp_auto_mode(dev, why);
 	if (*mode == XMCP_IFACE_MODE_TC)
 		return 0;
 	err = attach_xdp(dp->skel, ifindex, dev, *mode, chosen, id);
@@ -320,7 +320,8 @@ bool dp_has_our_tc(int ifindex)
 
 /*
  * The tc ingress program of dev: tc_fd behind the classifier's XDP, or in
- * tc mode the classifier, which hands each frame on to tc_fd.
+ * tc mode the classifier, which hands each frame on to tc_fd (none, < 0:
+ * xmcp attach's classifier counts what it reads itself).
  */
 static int tc_program(struct dp *dp, __u32 mode, int tc_fd)
 {
@@ -328,7 +329,7 @@ static int tc_program(struct dp *dp, __u32 mode, int tc_fd)
 
 	if (mode != XMCP_IFACE_MODE_TC)
 		return tc_fd;
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.XMCP_MAP_TC_NEXT), &zero, &tc_fd, BPF_ANY)) {
+	if (tc_fd >= 0 && bpf_map_update_elem(bpf_map__fd(dp->skel->maps.XMCP_MAP_TC_NEXT), &zero, &tc_fd, BPF_ANY)) {
 		xmcp_err("cannot hand the tc classifier's frames on: %s", strerror(errno));
 		return -errno;
 	}

@@ -32,7 +32,7 @@ enum dp_prog {
 };
 /* What each command loads. */
 #define DP_FOR_CLASSIFY DP_XDP		       /* BPF_PROG_TEST_RUN of the classifier */
-#define DP_FOR_ATTACH (DP_XDP | DP_TC | DP_TC_CLASSIFY) /* XDP + tc ingress, or tc alone, on one device */
+#define DP_FOR_ATTACH (DP_XDP | DP_TC | DP_TC_CLASSIFY) /* XDP + tc ingress, or tc alone (attach picks) */
 #define DP_FOR_RUN (DP_XDP | DP_TC_CLASSIFY | DP_STEER | DP_PATH) /* every role steers; every role has access devices */
 
 /* Load only the programs in progs (enum dp_prog) when skel is loaded. */
@@ -66,6 +66,13 @@ int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
  */
 int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct xmcp_iface *rec,
 		  const char **why);
+
+/*
+ * Where "auto" runs the classifier on dev: XMCP_IFACE_MODE_TC or
+ * XDP_MODE_NATIVE (which dp_attach_dev turns into tc where the driver has
+ * no native XDP), and why.
+ */
+__u32 dp_auto_mode(const char *dev, const char **why);
 
 /* Whether ifindex has a tc ingress filter of xmcp's (its handle and priority). */
 bool dp_has_our_tc(int ifindex);

@@ -7,6 +7,7 @@
 #ifndef XMCP_TESTRUN_H
 #define XMCP_TESTRUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "xmcp_maps.h"
 
@@ -15,9 +16,11 @@ struct xmcp;
 struct xmcp_testrun {
 	struct xmcp *skel;
 	int prog_fd;
+	bool tc; /* the classifier at tc (XMCP_PROG_TC_CLASSIFY), not XDP */
 };
 
-int testrun_open(struct xmcp_testrun *t);
+/* Load the classifier alone: the XDP program, or with tc its tc twin. */
+int testrun_open(struct xmcp_testrun *t, bool tc);
 void testrun_close(struct xmcp_testrun *t);
 
 /* Classify one frame; returns 0 and fills *meta, or a negative errno. */
