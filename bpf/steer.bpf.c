@@ -24,17 +24,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 
 /*
- * The frame's class: what XDP wrote in front of it, or what the tc
- * classifier (XMCP_PROG_TC_CLASSIFY, tail-calling this program) left in
+ * The frame's class into *out: what XDP wrote in front of it, or what the
+ * tc classifier (XMCP_PROG_TC_CLASSIFY, tail-calling this program) left in
  * skb->cb. tc zeroes cb for a program that reads it, so a frame that went
- * through neither has no magic there. Returns the class, -1 when there is
- * none; the bound is checked on the value returned (the verifier follows
- * it into the counters' index).
+ * through neither has no magic there. 0 when there is none.
  */
 static __always_inline int read_meta(struct __sk_buff *skb, struct xmcp_meta *out)
 {
-	int cls;
-
 	struct xmcp_meta *m = (void *)(long)skb->data_meta;
 	__u32 *w = (__u32 *)out;
 
@@ -53,9 +49,18 @@ static __always_inline int read_meta(struct __sk_buff *skb, struct xmcp_meta *ou
 		w[2] = c2;
 		w[3] = c3;
 	}
-	cls = out->cls;
-	barrier_var(cls);
-	return out->magic == XMCP_META_MAGIC && cls >= 0 && cls < XMCP_CLASS_MAX ? cls : -1;
+	return out->magic == XMCP_META_MAGIC;
+}
+
+/*
+ * Count a frame of class cls (< XMCP_CLASS_MAX, checked by the caller). The
+ * mask changes no such index; it shows the verifier the index stays inside
+ * the value however the compiler arranged the check (6.1 lost it once).
+ */
+static __always_inline void count_class(struct xmcp_tc_stats *st, __u8 cls)
+{
+	_Static_assert(16 * sizeof(__u64) <= sizeof(struct xmcp_tc_stats), "a masked index stays in the value");
+	((__u64 *)&st->meta)[cls & 15]++;
 }
 
 /* ---- the metadata reader (xmcp attach): counts the classes tc sees ---- */
@@ -66,16 +71,14 @@ int XMCP_PROG_TC(struct __sk_buff *skb)
 	struct xmcp_meta m;
 	struct xmcp_tc_stats *st;
 	__u32 key = 0;
-	int cls;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
 		return TC_ACT_OK;
-	cls = read_meta(skb, &m);
-	if (cls < 0)
+	if (!read_meta(skb, &m) || m.cls >= XMCP_CLASS_MAX)
 		st->no_meta++;
 	else
-		((__u64 *)&st->meta)[cls]++;
+		count_class(st, m.cls);
 	return TC_ACT_OK;
 }
 
@@ -431,17 +434,16 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 	struct bpf_sock_tuple t = {};
 	struct xmcp_tc_stats *st;
 	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
-	int v6, want, cls;
+	int v6, want;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
 		return TC_ACT_OK;
-	cls = read_meta(skb, m);
-	if (cls < 0) {
+	if (!read_meta(skb, m) || m->cls >= XMCP_CLASS_MAX) {
 		st->no_meta++;
 		return TC_ACT_OK;
 	}
-	((__u64 *)&st->meta)[cls]++;
+	count_class(st, m->cls);
 	if (m->cls == XMCP_CLASS_NOT_TCP || m->cls == XMCP_CLASS_MALFORMED || !m->l4_off)
 		return TC_ACT_OK;
 	v6 = read_tuple(skb, m, &t);
