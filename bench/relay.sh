@@ -12,13 +12,19 @@
 #   mptcp-tcp      H's MPTCP (mptcpize) to a TCP server: xmcp as HAG alone, socat and
 #                  haproxy under mptcpize in the HAG's namespace: against direct_mptcp
 #   chain          HCPE + HAG, TCP <-> MPTCP <-> TCP over both paths: against direct;
-#                  once more with native XDP (the others use generic XDP, see below)
+#                  once more with generic and with native XDP (the others run the
+#                  policy's default, xdp_mode auto: the classifier at tc on veth);
+#                  and the OpenMPTCProuter way: shadowsocks-libev's ss-tunnel on
+#                  the HCPE -> ss-server on the HAG, aes-256-gcm, under mptcpize,
+#                  over both paths (the HAG announces its lte address)
+#   chain8         the same chain with 8 iperf3 flows at once (-P 8), xmcp and
+#                  shadowsocks: against direct routing with 8 flows
 #
 # xmcp runs each relay mode it has (splice, copy; sockmap is refused on this
-# kernel: docs/policy.md). Generic XDP: native XDP on a veth makes the kernel
-# turn segmentation offload off on the peer device (veth_fix_features), so
-# every sender into a gateway would build MTU-sized segments, a cost of the
-# lab that a real NIC does not have; the chain_xmcp_native row shows it.
+# kernel: docs/policy.md). Native XDP on a veth makes the kernel turn
+# segmentation offload off on the peer device (veth_fix_features), and
+# generic XDP copies every GRO packet (docs/kernels.md): the
+# chain_xmcp_generic and chain_xmcp_native rows show what auto avoids.
 #
 # iperf3 -t SECS, RUNS runs each; the median with min and max in Gbit/s, the
 # ratio to the group's baseline, and the relay's CPU per GB moved up: its
@@ -54,7 +60,7 @@ measure() {
 				t0=$(cpu_ticks $relay_pids) b0=$(bpf_ns "$LAB_HCPE" "$LAB_HAG")
 			fi
 			json=$(nsenter --net=/run/netns/$LAB_H "$@" iperf3 -c "$host" -p "$port" -t "$secs" \
-				$([ $dir = down ] && echo -R) -J)
+				-P "${FLOWS:-1}" $([ $dir = down ] && echo -R) -J)
 			jq '.end.sum_received.bits_per_second / 1e9' <<< "$json" >> "$work/$label.$dir"
 			if [ -n "${relay_pids:-}" ] && [ $dir = up ]; then
 				awk -v t="$(( $(cpu_ticks $relay_pids) - t0 ))" -v hz="$(getconf CLK_TCK)" \
@@ -76,7 +82,7 @@ xmcp() {
 	local role=$1 ns=$LAB_HCPE policy=$1 extra=.
 	[ "$role" = hcpe ] || ns=$LAB_HAG
 	[ "$role" = hag_tcp ] && policy=hag extra='.terminate_tcp = true'
-	jq --arg r "$2" --arg x "${3:-generic}" ".relay = \$r | .xdp_mode = \$x | $extra" \
+	jq --arg r "$2" --arg x "${3:-auto}" ".relay = \$r | .xdp_mode = \$x | $extra" \
 		policies/$policy.json > "$work/$role.json"
 	run_daemon "$ns" "$work/$role.json" "$role"
 }
@@ -117,6 +123,37 @@ peer() {
 	exit 1
 }
 
+# ss_chain: shadowsocks-libev between HCPE and HAG over MPTCP on both paths
+# (the HAG announces its lte address, the HCPE joins it), ss-tunnel on the
+# HCPE at 10.1.0.1:5310 for S's iperf3; ss_chain_down takes the endpoints away
+ss_chain() {
+	local k=xmcp-bench-$RANDOM
+	# put back by ss_chain_down: the xmcp rows after this set their own
+	ss_limits_hag=$(ip -n "$LAB_HAG" mptcp limits show) ss_limits_hcpe=$(ip -n "$LAB_HCPE" mptcp limits show)
+	ip -n "$LAB_HAG" mptcp limits set subflows 2 add_addr_accepted 0
+	ip -n "$LAB_HCPE" mptcp limits set subflows 2 add_addr_accepted 2
+	ip -n "$LAB_HAG" mptcp endpoint add 10.3.0.2 dev lte signal
+	nsenter --net=/run/netns/$LAB_HAG mptcpize run ss-server -s 0.0.0.0 -p 8388 -k "$k" \
+		-m aes-256-gcm > "$work/ss-server.log" 2>&1 &
+	pids+=($!)
+	nsenter --net=/run/netns/$LAB_HCPE mptcpize run ss-tunnel -s 10.2.0.2 -p 8388 -b 10.1.0.1 -l 5310 \
+		-k "$k" -m aes-256-gcm -L 10.4.0.2:5201 > "$work/ss-tunnel.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do
+		ss -N "$LAB_HCPE" -tln | grep -q "10.1.0.1:5310 " && ss -N "$LAB_HAG" -tln | grep -q ":8388 " && return 0
+		sleep 0.1
+	done
+	echo "bench/relay.sh: shadowsocks did not listen:" >&2
+	cat "$work/ss-server.log" "$work/ss-tunnel.log" >&2
+	exit 1
+}
+ss_chain_down() {
+	ip -n "$LAB_HAG" mptcp endpoint flush
+	# ("add_addr_accepted N subflows M", as show prints them)
+	ip -n "$LAB_HCPE" mptcp limits set $ss_limits_hcpe
+	ip -n "$LAB_HAG" mptcp limits set $ss_limits_hag
+}
+
 # each row: LABEL GROUP BASELINE, in the order measured
 rows=()
 row() { rows+=("$1 $2 $3"); }
@@ -155,11 +192,27 @@ bench_peers tcp-mptcp direct_mptcp "$LAB_HCPE" 10.1.0.1 5202 "" mptcpize
 bench_xmcp mptcp-tcp direct_mptcp 5201 "mptcpize run" hag
 bench_peers mptcp-tcp direct_mptcp "$LAB_HAG" 10.2.0.2 5201 "mptcpize run" mptcpize
 bench_xmcp chain direct 5201 "" hcpe hag
-xmcp hcpe splice native
-xmcp hag splice native
-relay_pids="${pids[*]}" measure chain_xmcp_native 10.4.0.2 5201
+for x in generic native; do
+	xmcp hcpe splice $x
+	xmcp hag splice $x
+	relay_pids="${pids[*]}" measure chain_xmcp_$x 10.4.0.2 5201
+	stop
+	row chain_xmcp_$x chain direct
+done
+ss_chain
+relay_pids="${pids[*]}" measure chain_shadowsocks 10.1.0.1 5310
+row chain_shadowsocks chain direct
+FLOWS=8 relay_pids="${pids[*]}" measure chain8_shadowsocks 10.1.0.1 5310
 stop
-row chain_xmcp_native chain direct
+ss_chain_down
+FLOWS=8 measure chain8_direct 10.4.0.2 5201
+row chain8_direct baseline chain8_direct
+xmcp hcpe splice
+xmcp hag splice
+FLOWS=8 relay_pids="${pids[*]}" measure chain8_xmcp 10.4.0.2 5201
+stop
+row chain8_xmcp chain8 chain8_direct
+row chain8_shadowsocks chain8 chain8_direct
 kill "$(cat "$work/iperf-mptcp.pid")" 2>/dev/null || true
 cc=$(bench_cc_name)
 
@@ -194,8 +247,10 @@ done
 {
 	echo
 	echo "iperf3 -t $secs, $runs runs each way. socat and haproxy are not transparent (H connects to them;"
-	echo "under mptcpize where a leg is MPTCP); xmcp is (S sees H's address). xmcp with generic XDP but"
-	echo "chain_xmcp_native. Relay CPU: user + system seconds of the relaying processes per GB moved up"
+	echo "under mptcpize where a leg is MPTCP), nor is shadowsocks (H connects to ss-tunnel on the HCPE,"
+	echo "aes-256-gcm to ss-server on the HAG over MPTCP on both paths); xmcp is (S sees H's address). xmcp"
+	echo "with its default xdp_mode (auto: the classifier at tc on veth) but chain_xmcp_generic and"
+	echo "chain_xmcp_native; chain8 rows: 8 flows at once. Relay CPU: user + system seconds of the relaying processes per GB moved up"
 	echo "(chain: HCPE and HAG together), plus the time xmcp's XDP and tc programs ran, from BPF run-time"
 	echo "statistics (on for the whole run: the two clock reads per program run they cost are in xmcp's"
 	echo "figures). Those programs run mostly in softirq, which no process is charged with. Not in any"

@@ -24,6 +24,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio kmod
 	# benchmarks: the SOCKS5 baseline of bench/ttfb.sh, the relay peers, the charts
 	microsocks mptcpize socat haproxy gnuplot-nox
+	# the OpenMPTCProuter-style peer of the chain: a shadowsocks tunnel over MPTCP
+	shadowsocks-libev
 )
 
 missing=()
