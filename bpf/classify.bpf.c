@@ -430,12 +430,10 @@ static __always_inline void count_xdp_event(__u32 off)
  * counters, and the verdict (PASS or a drop, counted). Options that the
  * draft ignores leave no trace in m for tc to act on.
  */
-static __always_inline int judge(const struct frame *f, struct xmcp_meta *m)
+static __always_inline int judge_class(const struct frame *f, struct xmcp_meta *m, __u8 mptcp)
 {
-	__u8 mptcp = 0;
 	int verdict;
 
-	m->cls = classify(f, m, &mptcp);
 	count_xdp(m, f->len);
 	verdict = hygiene(f, m);
 	if (verdict == PASS)
@@ -451,6 +449,14 @@ static __always_inline int judge(const struct frame *f, struct xmcp_meta *m)
 		m->convert_off[0] = m->convert_off[1] = 0;
 	}
 	return PASS;
+}
+
+static __always_inline int judge(const struct frame *f, struct xmcp_meta *m)
+{
+	__u8 mptcp = 0;
+
+	m->cls = classify(f, m, &mptcp);
+	return judge_class(f, m, mptcp);
 }
 
 SEC("xdp")
@@ -495,26 +501,53 @@ struct {
 const volatile __u8 cfg_tc_reader = 0;
 
 /*
- * A frame up to this long is made linear before it is read (a SYN's
- * options and data); longer ones are data segments, whose headers the
- * kernel keeps in the linear part, and pulling them would copy their data.
+ * What tc pulls into the linear part when the class may hang on bytes past
+ * it: a frame up to XMCP_TC_PULL_WHOLE whole (a SYN's options and data),
+ * a longer one up to XMCP_TC_PULL_HDR (any header chain xmcp follows).
  */
-#define XMCP_TC_PULL_MAX 2048
+#define XMCP_TC_PULL_WHOLE 16384
+#define XMCP_TC_PULL_HDR 512
+
+static __always_inline void frame_of(struct __sk_buff *skb, struct frame *f)
+{
+	f->data = (void *)(long)skb->data;
+	f->end = (void *)(long)skb->data_end;
+	f->len = skb->len;
+	f->ifindex = skb->ingress_ifindex;
+}
 
 SEC("tc")
 int XMCP_PROG_TC_CLASSIFY(struct __sk_buff *skb)
 {
 	struct xmcp_meta m = { .magic = XMCP_META_MAGIC };
-	struct frame f;
 	__u32 *w = (__u32 *)&m;
+	__u8 mptcp = 0;
+	struct frame f;
 
-	if (skb->len <= XMCP_TC_PULL_MAX && skb->data_end - skb->data < skb->len)
-		bpf_skb_pull_data(skb, skb->len);
-	f.data = (void *)(long)skb->data;
-	f.end = (void *)(long)skb->data_end;
-	f.len = skb->len;
-	f.ifindex = skb->ingress_ifindex;
-	if (judge(&f, &m) != PASS)
+	frame_of(skb, &f);
+	m.cls = classify(&f, &m, &mptcp);
+	/*
+	 * Data segments and non-TCP frames are classified from their headers,
+	 * which the stack keeps in the linear part, and are never pulled (it
+	 * would copy their data). Any other class may hang on bytes past it (a
+	 * SYN's options or data, or headers a driver left in pages: then it
+	 * reads as malformed): pull them and classify again. A pull that fails
+	 * leaves the first answer.
+	 */
+	if (f.end - f.data < f.len && m.cls != XMCP_CLASS_TCP && m.cls != XMCP_CLASS_NOT_TCP) {
+		int err = bpf_skb_pull_data(skb, f.len <= XMCP_TC_PULL_WHOLE ? f.len : XMCP_TC_PULL_HDR);
+
+		/* a pull, failed or not, leaves every packet pointer stale */
+		frame_of(skb, &f);
+		if (!err) {
+			struct xmcp_meta fresh = { .magic = XMCP_META_MAGIC };
+
+			m = fresh;
+			mptcp = 0;
+			m.cls = classify(&f, &m, &mptcp);
+		}
+	}
+	if (judge_class(&f, &m, mptcp) != PASS)
 		return TC_ACT_SHOT;
 	_Static_assert(sizeof(m) == 4 * sizeof(__u32), "struct xmcp_meta fills skb->cb[0..3]");
 	skb->cb[0] = w[0];
@@ -522,11 +555,11 @@ int XMCP_PROG_TC_CLASSIFY(struct __sk_buff *skb)
 	skb->cb[2] = w[2];
 	skb->cb[3] = w[3];
 	if (cfg_tc_reader) {
-		__u32 key = 0, cls = m.cls;
+		__u32 key = 0;
 		struct xmcp_tc_stats *st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 
-		if (st && cls < XMCP_CLASS_MAX)
-			((__u64 *)&st->meta)[cls]++;
+		if (st && m.cls < XMCP_CLASS_MAX)
+			count_class(st, m.cls);
 		return TC_ACT_OK;
 	}
 	bpf_tail_call(skb, &XMCP_MAP_TC_NEXT, 0);

@@ -24,43 +24,39 @@ char LICENSE[] SEC("license") = "GPL";
 
 
 /*
- * The frame's class into *out: what XDP wrote in front of it, or what the
- * tc classifier (XMCP_PROG_TC_CLASSIFY, tail-calling this program) left in
- * skb->cb. tc zeroes cb for a program that reads it, so a frame that went
- * through neither has no magic there. 0 when there is none.
+ * The class XDP wrote in front of the frame, copied to *out; 0 when there
+ * is none. Only the XDP classifier writes it: tc leaves skb->cb to whatever
+ * ran before, so the programs tc runs straight away never read cb.
  */
-static __always_inline int read_meta(struct __sk_buff *skb, struct xmcp_meta *out)
+static __always_inline int meta_from_xdp(struct __sk_buff *skb, struct xmcp_meta *out)
 {
 	struct xmcp_meta *m = (void *)(long)skb->data_meta;
-	__u32 *w = (__u32 *)out;
 
-	if ((void *)(m + 1) <= (void *)(long)skb->data && m->magic == XMCP_META_MAGIC) {
-		__builtin_memcpy(out, m, sizeof(*out));
-	} else {
-		/* each word loaded from the context as such (a pointer into it is refused) */
-		__u32 c0 = skb->cb[0], c1 = skb->cb[1], c2 = skb->cb[2], c3 = skb->cb[3];
-
-		barrier_var(c0);
-		barrier_var(c1);
-		barrier_var(c2);
-		barrier_var(c3);
-		w[0] = c0;
-		w[1] = c1;
-		w[2] = c2;
-		w[3] = c3;
-	}
-	return out->magic == XMCP_META_MAGIC;
+	if ((void *)(m + 1) > (void *)(long)skb->data || m->magic != XMCP_META_MAGIC)
+		return 0;
+	__builtin_memcpy(out, m, sizeof(*out));
+	return 1;
 }
 
 /*
- * Count a frame of class cls (< XMCP_CLASS_MAX, checked by the caller). The
- * mask changes no such index; it shows the verifier the index stays inside
- * the value however the compiler arranged the check (6.1 lost it once).
+ * The class the tc classifier (XMCP_PROG_TC_CLASSIFY) left in skb->cb for
+ * the program it tail-calls, copied to *out; 0 when there is none.
  */
-static __always_inline void count_class(struct xmcp_tc_stats *st, __u8 cls)
+static __always_inline int meta_from_cb(struct __sk_buff *skb, struct xmcp_meta *out)
 {
-	_Static_assert(16 * sizeof(__u64) <= sizeof(struct xmcp_tc_stats), "a masked index stays in the value");
-	((__u64 *)&st->meta)[cls & 15]++;
+	/* each word loaded from the context as such (a pointer into it is refused) */
+	__u32 c0 = skb->cb[0], c1 = skb->cb[1], c2 = skb->cb[2], c3 = skb->cb[3];
+	__u32 *w = (__u32 *)out;
+
+	barrier_var(c0);
+	barrier_var(c1);
+	barrier_var(c2);
+	barrier_var(c3);
+	w[0] = c0;
+	w[1] = c1;
+	w[2] = c2;
+	w[3] = c3;
+	return out->magic == XMCP_META_MAGIC;
 }
 
 /* ---- the metadata reader (xmcp attach): counts the classes tc sees ---- */
@@ -75,7 +71,7 @@ int XMCP_PROG_TC(struct __sk_buff *skb)
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
 	if (!st)
 		return TC_ACT_OK;
-	if (!read_meta(skb, &m) || m.cls >= XMCP_CLASS_MAX)
+	if (!meta_from_xdp(skb, &m) || m.cls >= XMCP_CLASS_MAX)
 		st->no_meta++;
 	else
 		count_class(st, m.cls);
@@ -427,23 +423,13 @@ static __always_inline void learn_server(const struct bpf_sock_tuple *t, int v6,
 	st->learned++;
 }
 
-SEC("tc")
-int XMCP_PROG_STEER(struct __sk_buff *skb)
+/* The steering of one frame of class m (counted already). */
+static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *m, struct xmcp_tc_stats *st)
 {
-	struct xmcp_meta meta, *m = &meta;
 	struct bpf_sock_tuple t = {};
-	struct xmcp_tc_stats *st;
-	__u32 key = 0, ifindex = skb->ingress_ifindex, *mode;
+	__u32 ifindex = skb->ingress_ifindex, *mode;
 	int v6, want;
 
-	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
-	if (!st)
-		return TC_ACT_OK;
-	if (!read_meta(skb, m) || m->cls >= XMCP_CLASS_MAX) {
-		st->no_meta++;
-		return TC_ACT_OK;
-	}
-	count_class(st, m->cls);
 	if (m->cls == XMCP_CLASS_NOT_TCP || m->cls == XMCP_CLASS_MALFORMED || !m->l4_off)
 		return TC_ACT_OK;
 	v6 = read_tuple(skb, m, &t);
@@ -503,4 +489,43 @@ int XMCP_PROG_STEER(struct __sk_buff *skb)
 			count_path(ifindex, skb->len, 0);
 	}
 	return TC_ACT_OK;
+}
+
+/* A frame's class, counted; 0 with no_meta counted when it has none. */
+static __always_inline int counted(struct xmcp_tc_stats *st, int have, const struct xmcp_meta *m)
+{
+	if (!have || m->cls >= XMCP_CLASS_MAX) {
+		st->no_meta++;
+		return 0;
+	}
+	count_class(st, m->cls);
+	return 1;
+}
+
+/* tc ingress behind the XDP classifier: the class from the XDP metadata */
+SEC("tc")
+int XMCP_PROG_STEER(struct __sk_buff *skb)
+{
+	struct xmcp_meta m;
+	struct xmcp_tc_stats *st;
+	__u32 key = 0;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
+	if (!st || !counted(st, meta_from_xdp(skb, &m), &m))
+		return TC_ACT_OK;
+	return steer(skb, &m, st);
+}
+
+/* tail-called by the tc classifier (XMCP_MAP_TC_NEXT): the class from skb->cb */
+SEC("tc")
+int XMCP_PROG_STEER_CB(struct __sk_buff *skb)
+{
+	struct xmcp_meta m;
+	struct xmcp_tc_stats *st;
+	__u32 key = 0;
+
+	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
+	if (!st || !counted(st, meta_from_cb(skb, &m), &m))
+		return TC_ACT_OK;
+	return steer(skb, &m, st);
 }

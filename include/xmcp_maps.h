@@ -36,7 +36,8 @@
 /* Programs (bpf/: classify.bpf.c, steer.bpf.c, path.bpf.c). */
 #define XMCP_PROG_XDP xmcp_xdp	       /* XDP: classify, drop what admission refuses */
 #define XMCP_PROG_TC xmcp_tc_ingress   /* tc ingress of `xmcp attach`: counts the metadata */
-#define XMCP_PROG_STEER xmcp_tc_steer  /* tc ingress of `xmcp run`: steering */
+#define XMCP_PROG_STEER xmcp_tc_steer  /* tc ingress of `xmcp run`: steering, behind XDP */
+#define XMCP_PROG_STEER_CB xmcp_steer_cb /* the same, tail-called by XMCP_PROG_TC_CLASSIFY */
 #define XMCP_PROG_PATH xmcp_tc_path    /* tc egress of `xmcp run`'s access devices */
 #define XMCP_PROG_TC_CLASSIFY xmcp_tc_class /* tc ingress: classify where XDP does not (xdp_mode auto), then XMCP_MAP_TC_NEXT */
 

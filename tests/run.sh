@@ -21,7 +21,7 @@ VM_HYBRID=(
 	"a path fails and returns, servers reset, both daemons stop mid-transfer: the kernel survives"
 	"downloads of 20 MB over IPv4 and IPv6 arrive intact at H, over both paths"
 	"without TCP Fast Open on MPTCP, the SYN-data roles refuse to start and say why"
-	"where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names generic mode"
+	"where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names the modes that work"
 )
 # regex_quote STRING: STRING as a literal in an extended regex
 regex_quote() {

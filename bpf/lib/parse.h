@@ -82,6 +82,13 @@ static __always_inline int parse_eth(struct cursor *c, __u16 *proto)
  * not a transport header); *l3_end is where the datagram ends, which is
  * not data_end when a short frame was padded to 60 bytes.
  */
+/*
+ * A packet tc sees after GRO built it past 64 KiB (BIG TCP) has a length
+ * field of 0: its length is the rest of the frame. No frame on the wire
+ * is that long, so a 0 there anywhere else still fails the checks below.
+ */
+#define XMCP_BIG_TCP_LEN 0xffff
+
 static __always_inline int parse_ipv4(struct cursor *c, __u8 *l4proto, __u32 *l3_end)
 {
 	struct iphdr *iph = c->pos;
@@ -91,6 +98,12 @@ static __always_inline int parse_ipv4(struct cursor *c, __u8 *l4proto, __u32 *l3
 		return XMCP_MF_IP_TRUNC;
 	hlen = iph->ihl * 4;
 	tot = bpf_ntohs(iph->tot_len);
+	if (!tot && c->len > XMCP_BIG_TCP_LEN) {
+		__u32 off = cursor_off(c);
+
+		barrier_var(off); /* a number, not pointer arithmetic in 32 bits */
+		tot = c->len - off;
+	}
 	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen)
 		return XMCP_MF_IP_HDR;
 	if (cursor_off(c) + tot > c->len)
@@ -139,6 +152,13 @@ static __always_inline int parse_ipv6(struct cursor *c, __u8 *l4proto, __u32 *l3
 	if (ip6->version != 6)
 		return XMCP_MF_IP_HDR;
 	plen = bpf_ntohs(ip6->payload_len);
+	if (!plen && c->len > XMCP_BIG_TCP_LEN + sizeof(*ip6)) {
+		__u32 off = cursor_off(c);
+
+		barrier_var(off); /* a number, not pointer arithmetic in 32 bits */
+		if (c->len > off + sizeof(*ip6))
+			plen = c->len - off - sizeof(*ip6);
+	}
 	if (cursor_off(c) + sizeof(*ip6) + plen > c->len)
 		return XMCP_MF_IP_TRUNC;
 	*l3_end = cursor_off(c) + sizeof(*ip6) + plen;

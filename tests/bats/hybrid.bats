@@ -84,6 +84,21 @@ teardown() {
 	assert_equal "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" 1
 }
 
+@test "hybrid: an xmcp attach beside a running HAG, in its pin directory, takes none of its frames" {
+	start_both
+	# a device with no native XDP: attach's auto falls back to the tc classifier, as the HAG's is
+	ip -n "$LAB_HAG" link add xbr0 type bridge
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" attach xbr0
+	assert_success
+	assert_output --partial "classifier in tc"
+	# the HAG still steers what its own classifier hands on
+	transfer 10.4.0.2 8002 1000000
+	arrived_at_s "10.1.0.2"
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 1
+	grep -q "pair 10.1.0.2:[0-9]* -> 10.4.0.2:8002 (client mptcp)" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	env XMCP_PIN_DIR="$PINS-$LAB_HAG" nsenter --net="/run/netns/$LAB_HAG" "$XMCP" detach xbr0
+}
+
 @test "hybrid: both paths carry a real share over two subflows" {
 	start_both
 	local l0 d0
@@ -408,7 +423,7 @@ download_over_both() {
 	[ "$(mib "$LAB_HCPE" TcpRetransSegs)" -gt 0 ]
 }
 
-@test "hybrid: where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names generic mode" {
+@test "hybrid: where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names the modes that work" {
 	lab_down
 	LAB_DSL_DELAY=1 LAB_LTE_DELAY=1 lab_up "$TAG"
 	# what auto avoids on TAP devices, asked for
@@ -429,7 +444,7 @@ download_over_both() {
 		grep -q 'packets got no XDP metadata' "$BATS_TEST_TMPDIR/$LAB_HCPE.log" && break
 		sleep 0.1
 	done
-	run grep -c 'packets got no XDP metadata: .*"xdp_mode": "generic" works on any device' \
+	run grep -c 'packets got no XDP metadata: .*"xdp_mode": "auto" or "tc" works on any device' \
 		"$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	assert_output 1
 }

@@ -89,14 +89,13 @@ static int do_attach(const struct attach_opts *o)
 	struct dp dp;
 	int err;
 
-	if ((err = dp_open(&dp, xmcp_pin_dir, attach_progs(o->dev, o->mode) & DP_FOR_ATTACH, configure_reader,
-			   NULL)))
+	if ((err = dp_open(&dp, xmcp_pin_dir, attach_progs(o->dev, o->mode), configure_reader, NULL)))
 		return err;
 	struct xmcp_iface rec;
 	const char *why;
 
-	err = dp_attach_dev(&dp, o->dev, o->mode,
-			    bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), &rec, &why);
+	err = dp_attach_dev(&dp, o->dev, o->mode, bpf_program__fd(dp.skel->progs.xmcp_tc_ingress), -1, &rec,
+			    &why);
 	if (err > 0) {
 		printf("xmcp: attached to %s (classifier in %s: %s; tc ingress), counters in %s\n", o->dev,
 		       dp_xdp_mode_name(rec.xdp_mode), why, xmcp_pin_dir);

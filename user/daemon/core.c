@@ -127,7 +127,7 @@ static void warn_no_meta(struct daemon *d)
 	    !xs.meta_unavailable)
 		return;
 	xmcp_err("warning: %llu packets got no XDP metadata: the native XDP of an attached device "
-		 "has no room for it, so tc steers nothing there; \"xdp_mode\": \"generic\" works on any device",
+		 "has no room for it, so tc steers nothing there; \"xdp_mode\": \"auto\" or \"tc\" works on any device",
 		 (unsigned long long)xs.meta_unavailable);
 	d->warned_no_meta = true;
 }
@@ -305,24 +305,20 @@ int daemon_check_mptcp_cc(struct daemon *d, const struct policy *p, bool *usable
 static unsigned int run_progs(const struct policy *p)
 {
 	if (p->xdp_mode == POL_XDP_TC)
-		return DP_FOR_RUN & ~DP_XDP;
+		return DP_FOR_RUN & ~(DP_XDP | DP_STEER);
 	if (p->xdp_mode != POL_XDP_AUTO)
-		return DP_FOR_RUN & ~DP_TC_CLASSIFY;
+		return DP_FOR_RUN & ~(DP_TC_CLASSIFY | DP_STEER_CB);
 	return DP_FOR_RUN;
 }
 
 /* The parts of the daemon that hold connections: relay, admission, then the role's own. */
 static int setup_modules(struct daemon *d)
 {
-	bool cc_ok;
-
 	d->relay = relay_new(d->epfd, d->pol->relay_copy ? RELAY_COPY : RELAY_SPLICE);
 	if (!d->relay || !(d->dest = dest_check_new()))
 		return -1;
 	relay_set_timeouts(d->relay, d->pol->idle_timeout, d->pol->connect_timeout);
-	if (daemon_check_mptcp_cc(d, d->pol, &cc_ok))
-		return -1;
-	relay_set_mptcp_cc(d->relay, cc_ok ? d->pol->mptcp_cc : NULL);
+	relay_set_mptcp_cc(d->relay, d->cc_ok ? d->pol->mptcp_cc : NULL);
 	if (d->pol->n_classes) {
 		d->adm = admission_new(d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
 				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
@@ -338,7 +334,8 @@ static int setup(struct daemon *d)
 {
 	struct journal_entry pins = { .op = J_PINS };
 
-	if (block_signals(d) || check_syn_data(d))
+	/* what the policy asks that this kernel may refuse: before anything changes */
+	if (block_signals(d) || check_syn_data(d) || daemon_check_mptcp_cc(d, d->pol, &d->cc_ok))
 		return -1;
 	/* from here on, every change to the system is recorded before it is made */
 	if (journal_open(&d->journal, xmcp_pin_dir))

@@ -58,6 +58,7 @@ struct daemon {
 	bool journaled;
 	bool warned_no_meta;
 	bool warned_cc; /* the default mptcp_congestion can't be set here */
+	bool cc_ok;	/* the policy's mptcp_congestion can be set (daemon_check_mptcp_cc) */
 	int listen_fd[2];
 	__u16 listen_port;  /* the listeners': the policy's, or the one the kernel chose */
 	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */

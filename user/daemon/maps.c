@@ -21,7 +21,8 @@
 int maps_attach_devices(struct daemon *d)
 {
 	const struct pol_ifs *groups[DEV_GROUPS] = { &d->pol->lan, &d->pol->access, &d->pol->wan };
-	int steer_fd = bpf_program__fd(d->dp.skel->progs.xmcp_tc_steer);
+	int steer_fd = bpf_program__fd(d->dp.skel->progs.XMCP_PROG_STEER);
+	int steer_cb_fd = bpf_program__fd(d->dp.skel->progs.XMCP_PROG_STEER_CB);
 	int modes_fd = bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs);
 	static const __u32 modes[] = { [POL_XDP_AUTO] = XDP_MODE_UNSPEC, [POL_XDP_NATIVE] = XDP_MODE_NATIVE,
 				       [POL_XDP_GENERIC] = XDP_MODE_SKB, [POL_XDP_TC] = XMCP_IFACE_MODE_TC };
@@ -49,7 +50,7 @@ int maps_attach_devices(struct daemon *d)
 			snprintf(e.text, sizeof(e.text), "%s", dev);
 			if (journal_record(&d->journal, &e))
 				return -1;
-			if (dp_attach_dev(&d->dp, dev, mode, steer_fd, &rec, &why) < 0) {
+			if (dp_attach_dev(&d->dp, dev, mode, steer_fd, steer_cb_fd, &rec, &why) < 0) {
 				journal_forget_last(&d->journal);
 				return -1;
 			}

@@ -29,6 +29,7 @@ static void swap_policy(struct daemon *d, struct policy *np, bool cc_ok)
 
 	d->pol = np;
 	relay_set_timeouts(d->relay, np->idle_timeout, np->connect_timeout);
+	d->cc_ok = cc_ok;
 	relay_set_mptcp_cc(d->relay, cc_ok ? np->mptcp_cc : NULL);
 	admission_set_policy(d->adm, np);
 	if (d->role->set_policy)

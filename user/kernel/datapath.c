@@ -241,6 +241,7 @@ void dp_select_progs(struct xmcp *skel, unsigned int progs)
 		{ skel->progs.XMCP_PROG_STEER, DP_STEER },
 		{ skel->progs.XMCP_PROG_PATH, DP_PATH },
 		{ skel->progs.XMCP_PROG_TC_CLASSIFY, DP_TC_CLASSIFY },
+		{ skel->progs.XMCP_PROG_STEER_CB, DP_STEER_CB },
 	};
 	unsigned int i;
 
@@ -320,23 +321,25 @@ bool dp_has_our_tc(int ifindex)
 
 /*
  * The tc ingress program of dev: tc_fd behind the classifier's XDP, or in
- * tc mode the classifier, which hands each frame on to tc_fd (none, < 0:
- * xmcp attach's classifier counts what it reads itself).
+ * tc mode the classifier, which hands each frame on to next_fd (none, < 0:
+ * xmcp attach's classifier counts what it reads itself). The program array
+ * is this process's own (pins.c).
  */
-static int tc_program(struct dp *dp, __u32 mode, int tc_fd)
+static int tc_program(struct dp *dp, __u32 mode, int tc_fd, int next_fd)
 {
 	__u32 zero = 0;
 
 	if (mode != XMCP_IFACE_MODE_TC)
 		return tc_fd;
-	if (tc_fd >= 0 && bpf_map_update_elem(bpf_map__fd(dp->skel->maps.XMCP_MAP_TC_NEXT), &zero, &tc_fd, BPF_ANY)) {
+	if (next_fd >= 0 &&
+	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.XMCP_MAP_TC_NEXT), &zero, &next_fd, BPF_ANY)) {
 		xmcp_err("cannot hand the tc classifier's frames on: %s", strerror(errno));
 		return -errno;
 	}
 	return bpf_program__fd(dp->skel->progs.XMCP_PROG_TC_CLASSIFY);
 }
 
-int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct xmcp_iface *out,
+int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, int next_fd, struct xmcp_iface *out,
 		  const char **why)
 {
 	struct xmcp_iface rec = { .netns_ino = dp->netns };
@@ -367,7 +370,7 @@ int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct 
 	rec.xdp_mode = mode;
 	if (why)
 		*why = reason;
-	ingress_fd = tc_program(dp, mode, tc_fd);
+	ingress_fd = tc_program(dp, mode, tc_fd, next_fd);
 	if (ingress_fd < 0) {
 		err = ingress_fd;
 		goto undo;

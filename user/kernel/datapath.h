@@ -29,11 +29,12 @@ enum dp_prog {
 	DP_STEER = 1 << 2, /* XMCP_PROG_STEER, the tc steering */
 	DP_PATH = 1 << 3,  /* XMCP_PROG_PATH, tc egress of the access devices */
 	DP_TC_CLASSIFY = 1 << 4, /* XMCP_PROG_TC_CLASSIFY, the classifier at tc (mode tc) */
+	DP_STEER_CB = 1 << 5,	 /* XMCP_PROG_STEER_CB, the steering it tail-calls */
 };
 /* What each command loads. */
 #define DP_FOR_CLASSIFY DP_XDP		       /* BPF_PROG_TEST_RUN of the classifier */
 #define DP_FOR_ATTACH (DP_XDP | DP_TC | DP_TC_CLASSIFY) /* XDP + tc ingress, or tc alone (attach picks) */
-#define DP_FOR_RUN (DP_XDP | DP_TC_CLASSIFY | DP_STEER | DP_PATH) /* every role steers; every role has access devices */
+#define DP_FOR_RUN (DP_XDP | DP_STEER | DP_TC_CLASSIFY | DP_STEER_CB | DP_PATH) /* every role steers; every role has access devices */
 
 /* Load only the programs in progs (enum dp_prog) when skel is loaded. */
 void dp_select_progs(struct xmcp *skel, unsigned int progs);
@@ -57,14 +58,15 @@ int dp_open(struct dp *dp, const char *pin_dir, unsigned int progs,
 
 /*
  * Attach XDP + the tc program tc_fd to dev, pin the maps, record the device.
- * mode: an enum xdp_attach_mode, or XMCP_IFACE_MODE_TC (the classifier at
- * tc ingress ahead of tc_fd, no XDP); XDP_MODE_UNSPEC is "auto": tc on
+ * mode: an enum xdp_attach_mode (tc_fd at tc ingress behind XDP), or
+ * XMCP_IFACE_MODE_TC (the classifier at tc ingress, no XDP, handing each
+ * frame on to next_fd; -1: none, attach's counts itself); XDP_MODE_UNSPEC is "auto": tc on
  * veth, virtio_net and tun devices and on drivers without native XDP,
  * native XDP elsewhere. The record's xdp_mode says which ran, *why (when
  * given) why. Returns dev's ifindex (and the record in *rec when given),
  * or a negative errno.
  */
-int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, struct xmcp_iface *rec,
+int dp_attach_dev(struct dp *dp, const char *dev, __u32 mode, int tc_fd, int next_fd, struct xmcp_iface *rec,
 		  const char **why);
 
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,18 @@ static void pin_path(const struct xmcp_pins *p, const char *name, const char *su
 	snprintf(buf, size, "%s/%s%s", p->dir, name, suffix);
 }
 
+/*
+ * Maps that are never shared through the pin directory: the internal ones,
+ * and the tc classifier's program array, which names the process's own
+ * steering program (shared, another process's attach or run would take
+ * its frames; the kernel empties it when its process exits, so a dead
+ * daemon's classifier stops handing frames on).
+ */
+static bool process_own(const struct bpf_map *map)
+{
+	return bpf_map__is_internal(map) || bpf_map__type(map) == BPF_MAP_TYPE_PROG_ARRAY;
+}
+
 int pins_reuse_maps(struct xmcp_pins *p, struct bpf_object *obj)
 {
 	struct bpf_map *map;
@@ -60,7 +73,7 @@ int pins_reuse_maps(struct xmcp_pins *p, struct bpf_object *obj)
 	int fd, err;
 
 	bpf_object__for_each_map(map, obj) {
-		if (bpf_map__is_internal(map))
+		if (process_own(map))
 			continue;
 		pin_path(p, bpf_map__name(map), "", path, sizeof(path));
 		fd = bpf_obj_get(path);
@@ -85,7 +98,7 @@ int pins_publish_maps(struct xmcp_pins *p, struct bpf_object *obj)
 	int err;
 
 	bpf_object__for_each_map(map, obj) {
-		if (bpf_map__is_internal(map))
+		if (process_own(map))
 			continue;
 		pin_path(p, bpf_map__name(map), "", path, sizeof(path));
 		if (access(path, F_OK) == 0)

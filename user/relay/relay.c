@@ -134,6 +134,7 @@ void relay_set_timeouts(struct relay *r, unsigned int idle_timeout, unsigned int
 void relay_set_mptcp_cc(struct relay *r, const char *name)
 {
 	snprintf(r->mptcp_cc, sizeof(r->mptcp_cc), "%s", name ? name : "");
+	r->cc_warned = false; /* a new name fails on its own */
 }
 
 /*
