@@ -502,30 +502,33 @@ static __always_inline int counted(struct xmcp_tc_stats *st, int have, const str
 	return 1;
 }
 
-/* tc ingress behind the XDP classifier: the class from the XDP metadata */
-SEC("tc")
-int XMCP_PROG_STEER(struct __sk_buff *skb)
+/* The steering of a frame whose class comes from the XDP metadata, or from skb->cb. */
+static __always_inline int steer_from(struct __sk_buff *skb, int from_cb)
 {
 	struct xmcp_meta m;
 	struct xmcp_tc_stats *st;
 	__u32 key = 0;
+	int have;
 
 	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
-	if (!st || !counted(st, meta_from_xdp(skb, &m), &m))
+	if (!st)
+		return TC_ACT_OK;
+	have = from_cb ? meta_from_cb(skb, &m) : meta_from_xdp(skb, &m);
+	if (!counted(st, have, &m))
 		return TC_ACT_OK;
 	return steer(skb, &m, st);
+}
+
+/* tc ingress behind the XDP classifier: the class from the XDP metadata */
+SEC("tc")
+int XMCP_PROG_STEER(struct __sk_buff *skb)
+{
+	return steer_from(skb, 0);
 }
 
 /* tail-called by the tc classifier (XMCP_MAP_TC_NEXT): the class from skb->cb */
 SEC("tc")
 int XMCP_PROG_STEER_CB(struct __sk_buff *skb)
 {
-	struct xmcp_meta m;
-	struct xmcp_tc_stats *st;
-	__u32 key = 0;
-
-	st = bpf_map_lookup_elem(&XMCP_MAP_TC_STATS, &key);
-	if (!st || !counted(st, meta_from_cb(skb, &m), &m))
-		return TC_ACT_OK;
-	return steer(skb, &m, st);
+	return steer_from(skb, 1);
 }
