@@ -501,12 +501,11 @@ struct {
 const volatile __u8 cfg_tc_reader = 0;
 
 /*
- * What tc pulls into the linear part when the class may hang on bytes past
- * it: a frame up to XMCP_TC_PULL_WHOLE whole (a SYN's options and data),
- * a longer one up to XMCP_TC_PULL_HDR (any header chain xmcp follows).
+ * How much of a frame that is not all in the linear part tc pulls there
+ * first: any header chain xmcp follows, a SYN's options and the start of
+ * its data (an MP_CONVERT framing is at most 45 bytes).
  */
-#define XMCP_TC_PULL_WHOLE 16384
-#define XMCP_TC_PULL_HDR 512
+#define XMCP_TC_PULL 512
 
 static __always_inline void frame_of(struct __sk_buff *skb, struct frame *f)
 {
@@ -524,29 +523,17 @@ int XMCP_PROG_TC_CLASSIFY(struct __sk_buff *skb)
 	__u8 mptcp = 0;
 	struct frame f;
 
+	/*
+	 * A GRO aggregate has its headers in the linear part (GRO puts them
+	 * there) and is never pulled: that would copy its data. Any other
+	 * frame with bytes in pages (a SYN's data, a driver that left headers
+	 * there) has its first XMCP_TC_PULL bytes pulled; what a failed pull
+	 * leaves out reads as truncated.
+	 */
+	if (!skb->gso_size && skb->data_end - skb->data < skb->len)
+		bpf_skb_pull_data(skb, skb->len < XMCP_TC_PULL ? skb->len : XMCP_TC_PULL);
 	frame_of(skb, &f);
 	m.cls = classify(&f, &m, &mptcp);
-	/*
-	 * Data segments and non-TCP frames are classified from their headers,
-	 * which the stack keeps in the linear part, and are never pulled (it
-	 * would copy their data). Any other class may hang on bytes past it (a
-	 * SYN's options or data, or headers a driver left in pages: then it
-	 * reads as malformed): pull them and classify again. A pull that fails
-	 * leaves the first answer.
-	 */
-	if (f.end - f.data < f.len && m.cls != XMCP_CLASS_TCP && m.cls != XMCP_CLASS_NOT_TCP) {
-		int err = bpf_skb_pull_data(skb, f.len <= XMCP_TC_PULL_WHOLE ? f.len : XMCP_TC_PULL_HDR);
-
-		/* a pull, failed or not, leaves every packet pointer stale */
-		frame_of(skb, &f);
-		if (!err) {
-			struct xmcp_meta fresh = { .magic = XMCP_META_MAGIC };
-
-			m = fresh;
-			mptcp = 0;
-			m.cls = classify(&f, &m, &mptcp);
-		}
-	}
 	if (judge_class(&f, &m, mptcp) != PASS)
 		return TC_ACT_SHOT;
 	_Static_assert(sizeof(m) == 4 * sizeof(__u32), "struct xmcp_meta fills skb->cb[0..3]");

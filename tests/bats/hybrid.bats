@@ -11,15 +11,6 @@ setup() {
 	gateway_lab x
 }
 
-# shape_paths RATE: each direction of dsl and lte limited to RATE (tbf)
-shape_paths() {
-	local ns dev
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		for dev in dsl lte; do
-			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kbit latency 100ms
-		done
-	done
-}
 
 # xdp_mode MODE: the policies in the test's directory attach XDP in MODE
 xdp_mode() {
@@ -100,6 +91,7 @@ teardown() {
 }
 
 @test "hybrid: both paths carry a real share over two subflows" {
+	shape_paths 100mbit
 	start_both
 	local l0 d0
 	l0=$(tx_bytes "$LAB_HCPE" lte) d0=$(tx_bytes "$LAB_HCPE" dsl)
@@ -378,6 +370,7 @@ download_over_both() {
 # The direction the MPTCP stalls were seen in: S sends, H reads, the HAG is
 # the MPTCP sender.
 @test "hybrid: downloads of 20 MB over IPv4 and IPv6 arrive intact at H, over both paths" {
+	shape_paths 100mbit
 	start_both
 	download_over_both 10.4.0.2 8004 10.1.0.2
 	download_over_both fd04::2 8005 fd01::2

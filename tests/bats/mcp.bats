@@ -167,6 +167,7 @@ hcpe_summary() {
 }
 
 @test "mcp: dual-ended: H's plain TCP -> HCPE (off-path) -> MCP -> S, over both paths" {
+	shape_paths 100mbit
 	start_mcp
 	offpath_hcpe '["10.2.0.2:9443"]'
 	local l0

@@ -84,6 +84,18 @@ lab_delay_line() {
 	return 1
 }
 
+# shape_paths RATE: each direction of dsl and lte limited to RATE (tbf). A
+# test that wants both paths to carry a share limits them: on unshaped veth
+# one path carries everything, and the scheduler rightly leaves the other idle
+shape_paths() {
+	local ns dev
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		for dev in dsl lte; do
+			tc -n "$ns" qdisc add dev "$dev" root tbf rate "$1" burst 32kbit latency 100ms
+		done
+	done
+}
+
 lab_down() {
 	local ns p
 	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
