@@ -728,6 +728,8 @@ d.wait()' "$XMCP" "$BATS_TEST_TMPDIR/hag.json"
 }
 
 @test "hybrid: xmcp flows shows the pair on both gateways, with each subflow's path and access type" {
+	# both paths must carry a share of the 2 MB (the counters below): limit them
+	shape_paths 100mbit
 	start_both
 	s_server 8060 serve 10.4.0.2 8060 --stall "$(slow 3)"
 	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" send 10.4.0.2 8060 2000000 > /dev/null 3>&- &
