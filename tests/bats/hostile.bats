@@ -482,6 +482,31 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 
 # --- 5. steering only into the daemon's own listener ---
 
+# squat_after_kill PORT: kill -9 the HAG (its programs stay attached), let an
+# unprivileged user listen on its listen port, send an MPTCP SYN to S:PORT from
+# H: the user's listener is there and got nothing
+squat_after_kill() {
+	local port
+	port=$(listen_port "$LAB_HAG")
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
+	HAG_PID=
+	# nobody takes the listen port on loopback while the programs are still there
+	local ready
+	ready=$(mktemp -u /tmp/xmcp-squat.XXXXXX) # where nobody may write
+	in_ns "$LAB_HAG" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
+	CANARY_PID=$!
+	wait_for "$ready"
+	rm "$ready"
+	run ip netns exec "$LAB_HAG" ss -Hltn "sport = :$port"
+	assert_output --partial "127.0.0.1:$port"
+	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" probe 10.4.0.2 "$1"
+	sleep 0.5
+	run cat "$BATS_TEST_TMPDIR/squat.out"
+	assert_output ""
+}
+
 @test "hostile: tc steers SYNs only to the daemon's listener, never to a local user's on the same port (a killed daemon's programs still attached)" {
 	# native XDP, so that the steering still runs once the daemon is gone and
 	# its listener check is what refuses (with the classifier at tc, the dead
@@ -492,50 +517,14 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 		mv "$BATS_TEST_TMPDIR/$f.json.new" "$BATS_TEST_TMPDIR/$f.json"
 	done
 	start_both
-	local port
-	port=$(listen_port "$LAB_HAG")
-	kill -KILL "$HAG_PID"
-	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
-	HAG_PID=
-	# nobody takes the listen port on loopback while the programs are still there
-	local ready
-	ready=$(mktemp -u /tmp/xmcp-squat.XXXXXX) # where nobody may write
-	in_ns "$LAB_HAG" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
-	CANARY_PID=$!
-	wait_for "$ready"
-	rm "$ready"
-	run ip netns exec "$LAB_HAG" ss -Hltn "sport = :$port"
-	assert_output --partial "127.0.0.1:$port"
-	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" probe 10.4.0.2 8205
-	sleep 0.5
-	run cat "$BATS_TEST_TMPDIR/squat.out"
-	assert_output ""
+	squat_after_kill 8205
 	[ "$(gw_stat "$LAB_HAG" .no_listener)" -ge 1 ]
 	assert_equal "$(gw_stat "$LAB_HAG" .steered)" 0
 }
 
 @test "hostile: with the classifier at tc, a killed daemon's classifier hands nothing on: a local user's listener on its port gets no SYN" {
 	start_both
-	local port
-	port=$(listen_port "$LAB_HAG")
-	kill -KILL "$HAG_PID"
-	for _ in $(seq 50); do kill -0 "$HAG_PID" 2>/dev/null || break; sleep 0.1; done
-	HAG_PID=
-	# nobody takes the listen port on loopback while the programs are still there
-	local ready
-	ready=$(mktemp -u /tmp/xmcp-squat.XXXXXX) # where nobody may write
-	in_ns "$LAB_HAG" setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$PY" "$PEER" hold-serve 127.0.0.1 "$port" --ready "$ready" >"$BATS_TEST_TMPDIR/squat.out" 3>&- &
-	CANARY_PID=$!
-	wait_for "$ready"
-	rm "$ready"
-	run ip netns exec "$LAB_HAG" ss -Hltn "sport = :$port"
-	assert_output --partial "127.0.0.1:$port"
-	run timeout 10 nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" probe 10.4.0.2 8215
-	sleep 0.5
-	run cat "$BATS_TEST_TMPDIR/squat.out"
-	assert_output ""
+	squat_after_kill 8215
 	# the classifier still saw the SYN; the steering, reached only through
 	# the dead daemon's program array (emptied by the kernel), never did
 	[ "$(gw_stat "$LAB_HAG" .classes.syn_mp_capable.packets)" -ge 1 ]
