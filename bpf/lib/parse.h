@@ -98,9 +98,17 @@ static __always_inline int parse_ipv4(struct cursor *c, __u8 *l4proto, __u32 *l3
 		return XMCP_MF_IP_TRUNC;
 	hlen = iph->ihl * 4;
 	tot = bpf_ntohs(iph->tot_len);
-	if (!tot && c->len > XMCP_BIG_TCP_LEN) {
+	if (!tot) {
 		__u32 off = cursor_off(c);
 
+		/*
+		 * An early return, not a 0 carried on to the checks below: 6.1's
+		 * verifier cannot see that a known 0 is below hlen and walks on
+		 * with an impossible hlen (umin 20, umax 0) that turns the
+		 * cursor into a scalar.
+		 */
+		if (c->len <= XMCP_BIG_TCP_LEN)
+			return XMCP_MF_IP_HDR;
 		barrier_var(off); /* a number, not pointer arithmetic in 32 bits */
 		tot = c->len - off;
 	}
