@@ -138,8 +138,10 @@ pids+=($!)
 sleep 0.3
 run socat 10.2.0.2 7101 $((n < 1000 ? n : 1000)) "$LAB_HAG"
 stop
+# haproxy with as many threads as xmcp has relay workers (its default: one per CPU)
 cat > "$work/haproxy.cfg" <<CFG
 global
+    nbthread $(nproc)
     maxconn $((n + 50))
     maxpipes 20
 defaults
@@ -186,6 +188,7 @@ done < "$work/rows"
 {
 	echo
 	echo "rate: build/connrate, 64 at a time for $secs s, one byte each way, client closes; $runs runs."
+	echo "xmcp runs its default relay workers (one per CPU: $(nproc)), haproxy as many threads (nbthread)."
 	echo "Relay CPU per connection, in each run: user + system time of the relay's processes, plus the"
 	echo "time xmcp's XDP and tc programs ran (BPF run-time statistics, on for the whole run: their"
 	echo "clock reads are in xmcp's figures), mostly softirq time that no process is charged with;"

@@ -17,7 +17,8 @@
 #                  and the OpenMPTCProuter way: shadowsocks-libev's ss-tunnel on
 #                  the HCPE -> ss-server on the HAG, aes-256-gcm, under mptcpize,
 #                  over both paths (the HAG announces its lte address)
-#   chain8         the same chain with 8 iperf3 flows at once (-P 8), xmcp and
+#   chain8         the same chain with 8 iperf3 flows at once (-P 8), xmcp with
+#                  1 and with 2 relay workers per daemon (policy "workers") and
 #                  shadowsocks: against direct routing with 8 flows
 #
 # xmcp runs each relay mode it has (splice, copy; sockmap is refused on this
@@ -76,13 +77,14 @@ measure() {
 	done
 }
 
-# xmcp ROLE RELAY [XDP_MODE]: xmcp as ROLE in its namespace; ROLE hcpe, hag, or
-# hag_tcp: the HAG terminating plain TCP too
+# xmcp ROLE RELAY [XDP_MODE [WORKERS]]: xmcp as ROLE in its namespace; ROLE hcpe, hag, or
+# hag_tcp: the HAG terminating plain TCP too; WORKERS 0 (the default): one per CPU
 xmcp() {
 	local role=$1 ns=$LAB_HCPE policy=$1 extra=.
 	[ "$role" = hcpe ] || ns=$LAB_HAG
 	[ "$role" = hag_tcp ] && policy=hag extra='.terminate_tcp = true'
-	jq --arg r "$2" --arg x "${3:-auto}" ".relay = \$r | .xdp_mode = \$x | $extra" \
+	jq --arg r "$2" --arg x "${3:-auto}" --argjson w "${4:-0}" \
+		".relay = \$r | .xdp_mode = \$x | .workers = \$w | $extra" \
 		policies/$policy.json > "$work/$role.json"
 	run_daemon "$ns" "$work/$role.json" "$role"
 }
@@ -207,11 +209,14 @@ stop
 ss_chain_down
 FLOWS=8 measure chain8_direct 10.4.0.2 5201
 row chain8_direct baseline chain8_direct
-xmcp hcpe splice
-xmcp hag splice
-FLOWS=8 relay_pids="${pids[*]}" measure chain8_xmcp 10.4.0.2 5201
-stop
-row chain8_xmcp chain8 chain8_direct
+# one relay worker per daemon, then two (the default on this 2-CPU machine: one per CPU)
+for w in 1 2; do
+	xmcp hcpe splice auto $w
+	xmcp hag splice auto $w
+	FLOWS=8 relay_pids="${pids[*]}" measure chain8_xmcp_w$w 10.4.0.2 5201
+	stop
+	row chain8_xmcp_w$w chain8 chain8_direct
+done
 row chain8_shadowsocks chain8 chain8_direct
 kill "$(cat "$work/iperf-mptcp.pid")" 2>/dev/null || true
 cc=$(bench_cc_name)
@@ -250,7 +255,7 @@ done
 	echo "under mptcpize where a leg is MPTCP), nor is shadowsocks (H connects to ss-tunnel on the HCPE,"
 	echo "aes-256-gcm to ss-server on the HAG over MPTCP on both paths); xmcp is (S sees H's address). xmcp"
 	echo "with its default xdp_mode (auto: the classifier at tc on veth) but chain_xmcp_generic and"
-	echo "chain_xmcp_native; chain8 rows: 8 flows at once. Relay CPU: user + system seconds of the relaying processes per GB moved up"
+	echo "chain_xmcp_native; chain8 rows: 8 flows at once, chain8_xmcp_wN with N relay workers per daemon. Relay CPU: user + system seconds of the relaying processes per GB moved up"
 	echo "(chain: HCPE and HAG together), plus the time xmcp's XDP and tc programs ran, from BPF run-time"
 	echo "statistics (on for the whole run: the two clock reads per program run they cost are in xmcp's"
 	echo "figures). Those programs run mostly in softirq, which no process is charged with. Not in any"

@@ -35,10 +35,10 @@ struct {
 	__type(value, __u32);
 } XMCP_MAP_SESSIONS SEC(".maps");
 
-/* Not used by the programs: the daemon's own counters, for `xmcp stats`. */
+/* Not used by the programs: the daemon's own counters, for `xmcp stats`; a slot per relay worker. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, XMCP_MAX_WORKERS);
 	__type(key, __u32);
 	__type(value, struct xmcp_daemon_stats);
 } XMCP_MAP_DAEMON_STATS SEC(".maps");

@@ -83,7 +83,9 @@ int XMCP_PROG_TC(struct __sk_buff *skb)
 /* Set through the skeleton's rodata by `xmcp run` before load. */
 const volatile __u32 cfg_mark = 0;
 const volatile __be32 cfg_listen4 = 0;	   /* the listeners' IPv4 address (loopback) */
-const volatile __be16 cfg_listen_port = 0; /* and port, network order */
+/* the relay workers' listener ports, network order: cfg_workers of them */
+const volatile __be16 cfg_listen_ports[XMCP_MAX_WORKERS] = {};
+const volatile __u32 cfg_workers = 1;
 /* HAG: terminate only SYNs marked with an empty MP_CONVERT (else every MP_CAPABLE SYN). */
 const volatile __u8 cfg_marker = 0;
 
@@ -255,19 +257,60 @@ static __always_inline int dest_is_local(struct __sk_buff *skb, const struct bpf
 	return bpf_fib_lookup(skb, &p, sizeof(p), 0) == BPF_FIB_LKUP_RET_NOT_FWDED;
 }
 
-/* Hand a SYN to the daemon's listener on the configured loopback address and port. */
+/* murmur3's finaliser: every input bit moves about half the output bits */
+static __always_inline __u32 mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/*
+ * The listener port of the worker that takes this connection: a hash of
+ * its addresses and ports, so that every SYN of one connection (its
+ * retransmissions too) goes to the same worker, and many connections
+ * spread evenly (sequential source ports, or the hosts of one prefix on
+ * one port, alike). The worker is the hash's high bits scaled to the
+ * count (h * n >> 32): no division, and a bound the verifier can follow.
+ * One listener per worker on a port of its own, not a reuseport group:
+ * bpf_sk_assign refuses reuseport sockets before Linux 6.5.
+ */
+static __always_inline __be16 worker_port(const struct bpf_sock_tuple *t, int v6)
+{
+	__u32 h, n = cfg_workers, i;
+
+	if (v6) {
+		h = mix32(((__u32)t->ipv6.sport << 16) | t->ipv6.dport);
+		for (i = 0; i < 4; i++)
+			h = mix32(h ^ t->ipv6.saddr[i] ^ mix32(t->ipv6.daddr[i]));
+	} else {
+		h = mix32(((__u32)t->ipv4.sport << 16) | t->ipv4.dport);
+		h = mix32(t->ipv4.saddr ^ mix32(t->ipv4.daddr ^ h));
+	}
+	if (n < 2 || n > XMCP_MAX_WORKERS)
+		return cfg_listen_ports[0];
+	i = ((__u64)h * n) >> 32;
+	barrier_var(i); /* keep the mask: the compiler can prove it, a verifier may not */
+	return cfg_listen_ports[i & (XMCP_MAX_WORKERS - 1)];
+}
+
+/* Hand a SYN to a worker's listener on the configured loopback address. */
 static __always_inline int assign_listener(struct __sk_buff *skb, struct bpf_sock_tuple *t, int v6)
 {
+	__be16 port = worker_port(t, v6);
 	struct bpf_sock *sk;
 	int err;
 
 	if (v6) {
 		__builtin_memset(t->ipv6.daddr, 0, 16);
 		t->ipv6.daddr[3] = bpf_htonl(XMCP_IPV6_LOOPBACK_LAST);
-		t->ipv6.dport = cfg_listen_port;
+		t->ipv6.dport = port;
 	} else {
 		t->ipv4.daddr = cfg_listen4;
-		t->ipv4.dport = cfg_listen_port;
+		t->ipv4.dport = port;
 	}
 	sk = bpf_sk_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
 	if (!sk)

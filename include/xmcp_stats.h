@@ -75,8 +75,9 @@ struct xmcp_path_stats {
 XMCP_ASSERT_SIZE(struct xmcp_path_stats, 32);
 
 /*
- * XMCP_MAP_DAEMON_STATS (one slot, written by the daemon every second and at
- * each refusal): the relay's and admission's account, for `xmcp stats`.
+ * XMCP_MAP_DAEMON_STATS (a slot per relay worker, each written by its
+ * worker every second and at each refusal; `xmcp stats` adds them up): the
+ * relay's and admission's account.
  */
 struct xmcp_daemon_stats {
 	__u64 pairs_opened;

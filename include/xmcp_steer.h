@@ -10,6 +10,13 @@
 #define INCLUDE_XMCP_STEER_H
 
 /*
+ * The daemon's relay workers at most: each has its listeners on a port of
+ * its own, and the steering hands a new connection's SYN to the one a hash
+ * of its addresses and ports picks (cfg_listen_ports in bpf/steer.bpf.c).
+ */
+#define XMCP_MAX_WORKERS 64
+
+/*
  * What the steering program does on a device (XMCP_MAP_STEER_IFS, keyed by
  * ifindex). Every steered device also marks the segments of flows that
  * belong to one of the daemon's sockets, so that they are delivered locally.

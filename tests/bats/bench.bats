@@ -26,11 +26,11 @@ load helpers
 		"tcp-mptcp_xmcp_copy \| tcp-mptcp" "tcp-mptcp_socat \| tcp-mptcp" \
 		"mptcp-tcp_xmcp_splice \| mptcp-tcp" "mptcp-tcp_haproxy \| mptcp-tcp" \
 		"chain_xmcp_splice \| chain" "chain_xmcp_generic \| chain" "chain_xmcp_native \| chain" \
-		"chain_shadowsocks \| chain" "chain8_direct \| baseline" "chain8_xmcp \| chain8" \
+		"chain_shadowsocks \| chain" "chain8_direct \| baseline" "chain8_xmcp_w1 \| chain8" "chain8_xmcp_w2 \| chain8" \
 		"chain8_shadowsocks \| chain8"; do
 		assert_line --regexp "^\| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+x \| (direct(_mptcp)?|chain8_direct) \| ([0-9]+\.[0-9]+|-) \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 23
+	assert_equal "$(wc -l < "$BENCH_OUT/relay.csv")" 24
 	# time to first byte: the four paths, each with the added RTTs
 	for p in direct socks xmcp_offpath xmcp_hybrid; do
 		assert_line --regexp "^\| $p \| [0-9]+\.[0-9]+ \([0-9.]+-[0-9.]+\) \| -?[0-9]+\.[0-9]+ ms \| -?[0-9]+\.[0-9]+ \|$"

@@ -128,6 +128,8 @@ static const struct bad_case bad_cases[] = {
 	{ HAG, "listen_port", "65536", "listen_port: must be between 0 and 65535, not 65536" },
 	{ HAG, "listen_port", "-1", "listen_port: must be between 0 and 65535, not -1" },
 	{ HAG, "listen_port", "\"80\"", "listen_port: must be an integer" },
+	{ HAG, "workers", "65", "workers: must be between 0 and 64, not 65" },
+	{ HAG, "workers", "-1", "workers: must be between 0 and 64, not -1" },
 	{ HAG, "idle_timeout", "1.5", "idle_timeout: must be an integer" },
 	{ HAG, "fwmark", "0", "fwmark: must be between 1 and 4294967295, not 0" },
 	{ HAG, "table", "4294967296", "table: must be between 1 and 4294967295, not 4294967296" },
@@ -370,6 +372,7 @@ static void test_defaults(void)
 	is_str(err, "", "... silently");
 	is_int(p.role, POL_ROLE_HAG, "role hag");
 	is_int(p.listen_port, 0, "listen_port: 0 (the kernel picks a port)");
+	is_int(p.workers, 0, "workers: 0 (one per CPU)");
 	is_int(p.fwmark, 0x786d, "fwmark: 0x786d");
 	is_int(p.table, 0x786d, "table: 0x786d");
 	is_int(p.idle_timeout, 300, "idle_timeout: 300");
@@ -435,6 +438,7 @@ static void test_bounds(void)
 		const char *key, *value;
 	} edges[] = {
 		{ "listen_port", "65535" },	 { "fwmark", "4294967295" }, { "table", "252" },
+		{ "workers", "64" },		 { "workers", "1" },
 		{ "table", "256" },		 { "idle_timeout", "604800" }, { "idle_timeout", "1" },
 		{ "connect_timeout", "300" },	 { "head_timeout", "300" },
 		{ "modes", "{\"learned_lifetime\": 2592000}" },
@@ -584,6 +588,7 @@ static void test_fixed_fields(void)
 		{ "interfaces.wan", "[\"wan\", \"wan2\"]", "interfaces" },
 		{ "listen_port", "7000", "listen_port, fwmark or table" },
 		{ "fwmark", "7", "listen_port, fwmark or table" },
+		{ "workers", "3", "workers" },
 		{ "xdp_mode", "\"generic\"", "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check" },
 		{ "terminate_tcp", "true", "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check" },
 		{ "paths", "[{\"name\": \"f\", \"interface\": \"dsl\", \"access\": \"dsl\"}]", "paths" },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -12,7 +13,13 @@
 #include "xmcp_addr.h"
 #include "xmcp_maps.h"
 
+/*
+ * One for the daemon, shared by its workers (a subscriber's sessions count
+ * across them): every entry point takes the lock, for the count in the map
+ * is read, checked and written back.
+ */
 struct admission {
+	pthread_mutex_t lock;
 	const struct policy *pol;
 	int sessions_fd, joins_fd, joins_new_fd;
 	unsigned long long refused;
@@ -32,6 +39,7 @@ struct admission *admission_new(const struct policy *p, int sessions_fd, int joi
 	struct admission *a = calloc(1, sizeof(*a));
 
 	if (a) {
+		pthread_mutex_init(&a->lock, NULL);
 		a->pol = p;
 		a->sessions_fd = sessions_fd;
 		a->joins_fd = joins_fd;
@@ -42,8 +50,11 @@ struct admission *admission_new(const struct policy *p, int sessions_fd, int joi
 
 void admission_set_policy(struct admission *a, const struct policy *p)
 {
-	if (a)
-		a->pol = p;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->pol = p;
+	pthread_mutex_unlock(&a->lock);
 }
 
 void admission_free(struct admission *a)
@@ -158,8 +169,8 @@ static int take_join_budget(struct admission *a, int cfd, const struct pol_class
 	return 0;
 }
 
-int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage *client,
-		    struct session **out)
+static int admit(struct admission *a, int cfd, const struct sockaddr_storage *client,
+		 struct session **out)
 {
 	const struct policy *p = a->pol;
 	const struct pol_class *k;
@@ -199,23 +210,46 @@ int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage 
 	return 0;
 }
 
+int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage *client,
+		    struct session **out)
+{
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	r = admit(a, cfd, client, out);
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
 void admission_end(struct admission *a, struct session *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&a->lock);
 	session_down(a, &s->key);
 	a->sessions[s->cls]--;
 	if (s->has_budget)
 		bpf_map_delete_elem(a->joins_fd, &s->token);
+	pthread_mutex_unlock(&a->lock);
 	free(s);
 }
 
-unsigned long long admission_refused(const struct admission *a)
+unsigned long long admission_refused(struct admission *a)
 {
-	return a->refused;
+	unsigned long long n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->refused;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }
 
-unsigned long long admission_sessions(const struct admission *a, unsigned int cls)
+unsigned long long admission_sessions(struct admission *a, unsigned int cls)
 {
-	return cls < POL_MAX_CLASSES ? a->sessions[cls] : 0;
+	unsigned long long n;
+
+	pthread_mutex_lock(&a->lock);
+	n = cls < POL_MAX_CLASSES ? a->sessions[cls] : 0;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }

@@ -44,7 +44,9 @@ static int configure_rodata(struct xmcp *skel, void *arg)
 
 	skel->rodata->cfg_mark = p->fwmark;
 	skel->rodata->cfg_listen4 = htonl(INADDR_LOOPBACK);
-	skel->rodata->cfg_listen_port = htons(d->listen_port);
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		skel->rodata->cfg_listen_ports[i] = htons(d->workers[i].listen_port);
+	skel->rodata->cfg_workers = d->n_workers;
 	skel->rodata->cfg_origin_check = p->origin_check;
 	skel->rodata->cfg_admission = p->n_classes > 0;
 	skel->rodata->cfg_modes = p->has_modes;
@@ -79,20 +81,9 @@ static int check_syn_data(const struct daemon *d)
  */
 static void teardown(struct daemon *d)
 {
-	int i;
-
-	/* the role's modules first: their connections are the relay's to be, their sessions the admission's */
-	if (d->role && d->role->free)
-		d->role->free(d);
-	free(d->rs);
-	d->rs = NULL;
-	if (d->relay)
-		relay_free(d->relay);
-	admission_free(d->adm); /* after the relay: its pairs' sessions end on the way out */
-	dest_check_free(d->dest);
-	for (i = 0; i < 2; i++)
-		if (d->listen_fd[i] >= 0)
-			close(d->listen_fd[i]);
+	workers_stop(d); /* they have stopped already, unless setup failed after starting them */
+	workers_free(d);
+	admission_free(d->adm); /* after the relays: their pairs' sessions end on the way out */
 	control_close(d->control);
 	metrics_close(d->metrics);
 	/* the journal takes the pin lock itself to empty the pin directory (a setup that failed still holds it) */
@@ -132,41 +123,68 @@ static void warn_no_meta(struct daemon *d)
 	d->warned_no_meta = true;
 }
 
-/* The daemon's counters now. */
-static void daemon_counters(const struct daemon *d, struct xmcp_daemon_stats *v)
+/* A worker's counters now (in its thread, or once it has stopped). */
+static void worker_counters(const struct worker *w, struct xmcp_daemon_stats *v)
 {
-	const struct relay_stats *st = relay_stats(d->relay);
+	const struct relay_stats *st = relay_stats(w->relay);
 
 	*v = (struct xmcp_daemon_stats){
 		.pairs_opened = st->pairs_opened,
 		.pairs_closed = st->pairs_closed,
 		.pairs_aborted = st->pairs_aborted,
-		.pairs_active = relay_active(d->relay),
+		.pairs_active = relay_active(w->relay),
 		.connect_failed = st->connect_failed,
 		.idle_expired = st->idle_expired,
-		.sessions_refused = d->adm ? admission_refused(d->adm) : 0,
+		.sessions_refused = w->sessions_refused,
 		.bytes_up = st->bytes[0],
 		.bytes_down = st->bytes[1],
-		.dest_refused = dest_check_refused(d->dest),
-		.fd_exhausted = d->fd_exhausted,
+		.dest_refused = dest_check_refused(w->dest),
+		.fd_exhausted = w->fd_exhausted,
 		/* relayed clients only, not control clients */
-		.fd_refused = d->fd_refused,
-		.no_head = d->role->no_head ? d->role->no_head(d) : 0,
+		.fd_refused = w->fd_refused,
+		.no_head = w->role->no_head ? w->role->no_head(w) : 0,
 	};
 }
 
-void daemon_publish_stats(const struct daemon *d)
+void worker_publish_stats(const struct worker *w)
 {
 	struct xmcp_daemon_stats v;
-	__u32 key = 0;
+	__u32 key = w->id;
 
-	daemon_counters(d, &v);
-	bpf_map_update_elem(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
+	worker_counters(w, &v);
+	bpf_map_update_elem(bpf_map__fd(w->d->dp.skel->maps.XMCP_MAP_DAEMON_STATS), &key, &v, BPF_ANY);
 }
 
-static void end_session(void *adm, struct session *sess)
+/* What the main thread gathers from every worker, one after the other (workers_call). */
+struct gather {
+	struct xmcp_daemon_stats sum;
+	json_object *workers; /* each worker's own pairs, when asked */
+	int path_subflows[POL_MAX_PATHS];
+	json_object *flows;   /* every pair, for `xmcp flows` */
+};
+
+static void gather_one(struct worker *w, void *arg)
 {
-	admission_end(adm, sess);
+	struct gather *g = arg;
+	struct xmcp_daemon_stats v;
+	__u64 *sum = (__u64 *)&g->sum, *add = (__u64 *)&v;
+	unsigned int i;
+
+	worker_counters(w, &v);
+	for (i = 0; i < sizeof(v) / sizeof(__u64); i++)
+		sum[i] += add[i];
+	if (g->workers) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "worker", json_object_new_int(w->id));
+		json_object_object_add(o, "port", json_object_new_int(w->listen_port));
+		json_object_object_add(o, "pairs_opened", json_object_new_int64(v.pairs_opened));
+		json_object_object_add(o, "pairs_active", json_object_new_int64(v.pairs_active));
+		json_object_array_add(g->workers, o);
+		summary_count_paths(w->relay, w->pol, g->path_subflows);
+	}
+	if (g->flows)
+		flows_add(g->flows, w->relay, w->pol, w->id);
 }
 
 /*
@@ -198,22 +216,6 @@ static int block_signals(struct daemon *d)
 	return 0;
 }
 
-static void on_listen4(struct ev_handler *h, unsigned int events)
-{
-	struct daemon *d = container_of(h, struct daemon, on_listen4);
-
-	daemon_accept(d, d->listen_fd[0]);
-	daemon_publish_stats(d); /* new pairs show at once, not at the next tick */
-}
-
-static void on_listen6(struct ev_handler *h, unsigned int events)
-{
-	struct daemon *d = container_of(h, struct daemon, on_listen6);
-
-	daemon_accept(d, d->listen_fd[1]);
-	daemon_publish_stats(d);
-}
-
 static void on_signal(struct ev_handler *h, unsigned int events)
 {
 	struct daemon *d = container_of(h, struct daemon, on_signal);
@@ -229,7 +231,7 @@ static void on_signal(struct ev_handler *h, unsigned int events)
 	}
 }
 
-/* Every second: lifetimes and deadlines, the counters, the listeners after a pause. */
+/* Every second: the control clients' and scrapers' deadlines, the warnings. */
 static void on_timer(struct ev_handler *h, unsigned int events)
 {
 	struct daemon *d = container_of(h, struct daemon, on_timer);
@@ -237,32 +239,23 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 
 	if (read(d->timerfd, &ticks, sizeof(ticks)) <= 0)
 		return;
-	relay_expire(d->relay);
-	if (d->role->tick)
-		d->role->tick(d);
 	control_tick(d->control);
 	metrics_tick(d->metrics);
-	daemon_resume_listeners(d);
-	daemon_publish_stats(d);
 	warn_no_meta(d);
 }
 
 static json_object *control_answer(void *arg, const char *request);
 static json_object *daemon_summary(void *arg);
 
-/* The loop's own descriptors: listeners, signals, the tick, control and metrics. */
+/* The main thread's loop: signals, the tick, control and metrics (the workers have their own). */
 static int setup_loop(struct daemon *d)
 {
 	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 
-	d->on_listen4.fn = on_listen4;
-	d->on_listen6.fn = on_listen6;
 	d->on_signal.fn = on_signal;
 	d->on_timer.fn = on_timer;
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (d->timerfd < 0 || timerfd_settime(d->timerfd, 0, &tick, NULL) ||
-	    ev_add(d->epfd, d->listen_fd[0], EPOLLIN, &d->on_listen4) ||
-	    ev_add(d->epfd, d->listen_fd[1], EPOLLIN, &d->on_listen6) ||
 	    ev_add(d->epfd, d->sigfd, EPOLLIN, &d->on_signal) ||
 	    ev_add(d->epfd, d->timerfd, EPOLLIN, &d->on_timer)) {
 		xmcp_err("cannot set up the event loop: %s", strerror(errno));
@@ -311,23 +304,17 @@ static unsigned int run_progs(const struct policy *p)
 	return DP_FOR_RUN;
 }
 
-/* The parts of the daemon that hold connections: relay, admission, then the role's own. */
+/* The parts of the daemon that hold connections: admission, then each worker's relay and role modules. */
 static int setup_modules(struct daemon *d)
 {
-	d->relay = relay_new(d->epfd, d->pol->relay_copy ? RELAY_COPY : RELAY_SPLICE);
-	if (!d->relay || !(d->dest = dest_check_new()))
-		return -1;
-	relay_set_timeouts(d->relay, d->pol->idle_timeout, d->pol->connect_timeout);
-	relay_set_mptcp_cc(d->relay, d->cc_ok ? d->pol->mptcp_cc : NULL);
 	if (d->pol->n_classes) {
 		d->adm = admission_new(d->pol, bpf_map__fd(d->dp.skel->maps.XMCP_MAP_SESSIONS),
 				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS),
 				       bpf_map__fd(d->dp.skel->maps.XMCP_MAP_JOINS_NEW));
 		if (!d->adm)
 			return -1;
-		relay_on_end(d->relay, end_session, d->adm);
 	}
-	return d->role->setup ? d->role->setup(d) : 0;
+	return workers_setup(d);
 }
 
 static int setup(struct daemon *d)
@@ -344,7 +331,7 @@ static int setup(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->epfd < 0)
 		return -1;
-	if (daemon_listen(d))
+	if (workers_listen(d, workers_wanted(d->pol)))
 		return -1;
 	snprintf(pins.text, sizeof(pins.text), "%s", xmcp_pin_dir);
 	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, run_progs(d->pol), configure_rodata, d))
@@ -369,39 +356,26 @@ static int setup(struct daemon *d)
 		xmcp_err("warning: running on with every capability it had");
 	else
 		xmcp_dbg("capabilities from now on: %s", privs_describe());
-	return 0;
+	/* after the drop: a thread has the capabilities of the one that made it */
+	return workers_start(d);
 }
 
-/*
- * How long the loop may sleep: a pair whose leg failed waits for its last
- * bytes to be taken (relay_drain), the role may have deadlines of its own;
- * else until an event.
- */
-static int wait_ms(const struct daemon *d)
-{
-	int drain = relay_drain_ms(d->relay), role = d->role->wait_ms ? d->role->wait_ms(d) : -1;
-
-	if (role >= 0 && (drain < 0 || drain > role))
-		return role;
-	return drain;
-}
-
-/* Paths with their subflows, classes with their sessions: what `xmcp stats` adds from us. */
+/* Paths with their subflows, classes with their sessions, the workers: what `xmcp stats` adds from us. */
 static json_object *daemon_summary(void *arg)
 {
 	struct daemon *d = arg;
 	unsigned long long sessions[POL_MAX_CLASSES] = { 0 };
+	struct gather g = { .workers = json_object_new_array() };
 	unsigned int i;
-
-	struct xmcp_daemon_stats v;
 	json_object *o;
 
 	for (i = 0; d->adm && i < POL_MAX_CLASSES; i++)
 		sessions[i] = admission_sessions(d->adm, i);
-	o = summary_json(d->relay, d->pol, sessions);
+	workers_call(d, gather_one, &g);
+	o = summary_json(g.path_subflows, d->pol, sessions);
 	/* for `xmcp stats` where the pinned map is out of sight (ip netns exec) */
-	daemon_counters(d, &v);
-	json_object_object_add(o, "counters", stats_daemon_json(&v));
+	json_object_object_add(o, "counters", stats_daemon_json(&g.sum));
+	json_object_object_add(o, "workers", g.workers);
 	return o;
 }
 
@@ -410,20 +384,25 @@ static json_object *control_answer(void *arg, const char *request)
 {
 	struct daemon *d = arg;
 
-	if (!strcmp(request, "flows"))
-		return flows_json(d->relay, d->pol);
+	if (!strcmp(request, "flows")) {
+		struct gather g = { .flows = json_object_new_array() };
+
+		workers_call(d, gather_one, &g);
+		return flows_json(g.flows, d->pol);
+	}
 	if (!strcmp(request, "summary"))
 		return daemon_summary(d);
 	return NULL;
 }
 
+/* The main thread's loop: signals, reloads, the control socket, metrics. */
 static void loop(struct daemon *d)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int n, i;
 
 	while (!d->stop) {
-		n = epoll_wait(d->epfd, ev, MAX_EVENTS, wait_ms(d));
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, -1);
 		if (n < 0 && errno != EINTR)
 			return;
 		for (i = 0; i < n; i++) {
@@ -431,15 +410,6 @@ static void loop(struct daemon *d)
 
 			h->fn(h, ev[i].events);
 		}
-		relay_drain(d->relay);
-		/*
-		 * What ended in this batch is freed only now (user/lib/evloop.h).
-		 * The role's modules and the relay keep lists of their own: the
-		 * order between them does not matter.
-		 */
-		if (d->role->after_batch)
-			d->role->after_batch(d);
-		relay_reap(d->relay);
 		control_reap(d->control);
 	}
 }
@@ -465,24 +435,53 @@ static int another_daemon(void)
 	return 0;
 }
 
-/* The relay's account, on the way out: what an operator checks after a run. */
-static void log_summary(const struct daemon *d)
+static void abort_pairs(struct worker *w, void *arg)
 {
-	const struct relay_stats *st = relay_stats(d->relay);
+	relay_abort_all(w->relay);
+}
 
+/* The relays' account, on the way out (the workers have stopped): what an operator checks after a run. */
+static void log_summary(struct daemon *d)
+{
+	struct gather g = { 0 };
+	unsigned long long fallback = 0, after_reset = 0, bad_marker = 0;
+	unsigned int i;
+
+	workers_call(d, gather_one, &g);
+	for (i = 0; i < d->n_workers; i++) {
+		const struct worker *w = &d->workers[i];
+
+		fallback += relay_stats(w->relay)->fallback;
+		after_reset += relay_stats(w->relay)->delivered_after_reset;
+		bad_marker += w->role->bad_marker ? w->role->bad_marker(w) : 0;
+	}
 	fprintf(stderr,
 		"xmcp: %llu pairs: %llu closed, %llu aborted, %llu idle, %llu failed to connect, "
 		"%llu without their marker, %llu MPTCP fell back to TCP; "
 		"%llu bytes client->server, %llu server->client, %llu of them passed on after a reset\n",
-		st->pairs_opened, st->pairs_closed, st->pairs_aborted, st->idle_expired, st->connect_failed,
-		d->role->bad_marker ? d->role->bad_marker(d) : 0, st->fallback, st->bytes[0], st->bytes[1], st->delivered_after_reset);
+		(unsigned long long)g.sum.pairs_opened, (unsigned long long)g.sum.pairs_closed,
+		(unsigned long long)g.sum.pairs_aborted, (unsigned long long)g.sum.idle_expired,
+		(unsigned long long)g.sum.connect_failed, bad_marker, fallback,
+		(unsigned long long)g.sum.bytes_up, (unsigned long long)g.sum.bytes_down, after_reset);
 	if (d->role->log_summary)
 		d->role->log_summary(d, stderr);
 }
 
+/* The workers' ports, "N, M, ...". */
+static void describe_ports(const struct daemon *d, char *buf, size_t len)
+{
+	unsigned int i;
+	int off = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < d->n_workers && off >= 0 && (size_t)off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%u", i ? ", " : "", d->workers[i].listen_port);
+}
+
 int daemon_run(const char *config)
 {
-	struct daemon d = { .listen_fd = { -1, -1 }, .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	char ports[7 * XMCP_MAX_WORKERS];
 	struct policy *pol = malloc(sizeof(*pol));
 
 	if (!pol)
@@ -503,14 +502,19 @@ int daemon_run(const char *config)
 		teardown(&d);
 		return 1;
 	}
+	/* the first worker's port on the start line, as with one; the others on the next */
 	fprintf(stderr, "xmcp: running as %s, listening on 127.0.0.1/[::1] port %u\n",
-		policy_role_name(d.pol->role), d.listen_port);
+		policy_role_name(d.pol->role), d.workers[0].listen_port);
+	describe_ports(&d, ports, sizeof(ports));
+	fprintf(stderr, "xmcp: %u relay worker%s, listening on ports %s\n", d.n_workers,
+		d.n_workers == 1 ? "" : "s", ports);
 	/* systemd (Type=notify): the datapath is in place now, not when the process started */
 	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol->role));
 	loop(&d);
 	sd_notify(0, "STOPPING=1");
+	workers_stop(&d);
 	/* the pairs still open are reset now: the summary counts them as aborted */
-	relay_abort_all(d.relay);
+	workers_call(&d, abort_pairs, NULL);
 	log_summary(&d);
 	teardown(&d);
 	return 0;

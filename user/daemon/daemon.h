@@ -3,7 +3,9 @@
  * The daemon (`xmcp run`): its state, and the interfaces between its
  * parts. A connection goes through them in this order (paths under user/):
  *
- *   daemon/listen.c     tc hands a SYN to a loopback listener; the
+ *   daemon/listen.c     tc hands a SYN to a loopback listener of one
+ *                       of the relay workers (daemon/worker.c: each a
+ *                       thread with all that follows of its own); the
  *                       connection is accepted, its destination checked
  *                       (daemon/dest.c), its subscriber admitted
  *                       (daemon/admission.c), then its role takes it
@@ -16,7 +18,8 @@
  *   relay/relay.c       the pair's bytes, both ways, until both ends are done
  *
  * and around them:
- *   daemon/core.c       setup, the event loop, teardown
+ *   daemon/core.c       setup, the main thread's loop (signals, control,
+ *                       metrics), teardown
  *   daemon/maps.c       the policy in the datapath: devices attached,
  *                       subscriber, class and mode maps
  *   install/install.c   ip rules, routes, MPTCP endpoints and limits,
@@ -30,11 +33,13 @@
  *                       flows`, `xmcp stats` and a Prometheus scraper
  *
  * The policy is immutable once loaded: a reload builds a new one and
- * swaps the pointer; nothing keeps a pointer into an old one.
+ * swaps the pointer: the admission's, each worker's (worker_call), then
+ * the daemon's; the old one is freed once no worker can point into it.
  */
 #ifndef XMCP_DAEMON_H
 #define XMCP_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -46,12 +51,53 @@
 struct role_ops;
 struct role_state;
 struct session;
+struct daemon;
+
+
+/*
+ * A relay worker: a thread with its own epoll loop, listeners, relay (and
+ * its pipes), destination check, role modules and counters. tc picks the
+ * worker of a new connection by a hash of its addresses and ports and
+ * hands the SYN to that worker's listener (bpf/steer.bpf.c), so a pair
+ * lives and dies in one thread and relaying its bytes takes no lock.
+ * The main thread (struct daemon) keeps signals, reload, the control
+ * socket, metrics and the journal; it reaches a worker only through
+ * worker_call(), which runs a function in the worker's thread between two
+ * of its events. Admission is the one module the workers share (sessions
+ * per subscriber count across workers): it takes its own lock.
+ */
+struct worker {
+	unsigned int id;
+	struct daemon *d;	    /* the daemon: dp, the role, shared settings */
+	const struct policy *pol;   /* this worker's policy: moves at a reload (worker_call) */
+	const struct role_ops *role;
+	struct role_state *rs;	    /* the role's own modules (each role file defines it) */
+	struct relay *relay;
+	struct admission *adm;	    /* HAG, MCP: shared by every worker, locked inside */
+	struct dest_check *dest;    /* where server legs may go (user/daemon/dest.h): its own rtnetlink socket */
+	int listen_fd[2];
+	__u16 listen_port;	    /* the worker's listeners': kernel-chosen, or listen_port + id */
+	bool listen_paused;	    /* out of descriptors: the listeners wait for the next tick */
+	int epfd, timerfd, wakefd;
+	struct ev_handler on_listen4, on_listen6, on_timer, on_wake;
+	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
+	unsigned long long fd_refused;	 /* clients reset for want of a descriptor (at accept or for their server leg) */
+	unsigned long long sessions_refused; /* admission said no */
+	/* the thread, and worker_call()'s mailbox (under lock) */
+	pthread_t thread;
+	bool running;	/* a thread was started and not joined yet */
+	bool stop;	/* set in the thread (worker_call): leave the loop */
+	bool dead;	/* under lock: the thread's loop failed and it has ended */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void (*call)(struct worker *w, void *arg);
+	void *call_arg;
+};
 
 struct daemon {
 	const char *config;	    /* the policy file, read again on SIGHUP */
 	const struct policy *pol;   /* the running policy, never changed in place */
 	const struct role_ops *role;
-	struct role_state *rs;	    /* the role's own modules (each role file defines it) */
 	struct dp dp;
 	bool dp_open;
 	struct journal journal;	    /* every change to the system, to undo (user/install/journal.h) */
@@ -59,33 +105,46 @@ struct daemon {
 	bool warned_no_meta;
 	bool warned_cc; /* the default mptcp_congestion can't be set here */
 	bool cc_ok;	/* the policy's mptcp_congestion can be set (daemon_check_mptcp_cc) */
-	int listen_fd[2];
-	__u16 listen_port;  /* the listeners': the policy's, or the one the kernel chose */
-	bool listen_paused; /* out of descriptors: the listeners wait for the next tick */
-	int epfd, sigfd, timerfd;
+	int epfd, sigfd, timerfd;  /* the main thread's loop */
 	struct control *control;   /* the control socket (xmcp flows, stats) */
 	struct metrics *metrics;   /* GET /metrics, when the policy has "metrics" */
-	struct relay *relay;
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
-	struct dest_check *dest;   /* where server legs may go (user/daemon/dest.h) */
-	struct ev_handler on_listen4, on_listen6, on_signal, on_timer;
+	struct worker *workers;
+	unsigned int n_workers;
+	struct ev_handler on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
-	unsigned long long fd_exhausted; /* times the listeners paused for want of descriptors */
-	unsigned long long fd_refused;	 /* clients reset for want of a descriptor (at accept or for their server leg) */
 };
 
+/* daemon/worker.c */
+/* n workers and their listeners, before the datapath is loaded; 0 or -1 after saying why. */
+int workers_listen(struct daemon *d, unsigned int n);
+/* Their loops, relays and role modules, once the datapath and admission are there; 0 or -1. */
+int workers_setup(struct daemon *d);
+/* Their threads (after the capabilities are dropped: a thread keeps the ones it was made with). */
+int workers_start(struct daemon *d);
+/* Stop and join every thread; the workers' state stays for the summary and teardown. */
+void workers_stop(struct daemon *d);
+void workers_free(struct daemon *d);
+/* fn(w, arg) in w's thread, between two of its events; returns when it has run. */
+void worker_call(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg);
+/* The same on every worker, one after the other. */
+void workers_call(struct daemon *d, void (*fn)(struct worker *w, void *arg), void *arg);
+/* The number of workers a policy asks for: its "workers", else the CPUs this process may run on. */
+unsigned int workers_wanted(const struct policy *p);
+
 /* daemon/listen.c */
-int daemon_listen(struct daemon *d);
-void daemon_accept(struct daemon *d, int lfd);
-void daemon_pause_listeners(struct daemon *d);
-void daemon_resume_listeners(struct daemon *d);
+/* w's IPv4 and IPv6 listeners on one port (port 0: the kernel picks) */
+int worker_listen(struct worker *w, __u16 port);
+void worker_accept(struct worker *w, int lfd);
+void worker_pause_listeners(struct worker *w);
+void worker_resume_listeners(struct worker *w);
 /*
  * The server leg for an accepted client (proto IPPROTO_TCP or
  * IPPROTO_MPTCP, and the marker in its SYN when `marked`), and the pair to
  * the relay; the client is reset if that fails.
  */
-void daemon_start_pair(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+void worker_start_pair(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		       const struct sockaddr_storage *server, struct session *sess, int proto, bool marked);
 /* Reset a connection (RST, not FIN) and close it. */
 void daemon_reset(int fd);
@@ -108,8 +167,12 @@ void maps_restore(struct daemon *d, const struct policy *np, const struct policy
 
 /* daemon/core.c: the daemon with the policy file config, until SIGTERM; an exit code */
 int daemon_run(const char *config);
-/* daemon/core.c: the counters into the map `xmcp stats` reads (every second, after accepting, at refusals). */
-void daemon_publish_stats(const struct daemon *d);
+/*
+ * daemon/core.c: a worker's counters into its slot (its id) of the map
+ * `xmcp stats` reads and adds up (every second, after accepting, at
+ * refusals).
+ */
+void worker_publish_stats(const struct worker *w);
 
 /* daemon/reload.c: SIGHUP */
 void daemon_reload(struct daemon *d);

@@ -137,6 +137,7 @@ static const char *proto_name(int fd)
 struct flows_ctx {
 	json_object *arr;
 	const struct policy *pol;
+	unsigned int worker;
 };
 
 static void add_pair(void *arg, const struct relay_pair_info *pi)
@@ -153,25 +154,31 @@ static void add_pair(void *arg, const struct relay_pair_info *pi)
 	json_object_object_add(f, "bytes_up", json_object_new_int64(pi->bytes[0]));
 	json_object_object_add(f, "bytes_down", json_object_new_int64(pi->bytes[1]));
 	json_object_object_add(f, "connected", json_object_new_boolean(pi->connected));
+	json_object_object_add(f, "worker", json_object_new_int(c->worker));
 	json_object_object_add(f, "subflows", mfd >= 0 ? subflows_json(mfd, c->pol) : json_object_new_array());
 	json_object_array_add(c->arr, f);
 }
 
-json_object *flows_json(struct relay *r, const struct policy *p)
+void flows_add(json_object *arr, struct relay *r, const struct policy *p, unsigned int worker)
 {
-	json_object *root = json_object_new_object();
-	struct flows_ctx c = { .arr = json_object_new_array(), .pol = p };
+	struct flows_ctx c = { .arr = arr, .pol = p, .worker = worker };
 
 	relay_foreach(r, add_pair, &c);
+}
+
+json_object *flows_json(json_object *arr, const struct policy *p)
+{
+	json_object *root = json_object_new_object();
+
 	json_object_object_add(root, "role", json_object_new_string(policy_role_name(p->role)));
-	json_object_object_add(root, "flows", c.arr);
+	json_object_object_add(root, "flows", arr);
 	return root;
 }
 
 /* Each pair's subflows, counted by the policy path they leave by (paths[i] -> n[i]). */
 struct path_count {
 	const struct policy *pol;
-	int n[POL_MAX_PATHS];
+	int *n;
 };
 
 static void count_pair(void *arg, const struct relay_pair_info *pi)
@@ -193,15 +200,19 @@ static void count_pair(void *arg, const struct relay_pair_info *pi)
 	}
 }
 
-json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions)
+void summary_count_paths(struct relay *r, const struct policy *p, int *path_subflows)
 {
-	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
-		    *classes = json_object_new_array();
-	struct path_count counts = { .pol = p };
-	unsigned int i;
+	struct path_count counts = { .pol = p, .n = path_subflows };
 
 	/* no JSON of every flow on the way: a scrape of thousands of pairs should stay cheap */
 	relay_foreach(r, count_pair, &counts);
+}
+
+json_object *summary_json(const int *path_subflows, const struct policy *p, const unsigned long long *class_sessions)
+{
+	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
+		    *classes = json_object_new_array();
+	unsigned int i;
 
 	for (i = 0; i < p->n_paths; i++) {
 		const struct pol_path *pp = &p->paths[i];
@@ -212,7 +223,7 @@ json_object *summary_json(struct relay *r, const struct policy *p, const unsigne
 		json_object_object_add(o, "access", json_object_new_string(pp->access));
 		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
 		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
-		json_object_object_add(o, "subflows", json_object_new_int(counts.n[i]));
+		json_object_object_add(o, "subflows", json_object_new_int(path_subflows[i]));
 		json_object_array_add(paths, o);
 	}
 	for (i = 0; i < p->n_classes; i++) {

@@ -12,14 +12,18 @@
 #include "policy/policy.h"
 #include "relay/relay.h"
 
-/* Every pair of r, with addresses, age, bytes and the MPTCP leg's subflows. */
-json_object *flows_json(struct relay *r, const struct policy *p);
+/* Every pair of r (worker's), with addresses, age, bytes and the MPTCP leg's subflows, into arr. */
+void flows_add(json_object *arr, struct relay *r, const struct policy *p, unsigned int worker);
+/* The answer: the role and arr, the flows (taken over). */
+json_object *flows_json(json_object *arr, const struct policy *p);
 
+/* The subflows of r's pairs open now, added by path: path_subflows[i] for p->paths[i]. */
+void summary_count_paths(struct relay *r, const struct policy *p, int *path_subflows);
 /*
  * What `xmcp stats` adds from the daemon: each path with its subflows open
  * now, each subscriber class with its sessions (class_sessions[i] for
  * p->classes[i]).
  */
-json_object *summary_json(struct relay *r, const struct policy *p, const unsigned long long *class_sessions);
+json_object *summary_json(const int *path_subflows, const struct policy *p, const unsigned long long *class_sessions);
 
 #endif

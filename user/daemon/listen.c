@@ -52,9 +52,9 @@ static int listen_fastopen(int fd)
  * A listener of the family on loopback port `port` (0: the kernel picks).
  * -EADDRINUSE, without a word, when quiet_inuse and the port is taken.
  */
-static int open_listener(const struct daemon *d, int family, __u16 port, bool quiet_inuse)
+static int open_listener(const struct worker *w, int family, __u16 port, bool quiet_inuse)
 {
-	int proto = d->role->listen_proto;
+	int proto = w->role->listen_proto;
 	int fd, one = 1, prio = XMCP_SOCK_PRIORITY;
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -72,7 +72,7 @@ static int open_listener(const struct daemon *d, int family, __u16 port, bool qu
 		close(fd);
 		return -1;
 	}
-	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && listen_fastopen(fd)) {
+	if (w->role->takes_syn_data && w->role->takes_syn_data(w->pol) && listen_fastopen(fd)) {
 		close(fd);
 		return -1;
 	}
@@ -110,45 +110,48 @@ static int open_listener(const struct daemon *d, int family, __u16 port, bool qu
 }
 
 /*
- * The IPv4 and IPv6 listeners, on one port: the policy's, or with
- * listen_port 0 (the default) one the kernel picks for IPv4 and that is
- * free for IPv6 too (a few tries). A port chosen at start is one no local
- * user can have taken first.
+ * A worker's IPv4 and IPv6 listeners, on one port: `port`, or with port 0
+ * one the kernel picks for IPv4 and that is free for IPv6 too (a few
+ * tries). A port chosen at start is one no local user can have taken first.
  */
-int daemon_listen(struct daemon *d)
+int worker_listen(struct worker *w, __u16 port)
 {
-	const struct policy *p = d->pol;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int try;
 
 	for (try = 0; try < 16; try++) {
-		d->listen_fd[0] = open_listener(d, AF_INET, p->listen_port, false);
-		if (d->listen_fd[0] < 0)
+		w->listen_fd[0] = open_listener(w, AF_INET, port, false);
+		if (w->listen_fd[0] < 0)
 			return -1;
-		if (getsockname(d->listen_fd[0], (struct sockaddr *)&ss, &len)) {
+		if (getsockname(w->listen_fd[0], (struct sockaddr *)&ss, &len)) {
 			xmcp_err("cannot read the listener's port: %s", strerror(errno));
 			return -1;
 		}
-		d->listen_port = xmcp_sa_port(&ss);
-		d->listen_fd[1] = open_listener(d, AF_INET6, d->listen_port, !p->listen_port);
-		if (d->listen_fd[1] >= 0)
+		w->listen_port = xmcp_sa_port(&ss);
+		w->listen_fd[1] = open_listener(w, AF_INET6, w->listen_port, !port);
+		if (w->listen_fd[1] >= 0)
 			return 0;
-		close(d->listen_fd[0]);
-		d->listen_fd[0] = -1;
-		if (d->listen_fd[1] != -EADDRINUSE)
+		close(w->listen_fd[0]);
+		w->listen_fd[0] = -1;
+		if (w->listen_fd[1] != -EADDRINUSE)
 			break;
-		d->listen_fd[1] = -1;
+		w->listen_fd[1] = -1;
 	}
 	return -1;
 }
 
-/* A connection made to the listener itself, not handed over by tc: relaying it would loop. */
-static bool is_listener_addr(const struct daemon *d, const struct sockaddr_storage *ss)
+/* A connection made to a listener itself, not handed over by tc: relaying it would loop. */
+static bool is_listener_addr(const struct worker *w, const struct sockaddr_storage *ss)
 {
 	__be32 lo4 = htonl(INADDR_LOOPBACK);
+	unsigned int i;
+	bool ours = false;
 
-	if (xmcp_sa_port(ss) != d->listen_port)
+	/* any worker's: the others' ports are set before the threads start */
+	for (i = 0; i < w->d->n_workers && !ours; i++)
+		ours = xmcp_sa_port(ss) == w->d->workers[i].listen_port;
+	if (!ours)
 		return false;
 	if (ss->ss_family == AF_INET)
 		return !memcmp(xmcp_sa_addr(ss), &lo4, sizeof(lo4));
@@ -166,9 +169,9 @@ static void log_pair(const struct sockaddr_storage *c, const struct sockaddr_sto
 }
 
 /* A destination no server leg may have (user/daemon/dest.h): say so under -v; true to refuse. */
-static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server)
+static bool refuse_destination(struct worker *w, struct sockaddr_storage *server)
 {
-	const char *why = dest_refused(d->dest, d->pol, server);
+	const char *why = dest_refused(w->dest, w->pol, server);
 	char a[INET6_ADDRSTRLEN];
 
 	if (why && xmcp_verbose) {
@@ -184,67 +187,67 @@ static bool refuse_destination(struct daemon *d, struct sockaddr_storage *server
  * the next tick rather than spin on a listener that stays readable, or
  * take connections that would fail the same way. Counted as fd_exhausted.
  */
-void daemon_pause_listeners(struct daemon *d)
+void worker_pause_listeners(struct worker *w)
 {
 	int i;
 
-	if (d->listen_paused)
+	if (w->listen_paused)
 		return;
 	for (i = 0; i < 2; i++)
-		ev_mod(d->epfd, d->listen_fd[i], 0, i ? &d->on_listen6 : &d->on_listen4);
-	d->listen_paused = true;
-	d->fd_exhausted++;
+		ev_mod(w->epfd, w->listen_fd[i], 0, i ? &w->on_listen6 : &w->on_listen4);
+	w->listen_paused = true;
+	w->fd_exhausted++;
 	xmcp_err("out of file descriptors: not accepting for a second (the connection that could not be "
 		 "taken was reset)");
 }
 
-void daemon_resume_listeners(struct daemon *d)
+void worker_resume_listeners(struct worker *w)
 {
 	int i;
 
-	if (!d->listen_paused)
+	if (!w->listen_paused)
 		return;
 	for (i = 0; i < 2; i++)
-		ev_mod(d->epfd, d->listen_fd[i], EPOLLIN, i ? &d->on_listen6 : &d->on_listen4);
-	d->listen_paused = false;
+		ev_mod(w->epfd, w->listen_fd[i], EPOLLIN, i ? &w->on_listen6 : &w->on_listen4);
+	w->listen_paused = false;
 }
 
-void daemon_start_pair(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+void worker_start_pair(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		       const struct sockaddr_storage *server, struct session *sess, int proto, bool marked)
 {
 	int sfd = server_leg_open(client, server, proto, marked);
 
 	if (sfd == -EMFILE || sfd == -ENFILE) {
-		d->fd_refused++;
-		daemon_pause_listeners(d); /* the next ones would fail the same way: wait for descriptors */
+		w->fd_refused++;
+		worker_pause_listeners(w); /* the next ones would fail the same way: wait for descriptors */
 	}
 	if (sfd < 0) {
-		admission_end(d->adm, sess);
+		admission_end(w->adm, sess);
 		daemon_reset(cfd);
 		return;
 	}
-	relay_add(d->relay, cfd, sfd, sess);
+	relay_add(w->relay, cfd, sfd, sess);
 }
 
 /* The checks every connection passes before its role sees it; false: it was closed or reset. */
-static bool take(struct daemon *d, int cfd, struct sockaddr_storage *server)
+static bool take(struct worker *w, int cfd, struct sockaddr_storage *server)
 {
 	socklen_t slen = sizeof(*server);
 
 	/* tc handed us the SYN as it was: our local address is the server's. */
-	if (getsockname(cfd, (struct sockaddr *)server, &slen) || is_listener_addr(d, server)) {
+	if (getsockname(cfd, (struct sockaddr *)server, &slen) || is_listener_addr(w, server)) {
 		close(cfd);
 		return false;
 	}
 	/* the MCP's server is named later, by the head; it is checked then */
-	if (!d->role->names_server_later && refuse_destination(d, server)) {
+	if (!w->role->names_server_later && refuse_destination(w, server)) {
 		daemon_reset(cfd);
 		return false;
 	}
 	return true;
 }
 
-void daemon_accept(struct daemon *d, int lfd)
+void worker_accept(struct worker *w, int lfd)
 {
 	struct sockaddr_storage client, server;
 	struct session *sess = NULL;
@@ -252,26 +255,27 @@ void daemon_accept(struct daemon *d, int lfd)
 	socklen_t clen;
 
 	/* paused (a server leg found no descriptor): the rest of the batch waits too */
-	for (n = 0; n < ACCEPT_BATCH && !d->listen_paused; n++) {
+	for (n = 0; n < ACCEPT_BATCH && !w->listen_paused; n++) {
 		clen = sizeof(client);
 		cfd = xmcp_accept(lfd, (struct sockaddr *)&client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC,
-				  &d->fd_refused);
+				  &w->fd_refused);
 		if (cfd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				daemon_pause_listeners(d);
+				worker_pause_listeners(w);
 			return;
 		}
-		if (!take(d, cfd, &server))
+		if (!take(w, cfd, &server))
 			continue;
 		/* the daemon's own connection: its subflows will say so (XMCP_SOCK_PRIORITY) */
 		setsockopt(cfd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
 		if (xmcp_verbose)
 			log_pair(&client, &server, xmcp_sock_protocol(cfd));
-		if (d->adm && admission_admit(d->adm, cfd, &client, &sess)) {
+		if (w->adm && admission_admit(w->adm, cfd, &client, &sess)) {
+			w->sessions_refused++;
 			daemon_reset(cfd);
-			daemon_publish_stats(d);
+			worker_publish_stats(w);
 			continue;
 		}
-		d->role->on_accept(d, cfd, &client, &server, sess);
+		w->role->on_accept(w, cfd, &client, &server, sess);
 	}
 }

@@ -22,18 +22,41 @@
 #include "roles/roles.h"
 #include "lib/util.h"
 
-/* The one place a new policy takes over; the old one is freed. */
+struct new_policy {
+	const struct policy *np;
+	bool cc_ok;
+};
+
+/* In each worker's thread, between two of its events: the pairs from then on see np. */
+static void worker_take_policy(struct worker *w, void *arg)
+{
+	const struct new_policy *n = arg;
+
+	w->pol = n->np;
+	relay_set_timeouts(w->relay, n->np->idle_timeout, n->np->connect_timeout);
+	relay_set_mptcp_cc(w->relay, n->cc_ok ? n->np->mptcp_cc : NULL);
+	if (w->role->set_policy)
+		w->role->set_policy(w, n->np);
+}
+
+/*
+ * The one place a new policy takes over: the admission, then every worker
+ * (each between two of its events: no connection sees half of one policy
+ * and half of the other); the old one is freed once none points at it.
+ * The datapath's maps took np a moment before (maps_apply), while the
+ * workers ran on: a connection accepted in between was steered by the new
+ * maps and is taken by the old policy, as it would have been had it come a
+ * moment sooner.
+ */
 static void swap_policy(struct daemon *d, struct policy *np, bool cc_ok)
 {
 	const struct policy *old = d->pol;
+	struct new_policy n = { .np = np, .cc_ok = cc_ok };
 
-	d->pol = np;
-	relay_set_timeouts(d->relay, np->idle_timeout, np->connect_timeout);
-	d->cc_ok = cc_ok;
-	relay_set_mptcp_cc(d->relay, cc_ok ? np->mptcp_cc : NULL);
 	admission_set_policy(d->adm, np);
-	if (d->role->set_policy)
-		d->role->set_policy(d, np);
+	workers_call(d, worker_take_policy, &n);
+	d->pol = np;
+	d->cc_ok = cc_ok;
 	free((void *)old);
 }
 

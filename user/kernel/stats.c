@@ -276,6 +276,24 @@ static json_object *classes_json(const struct stats *s)
 	return o;
 }
 
+/* The daemon's relay workers, each {worker, port, pairs_opened, pairs_active}; [] without a daemon. */
+static json_object *workers_json(const struct stats *s)
+{
+	json_object *o = json_object_new_array(), *ws = summary_list(s, "workers");
+	size_t k;
+
+	for (k = 0; ws && k < json_object_array_length(ws); k++) {
+		json_object *w = json_object_array_get_idx(ws, k), *d = json_object_new_object();
+
+		json_object_object_add(d, "worker", json_object_new_int64(int_of(w, "worker")));
+		json_object_object_add(d, "port", json_object_new_int64(int_of(w, "port")));
+		json_object_object_add(d, "pairs_opened", json_object_new_int64(int_of(w, "pairs_opened")));
+		json_object_object_add(d, "pairs_active", json_object_new_int64(int_of(w, "pairs_active")));
+		json_object_array_add(o, d);
+	}
+	return o;
+}
+
 static json_object *stats_json(const struct stats *s)
 {
 	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
@@ -299,7 +317,26 @@ static json_object *stats_json(const struct stats *s)
 		json_object_object_add(root, scalars[i].name, json_object_new_int64(scalar(s, &scalars[i])));
 	json_object_object_add(root, "paths", paths_json(s));
 	json_object_object_add(root, "subscriber_classes", classes_json(s));
+	json_object_object_add(root, "workers", workers_json(s));
 	return root;
+}
+
+/* "relay workers (pairs open/opened): 0: 3/10, 1: 2/12" */
+static void print_workers(FILE *f, const struct stats *s)
+{
+	json_object *ws = summary_list(s, "workers");
+	size_t k;
+
+	if (!ws || !json_object_array_length(ws))
+		return;
+	fprintf(f, "\nrelay workers (pairs open/opened):");
+	for (k = 0; k < json_object_array_length(ws); k++) {
+		json_object *w = json_object_array_get_idx(ws, k);
+
+		fprintf(f, "%s %llu: %llu/%llu", k ? "," : "", (unsigned long long)int_of(w, "worker"),
+			(unsigned long long)int_of(w, "pairs_active"), (unsigned long long)int_of(w, "pairs_opened"));
+	}
+	fprintf(f, "\n");
 }
 
 static void print_paths_table(FILE *f, const struct stats *s)
@@ -333,6 +370,7 @@ static void print_paths_table(FILE *f, const struct stats *s)
 	}
 	if (classes && json_object_array_length(classes))
 		fprintf(f, "\n");
+	print_workers(f, s);
 }
 
 static void print_table(FILE *f, const struct stats *s)
@@ -377,6 +415,31 @@ static void prom_sample2(FILE *f, const char *name, const char *l1, const char *
 	fprintf(f, "xmcp_%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1, l2, v2, (unsigned long long)v);
 }
 
+/* Each relay worker's pairs: how evenly the steering spreads them. */
+static void prom_workers(FILE *f, const struct stats *s)
+{
+	json_object *ws = summary_list(s, "workers");
+	char id[16];
+	size_t k;
+
+	if (!ws)
+		return;
+	prom_family(f, "worker_pairs_opened_total", "Pairs opened, by relay worker.", "counter");
+	for (k = 0; k < json_object_array_length(ws); k++) {
+		json_object *w = json_object_array_get_idx(ws, k);
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)int_of(w, "worker"));
+		prom_sample(f, "worker_pairs_opened_total", "worker", id, int_of(w, "pairs_opened"));
+	}
+	prom_family(f, "worker_pairs_active", "Pairs open now, by relay worker.", "gauge");
+	for (k = 0; k < json_object_array_length(ws); k++) {
+		json_object *w = json_object_array_get_idx(ws, k);
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)int_of(w, "worker"));
+		prom_sample(f, "worker_pairs_active", "worker", id, int_of(w, "pairs_active"));
+	}
+}
+
 static void prom_paths(FILE *f, const struct stats *s)
 {
 	json_object *paths = summary_list(s, "paths"), *classes = summary_list(s, "classes");
@@ -402,6 +465,7 @@ static void prom_paths(FILE *f, const struct stats *s)
 				     int_of(p, "subflows"));
 		}
 	}
+	prom_workers(f, s);
 	if (classes) {
 		prom_family(f, "class_sessions", "Sessions open now, by subscriber class.", "gauge");
 		for (k = 0; k < json_object_array_length(classes); k++) {
@@ -489,7 +553,17 @@ static void read_daemon_stats(const struct stats *s, struct xmcp_daemon_stats *o
 		daemon_stats_from(summary, out);
 		return;
 	}
-	bpf_map_lookup_elem(fd, &key, out);
+	/* a slot per relay worker: the daemon's account is their sum */
+	for (key = 0; key < XMCP_MAX_WORKERS; key++) {
+		struct xmcp_daemon_stats slot;
+		__u64 *sum = (__u64 *)out, *add = (__u64 *)&slot;
+		unsigned int i;
+
+		if (bpf_map_lookup_elem(fd, &key, &slot))
+			break;
+		for (i = 0; i < sizeof(slot) / sizeof(__u64); i++)
+			sum[i] += add[i];
+	}
 	close(fd);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <net/if.h>
@@ -27,15 +28,23 @@
 
 int xmcp_verbose;
 
+/* One line, whole: the relay workers' threads write to stderr too. */
+static void say(const char *fmt, va_list ap)
+{
+	flockfile(stderr);
+	fputs("xmcp: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
 void xmcp_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("xmcp: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void xmcp_dbg(const char *fmt, ...)
@@ -44,11 +53,9 @@ void xmcp_dbg(const char *fmt, ...)
 
 	if (!xmcp_verbose)
 		return;
-	fputs("xmcp: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -290,11 +297,14 @@ int xmcp_v6only(int fd)
  * xmcp_accept_reserve() at start.
  */
 static int reserve_fd = -1;
+static pthread_mutex_t reserve_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void xmcp_accept_reserve(void)
 {
+	pthread_mutex_lock(&reserve_lock);
 	if (reserve_fd < 0)
 		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&reserve_lock);
 }
 
 int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigned long long *resets)
@@ -302,7 +312,7 @@ int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigne
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	int fd = accept4(lfd, sa, len, flags), err;
 
-	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || reserve_fd < 0)
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
 		return fd;
 	/*
 	 * Out of descriptors: the connection at the head of the backlog would
@@ -311,6 +321,17 @@ int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigne
 	 * once; the caller pauses its listener until descriptors free up.
 	 */
 	err = errno;
+	/*
+	 * One reserve for the process: the workers take turns with it. Another
+	 * thread may take the freed number first; then the reserve is had
+	 * again at a later tick (xmcp_accept_reserve).
+	 */
+	pthread_mutex_lock(&reserve_lock);
+	if (reserve_fd < 0) {
+		pthread_mutex_unlock(&reserve_lock);
+		errno = err;
+		return -1;
+	}
 	close(reserve_fd);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0) {
@@ -320,6 +341,7 @@ int xmcp_accept(int lfd, struct sockaddr *sa, socklen_t *len, int flags, unsigne
 			(*resets)++;
 	}
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&reserve_lock);
 	errno = err;
 	return -1;
 }

@@ -18,6 +18,7 @@
 #include "policy/policy.h"
 #include "lib/util.h"
 #include "xmcp_addr.h"
+#include "xmcp_steer.h"
 
 #define DEFAULT_LISTEN_PORT 0 /* the kernel picks a free one at start */
 #define DEFAULT_MARK 0x786d
@@ -132,6 +133,9 @@ static int get_misc(struct ctx *c, json_object *root, struct policy *p)
 	if (pol_get_uint(c, root, "listen_port", 0, 65535, DEFAULT_LISTEN_PORT, &v))
 		return -1;
 	p->listen_port = v;
+	if (pol_get_uint(c, root, "workers", 0, XMCP_MAX_WORKERS, 0, &v))
+		return -1;
+	p->workers = v;
 	if (pol_get_uint(c, root, "fwmark", 1, 0xffffffffLL, DEFAULT_MARK, &v))
 		return -1;
 	p->fwmark = v;
@@ -248,7 +252,7 @@ static json_object *read_policy_file(const char *path)
 
 int policy_load(const char *path, struct policy *p)
 {
-	static const char *const keys[] = { "role",	  "listen_port", "fwmark",	"table",
+	static const char *const keys[] = { "role",	  "listen_port", "workers", "fwmark",	"table",
 					    "idle_timeout", "connect_timeout", "xdp_mode",	 "interfaces",	"subscribers",
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
@@ -296,6 +300,8 @@ const char *policy_fixed_field(const struct policy *a, const struct policy *b)
 		return "interfaces";
 	if (!SAME(listen_port) || !SAME(fwmark) || !SAME(table))
 		return "listen_port, fwmark or table";
+	if (!SAME(workers))
+		return "workers";
 	if (!SAME(xdp_mode) || !SAME(marker) || !SAME(relay_copy) ||
 	    !SAME(terminate_tcp) || !SAME(origin_check))
 		return "xdp_mode, marker, relay, tcp_pairs, terminate_tcp or origin_check";

@@ -115,6 +115,7 @@ struct pol_endpoint {
 struct policy {
 	enum pol_role role;
 	__u16 listen_port;
+	unsigned int workers;	/* relay worker threads; 0: one per CPU the daemon may run on */
 	__u32 fwmark;
 	__u32 table;
 	enum pol_xdp xdp_mode;

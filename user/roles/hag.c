@@ -65,80 +65,80 @@ static int server_proto(const struct policy *p, const struct sockaddr_storage *s
 /* The head of a client's stream was the marker (now read off it), or was not (the head module resets it). */
 static void marker_done(void *arg, int fd, enum head_result r, const struct mpc_frame *f, int err, struct session *sess)
 {
-	struct daemon *d = arg;
+	struct worker *w = arg;
 	struct sockaddr_storage client, server;
 	socklen_t clen = sizeof(client), slen = sizeof(server);
 
 	if (r == HEAD_LATE)
-		d->rs->no_head++;
+		w->rs->no_head++;
 	if (r != HEAD_OK) {
-		d->rs->bad_marker++;
+		w->rs->bad_marker++;
 		xmcp_dbg("marked connection without a valid marker at its head (%s)",
 			 r == HEAD_BAD ? mpc_strerror(err) : r == HEAD_NONE ? "no MP_CONVERT" : "closed or late");
-		admission_end(d->adm, sess);
+		admission_end(w->adm, sess);
 		return;
 	}
 	if (getpeername(fd, (struct sockaddr *)&client, &clen) ||
 	    getsockname(fd, (struct sockaddr *)&server, &slen)) {
-		admission_end(d->adm, sess);
+		admission_end(w->adm, sess);
 		daemon_reset(fd);
 		return;
 	}
-	daemon_start_pair(d, fd, &client, &server, sess, server_proto(d->pol, &server), false);
+	worker_start_pair(w, fd, &client, &server, sess, server_proto(w->pol, &server), false);
 }
 
-static int setup(struct daemon *d)
+static int setup(struct worker *w)
 {
-	if (!(d->rs = calloc(1, sizeof(*d->rs))))
+	if (!(w->rs = calloc(1, sizeof(*w->rs))))
 		return -1;
-	if (d->pol->marker && !(d->rs->heads = heads_new(d->epfd, d->pol->head_timeout, marker_done, d)))
+	if (w->pol->marker && !(w->rs->heads = heads_new(w->epfd, w->pol->head_timeout, marker_done, w)))
 		return -1;
 	return 0;
 }
 
-static void on_accept(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+static void on_accept(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		      const struct sockaddr_storage *server, struct session *sess)
 {
 	/* the marker mode's MPTCP clients: the marker first (terminate_tcp's plain TCP has none) */
-	if (d->rs->heads && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP)
-		heads_add(d->rs->heads, cfd, sess);
+	if (w->rs->heads && xmcp_sock_protocol(cfd) == IPPROTO_MPTCP)
+		heads_add(w->rs->heads, cfd, sess);
 	else
-		daemon_start_pair(d, cfd, client, server, sess, server_proto(d->pol, server), false);
+		worker_start_pair(w, cfd, client, server, sess, server_proto(w->pol, server), false);
 }
 
-static void tick(struct daemon *d)
+static void tick(struct worker *w)
 {
-	if (d->rs->heads)
-		heads_expire(d->rs->heads);
+	if (w->rs->heads)
+		heads_expire(w->rs->heads);
 }
 
-static void after_batch(struct daemon *d)
+static void after_batch(struct worker *w)
 {
-	if (d->rs->heads)
-		heads_reap(d->rs->heads);
+	if (w->rs->heads)
+		heads_reap(w->rs->heads);
 }
 
-static void set_policy(struct daemon *d, const struct policy *p)
+static void set_policy(struct worker *w, const struct policy *p)
 {
-	if (d->rs->heads)
-		heads_set_timeout(d->rs->heads, p->head_timeout);
+	if (w->rs->heads)
+		heads_set_timeout(w->rs->heads, p->head_timeout);
 }
 
-static unsigned long long no_head(const struct daemon *d)
+static unsigned long long no_head(const struct worker *w)
 {
-	return d->rs->no_head;
+	return w->rs->no_head;
 }
 
-static unsigned long long bad_marker(const struct daemon *d)
+static unsigned long long bad_marker(const struct worker *w)
 {
-	return d->rs->bad_marker;
+	return w->rs->bad_marker;
 }
 
 /* The role's modules (its state itself the core frees). */
-static void role_free(struct daemon *d)
+static void role_free(struct worker *w)
 {
-	if (d->rs)
-		heads_free(d->rs->heads); /* its connections are the relay's to be, their sessions the admission's */
+	if (w->rs)
+		heads_free(w->rs->heads); /* its connections are the relay's to be, their sessions the admission's */
 }
 
 const struct role_ops hag_role = {

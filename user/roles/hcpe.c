@@ -34,60 +34,72 @@ static const char *syn_data_user(const struct policy *p)
 	return p->marker ? "the mp_convert marker" : NULL;
 }
 
-static int setup(struct daemon *d)
+static int setup(struct worker *w)
 {
-	if (!(d->rs = calloc(1, sizeof(*d->rs))))
+	if (!(w->rs = calloc(1, sizeof(*w->rs))))
 		return -1;
-	if (d->pol->off_path && !(d->rs->upstream = upstream_new(d->pol, d->epfd, d->relay)))
+	if (w->pol->off_path && !(w->rs->upstream = upstream_new(w->pol, w->epfd, w->relay)))
 		return -1;
 	return 0;
 }
 
-static void on_accept(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+static void on_accept(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		      const struct sockaddr_storage *server, struct session *sess)
 {
 	/* to an off-path MCP, the server named in the SYN's MP_CONVERT */
-	if (d->rs->upstream)
-		upstream_add(d->rs->upstream, cfd, server);
+	if (w->rs->upstream)
+		upstream_add(w->rs->upstream, cfd, server);
 	else
-		daemon_start_pair(d, cfd, client, server, sess, IPPROTO_MPTCP, d->pol->marker);
+		worker_start_pair(w, cfd, client, server, sess, IPPROTO_MPTCP, w->pol->marker);
 }
 
-static void after_batch(struct daemon *d)
+static void after_batch(struct worker *w)
 {
-	if (d->rs->upstream && upstream_busy(d->rs->upstream))
-		upstream_expire(d->rs->upstream);
+	if (w->rs->upstream && upstream_busy(w->rs->upstream))
+		upstream_expire(w->rs->upstream);
 }
 
 /* Connects to an MCP have a deadline: look at them every 20 ms while there are. */
-static int wait_ms(const struct daemon *d)
+static int wait_ms(const struct worker *w)
 {
-	return d->rs->upstream && upstream_busy(d->rs->upstream) ? 20 : -1;
+	return w->rs->upstream && upstream_busy(w->rs->upstream) ? 20 : -1;
 }
 
-static void set_policy(struct daemon *d, const struct policy *p)
+static void set_policy(struct worker *w, const struct policy *p)
 {
-	if (d->rs->upstream)
-		upstream_set_policy(d->rs->upstream, p);
+	if (w->rs->upstream)
+		upstream_set_policy(w->rs->upstream, p);
 }
 
+/* Each MCP's attempts, summed over the workers. */
 static void log_summary(const struct daemon *d, FILE *f)
 {
-	unsigned int i;
+	unsigned int i, k;
 
-	for (i = 0; d->rs->upstream && i < d->pol->n_mcps; i++) {
-		const struct upstream_cand_stats *c = upstream_stats(d->rs->upstream, i);
+	for (i = 0; d->pol->off_path && i < d->pol->n_mcps; i++) {
+		struct upstream_cand_stats sum = { 0 };
 
+		for (k = 0; k < d->n_workers; k++) {
+			const struct worker *w = &d->workers[k];
+			const struct upstream_cand_stats *c;
+
+			if (!w->rs || !w->rs->upstream)
+				continue;
+			c = upstream_stats(w->rs->upstream, i);
+			sum.tried += c->tried;
+			sum.connected += c->connected;
+			sum.failed += c->failed;
+		}
 		fprintf(f, "xmcp: MCP %s: %llu tried, %llu connected, %llu failed\n", d->pol->mcps[i].text,
-			c->tried, c->connected, c->failed);
+			sum.tried, sum.connected, sum.failed);
 	}
 }
 
 /* The role's modules (its state itself the core frees). */
-static void role_free(struct daemon *d)
+static void role_free(struct worker *w)
 {
-	if (d->rs)
-		upstream_free(d->rs->upstream);
+	if (w->rs)
+		upstream_free(w->rs->upstream);
 }
 
 const struct role_ops hcpe_role = {

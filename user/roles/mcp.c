@@ -37,58 +37,74 @@ static const char *syn_data_user(const struct policy *p)
 	return "the MCP role";
 }
 
-static int setup(struct daemon *d)
+static int setup(struct worker *w)
 {
-	if (!(d->rs = calloc(1, sizeof(*d->rs))))
+	if (!(w->rs = calloc(1, sizeof(*w->rs))))
 		return -1;
-	d->rs->mcp = mcp_new(d->pol, d->epfd, d->relay, d->dest);
-	return d->rs->mcp ? 0 : -1;
+	w->rs->mcp = mcp_new(w->pol, w->epfd, w->relay, w->dest);
+	return w->rs->mcp ? 0 : -1;
 }
 
 /* The server is named by the MP_CONVERT head, still to come. */
-static void on_accept(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+static void on_accept(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		      const struct sockaddr_storage *server, struct session *sess)
 {
-	mcp_add(d->rs->mcp, cfd, sess);
+	mcp_add(w->rs->mcp, cfd, sess);
 }
 
-static void tick(struct daemon *d)
+static void tick(struct worker *w)
 {
-	mcp_expire(d->rs->mcp);
+	mcp_expire(w->rs->mcp);
 }
 
-static void after_batch(struct daemon *d)
+static void after_batch(struct worker *w)
 {
-	mcp_reap(d->rs->mcp);
+	mcp_reap(w->rs->mcp);
 }
 
-static void set_policy(struct daemon *d, const struct policy *p)
+static void set_policy(struct worker *w, const struct policy *p)
 {
-	mcp_set_policy(d->rs->mcp, p);
+	mcp_set_policy(w->rs->mcp, p);
 }
 
-static unsigned long long no_head(const struct daemon *d)
+static unsigned long long no_head(const struct worker *w)
 {
-	return mcp_stats(d->rs->mcp)->no_head;
+	return mcp_stats(w->rs->mcp)->no_head;
 }
 
+/* The conversions' account, summed over the workers. */
 static void log_summary(const struct daemon *d, FILE *f)
 {
-	const struct mcp_stats *m = mcp_stats(d->rs->mcp);
+	struct mcp_stats m = { 0 };
+	unsigned int k;
 
+	for (k = 0; k < d->n_workers; k++) {
+		const struct mcp_stats *s;
+
+		if (!d->workers[k].rs || !d->workers[k].rs->mcp)
+			continue;
+		s = mcp_stats(d->workers[k].rs->mcp);
+		m.converted += s->converted;
+		m.no_convert += s->no_convert;
+		m.bad_convert += s->bad_convert;
+		m.forbidden += s->forbidden;
+		m.no_head += s->no_head;
+		m.connect_error += s->connect_error;
+		m.source_refused += s->source_refused;
+	}
 	fprintf(f,
 		"xmcp: mcp: %llu converted; reset: %llu without MP_CONVERT, %llu with a broken one, "
 		"%llu to a refused destination, %llu without a head, %llu failed to connect; "
 		"%llu source options not allowed\n",
-		m->converted, m->no_convert, m->bad_convert, m->forbidden, m->no_head, m->connect_error,
-		m->source_refused);
+		m.converted, m.no_convert, m.bad_convert, m.forbidden, m.no_head, m.connect_error,
+		m.source_refused);
 }
 
 /* The role's modules (its state itself the core frees). */
-static void role_free(struct daemon *d)
+static void role_free(struct worker *w)
 {
-	if (d->rs)
-		mcp_free(d->rs->mcp);
+	if (w->rs)
+		mcp_free(w->rs->mcp);
 }
 
 const struct role_ops mcp_role = {

@@ -24,6 +24,7 @@
 #include "policy/policy.h"
 
 struct daemon;
+struct worker;
 struct session;
 struct xmcp;
 
@@ -44,27 +45,27 @@ struct role_ops {
 	/* the server is named after accept (the MCP's head): no destination check at accept */
 	bool names_server_later;
 
-	/* the role's own modules in d->rs (calloc'd here), once the relay and admission are there; 0 or -1 */
-	int (*setup)(struct daemon *d);
+	/* the role's own modules in w->rs (calloc'd here, once per worker), once the relay and admission are there; 0 or -1 */
+	int (*setup)(struct worker *w);
 	/* an accepted, admitted client to server: make the pair, or hand it on */
-	void (*on_accept)(struct daemon *d, int cfd, const struct sockaddr_storage *client,
+	void (*on_accept)(struct worker *w, int cfd, const struct sockaddr_storage *client,
 			  const struct sockaddr_storage *server, struct session *sess);
 	/* every second: the role's deadlines */
-	void (*tick)(struct daemon *d);
+	void (*tick)(struct worker *w);
 	/* after each batch of events: what ended is freed (user/lib/evloop.h) */
-	void (*after_batch)(struct daemon *d);
+	void (*after_batch)(struct worker *w);
 	/* how long the loop may sleep for the role (ms; -1: no limit) */
-	int (*wait_ms)(const struct daemon *d);
+	int (*wait_ms)(const struct worker *w);
 	/* a reload swapped the policy in: nothing may keep pointing at the old one */
-	void (*set_policy)(struct daemon *d, const struct policy *p);
+	void (*set_policy)(struct worker *w, const struct policy *p);
 	/* connections reset before their head or marker came */
-	unsigned long long (*no_head)(const struct daemon *d);
-	/* the role's lines of the summary on the way out */
+	unsigned long long (*no_head)(const struct worker *w);
+	/* the role's lines of the summary on the way out, every worker's counted */
 	void (*log_summary)(const struct daemon *d, FILE *f);
 	/* connections without a valid marker (the summary's "without their marker") */
-	unsigned long long (*bad_marker)(const struct daemon *d);
-	/* free the role's modules (d->rs may be NULL: setup failed); the core frees d->rs after */
-	void (*free)(struct daemon *d);
+	unsigned long long (*bad_marker)(const struct worker *w);
+	/* free the role's modules (w->rs may be NULL: setup failed); the core frees w->rs after */
+	void (*free)(struct worker *w);
 };
 
 extern const struct role_ops hcpe_role, hag_role, mcp_role;

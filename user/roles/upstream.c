@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -30,9 +31,15 @@ struct upstream {
 	struct relay *relay;
 	const struct policy *pol;
 	struct attempt *attempts;
-	__u64 down_until[POL_MAX_MCPS]; /* ns; a failed candidate is passed over until then */
 	struct upstream_cand_stats st[POL_MAX_MCPS];
 };
+
+/*
+ * ns, CLOCK_MONOTONIC: a failed candidate is passed over until then. One
+ * table for the process, whichever worker's connection found an MCP down:
+ * the MCP's health is the gateway's knowledge, not a worker's.
+ */
+static _Atomic __u64 down_until[POL_MAX_MCPS];
 
 struct upstream *upstream_new(const struct policy *p, int epfd, struct relay *relay)
 {
@@ -86,7 +93,7 @@ static int pick(const struct upstream *u, const struct attempt *a)
 	for (i = 0; i < (int)u->pol->n_mcps; i++) {
 		if ((a->tried & (1u << i)) || !applies(&u->pol->mcps[i], &a->server))
 			continue;
-		if (u->down_until[i] <= t)
+		if (down_until[i] <= t)
 			return i;
 		if (fallback < 0)
 			fallback = i;
@@ -176,7 +183,7 @@ int upstream_add(struct upstream *u, int cfd, const struct sockaddr_storage *ser
 static void failed(struct upstream *u, struct attempt *a)
 {
 	u->st[a->cand].failed++;
-	u->down_until[a->cand] = xmcp_now_ns() + u->pol->retry_after * 1000000000ull;
+	down_until[a->cand] = xmcp_now_ns() + u->pol->retry_after * 1000000000ull;
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, a->sfd, NULL);
 	close(a->sfd);
 	if (!try_next(u, a))
@@ -197,7 +204,7 @@ static void attempt_event(struct ev_handler *h, unsigned int events)
 		return;
 	}
 	u->st[a->cand].connected++;
-	u->down_until[a->cand] = 0;
+	down_until[a->cand] = 0;
 	epoll_ctl(u->epfd, EPOLL_CTL_DEL, sfd, NULL);
 	unlink_attempt(u, a);
 	relay_add(u->relay, cfd, sfd, NULL);
