@@ -22,7 +22,6 @@ struct admission {
 	pthread_mutex_t lock;
 	const struct policy *pol;
 	int sessions_fd, joins_fd, joins_new_fd;
-	unsigned long long refused;
 	unsigned long long sessions[POL_MAX_CLASSES]; /* open now, by class */
 };
 
@@ -186,13 +185,10 @@ static int admit(struct admission *a, int cfd, const struct sockaddr_storage *cl
 		return 0; /* terminate_tcp and the like: not a subscriber prefix's */
 	k = &p->classes[cls];
 	s = calloc(1, sizeof(*s));
-	if (!s) {
-		a->refused++;
+	if (!s)
 		return -1; /* no record, no limit: refused, like a full table */
-	}
 	addr_key(client, &s->key);
 	if (session_up(a, &s->key, k->max_sessions, &why)) {
-		a->refused++;
 		xmcp_dbg("session refused: the subscriber (class %s, max_sessions %u): %s", k->name,
 			 k->max_sessions, why);
 		free(s);
@@ -200,7 +196,6 @@ static int admit(struct admission *a, int cfd, const struct sockaddr_storage *cl
 	}
 	if (take_join_budget(a, cfd, k, s)) {
 		session_down(a, &s->key);
-		a->refused++;
 		free(s);
 		return -1;
 	}
@@ -232,16 +227,6 @@ void admission_end(struct admission *a, struct session *s)
 		bpf_map_delete_elem(a->joins_fd, &s->token);
 	pthread_mutex_unlock(&a->lock);
 	free(s);
-}
-
-unsigned long long admission_refused(struct admission *a)
-{
-	unsigned long long n;
-
-	pthread_mutex_lock(&a->lock);
-	n = a->refused;
-	pthread_mutex_unlock(&a->lock);
-	return n;
 }
 
 unsigned long long admission_sessions(struct admission *a, unsigned int cls)

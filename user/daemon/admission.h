@@ -31,7 +31,6 @@ int admission_load_classes(const struct policy *p, int classes_fd);
 int admission_admit(struct admission *a, int cfd, const struct sockaddr_storage *client,
 		    struct session **s);
 void admission_end(struct admission *a, struct session *s);
-unsigned long long admission_refused(struct admission *a);
 /* Sessions of class cls open now. */
 unsigned long long admission_sessions(struct admission *a, unsigned int cls);
 
