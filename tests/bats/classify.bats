@@ -9,16 +9,28 @@ setup_file() {
 	export PCAPS="$BATS_FILE_TMPDIR/pcaps"
 	mkdir -p "$PCAPS"
 	/usr/bin/python3 "$BATS_TEST_DIRNAME/../tools/mkpcap.py" "$PCAPS"
+	# Every capture through each mode in one run: one program load per mode
+	# instead of two per test (the verifier's pass is most of a run, seconds
+	# in the emulated 6.1 guest). The tests below read their files' lines.
+	local mode
+	for mode in xdp tc; do
+		"$XMCP" classify -j --mode "$mode" "$PCAPS"/*.pcap >"$BATS_FILE_TMPDIR/$mode.jsonl" \
+			2>"$BATS_FILE_TMPDIR/$mode.err"
+		echo $? >"$BATS_FILE_TMPDIR/$mode.rc"
+	done
 }
 
 # expect CASE FRAMES 'JSON fields after "n"': each frame of CASE prints
 # exactly {"n":i,<fields>}, from the classifier as XDP runs it and as tc
 # runs it ("xdp_mode" tc, auto's choice on veth): the same verdicts
 expect() {
-	local name=$1 frames=$2 want=$3 i mode
+	local name=$1 frames=$2 want=$3 i mode file="$PCAPS/$1.pcap"
 	for mode in xdp tc; do
-		run "$XMCP" classify -j --mode "$mode" "$PCAPS/$name.pcap"
-		assert_success
+		cat "$BATS_FILE_TMPDIR/$mode.err"
+		assert_equal "$(cat "$BATS_FILE_TMPDIR/$mode.rc")" 0
+		# this file's lines, "file" (first key, as several files print it) taken off
+		mapfile -t lines < <(grep -F "{\"file\":\"$file\"," "$BATS_FILE_TMPDIR/$mode.jsonl" |
+			sed "s|^{\"file\":\"$file\",|{|")
 		assert_equal "${#lines[@]}" "$frames"
 		for i in "${!lines[@]}"; do
 			assert_equal "${lines[$i]}" "{\"n\":$((i + 1)),$want}"
@@ -181,6 +193,27 @@ expect() {
 	assert_success
 	assert_line --index 0 "1 syn_mp_convert dst=198.51.100.7 dport=443"
 	assert_line --index 5 "6 syn_mp_convert dst=198.51.100.7 dport=443"
+}
+
+@test "classify: several captures in one run: each line names its file, frames count per file, one load" {
+	local log="$BATS_TEST_TMPDIR/strace"
+	run "$XMCP" classify "$PCAPS/convert_v4_port.pcap" "$PCAPS/arp.pcap"
+	assert_success
+	assert_equal "${#lines[@]}" 9
+	assert_line --index 0 "$PCAPS/convert_v4_port.pcap: 1 syn_mp_convert dst=198.51.100.7 dport=443"
+	assert_line --index 6 "$PCAPS/arp.pcap: 1 not_tcp"
+	assert_line --index 8 "$PCAPS/arp.pcap: 3 not_tcp"
+	run "$XMCP" classify -j "$PCAPS/arp.pcap" "$PCAPS/syn_plain.pcap"
+	assert_line --index 3 "{\"file\":\"$PCAPS/syn_plain.pcap\",\"n\":1,\"class\":\"syn\"}"
+	# a file that cannot be read ends the run with an error, after what came before
+	run "$XMCP" classify "$PCAPS/arp.pcap" "$BATS_TEST_TMPDIR/nope.pcap" "$PCAPS/syn_plain.pcap"
+	assert_failure 1
+	assert_line --index 2 "$PCAPS/arp.pcap: 3 not_tcp"
+	assert_output --partial "cannot read capture $BATS_TEST_TMPDIR/nope.pcap"
+	refute_output --partial syn_plain
+	run strace -qq -e trace=bpf -e signal=none -o "$log" "$XMCP" classify "$PCAPS"/*.pcap
+	assert_success
+	assert_equal "$(prog_loads "$log")" xmcp_xdp
 }
 
 @test "classify: a capture that is not Ethernet is refused by name" {

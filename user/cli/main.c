@@ -20,7 +20,7 @@ static const struct xmcp_cmd cmds[] = {
 	{ "reload", cmd_reload, "make the running daemon read its policy again" },
 	{ "flows", cmd_flows, "list the running daemon's pairs and their subflows" },
 	{ "stats", cmd_stats, "print the datapath's and the daemon's counters" },
-	{ "classify", cmd_classify, "run the frames of a capture through the XDP classifier" },
+	{ "classify", cmd_classify, "run the frames of captures through the XDP classifier" },
 	{ "attach", cmd_attach, "attach the classifier alone to a network device" },
 	{ "detach", cmd_detach, "detach from a device (or --all) and clean up" },
 };
