@@ -58,6 +58,7 @@ struct pair {
 	size_t off[2];
 	bool copy[2];		  /* direction d uses read()/write() through buf[d], not splice() */
 	bool eof[2], shut[2], gone[2], failed[2];
+	bool mptcp[2];	  /* fd[d] is an MPTCP socket: asked once, not at every use */
 	bool connected;
 	bool dead;     /* closed; freed by relay_reap() once the event batch is done */
 	bool draining; /* a leg failed and all its bytes went out: waiting for them to be taken */
@@ -141,9 +142,11 @@ void relay_set_mptcp_cc(struct relay *r, const char *name)
  * The relay's congestion control on an MPTCP leg: set on the MPTCP socket,
  * the kernel puts it on each subflow, those that join later included.
  */
-static void set_leg_cc(struct relay *r, int fd)
+static void set_leg_cc(struct relay *r, const struct pair *p, int d)
 {
-	if (!r->mptcp_cc[0] || xmcp_sock_protocol(fd) != IPPROTO_MPTCP ||
+	int fd = p->fd[d];
+
+	if (!r->mptcp_cc[0] || !p->mptcp[d] ||
 	    !setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, r->mptcp_cc, strlen(r->mptcp_cc)) || r->cc_warned)
 		return;
 	/* probed at start and reload: a module unloaded since, say; once, the pair still relays */
@@ -166,13 +169,12 @@ static int use_copy(struct pair *p, int d)
 }
 
 /* An MPTCP socket that fell back to plain TCP (MPTCP_INFO then fails with EOPNOTSUPP). */
-static bool fell_back(int fd)
+static bool fell_back(const struct pair *p, int d)
 {
 	struct mptcp_info mi;
 	socklen_t len = sizeof(mi);
 
-	return xmcp_sock_protocol(fd) == IPPROTO_MPTCP &&
-	       getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len) && errno == EOPNOTSUPP;
+	return p->mptcp[d] && getsockopt(p->fd[d], SOL_MPTCP, MPTCP_INFO, &mi, &len) && errno == EOPNOTSUPP;
 }
 
 /*
@@ -180,13 +182,13 @@ static bool fell_back(int fd)
  * for TCP; for MPTCP, which has no such ioctl on 6.1, MPTCP_INFO's
  * data-level write_seq - snd_una. 0 when it can't be told.
  */
-static __u64 unacked(int fd)
+static __u64 unacked(const struct pair *p, int d)
 {
 	struct mptcp_info mi;
 	socklen_t len = sizeof(mi);
-	int outq = 0;
+	int fd = p->fd[d], outq = 0;
 
-	if (xmcp_sock_protocol(fd) == IPPROTO_MPTCP && !getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len) &&
+	if (p->mptcp[d] && !getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &len) &&
 	    len >= offsetof(struct mptcp_info, mptcpi_snd_una) + sizeof(mi.mptcpi_snd_una))
 		return mi.mptcpi_write_seq - mi.mptcpi_snd_una;
 	return ioctl(fd, SIOCOUTQ, &outq) || outq < 0 ? 0 : (__u64)outq;
@@ -202,11 +204,11 @@ static __u64 unacked(int fd)
  * 4). A keepalive's answer carries the data-level ack of now. A kernel
  * that refuses these options on MPTCP sockets keeps its defaults.
  */
-static void ask_for_acks(int fd)
+static void ask_for_acks(const struct pair *p, int d)
 {
-	int one = 1, cnt = DRAIN_KEEPALIVE_PROBES;
+	int fd = p->fd[d], one = 1, cnt = DRAIN_KEEPALIVE_PROBES;
 
-	if (xmcp_sock_protocol(fd) != IPPROTO_MPTCP)
+	if (!p->mptcp[d])
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one));
@@ -337,7 +339,7 @@ static void close_pair(struct relay *r, struct pair *p, bool abort)
 	int d;
 
 	for (d = 0; d < 2; d++)
-		if (p->connected && fell_back(p->fd[d])) {
+		if (p->connected && fell_back(p, d)) {
 			r->st.fallback++;
 			xmcp_dbg("pair closed: its %s leg had fallen back to TCP", d ? "server" : "client");
 		}
@@ -395,8 +397,10 @@ int relay_add(struct relay *r, int client_fd, int server_fd, struct session *ses
 		if (r->mode == RELAY_COPY && use_copy(p, d))
 			goto fail_bufs;
 	}
-	for (d = 0; d < 2; d++)
-		set_leg_cc(r, p->fd[d]);
+	for (d = 0; d < 2; d++) {
+		p->mptcp[d] = xmcp_sock_protocol(p->fd[d]) == IPPROTO_MPTCP;
+		set_leg_cc(r, p, d);
+	}
 	p->last = p->started = xmcp_now_s();
 	p->next = r->pairs;
 	if (r->pairs)
@@ -545,12 +549,12 @@ static void step(struct relay *r, struct pair *p)
 			pump(r, p, d);
 	if (p->failed[CLIENT] || p->failed[SERVER]) {
 		d = p->failed[CLIENT] ? CLIENT : SERVER;
-		if (p->failed[!d] || (p->eof[d] && !p->queued[d] && !unacked(p->fd[!d]))) {
+		if (p->failed[!d] || (p->eof[d] && !p->queued[d] && !unacked(p, !d))) {
 			close_pair(r, p, true);
 			return;
 		}
 		if (p->eof[d] && !p->queued[d] && !p->draining)
-			ask_for_acks(p->fd[!d]);
+			ask_for_acks(p, !d);
 		set_draining(r, p, p->eof[d] && !p->queued[d]);
 		rearm(r, p);
 		return;
