@@ -19,7 +19,7 @@ out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
 --quick) repeat=100000 rounds=3 relay_secs=1 relay_runs=1 ttfb_runs=10 tc_secs=2 paths_secs=3 bond_secs=5 bond_runs=1 conn_secs=2 conn_runs=1 conn_n=1000 ;;
 --smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 tc_secs=1 paths_secs=1 bond_secs=2 bond_runs=1 conn_secs=1 conn_runs=1 conn_n=100 ;;
-"") repeat=1000000 rounds=11 relay_secs=3 relay_runs=3 ttfb_runs=50 tc_secs=5 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=3 conn_runs=3 conn_n=9900 ;;
+"") repeat=1000000 rounds=11 relay_secs=3 relay_runs=5 ttfb_runs=50 tc_secs=5 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=3 conn_runs=3 conn_n=9900 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 

@@ -229,7 +229,20 @@ def row_chain(r):
             f"splice {relay_pair(r, 'relay', 'chain_xmcp_splice')} "
             f"{relay_ratios(r, 'chain_xmcp_splice')}, {cpu_gb(r, 'chain_xmcp_splice')}; "
             f"with native XDP {relay_pair(r, 'relay', 'chain_xmcp_native')}",
-            "",
+            f"shadowsocks (aes-256-gcm, mptcpize) {relay_pair(r, 'relay', 'chain_shadowsocks')}",
+            measured(r, "relay"))
+
+
+def row_chain8(r):
+    def w(n):
+        k = f"chain8_xmcp_w{n}"
+        return f"{n} worker{'s' if n > 1 else ''} {relay_pair(r, 'relay', k)} {relay_ratios(r, k)}"
+
+    ss = "chain8_shadowsocks"
+    return ("HCPE+HAG chain, 8 flows at once",
+            f"direct TCP {relay_pair(r, 'relay', 'chain8_direct')}",
+            f"{w(1)}; {w(2)}",
+            f"shadowsocks {relay_pair(r, 'relay', ss)} {relay_ratios(r, ss)}",
             measured(r, "relay"))
 
 
@@ -339,7 +352,7 @@ def row_conn_memory(r):
             measured(r, "conns", runs="1", what="hold"))
 
 
-ROWS = [row_tcp_tcp, row_tcp_mptcp, row_mptcp_tcp, row_chain, row_tc, row_classifier,
+ROWS = [row_tcp_tcp, row_tcp_mptcp, row_mptcp_tcp, row_chain, row_chain8, row_tc, row_classifier,
         row_bonding, row_ttfb, row_paths, row_conn_rate, row_conn_memory]
 TABLE_FILES = ["relay", "tc", "classifier", "bonding", "ttfb", "paths", "conns"]
 
