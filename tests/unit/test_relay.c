@@ -157,6 +157,7 @@ struct stream {
 	uint64_t seed, hsent, hgot;
 	bool half_close; /* shut from's writing once all is sent */
 	bool paused;	 /* nobody reads at `to` */
+	size_t chunk;	 /* at most this much per send and step (0: 64 KiB, as much as fits) */
 	bool shut, eof;
 	int err; /* what reading `to` ended with: 0 (EOF) or an errno */
 };
@@ -177,6 +178,8 @@ static bool stream_step(struct stream *s)
 	while (s->sent < s->total) {
 		size_t len = s->total - s->sent < sizeof(buf) ? s->total - s->sent : sizeof(buf);
 
+		if (s->chunk && len > s->chunk)
+			len = s->chunk;
 		for (size_t i = 0; i < len; i++)
 			buf[i] = byte_at(s->seed, s->sent + i);
 		n = send(s->from, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -185,6 +188,8 @@ static bool stream_step(struct stream *s)
 		s->hsent = fnv(s->hsent, buf, n);
 		s->sent += n;
 		moved = true;
+		if (s->chunk)
+			break;
 	}
 	if (s->sent == s->total && s->half_close && !s->shut) {
 		shutdown(s->from, SHUT_WR);
@@ -599,6 +604,44 @@ static void test_back_pressure(void)
 	relay_free(r);
 }
 
+/*
+ * Small writes (each under the relay's small-read size, so it keeps to
+ * recv()/send()) into a server that stops reading: the bytes the relay
+ * read and the server's socket could not take wait in the relay and
+ * arrive, in order, once the server reads again.
+ */
+static void test_small_reads_held(void)
+{
+	struct relay *r = new_relay(RELAY_SPLICE);
+	int c_leg, s_leg, ended = 0;
+	struct updown t = { .r = r };
+	unsigned long long before;
+
+	tcp_pair(&t.up.from, &c_leg);
+	tcp_pair(&s_leg, &t.up.to);
+	relay_add(r, c_leg, s_leg, COUNTER(&ended));
+	stream_init(&t.up, t.up.from, t.up.to, 8 << 20, 5);
+	stream_init(&t.down, t.up.to, t.up.from, 0, 6);
+	t.up.chunk = 1000;
+	t.up.paused = true;
+	for (int i = 0; i < 20000 && t.up.sent < t.up.total; i++) {
+		stream_step(&t.up);
+		spin(r, 0);
+	}
+	before = relay_stats(r)->bytes[0];
+	for (int i = 0; i < 20; i++)
+		spin(r, 1);
+	ok(t.up.sent < t.up.total && relay_stats(r)->bytes[0] == before,
+	   "small writes into a server that reads nothing: the relay stops (%zu KiB of 8 MiB sent)", t.up.sent >> 10);
+	t.up.paused = false;
+	t.up.chunk = 0;
+	ok(run_until(r, transfer_done, &t, GUARD_MS), "the server reads again: the transfer ends");
+	ok(intact(&t.up), "... all 8 MiB intact and in order (%zu of %zu)", t.up.got, t.up.total);
+	close(t.up.from);
+	close(t.up.to);
+	relay_free(r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -616,6 +659,7 @@ int main(void)
 	test_connect_refused();
 	test_client_reset_while_connecting();
 	test_back_pressure();
+	test_small_reads_held();
 	test_timeouts();
 	close(epfd);
 	return done_testing();

@@ -20,6 +20,16 @@
 
 #define SPLICE_CHUNK (1 << 16)
 /*
+ * In splice mode a direction first moves its bytes with recv()/send()
+ * through the relay's scratch buffer of this size, and takes to splice()
+ * once a read fills it: a short exchange (a request, an answer) costs less
+ * that way, no pipe is taken, and bulk goes by splice as before. Measured
+ * with bench/conns.sh's rate test (TCP<->TCP, a byte each way): 180-190 µs
+ * of the daemon's CPU per connection with splice from the first byte,
+ * 168-183 with recv()/send().
+ */
+#define SMALL_READ (16 << 10)
+/*
  * Spare pipes kept for the next burst. A pair takes a pipe for a direction
  * only while bytes sit in it: an idle pair then holds its two sockets and
  * nothing else, so the open-file limit, not pipes, bounds the pairs (three
@@ -57,6 +67,8 @@ struct pair {
 	unsigned char *buf[2];	  /* copy[d]: one chunk per direction */
 	size_t off[2];
 	bool copy[2];		  /* direction d uses read()/write() through buf[d], not splice() */
+	bool stash[2];		  /* buf[d] holds what a small read could not send at once */
+	bool bulk[2];		  /* a small read of direction d filled the scratch: splice from now on */
 	bool eof[2], shut[2], gone[2], failed[2];
 	bool mptcp[2];	  /* fd[d] is an MPTCP socket: asked once, not at every use */
 	bool connected;
@@ -88,6 +100,7 @@ struct relay {
 	unsigned int spares;
 	struct relay_stats st;
 	char mptcp_cc[16]; /* set on every MPTCP leg; empty: the kernel's */
+	unsigned char scratch[SMALL_READ]; /* small reads pass through here (splice mode) */
 	bool cc_warned;
 	void (*on_end)(void *arg, struct session *sess);
 	void *on_end_arg;
@@ -427,6 +440,15 @@ fail:
 	return -1;
 }
 
+/* n bytes of direction d went out to the other leg */
+static void moved(struct relay *r, struct pair *p, int d, size_t n)
+{
+	r->st.bytes[d] += n;
+	p->moved[d] += n;
+	if (p->failed[d])
+		r->st.delivered_after_reset += n;
+}
+
 /* Move what sits in pipe[d] (or buf[d]) to the other leg. -1 when that leg fails. */
 static int flush(struct relay *r, struct pair *p, int d)
 {
@@ -442,12 +464,46 @@ static int flush(struct relay *r, struct pair *p, int d)
 			return errno == EAGAIN ? 0 : -1;
 		p->queued[d] -= n;
 		p->off[d] += n;
-		r->st.bytes[d] += n;
-		p->moved[d] += n;
-		if (p->failed[d])
-			r->st.delivered_after_reset += n;
+		moved(r, p, d, n);
 	}
 	pipe_put(r, p, d);
+	if (p->stash[d]) {
+		free(p->buf[d]);
+		p->buf[d] = NULL;
+		p->copy[d] = p->stash[d] = false;
+	}
+	return 0;
+}
+
+/*
+ * A small read of leg d (see SMALL_READ), sent on at once; what the other
+ * leg does not take waits in a buffer of its size, and flush() sends it
+ * (or meets the other leg's error). 0 or -1, as fill().
+ */
+static int fill_small(struct relay *r, struct pair *p, int d)
+{
+	ssize_t n = recv(p->fd[d], r->scratch, SMALL_READ, MSG_DONTWAIT), sent;
+
+	if (n <= 0) {
+		if (n == 0)
+			p->eof[d] = true;
+		return n < 0 && errno != EAGAIN ? -1 : 0;
+	}
+	p->bulk[d] = n == SMALL_READ;
+	sent = send(p->fd[!d], r->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0)
+		sent = 0;
+	moved(r, p, d, sent);
+	if (sent == n)
+		return 0;
+	/* bytes read and not sent: keeping them is the only way not to lose them */
+	p->buf[d] = malloc(n - sent);
+	if (!p->buf[d])
+		return -1;
+	memcpy(p->buf[d], r->scratch + sent, n - sent);
+	p->copy[d] = p->stash[d] = true;
+	p->off[d] = 0;
+	p->queued[d] = n - sent;
 	return 0;
 }
 
@@ -460,6 +516,8 @@ static int fill(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
+	if (r->mode == RELAY_SPLICE && !p->copy[d] && !p->bulk[d])
+		return fill_small(r, p, d);
 	if (!p->copy[d] && pipe_get(r, p, d)) {
 		if (use_copy(p, d))
 			return -1;
