@@ -255,7 +255,7 @@ def row_tc(r):
     return ("tc programs per packet, live (`tc.md`)",
             f"empty tc program {part('steering', 'empty_ns')} ns (ingress), "
             f"{part('path accounting', 'empty_ns')} ns (egress)",
-            f"steering {part('steering', 'xmcp_ns')} ns ({ratios('steering')}x); "
+            f"classifier + steering at tc {part('steering', 'xmcp_ns')} ns ({ratios('steering')}x); "
             f"path accounting {part('path accounting', 'xmcp_ns')} ns ({ratios('path accounting')}x)",
             "",
             measured(r, "tc", what="transfer"))

@@ -8,7 +8,9 @@
 #
 #   HCPE ingress: steering on the LAN side (H's TCP data: a socket lookup per
 #                 segment to keep the proxied flows local) and on the access
-#                 side (the HAG's MPTCP subflows)
+#                 side (the HAG's MPTCP subflows); on veth the classifier runs
+#                 at tc and tail-calls the steering: one program's run, both
+#                 timed
 #   HCPE egress:  path accounting on dsl and lte (MPTCP subflow bytes per path)
 #   the same at the HAG
 #
@@ -59,7 +61,9 @@ done
 	echo "ns), then the empty program in front of them (empty tc ns): each timed as the first program"
 	echo "on the packet, neither on caches the other warmed; in the second, xmcp's ran as often as the"
 	echo "empty one, which passes every packet on (TC_ACT_UNSPEC, checked). Steering: every device's"
-	echo "ingress; path accounting: egress of the access devices (dsl, lte). The XDP classifier's"
-	echo "cost is in classifier.md."
+	echo "ingress, where on veth (xdp_mode auto) the classifier runs at tc and tail-calls the"
+	echo "steering: the kernel counts both in the classifier's run, so this row is the classifier's"
+	echo "parse plus the steering (behind XDP it is the steering alone); path accounting: egress of"
+	echo "the access devices (dsl, lte). The classifier alone, as a test run, is in classifier.md."
 } >> "$md"
 cat "$md"

@@ -466,10 +466,15 @@ print(f"{len(open_)} still open")' >"$BATS_TEST_TMPDIR/trickle.out" 2>&1 3>&- &
 	s_server 8203 hold-serve 10.4.0.2 8203
 	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" open-n 10.4.0.2 8203 12 --hold 6 \
 		>"$BATS_TEST_TMPDIR/open.out" 3>&- &
-	local opener=$!
-	sleep 1
-	assert_idle_cpu "$HAG_PID" 2
+	local opener=$! i
+	# the opener takes a second per connection: the limit is met after a few
+	# (three pairs fit, at two descriptors each, when no pipe is in use)
+	for i in $(seq 40); do
+		[ "$(gw_stat "$LAB_HAG" .fd_exhausted)" -ge 1 ] && break
+		sleep 0.25
+	done
 	[ "$(gw_stat "$LAB_HAG" .fd_exhausted)" -ge 1 ]
+	assert_idle_cpu "$HAG_PID" 2
 	grep -q "out of file descriptors" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	wait "$opener"
 	kill "$S_PID"
