@@ -5,7 +5,8 @@
 # same run, for each: one long TCP transfer H -> S over dsl alone (no xmcp:
 # the single path), native MPTCP between HCPE and HAG over both paths (the
 # HAG announcing its lte address: the kernel's own ceiling), and H -> S
-# through xmcp as HCPE and HAG. Goodput as a share of the sum of the path
+# through xmcp as HCPE and HAG, its MPTCP legs under the default congestion
+# control (reno) and under bbr. Goodput as a share of the sum of the path
 # rates (60 Mbit/s), and xmcp against native MPTCP.
 #
 # Usage: bench/bonding.sh SECS RUNS OUT.md OUT.csv
@@ -61,6 +62,13 @@ scenario() {
 	run_daemon "$LAB_HAG" policies/hag.json hag
 	goodput "$1.xmcp" "$LAB_H" 10.4.0.2 5201
 	stop
+	# the same with the MPTCP legs under bbr (mptcp_congestion), the lab's own choice
+	jq '.mptcp_congestion = "bbr"' policies/hcpe.json > "$work/hcpe-bbr.json"
+	jq '.mptcp_congestion = "bbr"' policies/hag.json > "$work/hag-bbr.json"
+	run_daemon "$LAB_HCPE" "$work/hcpe-bbr.json" hcpe
+	run_daemon "$LAB_HAG" "$work/hag-bbr.json" hag
+	goodput "$1.xmcp_bbr" "$LAB_H" 10.4.0.2 5201
+	stop
 	cc=$(bench_cc_name)
 	local saved=$work
 	work=$(mktemp -d)
@@ -86,7 +94,7 @@ stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f", v[in
 echo "scenario,path,mbps,mbps_min,mbps_max,share_of_sum,ratio_to_native" > "$csv"
 for sc in clean lte_loss; do
 	read -r nat _ _ <<< "$(stats "$results/$sc.native")"
-	for p in single native xmcp; do
+	for p in single native xmcp xmcp_bbr; do
 		read -r m lo hi <<< "$(stats "$results/$sc.$p")"
 		share=$(awk -v a="$m" 'BEGIN { printf "%.2f", a / '"$SUM"' }')
 		rn=$(awk -v a="$m" -v b="$nat" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
@@ -98,6 +106,8 @@ done
 	echo
 	echo "iperf3 -t $secs, $runs runs each. single: H -> S plain TCP, dsl only, no xmcp. native: MPTCP"
 	echo "HCPE -> HAG with the HAG's lte address announced (two subflows), no xmcp. xmcp: H -> S plain"
-	echo "TCP through xmcp run as HCPE and HAG (policies/). lte_loss: 1% random loss each way on lte."
+	echo "TCP through xmcp run as HCPE and HAG (policies/: MPTCP legs under mptcp_congestion's default,"
+	echo "reno); xmcp_bbr: the same with \"mptcp_congestion\": \"bbr\" on both. lte_loss: 1% random loss"
+	echo "each way on lte."
 } >> "$md"
 cat "$md"

@@ -284,7 +284,9 @@ def row_bonding(r):
             f"{g('clean/xmcp', 'mbps')} Mbit/s: {g('clean/xmcp', 'share_of_sum')} of the sum, "
             f"{g('clean/xmcp', 'ratio_to_native')}x native; with 1% loss on lte "
             f"{g('lte_loss/xmcp', 'mbps')} ({g('lte_loss/xmcp', 'share_of_sum')}, "
-            f"{g('lte_loss/xmcp', 'ratio_to_native')}x)",
+            f"{g('lte_loss/xmcp', 'ratio_to_native')}x); MPTCP legs under bbr: clean "
+            f"{g('clean/xmcp_bbr', 'mbps')}, 1% loss {g('lte_loss/xmcp_bbr', 'mbps')} "
+            f"({g('lte_loss/xmcp_bbr', 'ratio_to_native')}x)",
             "",
             measured(r, "bonding"))
 

@@ -39,11 +39,11 @@ load helpers
 	# path shares: three rate splits, both directions, configured against measured
 	assert_line --regexp '^\| 30:10 \| up \| 0\.750 \| [01]\.[0-9]{3} \| [0-9.]+ \([0-9.]+x\) \|$'
 	assert_equal "$(wc -l < "$BENCH_OUT/paths.csv")" 7
-	# bonding: single path, native MPTCP and xmcp, clean and with loss on lte
-	for p in single native xmcp; do
+	# bonding: single path, native MPTCP and xmcp (reno and bbr legs), clean and with loss on lte
+	for p in single native xmcp xmcp_bbr; do
 		assert_line --regexp "^\| (clean|lte_loss) \| $p \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+ \| [0-9.]+x \|$"
 	done
-	assert_equal "$(wc -l < "$BENCH_OUT/bonding.csv")" 7
+	assert_equal "$(wc -l < "$BENCH_OUT/bonding.csv")" 9
 	# the chart of both
 	assert_equal "$(head -c 4 "$BENCH_OUT/bench.png" | tail -c 3)" PNG
 	# connections: rate and idle memory for the baseline, xmcp and its peers
