@@ -79,8 +79,8 @@ static int client_bound_socket(int proto, const struct sockaddr_storage *client,
 	 * canonical already: a mapped one is an AF_INET leg). An MPTCP leg
 	 * stays dual-stack: its subflows may join over IPv4 paths.
 	 */
-	if (proto == IPPROTO_TCP)
-		xmcp_v6only(fd);
+	if (proto == IPPROTO_TCP && fam == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (keep_port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	else
