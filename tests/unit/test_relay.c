@@ -568,75 +568,55 @@ static void test_timeouts(void)
 	relay_free(r);
 }
 
-/* A server that stops reading: the relay stops reading the client, who is held back. */
-static void test_back_pressure(void)
+/*
+ * A server that stops reading: the relay stops reading the client, who is
+ * held back; when the server reads again everything arrives, in order.
+ * small: the client writes 1000 bytes at a time over TCP, so each of the
+ * relay's reads is a small one (recv()/send(), SMALL_READ in relay.c) and
+ * what the server's socket could not take waits in the relay; else as
+ * much as fits at once (bulk: splice) over unix sockets.
+ */
+static void test_held_back(bool small)
 {
+	const char *what = small ? "small writes" : "bulk writes";
 	struct relay *r = new_relay(RELAY_SPLICE);
 	int c_leg, s_leg, ended = 0;
 	struct updown t = { .r = r };
+	size_t total = small ? 8 << 20 : 16 << 20;
 	unsigned long long before;
 
-	unix_pair(&t.up.from, &c_leg);
-	unix_pair(&t.up.to, &s_leg);
+	if (small) {
+		tcp_pair(&t.up.from, &c_leg);
+		tcp_pair(&s_leg, &t.up.to);
+	} else {
+		unix_pair(&t.up.from, &c_leg);
+		unix_pair(&t.up.to, &s_leg);
+	}
 	relay_add(r, c_leg, s_leg, COUNTER(&ended));
-	stream_init(&t.up, t.up.from, t.up.to, 16 << 20, 3);
-	stream_init(&t.down, t.up.to, t.up.from, 0, 4);
+	stream_init(&t.up, t.up.from, t.up.to, total, small ? 5 : 3);
+	stream_init(&t.down, t.up.to, t.up.from, 0, small ? 6 : 4);
+	t.up.chunk = small ? 1000 : 0;
 	/* the client writes as much as it can; nobody reads at the server */
 	t.up.paused = true;
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < (small ? 20000 : 50) && t.up.sent < t.up.total; i++) {
 		stream_step(&t.up);
-		spin(r, 1);
+		spin(r, small ? 0 : 1);
 	}
 	before = relay_stats(r)->bytes[0];
 	for (int i = 0; i < 20; i++)
 		spin(r, 1);
 	ok(t.up.sent < t.up.total && relay_stats(r)->bytes[0] == before,
-	   "a server that reads nothing: the relay stops, the client is held back (%zu KiB of 16 MiB sent)",
-	   t.up.sent >> 10);
-	ok(t.up.sent - before <= 4 << 20, "... with no more than socket buffers and a pipe between it and the relay (%llu KiB)",
-	   (t.up.sent - before) >> 10);
+	   "%s into a server that reads nothing: the relay stops, the client is held back (%zu KiB of %zu MiB sent)",
+	   what, t.up.sent >> 10, total >> 20);
+	if (!small)
+		ok(t.up.sent - before <= 4 << 20,
+		   "... with no more than socket buffers and a pipe between it and the relay (%llu KiB)",
+		   (t.up.sent - before) >> 10);
 	/* the server reads again: everything arrives */
 	t.up.paused = false;
-	ok(run_until(r, transfer_done, &t, GUARD_MS), "the server reads again: the transfer ends");
-	ok(intact(&t.up), "... all 16 MiB intact");
-	close(t.up.from);
-	close(t.up.to);
-	relay_free(r);
-}
-
-/*
- * Small writes (each under the relay's small-read size, so it keeps to
- * recv()/send()) into a server that stops reading: the bytes the relay
- * read and the server's socket could not take wait in the relay and
- * arrive, in order, once the server reads again.
- */
-static void test_small_reads_held(void)
-{
-	struct relay *r = new_relay(RELAY_SPLICE);
-	int c_leg, s_leg, ended = 0;
-	struct updown t = { .r = r };
-	unsigned long long before;
-
-	tcp_pair(&t.up.from, &c_leg);
-	tcp_pair(&s_leg, &t.up.to);
-	relay_add(r, c_leg, s_leg, COUNTER(&ended));
-	stream_init(&t.up, t.up.from, t.up.to, 8 << 20, 5);
-	stream_init(&t.down, t.up.to, t.up.from, 0, 6);
-	t.up.chunk = 1000;
-	t.up.paused = true;
-	for (int i = 0; i < 20000 && t.up.sent < t.up.total; i++) {
-		stream_step(&t.up);
-		spin(r, 0);
-	}
-	before = relay_stats(r)->bytes[0];
-	for (int i = 0; i < 20; i++)
-		spin(r, 1);
-	ok(t.up.sent < t.up.total && relay_stats(r)->bytes[0] == before,
-	   "small writes into a server that reads nothing: the relay stops (%zu KiB of 8 MiB sent)", t.up.sent >> 10);
-	t.up.paused = false;
 	t.up.chunk = 0;
-	ok(run_until(r, transfer_done, &t, GUARD_MS), "the server reads again: the transfer ends");
-	ok(intact(&t.up), "... all 8 MiB intact and in order (%zu of %zu)", t.up.got, t.up.total);
+	ok(run_until(r, transfer_done, &t, GUARD_MS), "%s: the server reads again, the transfer ends", what);
+	ok(intact(&t.up), "... all %zu MiB intact and in order (%zu bytes)", total >> 20, t.up.got);
 	close(t.up.from);
 	close(t.up.to);
 	relay_free(r);
@@ -658,8 +638,8 @@ int main(void)
 	test_closed_leg();
 	test_connect_refused();
 	test_client_reset_while_connecting();
-	test_back_pressure();
-	test_small_reads_held();
+	test_held_back(false);
+	test_held_back(true);
 	test_timeouts();
 	close(epfd);
 	return done_testing();
