@@ -24,6 +24,7 @@ struct classify_ctx {
 	int json;
 	bool tc; /* --mode tc */
 	const char *file; /* named on each line when several files are given */
+	const char *cur;  /* the file being read, for errors */
 };
 
 static void usage(FILE *f)
@@ -125,7 +126,7 @@ static int classify_one(void *arg, unsigned long n, const unsigned char *pkt, si
 	if (caplen >= ETH_HDR_LEN) {
 		err = testrun_classify(&c->tr, pkt, caplen, &m);
 		if (err) {
-			xmcp_err("packet %lu: the classifier could not run: %s", n, strerror(-err));
+			xmcp_err("%s: packet %lu: the classifier could not run: %s", c->cur, n, strerror(-err));
 			return -1;
 		}
 	}
@@ -181,6 +182,7 @@ int cmd_classify(int argc, char **argv)
 	 * each file's lines are out before the next file's error */
 	for (int i = optind; i < argc && !ret; i++) {
 		fflush(stdout);
+		c.cur = argv[i];
 		c.file = argc - optind > 1 ? argv[i] : NULL;
 		ret = pcap_each_packet(argv[i], classify_one, &c);
 	}

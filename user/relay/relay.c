@@ -498,8 +498,11 @@ static int fill_small(struct relay *r, struct pair *p, int d)
 		return 0;
 	/* bytes read and not sent: keeping them is the only way not to lose them */
 	p->buf[d] = malloc(n - sent);
-	if (!p->buf[d])
+	if (!p->buf[d]) {
+		/* they are lost: no FIN may follow as if the stream were whole, the pair is reset */
+		p->failed[CLIENT] = p->failed[SERVER] = true;
 		return -1;
+	}
 	memcpy(p->buf[d], r->scratch + sent, n - sent);
 	p->copy[d] = p->stash[d] = true;
 	p->off[d] = 0;
@@ -516,7 +519,12 @@ static int fill(struct relay *r, struct pair *p, int d)
 {
 	ssize_t n;
 
-	if (r->mode == RELAY_SPLICE && !p->copy[d] && !p->bulk[d])
+	/* both callers read only an empty direction: a stash or a pipe holds its bytes in order */
+	if (p->queued[d])
+		return 0;
+	/* small reads once the server leg is up: before, what the client sends waits in the
+	 * pipe (a send() on a connecting socket would take its pending error) */
+	if (r->mode == RELAY_SPLICE && !p->copy[d] && !p->bulk[d] && p->connected)
 		return fill_small(r, p, d);
 	if (!p->copy[d] && pipe_get(r, p, d)) {
 		if (use_copy(p, d))
@@ -579,8 +587,12 @@ static void pump(struct relay *r, struct pair *p, int d)
 		}
 		if (p->queued[d] || p->eof[d] || !p->gone[d])
 			break;
-		/* a leg out of epoll: read on directly; its error is the end of its bytes */
-		if (fill(r, p, d) || !p->queued[d])
+		/* a leg out of epoll: read on directly; its error, or a read that found
+		 * nothing (neither queued nor sent on at once: fill_small), is the end
+		 * of its bytes */
+		__u64 was = p->moved[d];
+
+		if (fill(r, p, d) || (!p->queued[d] && p->moved[d] == was))
 			p->eof[d] = true;
 	}
 	if (p->eof[d] && !p->queued[d] && !p->shut[d] && !p->failed[d]) {
