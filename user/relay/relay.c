@@ -490,7 +490,9 @@ static int fill_small(struct relay *r, struct pair *p, int d)
 		return n < 0 && errno != EAGAIN ? -1 : 0;
 	}
 	p->bulk[d] = n == SMALL_READ;
-	sent = send(p->fd[!d], r->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* not into a socket still connecting: a send() there would take its pending error
+	 * (a refusal) from finish_connect(); the bytes wait, as any that could not go */
+	sent = p->connected ? send(p->fd[!d], r->scratch, n, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
 	if (sent < 0)
 		sent = 0;
 	moved(r, p, d, sent);
@@ -522,9 +524,7 @@ static int fill(struct relay *r, struct pair *p, int d)
 	/* both callers read only an empty direction: a stash or a pipe holds its bytes in order */
 	if (p->queued[d])
 		return 0;
-	/* small reads once the server leg is up: before, what the client sends waits in the
-	 * pipe (a send() on a connecting socket would take its pending error) */
-	if (r->mode == RELAY_SPLICE && !p->copy[d] && !p->bulk[d] && p->connected)
+	if (r->mode == RELAY_SPLICE && !p->copy[d] && !p->bulk[d])
 		return fill_small(r, p, d);
 	if (!p->copy[d] && pipe_get(r, p, d)) {
 		if (use_copy(p, d))
