@@ -23,8 +23,8 @@ struct classify_ctx {
 	struct xmcp_testrun tr;
 	int json;
 	bool tc; /* --mode tc */
-	const char *file; /* named on each line when several files are given */
-	const char *cur;  /* the file being read, for errors */
+	const char *cur; /* the file being read: in errors, and on each line when */
+	bool many;	 /* several files are given */
 };
 
 static void usage(FILE *f)
@@ -130,7 +130,7 @@ static int classify_one(void *arg, unsigned long n, const unsigned char *pkt, si
 			return -1;
 		}
 	}
-	o = packet_json(c->file, n, &m, pkt, caplen);
+	o = packet_json(c->many ? c->cur : NULL, n, &m, pkt, caplen);
 	if (c->json)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -180,10 +180,10 @@ int cmd_classify(int argc, char **argv)
 		return 1;
 	/* the first file that cannot be read ends the run, as one file does;
 	 * each file's lines are out before the next file's error */
+	c.many = argc - optind > 1;
 	for (int i = optind; i < argc && !ret; i++) {
 		fflush(stdout);
 		c.cur = argv[i];
-		c.file = argc - optind > 1 ? argv[i] : NULL;
 		ret = pcap_each_packet(argv[i], classify_one, &c);
 	}
 	fflush(stdout);
