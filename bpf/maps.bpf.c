@@ -16,6 +16,7 @@ xmcp_subscribers_map XMCP_MAP_SUBSCRIBERS SEC(".maps");
 xmcp_classes_map XMCP_MAP_CLASSES SEC(".maps");
 xmcp_joins_new_map XMCP_MAP_JOINS_NEW SEC(".maps");
 xmcp_path_stats_map XMCP_MAP_PATH_STATS SEC(".maps");
+xmcp_arrival_map XMCP_MAP_ARRIVAL SEC(".maps");
 
 const volatile __u8 cfg_admission = 0;
 

@@ -43,6 +43,33 @@ static __always_inline void budget_joins(const struct xmcp_addr *dst, const stru
 }
 
 /*
+ * HAG: a segment of ours that the routing table sends out of this device,
+ * on a flow that last arrived by another access device, goes back by that
+ * one instead, to the link-layer address it came from (xmcp_steer.h).
+ * TC_ACT_REDIRECT, or -1: it stays.
+ */
+static __always_inline int back_by_arrival(struct __sk_buff *skb, const struct cursor *c, __u32 l3_off,
+					   const struct tcphdr *th, __u32 ifindex)
+{
+	struct xmcp_flow_key k = {};
+	struct xmcp_arrival *a;
+
+	if (ip_addrs(c->start, c->end, l3_off, &k.local, &k.remote) <= 0)
+		return -1;
+	k.lport = th->source;
+	k.rport = th->dest;
+	a = bpf_map_lookup_elem(&XMCP_MAP_ARRIVAL, &k);
+	/* (a frame without the Ethernet header the other device needs, or with one it lacks, stays) */
+	if (!a || a->ifindex == ifindex || a->l2 != (l3_off == 14))
+		return -1;
+	if (a->l2 && bpf_skb_store_bytes(skb, 0, a->mac, sizeof(a->mac), 0))
+		return TC_ACT_OK; /* (the packet's pointers are void now: nothing more of it is read) */
+	count_path(a->ifindex, skb->len, 2);
+	bpf_redirect(a->ifindex, 0); /* (TC_ACT_REDIRECT with flags 0; said as a constant for the verifier) */
+	return TC_ACT_REDIRECT;
+}
+
+/*
  * On the egress of each access device (tc clsact, before the root qdisc),
  * for segments of our own sockets (forwarded ones have none): one that
  * carries an MPTCP option is a subflow's, counted for the path and, on a
@@ -69,14 +96,21 @@ int XMCP_PROG_PATH(struct __sk_buff *skb)
 	if (!skb->sk || parse_to_l4(&c, &l3_off, &l3_end, &l4proto) || l4proto != IPPROTO_TCP)
 		return TC_ACT_OK;
 	th = c.pos;
-	if ((void *)(th + 1) > c.end || th->doff < 5 || scan_tcp_header(th, c.end, &opts, &s) ||
-	    !(s.flags & XMCP_SCAN_MPTCP))
+	if ((void *)(th + 1) > c.end)
+		return TC_ACT_OK;
+	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
+	if (mode && (*mode & XMCP_STEER_ARRIVAL)) {
+		int back = back_by_arrival(skb, &c, l3_off, th, ifindex);
+
+		if (back >= 0)
+			return back;
+	}
+	if (th->doff < 5 || scan_tcp_header(th, c.end, &opts, &s) || !(s.flags & XMCP_SCAN_MPTCP))
 		return TC_ACT_OK;
 	count_path(ifindex, skb->len, 1);
 	if (cfg_admission && th->syn && th->ack && (s.flags & XMCP_SCAN_MPC) &&
 	    ip_addrs(c.start, c.end, l3_off, &src, &dst) > 0)
 		budget_joins(&dst, &opts, &s);
-	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 	if (mode && (*mode & XMCP_STEER_SHAPED))
 		skb->priority = (XMCP_HTB_HANDLE << 16) | XMCP_HTB_CLASS;
 	return TC_ACT_OK;

@@ -133,6 +133,44 @@ static __always_inline __u32 tuple_size(int v6)
 	return v6 ? sizeof(((struct bpf_sock_tuple *)0)->ipv6) : sizeof(((struct bpf_sock_tuple *)0)->ipv4);
 }
 
+static __always_inline int same_arrival(const struct xmcp_arrival *x, const struct xmcp_arrival *y)
+{
+	const __u32 *a = (const __u32 *)x, *b = (const __u32 *)y;
+
+	/* ifindex, l2 (and padding, zero in both), the 12 bytes of addresses */
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4];
+}
+
+/*
+ * HAG: the device this segment of one of our flows arrived by, and the
+ * frame's addresses, for the path program to send the flow's answers back
+ * the same way (xmcp_steer.h). Written only when it changed: a flow's
+ * segments keep coming by one line.
+ */
+static __always_inline void note_arrival(struct __sk_buff *skb, const struct xmcp_meta *m,
+					 const struct bpf_sock_tuple *t, int v6, __u32 ifindex)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct xmcp_arrival a = { .ifindex = ifindex }, *old;
+	struct xmcp_flow_key k = {};
+	__u8 *eth;
+
+	tuple_addr(t, v6, 1, &k.remote);
+	tuple_addr(t, v6, 0, &k.local);
+	k.rport = v6 ? t->ipv6.sport : t->ipv4.sport;
+	k.lport = v6 ? t->ipv6.dport : t->ipv4.dport;
+	/* an Ethernet frame (the IP header 14 bytes in): its source is the line's next hop back */
+	if (m->l3_off == 14 && (eth = frame_ptr(data, end, 0, 12))) {
+		a.l2 = 1;
+		__builtin_memcpy(a.mac, eth + 6, 6);
+		__builtin_memcpy(a.mac + 6, eth, 6);
+	}
+	old = bpf_map_lookup_elem(&XMCP_MAP_ARRIVAL, &k);
+	if (old && same_arrival(old, &a))
+		return;
+	bpf_map_update_elem(&XMCP_MAP_ARRIVAL, &k, &a, BPF_ANY);
+}
+
 /* Segment of a flow one of our sockets owns (not a listener): deliver it locally. */
 static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct bpf_sock_tuple *t,
 						 int v6)
@@ -502,6 +540,9 @@ static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *
 	if (want && cfg_modes && (*mode & XMCP_STEER_MPTCP_SYN) && passed_by_mode(&t, v6, st))
 		want = 0;
 	if (want) {
+		/* (before the listener's lookup, which rewrites the tuple to the listener's address) */
+		if (*mode & XMCP_STEER_ARRIVAL)
+			note_arrival(skb, m, &t, v6, ifindex);
 		if (assign_listener(skb, &t, v6)) {
 			st->no_listener++;
 			return TC_ACT_OK;
@@ -524,6 +565,8 @@ static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *
 		return TC_ACT_OK;
 	skb->mark = cfg_mark;
 	st->flow_marked++;
+	if (mode && (*mode & XMCP_STEER_ARRIVAL))
+		note_arrival(skb, m, &t, v6, ifindex);
 	if (mode && (*mode & XMCP_STEER_ACCESS)) {
 		void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 		struct tcphdr *th = frame_ptr(data, end, m->l4_off, sizeof(*th));

@@ -51,6 +51,7 @@
 /* Steering (xmcp_steer.h): the mode of each device, the subscriber prefixes. */
 #define XMCP_MAP_STEER_IFS xmcp_steer_ifs
 #define XMCP_MAP_SUBSCRIBERS xmcp_subscr
+#define XMCP_MAP_ARRIVAL xmcp_arrival
 /* Admission (xmcp_admission.h). */
 #define XMCP_MAP_CLASSES xmcp_classes
 #define XMCP_MAP_SYN_BUCKETS xmcp_syn_bkt

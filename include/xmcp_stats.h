@@ -71,8 +71,10 @@ XMCP_ASSERT_SIZE(struct xmcp_tc_stats, 8 * (XMCP_CLASS_MAX + 12));
 struct xmcp_path_stats {
 	__u64 rx_packets, rx_bytes;
 	__u64 tx_packets, tx_bytes;
+	__u64 tx_by_arrival; /* HAG: segments sent out of this device, the one their flow arrived by, where
+				the routing table said another (XMCP_STEER_ARRIVAL) */
 };
-XMCP_ASSERT_SIZE(struct xmcp_path_stats, 32);
+XMCP_ASSERT_SIZE(struct xmcp_path_stats, 40);
 
 /*
  * XMCP_MAP_DAEMON_STATS (a slot per relay worker, each written by its

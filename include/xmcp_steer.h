@@ -9,6 +9,8 @@
 #ifndef INCLUDE_XMCP_STEER_H
 #define INCLUDE_XMCP_STEER_H
 
+#include "xmcp_addr.h"
+
 /*
  * The daemon's relay workers at most: each has its listeners on a port of
  * its own, and the steering hands a new connection's SYN to the one a hash
@@ -28,6 +30,29 @@
 #define XMCP_STEER_SUBSCRIBERS (XMCP_STEER_MPTCP_SYN | XMCP_STEER_CONVERT) /* modes that check the source */
 #define XMCP_STEER_ACCESS 0x8  /* an access device (a path): its MPTCP subflow bytes are counted */
 #define XMCP_STEER_SHAPED 0x10 /* a path with a rate share: egress MPTCP segments go in xmcp's htb class */
+#define XMCP_STEER_ARRIVAL 0x20 /* HAG access: our segments leave by the device their flow last arrived on */
+
+/*
+ * XMCP_MAP_ARRIVAL (LRU): the device each of the daemon's flows on an
+ * access device last arrived by, and the frame's link-layer addresses, so
+ * that what the daemon sends on that flow goes back the same way (the
+ * path program, on egress, redirects a segment the routing table sent out
+ * of another access device). A subscriber's subflow that moves to another
+ * line (the HCPE's failover and failback) is answered on the new one from
+ * its next segment on.
+ */
+#define XMCP_MAX_ARRIVALS 262144
+struct xmcp_flow_key {
+	struct xmcp_addr remote, local; /* the peer's address, ours (canonical) */
+	__u16 rport, lport;		/* network order */
+};
+struct xmcp_arrival {
+	__u32 ifindex;
+	__u8 l2;	/* 1: an Ethernet header, whose addresses follow */
+	__u8 pad[3];
+	__u8 mac[12];	/* the header to send with: the frame's source, then its destination */
+};
+XMCP_ASSERT_SIZE(struct xmcp_arrival, 20);
 
 /* A path's rate share: the htb root qdisc xmcp puts on its device, and the class of MPTCP subflows. */
 #define XMCP_HTB_HANDLE 0x786d

@@ -13,6 +13,7 @@
  *   XMCP_MAP_CLASSES         r              r
  *   XMCP_MAP_JOINS_NEW       rw             w
  *   XMCP_MAP_PATH_STATS               w     w
+ *   XMCP_MAP_ARRIVAL                  w     r
  *   XMCP_MAP_TC_STATS        w        w
  *   cfg_admission            x              x
  *
@@ -75,6 +76,14 @@ typedef struct {
 	__type(value, struct xmcp_path_stats);
 } xmcp_path_stats_map;
 
+/* HAG: the device each flow of ours last arrived by (xmcp_steer.h) */
+typedef struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XMCP_MAX_ARRIVALS);
+	__type(key, struct xmcp_flow_key);
+	__type(value, struct xmcp_arrival);
+} xmcp_arrival_map;
+
 /* What tc ingress read from the classifier: XDP's metadata or the tc classifier's cb. */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -88,6 +97,7 @@ extern xmcp_steer_ifs_map XMCP_MAP_STEER_IFS SEC(".maps");
 extern xmcp_subscribers_map XMCP_MAP_SUBSCRIBERS SEC(".maps");
 extern xmcp_classes_map XMCP_MAP_CLASSES SEC(".maps");
 extern xmcp_joins_new_map XMCP_MAP_JOINS_NEW SEC(".maps");
+extern xmcp_arrival_map XMCP_MAP_ARRIVAL SEC(".maps");
 extern xmcp_path_stats_map XMCP_MAP_PATH_STATS SEC(".maps");
 
 /*
@@ -128,7 +138,7 @@ static __always_inline void count_class(struct xmcp_tc_stats *st, __u8 cls)
 	((__u64 *)&st->meta)[cls & 15]++;
 }
 
-/* One MPTCP subflow segment of ours through an access device: in (rx) or out. */
+/* One MPTCP subflow segment of ours through an access device: in (rx), out, or out by arrival (2). */
 static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
 {
 	struct xmcp_path_stats *ps = bpf_map_lookup_elem(&XMCP_MAP_PATH_STATS, &ifindex);
@@ -141,7 +151,9 @@ static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
 		if (!ps)
 			return;
 	}
-	if (out) {
+	if (out == 2) {
+		ps->tx_by_arrival++;
+	} else if (out) {
 		ps->tx_packets++;
 		ps->tx_bytes += len;
 	} else {

@@ -32,6 +32,7 @@
 #define AF_INET6 10
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
 
 #define XMCP_VLAN_MAX 2	  /* 802.1ad outer + 802.1Q inner */
 #define XMCP_IPV6_EXT_MAX 6 /* more is treated as an evasion attempt */

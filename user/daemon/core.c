@@ -26,6 +26,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dest.h"
 #include "daemon/flows.h"
+#include "daemon/health.h"
 #include "daemon/metrics.h"
 #include "kernel/privs.h"
 #include "relay/relay.h"
@@ -86,6 +87,7 @@ static void teardown(struct daemon *d)
 	admission_free(d->adm); /* after the relays: their pairs' sessions end on the way out */
 	control_close(d->control);
 	metrics_close(d->metrics);
+	health_close(d->health);
 	/* the journal takes the pin lock itself to empty the pin directory (a setup that failed still holds it) */
 	if (d->dp_open)
 		pins_unlock(&d->dp.pins);
@@ -247,6 +249,36 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 static json_object *control_answer(void *arg, const char *request);
 static json_object *daemon_summary(void *arg);
 
+/* A pair's server leg on another path than the best goes over to it (SO_MARK: every subflow follows). */
+static void remark_leg(void *arg, const struct relay_pair_info *pi)
+{
+	const struct policy *p = arg;
+	unsigned int order[POL_MAX_PATHS];
+	__u32 mark, best;
+	socklen_t len = sizeof(mark);
+
+	if (!health_order(order) || getsockopt(pi->server_fd, SOL_SOCKET, SO_MARK, &mark, &len))
+		return;
+	best = health_mark(p, order[0]);
+	if (mark != best && mark > p->fwmark && mark <= p->fwmark + p->n_paths)
+		setsockopt(pi->server_fd, SOL_SOCKET, SO_MARK, &best, sizeof(best));
+}
+
+static void remark_worker(struct worker *w, void *arg)
+{
+	relay_foreach(w->relay, remark_leg, (void *)w->pol);
+}
+
+/*
+ * The best path changed (user/daemon/health.c): the connections open now
+ * move their first subflow over to it, failover and failback alike. Their
+ * joins to the HAG's addresses keep their own lines (connected routes).
+ */
+static void paths_changed(void *arg)
+{
+	workers_call(arg, remark_worker, NULL);
+}
+
 /* The main thread's loop: signals, the tick, control and metrics (the workers have their own). */
 static int setup_loop(struct daemon *d)
 {
@@ -271,6 +303,8 @@ static int setup_loop(struct daemon *d)
 		return -1;
 	if (d->pol->has_metrics &&
 	    !(d->metrics = metrics_open(d->epfd, &d->pol->metrics.sa, d->pol->metrics.len, daemon_summary, d)))
+		return -1;
+	if (d->pol->health.on && !(d->health = health_open(d->pol, d->epfd, paths_changed, d)))
 		return -1;
 	return 0;
 }
@@ -337,7 +371,8 @@ static int setup(struct daemon *d)
 	if (journal_record(&d->journal, &pins) || dp_open(&d->dp, xmcp_pin_dir, run_progs(d->pol), configure_rodata, d))
 		return -1;
 	d->dp_open = true;
-	if (maps_attach_devices(d) || maps_load_policy(d) || install_routing(d) || install_mptcp(d) ||
+	if (maps_attach_devices(d) || maps_load_policy(d) || install_routing(d) || install_paths(d) ||
+	    install_mptcp(d) ||
 	    shaping_apply(d->pol, bpf_program__fd(d->dp.skel->progs.XMCP_PROG_PATH),
 			  bpf_map__fd(d->dp.skel->maps.xmcp_steer_ifs)))
 		return -1;

@@ -108,6 +108,7 @@ struct daemon {
 	int epfd, sigfd, timerfd;  /* the main thread's loop */
 	struct control *control;   /* the control socket (xmcp flows, stats) */
 	struct metrics *metrics;   /* GET /metrics, when the policy has "metrics" */
+	struct health *health;	   /* HCPE with "health": the paths' probes (daemon/health.h) */
 	struct admission *adm;	   /* HAG, MCP: sessions per subscriber, join budgets */
 	struct worker *workers;
 	unsigned int n_workers;
@@ -152,6 +153,8 @@ void daemon_reset(int fd);
 
 /* install/install.c: each change journaled before it is made; 0, or -1 after saying why. */
 int install_routing(struct daemon *d);
+/* HCPE with "health": each path's table and rules (install.c's comment) */
+int install_paths(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
 int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np);

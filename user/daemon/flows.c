@@ -15,6 +15,7 @@
 #include <linux/mptcp.h>
 
 #include "daemon/flows.h"
+#include "daemon/health.h"
 #include "kernel/netlink.h"
 #include "lib/util.h"
 
@@ -224,6 +225,10 @@ json_object *summary_json(const int *path_subflows, const struct policy *p, cons
 		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
 		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
 		json_object_object_add(o, "subflows", json_object_new_int(path_subflows[i]));
+		json_object *h = health_json(i);
+
+		if (h)
+			json_object_object_add(o, "health", h);
 		json_object_array_add(paths, o);
 	}
 	for (i = 0; i < p->n_classes; i++) {

@@ -215,7 +215,7 @@ void worker_resume_listeners(struct worker *w)
 void worker_start_pair(struct worker *w, int cfd, const struct sockaddr_storage *client,
 		       const struct sockaddr_storage *server, struct session *sess, int proto, bool marked)
 {
-	int sfd = server_leg_open(client, server, proto, marked);
+	int sfd = server_leg_open(client, server, &(struct leg_opts){ .proto = proto, .marked = marked });
 
 	if (sfd == -EMFILE || sfd == -ENFILE) {
 		w->fd_refused++;

@@ -7,11 +7,16 @@
  * (user/install/journal.h), so teardown, a crash's recovery and a failed reload
  * undo exactly what was done.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <linux/mptcp.h>
+#include <linux/rtnetlink.h>
 
 #include "daemon/daemon.h"
 #include "kernel/mptcp_pm.h"
@@ -35,7 +40,7 @@ static int journaled(struct daemon *d, const struct journal_entry *e, int (*chan
 
 static int add_rule(const struct journal_entry *e)
 {
-	return nl_fwmark_rule(true, e->family, e->a, e->b, e->c);
+	return nl_fwmark_rule(true, e->family, e->a, e->b, e->c, e->value);
 }
 
 static int add_route(const struct journal_entry *e)
@@ -60,6 +65,97 @@ int install_routing(struct daemon *d)
 			 p->table, strerror(-err),
 			 err == -EEXIST ? " (left by another daemon? pick another fwmark/table)" : "");
 	return err ? -1 : 0;
+}
+
+/*
+ * The HCPE's paths, when "health" chooses among them: path i's sockets
+ * carry mark fwmark + 1 + i (SO_MARK; MPTCP gives it to every subflow).
+ * Two rules per mark: the main table without its default route (so a join
+ * to the HAG's address on another line, a connected route, still goes by
+ * that line), then the path's own table, table + 1 + i, whose only route
+ * is the default through the line's next hop. So the first subflow, to the
+ * server's address, leaves by the chosen line; nothing else changes.
+ */
+#define PATH_RULE_MAIN 101
+#define PATH_RULE_TABLE 102
+
+static int add_path_route(const struct journal_entry *e)
+{
+	__u8 via[16];
+
+	if (e->text[0] && inet_pton(e->family, e->text, via) != 1)
+		return -EINVAL;
+	return nl_path_default(true, e->family, e->a, e->b, e->text[0] ? via : NULL);
+}
+
+/* Whether a device has no link-layer neighbours (PPP, a tunnel): a route needs no next hop there. */
+static bool point_to_point(const char *dev)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ok = fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & (IFF_POINTOPOINT | IFF_NOARP));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Path i's default route of one family into its table; 1 when it has none (no next hop), 0, or -1. */
+static int install_path_route(struct daemon *d, unsigned int i, int fam)
+{
+	const struct pol_path *pp = &d->pol->paths[i];
+	struct journal_entry e = { .op = J_PATH_ROUTE, .family = fam, .a = d->pol->table + 1 + i };
+	unsigned int k;
+	int err, ifindex = xmcp_ifindex(pp->ifname);
+
+	if (ifindex < 0)
+		return -1;
+	e.b = ifindex;
+	for (k = 0; k < pp->n_via; k++)
+		if (pp->via[k].family == fam)
+			inet_ntop(fam, pp->via[k].addr, e.text, sizeof(e.text));
+	if (!e.text[0] && !point_to_point(pp->ifname)) {
+		fprintf(stderr, "xmcp: path %s: no %s next hop (\"via\") on %s: its %s connections "
+				"follow the routing table\n", pp->name, fam == AF_INET ? "IPv4" : "IPv6", pp->ifname,
+			fam == AF_INET ? "IPv4" : "IPv6");
+		return 1;
+	}
+	err = journaled(d, &e, add_path_route);
+	if (err)
+		xmcp_err("path %s: cannot add the default route %s%s dev %s to table %u: %s", pp->name,
+			 e.text[0] ? "via " : "", e.text, pp->ifname, e.a, strerror(-err));
+	return err ? -1 : 0;
+}
+
+int install_paths(struct daemon *d)
+{
+	const struct policy *p = d->pol;
+	unsigned int i;
+	int fam, err, r;
+
+	for (i = 0; p->health.on && i < p->n_paths; i++)
+		for (fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+			r = install_path_route(d, i, fam);
+			if (r < 0)
+				return -1;
+			if (r)
+				continue;
+			err = journaled(d, &(struct journal_entry){ .op = J_RULE, .family = fam,
+								    .a = p->fwmark + 1 + i, .b = RT_TABLE_MAIN,
+								    .c = PATH_RULE_MAIN, .value = 1 },
+					add_rule) ?:
+			      journaled(d, &(struct journal_entry){ .op = J_RULE, .family = fam,
+								    .a = p->fwmark + 1 + i, .b = p->table + 1 + i,
+								    .c = PATH_RULE_TABLE },
+					add_rule);
+			if (err) {
+				xmcp_err("path %s: cannot add the rules of mark %#x: %s", p->paths[i].name,
+					 p->fwmark + 1 + i, strerror(-err));
+				return -1;
+			}
+		}
+	return 0;
 }
 
 /*

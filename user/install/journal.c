@@ -19,7 +19,7 @@
 #include "xmcp_maps.h"
 
 static const char *const op_names[] = {
-	[J_PINS] = "pins",	   [J_DEVICE] = "device", [J_RULE] = "rule",     [J_ROUTE] = "route",
+	[J_PINS] = "pins",	   [J_DEVICE] = "device", [J_RULE] = "rule",     [J_ROUTE] = "route", [J_PATH_ROUTE] = "path_route",
 	[J_ENDPOINT] = "endpoint", [J_ENDPOINT_GONE] = "endpoint_gone",	  [J_LIMITS] = "limits",
 	[J_SYSCTL] = "sysctl",	   [J_FILE] = "file",
 };
@@ -326,10 +326,13 @@ static void undo(const struct journal *j, const struct journal_entry *e)
 		undo_device(j, e);
 		break;
 	case J_RULE:
-		nl_fwmark_rule(false, e->family, e->a, e->b, e->c);
+		nl_fwmark_rule(false, e->family, e->a, e->b, e->c, e->value);
 		break;
 	case J_ROUTE:
 		nl_local_default(false, e->family, e->a);
+		break;
+	case J_PATH_ROUTE:
+		nl_path_default(false, e->family, e->a, 0, NULL);
 		break;
 	case J_ENDPOINT:
 		pm_del_endpoint(e->ep.id);

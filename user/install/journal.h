@@ -29,8 +29,9 @@
 enum journal_op {
 	J_PINS,		 /* the pin directory of the daemon's maps: emptied when no device is left in it */
 	J_DEVICE,	 /* xmcp's programs (XDP, tc ingress and egress) and shaping on a device */
-	J_RULE,		 /* ip rule fwmark MARK lookup TABLE pref PRIO */
+	J_RULE,		 /* ip rule fwmark MARK lookup TABLE pref PRIO [suppress_prefixlength 0] */
 	J_ROUTE,	 /* local default dev lo in TABLE */
+	J_PATH_ROUTE,	 /* default via NEXT HOP dev DEV in a path's TABLE (HCPE with health) */
 	J_ENDPOINT,	 /* an MPTCP endpoint added: undo removes the id */
 	J_ENDPOINT_GONE, /* an MPTCP endpoint removed by a reload: undo adds it back */
 	J_LIMITS,	 /* the path manager's limits as they were before ours */
@@ -42,10 +43,10 @@ struct journal_entry {
 	enum journal_op op;
 	int family;		 /* J_RULE, J_ROUTE */
 	__u32 a, b, c;		 /* J_RULE: mark, table, prio; J_ROUTE: table; J_LIMITS: add_addr, subflows;
-				    J_DEVICE: ifindex, flags (XMCP_IFACE_*) */
-	long value;		 /* J_SYSCTL: the old value */
+				    J_DEVICE: ifindex, flags (XMCP_IFACE_*); J_PATH_ROUTE: table, ifindex */
+	long value;		 /* J_SYSCTL: the old value; J_RULE: 1 with suppress_prefixlength 0 */
 	struct pm_endpoint ep;	 /* J_ENDPOINT (id), J_ENDPOINT_GONE (all of it) */
-	char text[128];		 /* J_DEVICE: name; J_SYSCTL, J_FILE, J_PINS: path */
+	char text[128];		 /* J_DEVICE: name; J_SYSCTL, J_FILE, J_PINS: path; J_PATH_ROUTE: next hop or "" */
 };
 
 struct journal {

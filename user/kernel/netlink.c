@@ -72,7 +72,7 @@ static struct nlmsghdr *nl_start_zeroed(char *buf, size_t size, __u16 type, bool
 	return nlh;
 }
 
-int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio)
+int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio, bool suppress_default)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWRULE : RTM_DELRULE, add);
@@ -84,6 +84,28 @@ int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio)
 	mnl_attr_put_u32(nlh, FRA_FWMARK, mark);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table);
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
+	if (suppress_default)
+		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
+	return nl_talk(nlh);
+}
+
+int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *via)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE, add);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+	rtm->rtm_family = family;
+	rtm->rtm_table = RT_TABLE_UNSPEC;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
+	if (add) {
+		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+		if (via)
+			mnl_attr_put(nlh, RTA_GATEWAY, family == AF_INET ? 4 : 16, via);
+	}
 	return nl_talk(nlh);
 }
 

@@ -6,8 +6,18 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-/* "ip rule add fwmark MARK lookup TABLE pref PRIO" (or del); family AF_INET/AF_INET6. */
-int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio);
+/*
+ * "ip rule add fwmark MARK lookup TABLE pref PRIO" (or del); family
+ * AF_INET/AF_INET6. suppress_default adds "suppress_prefixlength 0": a
+ * default route found in TABLE is passed over (its specific routes are not).
+ */
+int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio, bool suppress_default);
+
+/*
+ * "ip route add default via VIA dev IFINDEX table TABLE" (or del); via NULL:
+ * "default dev IFINDEX" (on link: a point-to-point device).
+ */
+int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *via);
 
 /* "ip route add local default dev lo table TABLE" (or del). */
 int nl_local_default(bool add, int family, __u32 table);

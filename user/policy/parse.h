@@ -51,5 +51,6 @@ int pol_get_downstream(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_modes(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_limits(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_paths(struct ctx *c, json_object *root, struct policy *p);
+int pol_get_health(struct ctx *c, json_object *root, struct policy *p);
 
 #endif

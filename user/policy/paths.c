@@ -4,6 +4,7 @@
  * flag and shaped rate (draft-deng 6.3 e, 6.6 k).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +43,34 @@ static int mark_backup_endpoints(struct ctx *c, struct policy *p, unsigned int i
 				     "(the subflows of an HCPE follow the HAG's flag)", p->paths[i].ifname);
 	return 0;
 }
+/*
+ * "via": the line's next hop, one address per family at most (the HCPE's
+ * per-path routing table holds a default route through it).
+ */
+static int get_via(struct ctx *c, json_object *o, const struct policy *p, struct pol_path *pp)
+{
+	json_object *arr;
+	int i, n = pol_get_array(c, o, "via", "via", 2, "addresses", &arr);
+
+	if (n > 0 && p->role != POL_ROLE_HCPE)
+		return pol_bad(c, "via", "only an HCPE routes by path (a HAG answers on the path a SYN came by)");
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		struct pol_prefix *a = &pp->via[i];
+
+		if (!json_object_is_type(v, json_type_string) || policy_parse_prefix(json_object_get_string(v), a) ||
+		    a->len != (a->family == AF_INET ? 32 : 128))
+			return pol_bad(c, "via", "'%s' is not an address", json_object_get_string(v));
+		if (i && a->family == pp->via[0].family)
+			return pol_bad(c, "via", "one address per family (IPv4, IPv6)");
+	}
+	pp->n_via = n < 0 ? 0 : n;
+	return n < 0 ? -1 : 0;
+}
 /* One of "paths": {"name", "interface", "access", "priority", "rate_mbit"} */
 static int get_path(struct ctx *c, json_object *o, unsigned int i, struct policy *p)
 {
-	static const char *const keys[] = { "name", "interface", "access", "priority", "rate_mbit", NULL };
+	static const char *const keys[] = { "name", "interface", "access", "priority", "rate_mbit", "via", NULL };
 	static const char *const prios[] = { "primary", "backup", NULL };
 	struct pol_path *pp = &p->paths[i];
 	char where[32], prefix[40];
@@ -78,6 +103,8 @@ static int get_path(struct ctx *c, json_object *o, unsigned int i, struct policy
 		return -1;
 	if (access < 0)
 		return pol_bad(c, "access", "missing (dsl, lte, 5g, wlan, fiber, cable, satellite or ethernet)");
+	if (get_via(c, o, p, pp))
+		return -1;
 	c->prefix = "";
 	snprintf(pp->access, sizeof(pp->access), "%s", access_types[access]);
 	pp->backup = prio == 1;
@@ -113,4 +140,86 @@ const struct pol_path *policy_path_of(const struct policy *p, const char *ifname
 		if (!strcmp(p->paths[i].ifname, ifname))
 			return &p->paths[i];
 	return NULL;
+}
+
+/* One of health.probes: "ADDR:PORT" or "[IPV6]:PORT" */
+static int get_probes(struct ctx *c, json_object *o, struct pol_health *h)
+{
+	json_object *arr;
+	int i, n = pol_get_array(c, o, "probes", "probes", POL_MAX_PROBES, "targets", &arr);
+
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    pol_parse_hostport(json_object_get_string(v), &h->probes[i]))
+			return pol_bad(c, "probes", "'%s' is not ADDRESS:PORT or [IPV6]:PORT",
+				       json_object_get_string(v));
+	}
+	h->n_probes = n < 0 ? 0 : n;
+	return n < 0 ? -1 : 0;
+}
+
+/* The health settings' numbers: {key, lo, hi, default, where} */
+static int get_health_numbers(struct ctx *c, json_object *o, struct pol_health *h)
+{
+	const struct {
+		const char *key;
+		long long lo, hi, def;
+		unsigned int *out;
+	} f[] = {
+		{ "interval_ms", 50, 60000, 500, &h->interval_ms },
+		{ "timeout_ms", 50, 60000, 1000, &h->timeout_ms },
+		{ "down_after", 1, 100, 2, &h->down_after },
+		{ "up_after", 1, 100, 3, &h->up_after },
+		{ "max_loss_percent", 0, 100, 30, &h->max_loss },
+		{ "max_rtt_ms", 0, 60000, 0, &h->max_rtt_ms },
+		{ "failover_ms", 50, 60000, 300, &h->failover_ms },
+	};
+	unsigned int i;
+	long long v;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (pol_get_uint(c, o, f[i].key, f[i].lo, f[i].hi, f[i].def, &v))
+			return -1;
+		*f[i].out = v;
+	}
+	return 0;
+}
+
+/* HCPE: "health": probes and thresholds ranking the paths; needs two paths or more. */
+int pol_get_health(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "probes", "interval_ms", "timeout_ms", "down_after", "up_after",
+					    "max_loss_percent", "max_rtt_ms", "failover_ms", NULL };
+	struct pol_health *h = &p->health;
+	json_object *o;
+	unsigned int i;
+
+	if (!json_object_object_get_ex(root, "health", &o))
+		return 0;
+	if (p->role != POL_ROLE_HCPE)
+		return pol_bad(c, "health", "only an HCPE chooses the path of a new connection");
+	if (!json_object_is_type(o, json_type_object))
+		return pol_bad(c, "health", "must be an object with probes, interval_ms, timeout_ms, down_after, "
+					    "up_after, max_loss_percent, max_rtt_ms, failover_ms");
+	if (pol_only_keys(c, o, "health", keys))
+		return -1;
+	if (p->n_paths < 2)
+		return pol_bad(c, "health", "ranks the paths: list two or more in \"paths\"");
+	/* the paths' marks and tables follow the policy's: fwmark + 1 + i, table + 1 + i */
+	if (p->fwmark > UINT32_MAX - POL_MAX_PATHS)
+		return pol_bad(c, "fwmark", "leaves no room for the paths' marks (fwmark + 1 ... + %u)", p->n_paths);
+	for (i = 1; i <= p->n_paths; i++)
+		if (p->table + i >= 253 && p->table + i <= 255)
+			return pol_bad(c, "table", "the paths' tables (table + 1 ... + %u) would take %u, the kernel's",
+				       p->n_paths, p->table + i);
+	if (p->table > UINT32_MAX - POL_MAX_PATHS)
+		return pol_bad(c, "table", "leaves no room for the paths' tables (table + 1 ... + %u)", p->n_paths);
+	c->prefix = "health.";
+	if (get_probes(c, o, h) || get_health_numbers(c, o, h))
+		return -1;
+	c->prefix = "";
+	h->on = true;
+	return 0;
 }

@@ -101,6 +101,25 @@ struct pol_path {
 	char access[16]; /* dsl, lte, 5g, wlan, fiber, cable, satellite, ethernet */
 	bool backup;
 	__u32 rate_mbit;
+	/* HCPE with "health": the next hop of this line, at most one per family */
+	unsigned int n_via;
+	struct pol_prefix via[2];
+};
+
+/*
+ * The HCPE's path health (policy "health"): probes and thresholds that
+ * rank the paths, and how long a new connection's SYN waits on one path
+ * before the next path races it (user/roles/health.h).
+ */
+#define POL_MAX_PROBES 4
+struct pol_health {
+	bool on;
+	unsigned int n_probes;
+	struct pol_mcp probes[POL_MAX_PROBES]; /* TCP SYN targets: a SYN+ACK or a RST is an answer */
+	unsigned int interval_ms, timeout_ms;  /* a probe per path each interval; unanswered by timeout: lost */
+	unsigned int down_after, up_after;     /* lost in a row: down; answered in a row: up again */
+	unsigned int max_loss, max_rtt_ms;     /* over the last probes: demoted above these (0: no limit) */
+	unsigned int failover_ms;	       /* a SYN unanswered this long: the next path races it */
 };
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
@@ -152,6 +171,7 @@ struct policy {
 	unsigned int connect_timeout_ms, retry_after;
 	unsigned int n_paths;
 	struct pol_path paths[POL_MAX_PATHS];
+	struct pol_health health; /* HCPE */
 	bool has_modes; /* HAG: "modes" given */
 	enum xmcp_mode default_mode;
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */

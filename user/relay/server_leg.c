@@ -61,7 +61,7 @@ static int send_marked_syn(int fd, const struct sockaddr_storage *dst, socklen_t
  * time (IP_BIND_ADDRESS_NO_PORT: unique per destination, not per address,
  * so a busy subscriber address does not run out of ports).
  */
-static int client_bound_socket(int proto, const struct sockaddr_storage *client, bool keep_port)
+static int client_bound_socket(int proto, const struct sockaddr_storage *client, bool keep_port, __u32 mark)
 {
 	int fam = client->ss_family, one = 1;
 	int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
@@ -81,6 +81,8 @@ static int client_bound_socket(int proto, const struct sockaddr_storage *client,
 	 */
 	if (proto == IPPROTO_TCP && fam == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (mark)
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	if (keep_port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	else
@@ -102,17 +104,17 @@ static bool port_taken(int err)
 	return err == EADDRINUSE || err == EADDRNOTAVAIL;
 }
 
-int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server, int proto,
-		    bool marked)
+int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server,
+		    const struct leg_opts *o)
 {
 	struct sockaddr_storage dst;
 	socklen_t len = fill_addr(server, &dst, true);
 	int keep, fd, err;
 
-	for (keep = 1; keep >= 0; keep--) {
-		fd = client_bound_socket(proto, client, keep);
+	for (keep = !o->any_port; keep >= 0; keep--) {
+		fd = client_bound_socket(o->proto, client, keep, o->mark);
 		if (fd >= 0) {
-			if (marked)
+			if (o->marked)
 				err = send_marked_syn(fd, &dst, len) < 0 ? errno : 0;
 			else
 				err = connect(fd, (struct sockaddr *)&dst, len) && errno != EINPROGRESS ? errno : 0;

@@ -9,16 +9,24 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <linux/types.h>
 
 #include "mp_convert.h"
 
+/* How a server leg goes out, besides its addresses. */
+struct leg_opts {
+	int proto;	/* IPPROTO_TCP or IPPROTO_MPTCP */
+	bool marked;	/* the marker in its SYN */
+	__u32 mark;	/* SO_MARK (a path's routing, user/daemon/health.h); 0: none */
+	bool any_port;	/* a port of the kernel's, not the client's (a second try racing the first) */
+};
+
 /*
- * The connected (or connecting) server leg, from client to server, of
- * proto IPPROTO_TCP or IPPROTO_MPTCP, with the marker in its SYN when
- * `marked`; or a negative errno.
+ * The connected (or connecting) server leg, from client to server, as o
+ * says; or a negative errno.
  */
-int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server, int proto,
-		    bool marked);
+int server_leg_open(const struct sockaddr_storage *client, const struct sockaddr_storage *server,
+		    const struct leg_opts *o);
 
 /*
  * Start a non-blocking MPTCP connect on fd to dst whose SYN carries the

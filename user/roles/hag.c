@@ -30,7 +30,9 @@ static __u32 steer_mode(const struct policy *p, enum dev_group g)
 {
 	if (g != DEV_ACCESS)
 		return 0; /* only mark the segments of its own flows */
-	return XMCP_STEER_ACCESS | XMCP_STEER_MPTCP_SYN | (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
+	/* answers go back by the line a flow arrived on (bpf/path.bpf.c): several lines reach a subscriber */
+	return XMCP_STEER_ACCESS | XMCP_STEER_MPTCP_SYN | XMCP_STEER_ARRIVAL |
+	       (p->terminate_tcp ? XMCP_STEER_PLAIN_SYN : 0);
 }
 
 static void configure(const struct policy *p, struct xmcp *skel)

@@ -12,11 +12,13 @@
 #include "daemon/daemon.h"
 #include "relay/relay.h"
 #include "roles/roles.h"
+#include "roles/race.h"
 #include "roles/upstream.h"
 #include "xmcp_maps.h"
 
 struct role_state {
 	struct upstream *upstream; /* off-path: connections on their way to an MCP */
+	struct race *race;	   /* on-path with "health": legs racing across the paths */
 };
 
 static __u32 steer_mode(const struct policy *p, enum dev_group g)
@@ -40,6 +42,8 @@ static int setup(struct worker *w)
 		return -1;
 	if (w->pol->off_path && !(w->rs->upstream = upstream_new(w->pol, w->epfd, w->relay)))
 		return -1;
+	if (!w->pol->off_path && w->pol->health.on && !(w->rs->race = race_new(w->pol, w->epfd, w->relay)))
+		return -1;
 	return 0;
 }
 
@@ -49,6 +53,8 @@ static void on_accept(struct worker *w, int cfd, const struct sockaddr_storage *
 	/* to an off-path MCP, the server named in the SYN's MP_CONVERT */
 	if (w->rs->upstream)
 		upstream_add(w->rs->upstream, cfd, server);
+	else if (w->rs->race)
+		race_start(w->rs->race, cfd, client, server, sess);
 	else
 		worker_start_pair(w, cfd, client, server, sess, IPPROTO_MPTCP, w->pol->marker);
 }
@@ -57,11 +63,18 @@ static void after_batch(struct worker *w)
 {
 	if (w->rs->upstream && upstream_busy(w->rs->upstream))
 		upstream_expire(w->rs->upstream);
+	if (w->rs->race) {
+		if (race_busy(w->rs->race))
+			race_expire(w->rs->race);
+		race_reap(w->rs->race);
+	}
 }
 
-/* Connects to an MCP have a deadline: look at them every 20 ms while there are. */
+/* Connects to an MCP, and races, have deadlines: look at them every 20 ms while there are. */
 static int wait_ms(const struct worker *w)
 {
+	if (w->rs->race && race_busy(w->rs->race))
+		return 20;
 	return w->rs->upstream && upstream_busy(w->rs->upstream) ? 20 : -1;
 }
 
@@ -69,12 +82,24 @@ static void set_policy(struct worker *w, const struct policy *p)
 {
 	if (w->rs->upstream)
 		upstream_set_policy(w->rs->upstream, p);
+	if (w->rs->race)
+		race_set_policy(w->rs->race, p);
 }
 
 /* Each MCP's attempts, summed over the workers. */
 static void log_summary(const struct daemon *d, FILE *f)
 {
 	unsigned int i, k;
+	struct race_stats rs = { 0 };
+
+	for (k = 0; k < d->n_workers; k++)
+		if (d->workers[k].rs && d->workers[k].rs->race) {
+			rs.raced += race_stats(d->workers[k].rs->race)->raced;
+			rs.failed += race_stats(d->workers[k].rs->race)->failed;
+		}
+	if (d->pol->health.on && !d->pol->off_path)
+		fprintf(f, "xmcp: %llu connections raced a second path, %llu found none answering\n", rs.raced,
+			rs.failed);
 
 	for (i = 0; d->pol->off_path && i < d->pol->n_mcps; i++) {
 		struct upstream_cand_stats sum = { 0 };
@@ -98,8 +123,10 @@ static void log_summary(const struct daemon *d, FILE *f)
 /* The role's modules (its state itself the core frees). */
 static void role_free(struct worker *w)
 {
-	if (w->rs)
+	if (w->rs) {
 		upstream_free(w->rs->upstream);
+		race_free(w->rs->race);
+	}
 }
 
 const struct role_ops hcpe_role = {
