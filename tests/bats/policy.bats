@@ -87,6 +87,17 @@ bad_policy() {
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"interface":"dsl","access":"dsl"}]}' 'paths[0].name: needs a name of 1 to 31 characters'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","priority":"backup"}]}' 'paths[0]: a backup path needs an endpoint on lte to carry the flag (the subflows of an HCPE follow the HAG'"'"'s flag)'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte"},{"name":"x","interface":"dsl","access":"dsl"}]}' 'paths[1]: paths[0] has the same name or interface'
+	local two='"paths":[{"name":"f","interface":"dsl","access":"dsl","via":["10.2.0.2"]},{"name":"m","interface":"lte","access":"lte"}]'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"dsl","access":"dsl","via":["10.2.0.1"]}]}' 'paths[0].via: only an HCPE routes by path (a HAG answers on the path a SYN came by)'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},"paths":[{"name":"x","interface":"dsl","access":"dsl","via":["10.2.0.1/24"]}]}' "paths[0].via: '10.2.0.1/24' is not an address"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},"paths":[{"name":"x","interface":"dsl","access":"dsl","via":["10.2.0.1","10.2.0.3"]}]}' 'paths[0].via: one address per family (IPv4, IPv6)'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},"paths":[{"name":"x","interface":"dsl","access":"dsl"}],"health":{}}' 'health: ranks the paths: list two or more in "paths"'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"health":{}}' 'health: only an HCPE chooses the path of a new connection'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"probes":["10.4.0.1"]}}' "health.probes: '10.4.0.1' is not ADDRESS:PORT or [IPV6]:PORT"
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"failover_ms":10}}' 'health.failover_ms: must be between 50 and 60000, not 10'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"max_loss_percent":101}}' 'health.max_loss_percent: must be between 0 and 100, not 101'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"hold":1}}' 'health.hold: unknown key'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"table":252,"health":{}}' 'table: the paths'"'"' tables (table + 1 ... + 2) would take 253, the kernel'"'"'s'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","rate_mbit":0}]}' 'paths[0].rate_mbit: must be between 1 and 100000, not 0'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"10.0.0.1:9786"}' "metrics: '10.0.0.1:9786' is not a loopback address (127.0.0.0/8 or [::1])"
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"127.0.0.1"}' "metrics: '127.0.0.1' is not ADDRESS:PORT or [IPV6]:PORT"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -251,10 +252,15 @@ static json_object *paths_json(const struct stats *s)
 		json_object_object_add(d, "rx_bytes", json_object_new_int64(s->paths[i].v.rx_bytes));
 		json_object_object_add(d, "tx_packets", json_object_new_int64(s->paths[i].v.tx_packets));
 		json_object_object_add(d, "tx_bytes", json_object_new_int64(s->paths[i].v.tx_bytes));
+		json_object_object_add(d, "tx_by_arrival", json_object_new_int64(s->paths[i].v.tx_by_arrival));
 		if (p) {
+			json_object *h;
+
 			json_object_object_add(d, "path", json_object_new_string(str_of(p, "name")));
 			json_object_object_add(d, "access", json_object_new_string(str_of(p, "access")));
 			json_object_object_add(d, "subflows", json_object_new_int64(int_of(p, "subflows")));
+			if (json_object_object_get_ex(p, "health", &h))
+				json_object_object_add(d, "health", json_object_get(h));
 		}
 		json_object_object_add(o, s->paths[i].dev, d);
 	}
@@ -339,6 +345,23 @@ static void print_workers(FILE *f, const struct stats *s)
 	fprintf(f, "\n");
 }
 
+/* ", up since 10:02:03, RTT 0.4 ms, 0% of probes lost": a path's health, when the daemon has it */
+static void print_health(FILE *f, json_object *p)
+{
+	json_object *h, *rtt;
+	time_t since;
+	char when[16];
+
+	if (!p || !json_object_object_get_ex(p, "health", &h))
+		return;
+	since = int_of(h, "since");
+	strftime(when, sizeof(when), "%H:%M:%S", localtime(&since));
+	fprintf(f, ", %s since %s", str_of(h, "state"), when);
+	if (json_object_object_get_ex(h, "rtt_ms", &rtt))
+		fprintf(f, ", RTT %.1f ms", json_object_get_double(rtt));
+	fprintf(f, ", %llu%% of probes lost", (unsigned long long)int_of(h, "loss_percent"));
+}
+
 static void print_paths_table(FILE *f, const struct stats *s)
 {
 	json_object *classes = summary_list(s, "classes");
@@ -354,9 +377,12 @@ static void print_paths_table(FILE *f, const struct stats *s)
 		fprintf(f, "  %-8s in %llu packets %llu bytes, out %llu packets %llu bytes", s->paths[i].dev,
 			(unsigned long long)v->rx_packets, (unsigned long long)v->rx_bytes,
 			(unsigned long long)v->tx_packets, (unsigned long long)v->tx_bytes);
+		if (v->tx_by_arrival)
+			fprintf(f, " (%llu sent back by arrival)", (unsigned long long)v->tx_by_arrival);
 		if (p)
 			fprintf(f, "; path %s (%s), %llu subflows now", str_of(p, "name"), str_of(p, "access"),
 				(unsigned long long)int_of(p, "subflows"));
+		print_health(f, p);
 		fprintf(f, "\n");
 	}
 	if (classes && json_object_array_length(classes))
@@ -440,6 +466,45 @@ static void prom_workers(FILE *f, const struct stats *s)
 	}
 }
 
+/* HCPE with "health": each path's state (0 up, 1 demoted, 2 down), RTT and probes. */
+static void prom_health(FILE *f, json_object *paths)
+{
+	static const char *const states[] = { "up", "demoted", "down" };
+	const struct {
+		const char *name, *help, *type, *key;
+	} m[] = {
+		{ "path_probes_total", "Probes sent out of the path.", "counter", "probes" },
+		{ "path_probes_lost_total", "Probes unanswered within the timeout.", "counter", "probes_lost" },
+		{ "path_loss_percent", "Share of the path's last probes lost.", "gauge", "loss_percent" },
+		{ "path_state_since_seconds", "When the path's state last changed (Unix time).", "gauge", "since" },
+	};
+	json_object *h;
+	size_t k, j, n = paths ? json_object_array_length(paths) : 0;
+
+	for (k = 0; k < n && !json_object_object_get_ex(json_object_array_get_idx(paths, k), "health", &h); k++)
+		;
+	if (k == n)
+		return;
+	prom_family(f, "path_state", "The path's health: 0 up, 1 demoted, 2 down.", "gauge");
+	for (k = 0; k < n; k++) {
+		json_object *p = json_object_array_get_idx(paths, k);
+
+		for (j = 0; j < 3 && json_object_object_get_ex(p, "health", &h) && strcmp(str_of(h, "state"), states[j]); j++)
+			;
+		if (j < 3)
+			prom_sample(f, "path_state", "path", str_of(p, "name"), j);
+	}
+	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
+		prom_family(f, m[j].name, m[j].help, m[j].type);
+		for (k = 0; k < n; k++) {
+			json_object *p = json_object_array_get_idx(paths, k);
+
+			if (json_object_object_get_ex(p, "health", &h))
+				prom_sample(f, m[j].name, "path", str_of(p, "name"), int_of(h, m[j].key));
+		}
+	}
+}
+
 static void prom_paths(FILE *f, const struct stats *s)
 {
 	json_object *paths = summary_list(s, "paths"), *classes = summary_list(s, "classes");
@@ -456,6 +521,12 @@ static void prom_paths(FILE *f, const struct stats *s)
 		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "in", s->paths[i].v.rx_bytes);
 		prom_sample2(f, "path_bytes_total", "device", s->paths[i].dev, "direction", "out", s->paths[i].v.tx_bytes);
 	}
+	prom_family(f, "path_packets_by_arrival_total",
+		    "HAG: segments sent out of this device, the one their flow arrived by, where the route said another.",
+		    "counter");
+	for (i = 0; i < s->n_paths; i++)
+		prom_sample(f, "path_packets_by_arrival_total", "device", s->paths[i].dev, s->paths[i].v.tx_by_arrival);
+	prom_health(f, paths);
 	if (paths) {
 		prom_family(f, "path_subflows", "MPTCP subflows open now, by path.", "gauge");
 		for (k = 0; k < json_object_array_length(paths); k++) {
@@ -614,6 +685,7 @@ static void read_path_stats(struct stats *s)
 			pb->v.rx_bytes += vals[c].rx_bytes;
 			pb->v.tx_packets += vals[c].tx_packets;
 			pb->v.tx_bytes += vals[c].tx_bytes;
+			pb->v.tx_by_arrival += vals[c].tx_by_arrival;
 		}
 		dev_name(reg, key, pb->dev, sizeof(pb->dev));
 		s->n_paths++;
@@ -624,6 +696,27 @@ static void read_path_stats(struct stats *s)
 		close(reg);
 	free(vals);
 	close(fd);
+}
+
+/* The daemon's paths whose devices have carried nothing yet: shown too, with zero counters. */
+static void add_idle_paths(struct stats *s)
+{
+	json_object *paths = summary_list(s, "paths");
+	size_t k;
+	unsigned int i;
+
+	for (k = 0; paths && k < json_object_array_length(paths) && s->n_paths < XMCP_MAX_IFACES; k++) {
+		const char *dev = str_of(json_object_array_get_idx(paths, k), "interface");
+
+		for (i = 0; i < s->n_paths && strcmp(s->paths[i].dev, dev); i++)
+			;
+		if (i < s->n_paths)
+			continue;
+		memset(&s->paths[s->n_paths], 0, sizeof(s->paths[0]));
+		snprintf(s->paths[s->n_paths].dev, sizeof(s->paths[0].dev), "%s", dev);
+		s->n_paths++;
+	}
+	qsort(s->paths, s->n_paths, sizeof(s->paths[0]), cmp_path_dev);
 }
 
 int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
@@ -638,6 +731,7 @@ int stats_print(FILE *f, enum stats_format fmt, json_object *summary)
 	read_daemon_stats(&s, &s.daemon, summary);
 	read_path_stats(&s);
 	s.summary = summary;
+	add_idle_paths(&s);
 	if (fmt == STATS_PROMETHEUS) {
 		print_prometheus(f, &s);
 	} else if (fmt == STATS_JSON) {

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# Path failure in the hybrid-access lab (issue 17): a line that fails
+# upstream of the modem (link up, nothing passes: a tbf at 8 bit/s with a
+# 10-byte bucket on both ends), with the HCPE's "health"
+# (policies/hcpe-failover.json) and the shipped HAG. New connections during
+# the outage, a transfer in flight across it, failback once the line is back.
+load helpers
+bats_require_minimum_version 1.5.0
+load ../lib/lab
+load ../lib/gateway
+
+setup() {
+	gateway_lab f
+	cp "$TOP/policies/hcpe-failover.json" "$BATS_TEST_TMPDIR/hcpe.json"
+}
+
+teardown() {
+	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
+}
+
+# black_hole DEV: nothing passes DEV, either way, its link left up
+black_hole() {
+	local ns
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		tc -n "$ns" qdisc replace dev "$1" root tbf rate 8bit burst 10 latency 1ms
+	done
+}
+
+# line_rate DEV RATE: DEV carries RATE each way again (tbf), or a black hole ends
+line_rate() {
+	local ns
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		tc -n "$ns" qdisc replace dev "$1" root tbf rate "$2" burst 32kbit latency 100ms
+	done
+}
+
+# path_state NAME: the HCPE's health of path NAME (xmcp stats -j)
+path_state() {
+	XMCP_PIN_DIR="$PINS-$LAB_HCPE" in_ns "$LAB_HCPE" "$XMCP" stats -j |
+		jq -r --arg n "$1" '.paths[] | select(.path == $n) | .health.state'
+}
+
+# wait_state NAME STATE: until the HCPE says so (10 s at most, stretched)
+wait_state() {
+	local i s
+	for i in $(seq "$(slow 100)"); do
+		s=$(path_state "$1")
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "path $1 stayed $s, not $2" >&2
+	grep "path " "$BATS_TEST_TMPDIR/$LAB_HCPE.log" >&2
+	return 1
+}
+
+# raced: connections whose SYN raced a second path, from the HCPE's summary line on exit
+raced() {
+	sed -n 's/^xmcp: \([0-9]*\) connections raced a second path.*/\1/p' "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+}
+
+# by_arrival NS DEV: segments the HAG sent back by DEV, the line their flow arrived on
+by_arrival() {
+	XMCP_PIN_DIR="$PINS-$1" in_ns "$1" "$XMCP" stats -j | jq --arg d "$2" '.paths[$d].tx_by_arrival'
+}
+
+@test "failover: the HCPE's paths get a mark, a table and two rules each; all go when the daemon does" {
+	start_both
+	run ip -n "$LAB_HCPE" rule show
+	assert_output --partial "101:	from all fwmark 0x786e lookup main suppress_prefixlength 0"
+	assert_output --partial "102:	from all fwmark 0x786f lookup 30831"
+	run ip -n "$LAB_HCPE" route show table 30830
+	assert_output --partial "default via 10.2.0.2 dev dsl"
+	run ip -n "$LAB_HCPE" -6 route show table 30831
+	assert_output --partial "default via fd03::2 dev lte"
+	wait_state fixed up
+	wait_state mobile up
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	run ip -n "$LAB_HCPE" rule show
+	refute_output --partial "0x786e"
+	refute_output --partial "0x786f"
+	run ip -n "$LAB_HCPE" -6 route show table 30831
+	assert_output ""
+}
+
+@test "failover: new connections while the primary is a black hole go through the secondary, IPv4 and IPv6" {
+	start_both
+	wait_state fixed up
+	local l0 arr0
+	l0=$(tx_bytes "$LAB_HCPE" lte)
+	arr0=$(by_arrival "$LAB_HAG" lte)
+	black_hole dsl
+	# at once, before any probe noticed: the SYN out of dsl goes unanswered, lte races it
+	transfer 10.4.0.2 8400 1000000
+	arrived_at_s "10.1.0.2"
+	wait_state fixed down
+	# once the HCPE knows: straight out of lte
+	transfer fd04::2 8401 1000000
+	arrived_at_s "fd01::2"
+	# the bytes went by lte, and the HAG answered there though its route to the subscriber is dsl
+	[ $(( $(tx_bytes "$LAB_HCPE" lte) - l0 )) -gt 2000000 ]
+	[ $(( $(by_arrival "$LAB_HAG" lte) - arr0 )) -gt 0 ]
+	run ip -n "$LAB_HAG" route get 10.1.0.2
+	assert_output --partial "dev dsl"
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	[ "$(raced)" -ge 1 ]
+}
+
+# sink_bg PORT BYTES: S sends BYTES to H in the background (download); h_done ends it
+sink_bg() {
+	s_server "$1" source 10.4.0.2 "$1" "$2"
+	H_OUT="$BATS_TEST_TMPDIR/h-$1.out"
+	nsenter --net="/run/netns/$LAB_H" timeout "$(slow 60)" "$PY" "$PEER" sink 10.4.0.2 "$1" > "$H_OUT" 2>&1 3>&- &
+	H_PID=$!
+}
+
+@test "failover: a transfer in flight crosses the primary's outage intact, carried by the secondary meanwhile" {
+	# rates, so that the download lasts through the outage: dsl 40, lte 20 Mbit/s
+	line_rate dsl 40mbit
+	line_rate lte 20mbit
+	start_both
+	wait_state fixed up
+	local l0 l1
+	sink_bg 8410 30000000
+	sleep 1
+	black_hole dsl
+	wait_state fixed down
+	l0=$(tx_bytes "$LAB_HAG" lte)
+	sleep 1
+	l1=$(tx_bytes "$LAB_HAG" lte)
+	echo "the HAG sent $((l1 - l0)) bytes by lte in a second of the outage"
+	[ $((l1 - l0)) -gt 1000000 ]
+	line_rate dsl 40mbit
+	h_done
+	arrived_at_s "10.1.0.2"
+}
+
+@test "failover: a download that began during the outage moves to the primary when it returns" {
+	line_rate dsl 40mbit
+	line_rate lte 20mbit
+	start_both
+	wait_state fixed up
+	black_hole dsl
+	wait_state fixed down
+	# its first subflow, and its join, on lte: nothing of it was ever on dsl
+	sink_bg 8411 40000000
+	sleep 1
+	line_rate dsl 40mbit
+	wait_state fixed up
+	local d0 d1
+	d0=$(tx_bytes "$LAB_HAG" dsl)
+	sleep 1
+	d1=$(tx_bytes "$LAB_HAG" dsl)
+	echo "the HAG sent $((d1 - d0)) bytes by dsl in the second after failback"
+	# (40 Mbit/s is 5 MB a second; the probes alone are a few hundred bytes)
+	[ $((d1 - d0)) -gt 1000000 ]
+	h_done
+	arrived_at_s "10.1.0.2"
+}
+
+@test "failover: the secondary's outage leaves new connections on the primary, without racing" {
+	start_both
+	wait_state mobile up
+	black_hole lte
+	wait_state mobile down
+	assert_equal "$(path_state fixed)" up
+	transfer 10.4.0.2 8420 1000000
+	arrived_at_s "10.1.0.2"
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	assert_equal "$(raced)" 0
+}
