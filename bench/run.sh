@@ -4,8 +4,9 @@
 # throughput against plain forwarding and its peers, the plain mode's time
 # to first byte against a direct connection and a SOCKS5 proxy, the share
 # each path gets against its configured rate share, bonding against native
-# MPTCP, connection rate and memory per idle pair (each baseline measured in
-# the same run). Results go to bench/results/, and from them README's table
+# MPTCP, connection rate and memory per idle pair, failover of a black-holed
+# line against native MPTCP (each baseline measured in the same run).
+# Results go to bench/results/, and from them README's table
 # (bench/table.py).
 #
 #   bench/run.sh            11 rounds of 1,000,000 runs per packet
@@ -17,9 +18,9 @@ cd "$(dirname "$0")/.."
 
 out=${BENCH_OUT:-bench/results}
 case "${1:-}" in
---quick) repeat=100000 rounds=3 relay_secs=1 relay_runs=1 ttfb_runs=10 tc_secs=2 paths_secs=3 bond_secs=5 bond_runs=1 conn_secs=2 conn_runs=1 conn_n=1000 ;;
---smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 tc_secs=1 paths_secs=1 bond_secs=2 bond_runs=1 conn_secs=1 conn_runs=1 conn_n=100 ;;
-"") repeat=1000000 rounds=11 relay_secs=3 relay_runs=5 ttfb_runs=50 tc_secs=5 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=3 conn_runs=3 conn_n=9900 ;;
+--quick) repeat=100000 rounds=3 relay_secs=1 relay_runs=1 ttfb_runs=10 tc_secs=2 paths_secs=3 bond_secs=5 bond_runs=1 conn_secs=2 conn_runs=1 conn_n=1000 fo_runs=1 ;;
+--smoke) repeat=1000 rounds=1 relay_secs=1 relay_runs=1 ttfb_runs=2 tc_secs=1 paths_secs=1 bond_secs=2 bond_runs=1 conn_secs=1 conn_runs=1 conn_n=100 fo_runs=1 ;;
+"") repeat=1000000 rounds=11 relay_secs=3 relay_runs=5 ttfb_runs=50 tc_secs=5 paths_secs=10 bond_secs=10 bond_runs=3 conn_secs=3 conn_runs=3 conn_n=9900 fo_runs=5 ;;
 *) echo "usage: bench/run.sh [--quick|--smoke]" >&2; exit 2 ;;
 esac
 
@@ -64,6 +65,9 @@ bench/bonding.sh "$bond_secs" "$bond_runs" "$out/bonding.md" "$out/bonding.csv"
 
 echo
 bench/conns.sh "$conn_secs" "$conn_runs" "$conn_n" "$out/conns.md" "$out/conns.csv"
+
+echo
+bench/failover.sh "$fo_runs" "$out/failover.md" "$out/failover.csv"
 
 gnuplot -e "csv='$out/relay.csv'; bond='$out/bonding.csv'; out='$out/bench.png'" bench/chart.gp
 

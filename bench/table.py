@@ -354,9 +354,26 @@ def row_conn_memory(r):
             measured(r, "conns", runs="1", what="hold"))
 
 
+def row_failover(r):
+    def g(k, case):
+        v = r.get("failover", k, case)
+        lo, hi = r.get("failover", k, case + "_min"), r.get("failover", k, case + "_max")
+        return f"{v} s ({lo}-{hi})" if v != "none" else "none in 10 s"
+
+    def line(case):
+        return (f"new connection {g('new', case)}; stall in flight {g('stall', case)}; failback "
+                f"{g('failback_inflight', case)} in flight, {g('failback_new', case)} begun in the outage")
+    return ("failover: dsl black-holed, link up (`failover.md`); targets new <= 1 s, stall <= 1 s, "
+            "failback <= 5 s",
+            "native MPTCP, kernel defaults: " + line("native"),
+            line("xmcp"),
+            "",
+            measured(r, "failover"))
+
+
 ROWS = [row_tcp_tcp, row_tcp_mptcp, row_mptcp_tcp, row_chain, row_chain8, row_tc, row_classifier,
-        row_bonding, row_ttfb, row_paths, row_conn_rate, row_conn_memory]
-TABLE_FILES = ["relay", "tc", "classifier", "bonding", "ttfb", "paths", "conns"]
+        row_bonding, row_ttfb, row_paths, row_conn_rate, row_conn_memory, row_failover]
+TABLE_FILES = ["relay", "tc", "classifier", "bonding", "ttfb", "paths", "conns", "failover"]
 
 
 def latest(res):
