@@ -40,6 +40,7 @@ KEYS = {
     "paths": ["dsl_mbit", "lte_mbit", "direction"],
     "bonding": ["scenario", "path"],
     "conns": ["relay"],
+    "failover": ["measure"],
 }
 
 TABLE_BEGIN, TABLE_END = "<!-- bench-table -->", "<!-- /bench-table -->"

@@ -51,6 +51,12 @@ load helpers
 		assert_line --regexp "^\| $p \| [1-9][0-9]* \([0-9]+-[0-9]+\) \| [0-9.]+x \| ([0-9]+\.[0-9]|-) \| [1-9][0-9]* \([1-9][0-9]*\) \| (-?[0-9]+ B|-) \| -?[0-9]+ B \|$"
 	done
 	assert_equal "$(wc -l < "$BENCH_OUT/conns.csv")" 6
+	# failover: xmcp's new connection got through during the outage (native's never does), in flight
+	# the download went on, and the primary carried again after its return
+	assert_line --regexp '^\| new \(s\) \| <= 1 \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| none \(none-none\) \|$'
+	assert_line --regexp '^\| stall \(s\) \| <= 1 \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| [0-9.]+ \([0-9.]+-[0-9.]+\) \|$'
+	assert_line --regexp '^\| failback_new \(s\) \| <= 5 \| [0-9.]+ \([0-9.]+-[0-9.]+\) \| none \(none-none\) \|$'
+	assert_equal "$(wc -l < "$BENCH_OUT/failover.csv")" 5
 }
 
 @test "bench: README's benchmark table and the figures its text quotes are what bench/results says" {
