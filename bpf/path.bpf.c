@@ -64,7 +64,7 @@ static __always_inline int back_by_arrival(struct __sk_buff *skb, const struct c
 		return -1;
 	if (a->l2 && bpf_skb_store_bytes(skb, 0, a->mac, sizeof(a->mac), 0))
 		return TC_ACT_OK; /* (the packet's pointers are void now: nothing more of it is read) */
-	count_path(a->ifindex, skb->len, 2);
+	count_path(a->ifindex, skb->len, PATH_BY_ARRIVAL);
 	bpf_redirect(a->ifindex, 0); /* (TC_ACT_REDIRECT with flags 0; said as a constant for the verifier) */
 	return TC_ACT_REDIRECT;
 }
@@ -93,10 +93,11 @@ int XMCP_PROG_PATH(struct __sk_buff *skb)
 	struct tcphdr *th;
 	__u8 l4proto;
 
-	if (!skb->sk || parse_to_l4(&c, &l3_off, &l3_end, &l4proto) || l4proto != IPPROTO_TCP)
+	if (parse_to_l4(&c, &l3_off, &l3_end, &l4proto) || l4proto != IPPROTO_TCP)
 		return TC_ACT_OK;
 	th = c.pos;
-	if ((void *)(th + 1) > c.end)
+	/* forwarded segments have no socket; a SYN+ACK under SYN cookies has none either */
+	if ((void *)(th + 1) > c.end || (!skb->sk && !(th->syn && th->ack)))
 		return TC_ACT_OK;
 	mode = bpf_map_lookup_elem(&XMCP_MAP_STEER_IFS, &ifindex);
 	if (mode && (*mode & XMCP_STEER_ARRIVAL)) {
@@ -105,9 +106,9 @@ int XMCP_PROG_PATH(struct __sk_buff *skb)
 		if (back >= 0)
 			return back;
 	}
-	if (th->doff < 5 || scan_tcp_header(th, c.end, &opts, &s) || !(s.flags & XMCP_SCAN_MPTCP))
+	if (!skb->sk || th->doff < 5 || scan_tcp_header(th, c.end, &opts, &s) || !(s.flags & XMCP_SCAN_MPTCP))
 		return TC_ACT_OK;
-	count_path(ifindex, skb->len, 1);
+	count_path(ifindex, skb->len, PATH_OUT);
 	if (cfg_admission && th->syn && th->ack && (s.flags & XMCP_SCAN_MPC) &&
 	    ip_addrs(c.start, c.end, l3_off, &src, &dst) > 0)
 		budget_joins(&dst, &opts, &s);

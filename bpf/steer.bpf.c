@@ -171,17 +171,36 @@ static __always_inline void note_arrival(struct __sk_buff *skb, const struct xmc
 	bpf_map_update_elem(&XMCP_MAP_ARRIVAL, &k, &a, BPF_ANY);
 }
 
-/* Segment of a flow one of our sockets owns (not a listener): deliver it locally. */
-static __always_inline int owned_by_local_socket(struct __sk_buff *skb, struct bpf_sock_tuple *t,
-						 int v6)
+/*
+ * Segment of a flow one of our sockets owns (not a listener): deliver it
+ * locally. With acks_ours (HAG, arrival path), also whether the segment
+ * acknowledges what the socket has sent and not yet seen acknowledged
+ * (snd_una..snd_nxt): what a spoofer who knows a flow's addresses and
+ * ports still has to guess before its segments may move the flow's
+ * answers to its line.
+ */
+static __always_inline int owned_by_local_socket(struct __sk_buff *skb, const struct xmcp_meta *m,
+						 struct bpf_sock_tuple *t, int v6, int *acks_ours)
 {
-	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0);
+	struct bpf_sock *sk = bpf_skc_lookup_tcp(skb, t, tuple_size(v6), BPF_F_CURRENT_NETNS, 0), *full;
+	struct bpf_tcp_sock *tp;
+	struct tcphdr *th;
+	__u32 ack;
 	int owned;
 
 	if (!sk)
 		return 0;
 	/* A listener matched only by its port would swallow forwarded traffic. */
 	owned = sk->state != BPF_TCP_LISTEN;
+	if (owned && acks_ours) {
+		th = frame_ptr((void *)(long)skb->data, (void *)(long)skb->data_end, m->l4_off, sizeof(*th));
+		full = th && th->ack ? bpf_sk_fullsock(sk) : NULL;
+		tp = full ? bpf_tcp_sock(full) : NULL;
+		if (tp) {
+			ack = bpf_ntohl(th->ack_seq);
+			*acks_ours = (__s32)(ack - tp->snd_una) >= 0 && (__s32)(ack - tp->snd_nxt) <= 0;
+		}
+	}
 	bpf_sk_release(sk);
 	return owned;
 }
@@ -509,7 +528,8 @@ static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *
 {
 	struct bpf_sock_tuple t = {};
 	__u32 ifindex = skb->ingress_ifindex, *mode;
-	int v6, want;
+	struct bpf_sock_tuple syn_t;
+	int v6, want, arrival, acks = 0;
 
 	if (m->cls == XMCP_CLASS_NOT_TCP || m->cls == XMCP_CLASS_MALFORMED || !m->l4_off)
 		return TC_ACT_OK;
@@ -540,15 +560,21 @@ static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *
 	if (want && cfg_modes && (*mode & XMCP_STEER_MPTCP_SYN) && passed_by_mode(&t, v6, st))
 		want = 0;
 	if (want) {
-		/* (before the listener's lookup, which rewrites the tuple to the listener's address) */
-		if (*mode & XMCP_STEER_ARRIVAL)
-			note_arrival(skb, m, &t, v6, ifindex);
+		syn_t = t; /* (the listener's lookup rewrites t to the listener's address) */
 		if (assign_listener(skb, &t, v6)) {
 			st->no_listener++;
 			return TC_ACT_OK;
 		}
 		skb->mark = cfg_mark;
 		st->steered++;
+		/*
+		 * A SYN records a new flow's line, never one a socket of ours
+		 * already has (only segments that ack what we sent move those); a
+		 * flow gone leaves its entry to the SYN reusing its ports
+		 */
+		if ((*mode & XMCP_STEER_ARRIVAL) && skb->pkt_type == PACKET_HOST &&
+		    !owned_by_local_socket(skb, m, &syn_t, v6, NULL))
+			note_arrival(skb, m, &syn_t, v6, ifindex);
 		return TC_ACT_OK;
 	}
 	/* from a server's side (not an access device): learn who speaks MPTCP, from its answer to us */
@@ -561,18 +587,19 @@ static __always_inline int steer(struct __sk_buff *skb, const struct xmcp_meta *
 	/* SYNs other than ours open flows nobody here owns: only later segments can be ours. */
 	if (m->cls != XMCP_CLASS_TCP && m->cls != XMCP_CLASS_SYNACK_MP_CAPABLE)
 		return TC_ACT_OK;
-	if (!owned_by_local_socket(skb, &t, v6))
+	arrival = mode && (*mode & XMCP_STEER_ARRIVAL) && skb->pkt_type == PACKET_HOST;
+	if (!owned_by_local_socket(skb, m, &t, v6, arrival ? &acks : NULL))
 		return TC_ACT_OK;
 	skb->mark = cfg_mark;
 	st->flow_marked++;
-	if (mode && (*mode & XMCP_STEER_ARRIVAL))
+	if (acks)
 		note_arrival(skb, m, &t, v6, ifindex);
 	if (mode && (*mode & XMCP_STEER_ACCESS)) {
 		void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 		struct tcphdr *th = frame_ptr(data, end, m->l4_off, sizeof(*th));
 
 		if (th && segment_is_mptcp(th, end))
-			count_path(ifindex, skb->len, 0);
+			count_path(ifindex, skb->len, PATH_IN);
 	}
 	return TC_ACT_OK;
 }

@@ -76,10 +76,14 @@ typedef struct {
 	__type(value, struct xmcp_path_stats);
 } xmcp_path_stats_map;
 
-/* HAG: the device each flow of ours last arrived by (xmcp_steer.h) */
+/*
+ * HAG: the device each flow of ours last arrived by (xmcp_steer.h). One
+ * entry in the object: the HAG's configure gives it XMCP_MAX_ARRIVALS
+ * before load, so that no other role preallocates its ~30 MB.
+ */
 typedef struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, XMCP_MAX_ARRIVALS);
+	__uint(max_entries, 1);
 	__type(key, struct xmcp_flow_key);
 	__type(value, struct xmcp_arrival);
 } xmcp_arrival_map;
@@ -138,8 +142,10 @@ static __always_inline void count_class(struct xmcp_tc_stats *st, __u8 cls)
 	((__u64 *)&st->meta)[cls & 15]++;
 }
 
-/* One MPTCP subflow segment of ours through an access device: in (rx), out, or out by arrival (2). */
-static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
+enum path_count { PATH_IN, PATH_OUT, PATH_BY_ARRIVAL /* out of the device its flow arrived by */ };
+
+/* One MPTCP subflow segment of ours through an access device. */
+static __always_inline void count_path(__u32 ifindex, __u32 len, enum path_count dir)
 {
 	struct xmcp_path_stats *ps = bpf_map_lookup_elem(&XMCP_MAP_PATH_STATS, &ifindex);
 
@@ -151,9 +157,9 @@ static __always_inline void count_path(__u32 ifindex, __u32 len, int out)
 		if (!ps)
 			return;
 	}
-	if (out == 2) {
+	if (dir == PATH_BY_ARRIVAL) {
 		ps->tx_by_arrival++;
-	} else if (out) {
+	} else if (dir == PATH_OUT) {
 		ps->tx_packets++;
 		ps->tx_bytes += len;
 	} else {

@@ -33,6 +33,7 @@
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
+#define PACKET_HOST 0 /* skb->pkt_type: addressed to this host's link-layer address */
 
 #define XMCP_VLAN_MAX 2	  /* 802.1ad outer + 802.1Q inner */
 #define XMCP_IPV6_EXT_MAX 6 /* more is treated as an evasion attempt */

@@ -81,6 +81,8 @@ by_arrival() {
 	refute_output --partial "0x786f"
 	run ip -n "$LAB_HCPE" -6 route show table 30831
 	assert_output ""
+	run ip -n "$LAB_HCPE" route show table 30830
+	assert_output ""
 }
 
 @test "failover: new connections while the primary is a black hole go through the secondary, IPv4 and IPv6" {
@@ -170,4 +172,41 @@ sink_bg() {
 	stop_daemon "$HCPE_PID"
 	HCPE_PID=
 	assert_equal "$(raced)" 0
+}
+
+@test "failover: segments spoofed onto the other line with a flow's addresses and ports do not move its answers there" {
+	line_rate dsl 40mbit
+	line_rate lte 20mbit
+	start_both
+	wait_state fixed up
+	sink_bg 8430 30000000
+	sleep 1
+	local port mac b0 b1 d0 d1
+	# the download's first subflow at the HAG: S's address and port, H's port
+	port=$(ip netns exec "$LAB_HAG" ss -Htn state established "( sport = :8430 )" dst 10.1.0.2 |
+		awk '{ n = split($4, a, ":"); print a[n]; exit }')
+	[ -n "$port" ]
+	mac=$(ip -n "$LAB_HAG" -j link show lte | jq -r '.[0].address')
+	b0=$(by_arrival "$LAB_HAG" lte)
+	d0=$(tx_bytes "$LAB_HAG" dsl)
+	# 300 segments from the lte side with the flow's addresses and ports, as a
+	# spoofer who knows them but not where the flow's sequence space stands
+	in_ns "$LAB_HCPE" "$PY" - lte "$mac" "$port" <<-'PY'
+		import logging, random, sys
+		logging.getLogger("scapy").setLevel(logging.ERROR)
+		from scapy.all import Ether, IP, TCP, sendp
+		dev, mac, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+		frames = [Ether(dst=mac) / IP(src="10.1.0.2", dst="10.4.0.2") /
+		          TCP(sport=port, dport=8430, flags="A", seq=random.getrandbits(32), ack=random.getrandbits(32))
+		          for _ in range(300)]
+		sendp(frames, iface=dev, verbose=False)
+	PY
+	sleep 1
+	b1=$(by_arrival "$LAB_HAG" lte)
+	d1=$(tx_bytes "$LAB_HAG" dsl)
+	echo "after the spoofed segments: $((b1 - b0)) segments sent back by lte, $((d1 - d0)) bytes by dsl"
+	assert_equal "$b1" "$b0"
+	[ $((d1 - d0)) -gt 1000000 ]
+	h_done
+	arrived_at_s "10.1.0.2"
 }

@@ -97,6 +97,8 @@ bad_policy() {
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"failover_ms":10}}' 'health.failover_ms: must be between 50 and 60000, not 10'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"max_loss_percent":101}}' 'health.max_loss_percent: must be between 0 and 100, not 101'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{"hold":1}}' 'health.hold: unknown key'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"health":{}}' 'health.probes: name at least one target (ADDRESS:PORT) the lines can reach'
+	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"downstream":{"mode":"off-path","mcps":["10.9.0.1:7000"]},"health":{"probes":["10.4.0.1:9"]}}' 'health: the off-path HCPE does not choose its lines yet (its MCP legs follow the routing table)'
 	bad_policy '{"role":"hcpe","interfaces":{"lan":["a"],"access":["dsl","lte"]},'"$two"',"table":252,"health":{}}' 'table: the paths'"'"' tables (table + 1 ... + 2) would take 253, the kernel'"'"'s'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"paths":[{"name":"x","interface":"lte","access":"lte","rate_mbit":0}]}' 'paths[0].rate_mbit: must be between 1 and 100000, not 0'
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl","lte"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"metrics":"10.0.0.1:9786"}' "metrics: '10.0.0.1:9786' is not a loopback address (127.0.0.0/8 or [::1])"

@@ -180,8 +180,8 @@ static void record(struct path *ph, bool answered, unsigned int rtt_us)
 	judge_quality(ph);
 }
 
-/* Close the round's probes still out; the round's outcome is recorded. */
-static void end_round(struct path *ph)
+/* Close the path's probes still out (a connected one with a RST: nothing left at the target). */
+static void close_probes(struct path *ph)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	unsigned int k;
@@ -191,11 +191,16 @@ static void end_round(struct path *ph)
 
 		if (pr->fd < 0)
 			continue;
-		/* a connected probe goes with a RST: no connection left behind at the target */
 		setsockopt(pr->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(pr->fd);
 		pr->fd = -1;
 	}
+}
+
+/* The round is over: its probes closed, its outcome recorded. */
+static void end_round(struct path *ph)
+{
+	close_probes(ph);
 	ph->in_round = false;
 	ph->out = 0;
 	atomic_fetch_add(&shared[ph->i].probes, 1);
@@ -208,13 +213,20 @@ static void probe_event(struct ev_handler *h, unsigned int events)
 {
 	struct probe *pr = container_of(h, struct probe, h);
 	struct path *ph = pr->path;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int), plen = sizeof(peer);
 	int err = 0;
-	socklen_t len = sizeof(err);
 
 	if (pr->fd < 0)
 		return; /* its round ended earlier in this batch */
 	if (getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
+	/*
+	 * An event of the previous round's socket, closed in this batch, can
+	 * reach this one, still connecting in the same slot: not an answer.
+	 */
+	if (!err && getpeername(pr->fd, (struct sockaddr *)&peer, &plen) && errno == ENOTCONN)
+		return;
 	/* a SYN+ACK or a RST: the line carried our SYN and its answer */
 	if (!err || err == ECONNREFUSED) {
 		ph->answered = true;
@@ -264,15 +276,19 @@ static void start_round(struct path *ph)
 		end_round(ph);
 }
 
-/* Leg results the workers reported since the last tick. */
+/*
+ * Leg results the workers reported since the last tick: one loss and one
+ * answer at most per tick, so that a burst of connections weighs as one
+ * probe, not as the whole window.
+ */
 static void fold_legs(struct path *ph)
 {
 	unsigned int ok = atomic_exchange(&shared[ph->i].pending_ok, 0);
 	unsigned int lost = atomic_exchange(&shared[ph->i].pending_lost, 0);
 
-	while (lost--)
+	if (lost)
 		record(ph, false, 0);
-	while (ok--)
+	if (ok)
 		record(ph, true, 0);
 }
 
@@ -334,10 +350,7 @@ void health_close(struct health *hl)
 	if (!hl)
 		return;
 	for (i = 0; i < hl->pol->n_paths; i++)
-		if (hl->path[i].in_round) {
-			hl->path[i].answered = true; /* (not a loss: we are going) */
-			end_round(&hl->path[i]);
-		}
+		close_probes(&hl->path[i]);
 	if (hl->timerfd >= 0)
 		close(hl->timerfd);
 	atomic_store(&ranking, 0);

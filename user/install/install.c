@@ -74,7 +74,8 @@ int install_routing(struct daemon *d)
  * to the HAG's address on another line, a connected route, still goes by
  * that line), then the path's own table, table + 1 + i, whose only route
  * is the default through the line's next hop. So the first subflow, to the
- * server's address, leaves by the chosen line; nothing else changes.
+ * server's address, leaves by the chosen line; subflows to addresses the
+ * main table has a route for (the HAG's, announced) keep that route.
  */
 #define PATH_RULE_MAIN 101
 #define PATH_RULE_TABLE 102

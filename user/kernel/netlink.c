@@ -98,7 +98,8 @@ int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *
 	rtm->rtm_family = family;
 	rtm->rtm_table = RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* a delete matches any scope only with NOWHERE (the kernel checks it for IPv4) */
+	rtm->rtm_scope = !add ? RT_SCOPE_NOWHERE : via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (add) {

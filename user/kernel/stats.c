@@ -466,7 +466,7 @@ static void prom_workers(FILE *f, const struct stats *s)
 	}
 }
 
-/* HCPE with "health": each path's state (0 up, 1 demoted, 2 down), RTT and probes. */
+/* HCPE with "health": each path's state (0 up, 1 demoted, 2 down), probes and loss. */
 static void prom_health(FILE *f, json_object *paths)
 {
 	static const char *const states[] = { "up", "demoted", "down" };

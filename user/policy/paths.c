@@ -169,7 +169,7 @@ static int get_health_numbers(struct ctx *c, json_object *o, struct pol_health *
 		unsigned int *out;
 	} f[] = {
 		{ "interval_ms", 50, 60000, 500, &h->interval_ms },
-		{ "timeout_ms", 50, 60000, 1000, &h->timeout_ms },
+		{ "timeout_ms", 50, 60000, 500, &h->timeout_ms },
 		{ "down_after", 1, 100, 2, &h->down_after },
 		{ "up_after", 1, 100, 3, &h->up_after },
 		{ "max_loss_percent", 0, 100, 30, &h->max_loss },
@@ -216,9 +216,14 @@ int pol_get_health(struct ctx *c, json_object *root, struct policy *p)
 				       p->n_paths, p->table + i);
 	if (p->table > UINT32_MAX - POL_MAX_PATHS)
 		return pol_bad(c, "table", "leaves no room for the paths' tables (table + 1 ... + %u)", p->n_paths);
+	if (p->off_path)
+		return pol_bad(c, "health", "the off-path HCPE does not choose its lines yet (its MCP legs follow "
+					    "the routing table)");
 	c->prefix = "health.";
 	if (get_probes(c, o, h) || get_health_numbers(c, o, h))
 		return -1;
+	if (!h->n_probes)
+		return pol_bad(c, "probes", "name at least one target (ADDRESS:PORT) the lines can reach");
 	c->prefix = "";
 	h->on = true;
 	return 0;

@@ -109,7 +109,7 @@ struct pol_path {
 /*
  * The HCPE's path health (policy "health"): probes and thresholds that
  * rank the paths, and how long a new connection's SYN waits on one path
- * before the next path races it (user/roles/health.h).
+ * before the next path races it (user/daemon/health.h, user/roles/race.h).
  */
 #define POL_MAX_PROBES 4
 struct pol_health {

@@ -38,6 +38,8 @@ static __u32 steer_mode(const struct policy *p, enum dev_group g)
 static void configure(const struct policy *p, struct xmcp *skel)
 {
 	skel->rodata->cfg_marker = p->marker;
+	/* the arrival map's room, which only the HAG uses (the object's own is one entry) */
+	bpf_map__set_max_entries(skel->maps.XMCP_MAP_ARRIVAL, XMCP_MAX_ARRIVALS);
 }
 
 static bool takes_syn_data(const struct policy *p)

@@ -36,7 +36,7 @@ struct attempt {
 	unsigned int live;	     /* legs still connecting */
 	__u64 next_at, give_up_at;   /* ns: the next path joins the race; the client is reset */
 	bool done;
-	struct attempt *prev, *next_a;
+	struct attempt *prev, *next_a; /* the race's list (next: the next path to try) */
 };
 
 struct race {
@@ -129,12 +129,8 @@ static bool open_next(struct attempt *a)
 		a->next_at = xmcp_now_ns() + r->pol->health.failover_ms * 1000000ull;
 		if (k > 0)
 			r->st.raced += k == 1;
-		if (fd < 0) {
-			/* no route out of this line; not a want of descriptors, which is ours */
-			if (fd == -ENETUNREACH || fd == -EHOSTUNREACH)
-				health_leg_result(path, false);
+		if (fd < 0)
 			continue;
-		}
 		*l = (struct leg){ .h.fn = leg_event, .a = a, .fd = fd, .path = path };
 		if (ev_add(r->epfd, fd, EPOLLOUT, &l->h)) {
 			close(fd);
@@ -189,7 +185,6 @@ static void leg_event(struct ev_handler *h, unsigned int events)
 		give_up(a);
 		return;
 	}
-	health_leg_result(l->path, false);
 	leg_close(l);
 	if (!open_next(a) && !a->live)
 		give_up(a);
@@ -226,12 +221,12 @@ void race_expire(struct race *r)
 
 	for (a = r->attempts; a; a = next) {
 		next = a->next_a;
-		if (t >= a->give_up_at) {
-			for (unsigned int k = 0; k < POL_MAX_PATHS; k++)
-				if (a->leg[k].fd >= 0)
-					health_leg_result(a->leg[k].path, false);
+		/*
+		 * (no path's fault: nothing answered on any, the server or the
+		 * address is what is down; only a race another path won tells)
+		 */
+		if (t >= a->give_up_at)
 			give_up(a);
-		}
 		else if (t >= a->next_at && a->next < a->n_paths)
 			open_next(a);
 	}
