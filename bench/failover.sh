@@ -25,19 +25,8 @@ runs=$1 md=$2 csv=$3
 PEER=bench/failover_peer.py
 LIMIT=10
 
-line_rate() {
-	local ns
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		tc -n "$ns" qdisc replace dev "$1" root tbf rate "$2" burst 32kbit latency 100ms
-	done
-}
-black_hole() {
-	local ns
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		tc -n "$ns" qdisc replace dev dsl root tbf rate 8bit burst 10 latency 1ms
-	done
-}
-restore() { line_rate dsl 40mbit; }
+black_hole() { lab_black_hole dsl; }
+restore() { lab_line_rate dsl 40mbit; }
 
 # state NAME: the HCPE's health of path NAME; until_state NAME STATE waits (20 s at most)
 state() {
@@ -96,8 +85,8 @@ one_run() {
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 bench_lab fo
-line_rate dsl 40mbit
-line_rate lte 20mbit
+lab_line_rate dsl 40mbit
+lab_line_rate lte 20mbit
 # xmcp
 nsenter --net=/run/netns/$LAB_S /usr/bin/python3 $PEER stream 10.4.0.2 5301 --ready "$work/s.ready" &
 pids+=($!)

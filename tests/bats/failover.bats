@@ -18,22 +18,6 @@ teardown() {
 	gateways_down "${HCPE_PID:-}" "${HAG_PID:-}"
 }
 
-# black_hole DEV: nothing passes DEV, either way, its link left up
-black_hole() {
-	local ns
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		tc -n "$ns" qdisc replace dev "$1" root tbf rate 8bit burst 10 latency 1ms
-	done
-}
-
-# line_rate DEV RATE: DEV carries RATE each way again (tbf), or a black hole ends
-line_rate() {
-	local ns
-	for ns in "$LAB_HCPE" "$LAB_HAG"; do
-		tc -n "$ns" qdisc replace dev "$1" root tbf rate "$2" burst 32kbit latency 100ms
-	done
-}
-
 # path_state NAME: the HCPE's health of path NAME (xmcp stats -j)
 path_state() {
 	XMCP_PIN_DIR="$PINS-$LAB_HCPE" in_ns "$LAB_HCPE" "$XMCP" stats -j |
@@ -91,7 +75,7 @@ by_arrival() {
 	local l0 arr0
 	l0=$(tx_bytes "$LAB_HCPE" lte)
 	arr0=$(by_arrival "$LAB_HAG" lte)
-	black_hole dsl
+	lab_black_hole dsl
 	# at once, before any probe noticed: the SYN out of dsl goes unanswered, lte races it
 	transfer 10.4.0.2 8400 1000000
 	arrived_at_s "10.1.0.2"
@@ -109,6 +93,15 @@ by_arrival() {
 	[ "$(raced)" -ge 1 ]
 }
 
+# shaped_start: dsl 40 and lte 20 Mbit/s (a download lasts through an outage), both
+# daemons, the primary known up
+shaped_start() {
+	lab_line_rate dsl 40mbit
+	lab_line_rate lte 20mbit
+	start_both
+	wait_state fixed up
+}
+
 # sink_bg PORT BYTES: S sends BYTES to H in the background (download); h_done ends it
 sink_bg() {
 	s_server "$1" source 10.4.0.2 "$1" "$2"
@@ -118,37 +111,30 @@ sink_bg() {
 }
 
 @test "failover: a transfer in flight crosses the primary's outage intact, carried by the secondary meanwhile" {
-	# rates, so that the download lasts through the outage: dsl 40, lte 20 Mbit/s
-	line_rate dsl 40mbit
-	line_rate lte 20mbit
-	start_both
-	wait_state fixed up
+	shaped_start
 	local l0 l1
 	sink_bg 8410 30000000
 	sleep 1
-	black_hole dsl
+	lab_black_hole dsl
 	wait_state fixed down
 	l0=$(tx_bytes "$LAB_HAG" lte)
 	sleep 1
 	l1=$(tx_bytes "$LAB_HAG" lte)
 	echo "the HAG sent $((l1 - l0)) bytes by lte in a second of the outage"
 	[ $((l1 - l0)) -gt 1000000 ]
-	line_rate dsl 40mbit
+	lab_line_rate dsl 40mbit
 	h_done
 	arrived_at_s "10.1.0.2"
 }
 
 @test "failover: a download that began during the outage moves to the primary when it returns" {
-	line_rate dsl 40mbit
-	line_rate lte 20mbit
-	start_both
-	wait_state fixed up
-	black_hole dsl
+	shaped_start
+	lab_black_hole dsl
 	wait_state fixed down
 	# its first subflow, and its join, on lte: nothing of it was ever on dsl
 	sink_bg 8411 40000000
 	sleep 1
-	line_rate dsl 40mbit
+	lab_line_rate dsl 40mbit
 	wait_state fixed up
 	local d0 d1
 	d0=$(tx_bytes "$LAB_HAG" dsl)
@@ -164,7 +150,7 @@ sink_bg() {
 @test "failover: the secondary's outage leaves new connections on the primary, without racing" {
 	start_both
 	wait_state mobile up
-	black_hole lte
+	lab_black_hole lte
 	wait_state mobile down
 	assert_equal "$(path_state fixed)" up
 	transfer 10.4.0.2 8420 1000000
@@ -175,10 +161,7 @@ sink_bg() {
 }
 
 @test "failover: segments spoofed onto the other line with a flow's addresses and ports do not move its answers there" {
-	line_rate dsl 40mbit
-	line_rate lte 20mbit
-	start_both
-	wait_state fixed up
+	shaped_start
 	sink_bg 8430 30000000
 	sleep 1
 	local port mac b0 b1 d0 d1

@@ -96,6 +96,26 @@ shape_paths() {
 	done
 }
 
+# lab_black_hole DEV: nothing passes DEV either way, its link left up (a line
+# that failed upstream of its modem): a tbf at 8 bit/s with a 10-byte bucket
+# on both gateways, since this kernel has no netem or gact
+lab_black_hole() {
+	lab_line_rate "$1" 8bit 10
+}
+
+# lab_line_rate DEV RATE [BURST]: DEV carries RATE each way again (tbf on both
+# gateways, replacing whatever root qdisc lab_black_hole or this put there)
+lab_line_rate() {
+	local ns
+	for ns in "$LAB_HCPE" "$LAB_HAG"; do
+		if [ -n "${3:-}" ]; then
+			tc -n "$ns" qdisc replace dev "$1" root tbf rate "$2" burst "$3" latency 1ms
+		else
+			tc -n "$ns" qdisc replace dev "$1" root tbf rate "$2" burst 32kbit latency 100ms
+		fi
+	done
+}
+
 lab_down() {
 	local ns p
 	for p in "${LAB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
