@@ -102,6 +102,16 @@ shaped_start() {
 	wait_state fixed up
 }
 
+# hag_sends_in_a_second DEV: the bytes the HAG sends by DEV in the next second (said on stderr too)
+hag_sends_in_a_second() {
+	local b0 b1
+	b0=$(tx_bytes "$LAB_HAG" "$1")
+	sleep 1
+	b1=$(tx_bytes "$LAB_HAG" "$1")
+	echo "the HAG sent $((b1 - b0)) bytes by $1 in a second" >&2
+	echo $((b1 - b0))
+}
+
 # sink_bg PORT BYTES: S sends BYTES to H in the background (download); h_done ends it
 sink_bg() {
 	s_server "$1" source 10.4.0.2 "$1" "$2"
@@ -112,16 +122,11 @@ sink_bg() {
 
 @test "failover: a transfer in flight crosses the primary's outage intact, carried by the secondary meanwhile" {
 	shaped_start
-	local l0 l1
 	sink_bg 8410 30000000
 	sleep 1
 	lab_black_hole dsl
 	wait_state fixed down
-	l0=$(tx_bytes "$LAB_HAG" lte)
-	sleep 1
-	l1=$(tx_bytes "$LAB_HAG" lte)
-	echo "the HAG sent $((l1 - l0)) bytes by lte in a second of the outage"
-	[ $((l1 - l0)) -gt 1000000 ]
+	[ "$(hag_sends_in_a_second lte)" -gt 1000000 ]
 	lab_line_rate dsl 40mbit
 	h_done
 	arrived_at_s "10.1.0.2"
@@ -136,13 +141,8 @@ sink_bg() {
 	sleep 1
 	lab_line_rate dsl 40mbit
 	wait_state fixed up
-	local d0 d1
-	d0=$(tx_bytes "$LAB_HAG" dsl)
-	sleep 1
-	d1=$(tx_bytes "$LAB_HAG" dsl)
-	echo "the HAG sent $((d1 - d0)) bytes by dsl in the second after failback"
 	# (40 Mbit/s is 5 MB a second; the probes alone are a few hundred bytes)
-	[ $((d1 - d0)) -gt 1000000 ]
+	[ "$(hag_sends_in_a_second dsl)" -gt 1000000 ]
 	h_done
 	arrived_at_s "10.1.0.2"
 }
