@@ -102,6 +102,13 @@ shaped_start() {
 	wait_state fixed up
 }
 
+# first_subflow_path NS: the path `xmcp flows` gives the subflow to or from S's address (the
+# first: joins are to the HAG's own) of NS's one flow
+first_subflow_path() {
+	in_ns "$1" "$XMCP" flows -j |
+		jq -r '[.flows[0].subflows[] | select((.remote + .local) | contains("10.4.0.2:"))][0].path'
+}
+
 # hag_sends_in_a_second DEV: the bytes the HAG sends by DEV in the next second (said on stderr too)
 hag_sends_in_a_second() {
 	local b0 b1
@@ -139,10 +146,15 @@ sink_bg() {
 	# its first subflow, and its join, on lte: nothing of it was ever on dsl
 	sink_bg 8411 40000000
 	sleep 1
+	assert_equal "$(first_subflow_path "$LAB_HCPE")" mobile
+	assert_equal "$(first_subflow_path "$LAB_HAG")" mobile
 	lab_line_rate dsl 40mbit
 	wait_state fixed up
 	# (40 Mbit/s is 5 MB a second; the probes alone are a few hundred bytes)
 	[ "$(hag_sends_in_a_second dsl)" -gt 1000000 ]
+	# what xmcp flows says: the first subflow (to S's address) on the primary at both ends
+	assert_equal "$(first_subflow_path "$LAB_HCPE")" fixed
+	assert_equal "$(first_subflow_path "$LAB_HAG")" fixed
 	h_done
 	arrived_at_s "10.1.0.2"
 }
@@ -190,6 +202,24 @@ sink_bg() {
 	echo "after the spoofed segments: $((b1 - b0)) segments sent back by lte, $((d1 - d0)) bytes by dsl"
 	assert_equal "$b1" "$b0"
 	[ $((d1 - d0)) -gt 1000000 ]
+	h_done
+	arrived_at_s "10.1.0.2"
+}
+
+@test "failover: a line slower than max_rtt_ms is demoted: new connections start on the other" {
+	# dsl through a delay line, 60 ms each way; the policy demotes lines over 40 ms
+	lab_down
+	LAB_DSL_DELAY=60 lab_up "$TAG"
+	jq '.health.max_rtt_ms = 40' "$TOP/policies/hcpe-failover.json" > "$BATS_TEST_TMPDIR/hcpe.json"
+	start_both
+	wait_state fixed demoted
+	assert_equal "$(path_state mobile)" up
+	run grep "path fixed: up -> demoted (loss 0%, RTT" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	assert_success
+	sink_bg 8440 20000000
+	sleep 1
+	# the new connection's first subflow left by lte, the better line
+	assert_equal "$(first_subflow_path "$LAB_HCPE")" mobile
 	h_done
 	arrived_at_s "10.1.0.2"
 }

@@ -70,6 +70,31 @@ no_reports() {
 	no_reports
 }
 
+@test "sanitizers: the HCPE's path health under ASan and UBSan: probes, a race across lines, failback, reload, flows, SIGTERM" {
+	cp "$TOP/policies/hcpe-failover.json" "$BATS_TEST_TMPDIR/hcpe.json"
+	start_both
+	lab_black_hole dsl
+	# the first SYN into the dead line, the second raced out of lte
+	transfer 10.4.0.2 8410 1000000
+	arrived_at_s "10.1.0.2"
+	for _ in $(seq 100); do grep -q "path fixed: up -> down" "$BATS_TEST_TMPDIR/$LAB_HCPE.log" && break; sleep 0.1; done
+	lab_line_rate dsl 1gbit
+	for _ in $(seq 100); do grep -q "path fixed: down -> up" "$BATS_TEST_TMPDIR/$LAB_HCPE.log" && break; sleep 0.1; done
+	grep -q "path fixed: down -> up" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	# a reload swaps the policy the probes read (it once kept the freed one)
+	in_ns "$LAB_HCPE" "$XMCP" reload
+	sleep 1.5
+	in_ns "$LAB_HCPE" "$XMCP" flows -j >/dev/null
+	gw_stat "$LAB_HCPE" . >/dev/null
+	transfer 10.4.0.2 8411 500000
+	arrived_at_s "10.1.0.2"
+	stop_daemon "$HCPE_PID"
+	stop_daemon "$HAG_PID"
+	HCPE_PID= HAG_PID=
+	grep -q "connections raced a second path" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	no_reports
+}
+
 @test "sanitizers: the MCP under ASan and UBSan: heads whole, partial, broken and late, refused destinations, SIGTERM" {
 	require_mptcp_fastopen
 	jq '.head_timeout = 2' "$TOP/policies/mcp.json" >"$BATS_TEST_TMPDIR/mcp.json"

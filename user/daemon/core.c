@@ -379,6 +379,8 @@ static int setup(struct daemon *d)
 	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && install_tfo_server(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
+	if (d->pol->role == POL_ROLE_HAG)
+		flows_set_arrival_map(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_ARRIVAL));
 	if (setup_modules(d)) {
 		xmcp_err("cannot set up the daemon: %s", strerror(errno ?: ENOMEM));
 		return -1;

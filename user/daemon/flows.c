@@ -14,10 +14,13 @@
 
 #include <linux/mptcp.h>
 
+#include <bpf/bpf.h>
+
 #include "daemon/flows.h"
 #include "daemon/health.h"
 #include "kernel/netlink.h"
 #include "lib/util.h"
+#include "xmcp_maps.h"
 
 #define MAX_SUBFLOWS 16
 
@@ -41,14 +44,41 @@ static json_object *peer_json(int fd)
 	return getpeername(fd, (struct sockaddr *)&ss, &len) ? NULL : sa_json(&ss);
 }
 
+/* The HAG's arrival map (bpf/steer.bpf.c), or -1: where a subflow's segments go back by. */
+static int arrival_fd = -1;
+
+void flows_set_arrival_map(int fd)
+{
+	arrival_fd = fd;
+}
+
+/* The device the HAG answers a subflow by, the one it arrived on (xmcp_steer.h); 0: none known. */
+static int arrival_oif(const struct sockaddr_storage *local, const struct sockaddr_storage *remote)
+{
+	struct xmcp_flow_key k = { .rport = htons(xmcp_sa_port(remote)), .lport = htons(xmcp_sa_port(local)) };
+	struct xmcp_arrival a;
+
+	if (arrival_fd < 0)
+		return 0;
+	xmcp_addr_prefix(&k.remote, remote->ss_family == AF_INET, xmcp_sa_addr(remote), 0);
+	xmcp_addr_prefix(&k.local, local->ss_family == AF_INET, xmcp_sa_addr(local), 0);
+	return bpf_map_lookup_elem(arrival_fd, &k, &a) ? 0 : (int)a.ifindex;
+}
+
 /*
- * The path of a subflow: the device its packets to the peer leave by
- * (ifname, "" without a route) and the policy's path there, or NULL.
+ * The path of a subflow: the device its packets to the peer leave by (the
+ * HAG: the line the subflow arrived on; else a route lookup with the
+ * socket's mark, the HCPE's path) (ifname, "" without a route) and the
+ * policy's path there, or NULL.
  */
-static const struct pol_path *subflow_path(const struct sockaddr_storage *remote, const struct policy *p,
+static const struct pol_path *subflow_path(const struct sockaddr_storage *local,
+					   const struct sockaddr_storage *remote, __u32 mark, const struct policy *p,
 					   char ifname[IF_NAMESIZE])
 {
-	int oif = nl_route_oif(remote->ss_family, xmcp_sa_addr(remote), NULL);
+	int oif = arrival_oif(local, remote);
+
+	if (oif <= 0)
+		oif = nl_route_oif(remote->ss_family, xmcp_sa_addr(remote), NULL, mark);
 
 	if (oif <= 0 || !if_indextoname(oif, ifname)) {
 		ifname[0] = '\0';
@@ -57,10 +87,11 @@ static const struct pol_path *subflow_path(const struct sockaddr_storage *remote
 	return policy_path_of(p, ifname);
 }
 
-static void add_path(json_object *sf, const struct sockaddr_storage *remote, const struct policy *p)
+static void add_path(json_object *sf, const struct sockaddr_storage *local, const struct sockaddr_storage *remote,
+		     __u32 mark, const struct policy *p)
 {
 	char ifname[IF_NAMESIZE];
-	const struct pol_path *path = subflow_path(remote, p, ifname);
+	const struct pol_path *path = subflow_path(local, remote, mark, p, ifname);
 
 	if (!ifname[0])
 		return;
@@ -99,12 +130,22 @@ static void subflow_addr(const struct subflow_addrs *buf, unsigned int i, bool r
 	       sizeof(buf->a[i].ss_remote));
 }
 
+/* The socket's SO_MARK (the HCPE's path, user/daemon/health.h), 0 if none. */
+static __u32 sock_mark(int fd)
+{
+	__u32 mark = 0;
+	socklen_t len = sizeof(mark);
+
+	return getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) ? 0 : mark;
+}
+
 /* The subflows of an MPTCP socket, each with its path. */
 static json_object *subflows_json(int fd, const struct policy *p)
 {
 	struct subflow_addrs buf;
 	json_object *arr = json_object_new_array();
 	unsigned int i, n = get_subflows(fd, &buf);
+	__u32 mark = sock_mark(fd);
 
 	for (i = 0; i < n; i++) {
 		json_object *sf = json_object_new_object();
@@ -114,7 +155,7 @@ static json_object *subflows_json(int fd, const struct policy *p)
 		subflow_addr(&buf, i, true, &r);
 		json_object_object_add(sf, "local", sa_json(&l));
 		json_object_object_add(sf, "remote", sa_json(&r));
-		add_path(sf, &r, p);
+		add_path(sf, &l, &r, mark, p);
 		json_object_array_add(arr, sf);
 	}
 	return arr;
@@ -186,16 +227,18 @@ static void count_pair(void *arg, const struct relay_pair_info *pi)
 {
 	struct path_count *c = arg;
 	struct subflow_addrs buf;
-	struct sockaddr_storage r;
+	struct sockaddr_storage l, r;
 	char ifname[IF_NAMESIZE];
 	int mfd = mptcp_leg(pi);
 	unsigned int i, n = mfd >= 0 ? get_subflows(mfd, &buf) : 0;
+	__u32 mark = mfd >= 0 ? sock_mark(mfd) : 0;
 
 	for (i = 0; i < n; i++) {
 		const struct pol_path *path;
 
+		subflow_addr(&buf, i, false, &l);
 		subflow_addr(&buf, i, true, &r);
-		path = subflow_path(&r, c->pol, ifname);
+		path = subflow_path(&l, &r, mark, c->pol, ifname);
 		if (path)
 			c->n[path - c->pol->paths]++;
 	}

@@ -14,6 +14,8 @@
 
 /* Every pair of r (worker's), with addresses, age, bytes and the MPTCP leg's subflows, into arr. */
 void flows_add(json_object *arr, struct relay *r, const struct policy *p, unsigned int worker);
+/* HAG: the arrival map, so that a subflow's path is the line it is answered by (not the route's). */
+void flows_set_arrival_map(int fd);
 /* The answer: the role and arr, the flows (taken over). */
 json_object *flows_json(json_object *arr, const struct policy *p);
 

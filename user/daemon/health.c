@@ -260,13 +260,14 @@ static int send_probe(struct path *ph, const struct pol_mcp *t, struct probe *pr
 	return 0;
 }
 
-static void start_round(struct path *ph)
+/* A round of SYNs, at now (the tick's time: the next tick finds it exactly an interval old). */
+static void start_round(struct path *ph, __u64 now)
 {
 	const struct pol_health *c = &ph->hl->pol->health;
 	unsigned int k;
 
 	ph->answered = false;
-	ph->started = xmcp_now_ns();
+	ph->started = now;
 	ph->out = 0;
 	for (k = 0; k < c->n_probes; k++)
 		if (!send_probe(ph, &c->probes[k], &ph->probe[k]))
@@ -308,7 +309,7 @@ static void on_tick(struct ev_handler *h, unsigned int events)
 		if (ph->in_round && now - ph->started >= timeout)
 			end_round(ph);
 		if (!ph->in_round)
-			start_round(ph);
+			start_round(ph, now);
 	}
 }
 
@@ -341,6 +342,12 @@ struct health *health_open(const struct policy *p, int epfd, void (*on_change)(v
 		return NULL;
 	}
 	return hl;
+}
+
+void health_set_policy(struct health *hl, const struct policy *p)
+{
+	if (hl)
+		hl->pol = p;
 }
 
 void health_close(struct health *hl)

@@ -37,6 +37,8 @@ struct health;
  */
 struct health *health_open(const struct policy *p, int epfd, void (*on_change)(void *arg), void *arg);
 void health_close(struct health *h);
+/* A reload's policy, in the main thread (health and paths are the same: a reload can't change them). */
+void health_set_policy(struct health *h, const struct policy *p);
 
 /*
  * Any thread: the paths (policy indexes) in the order new connections try

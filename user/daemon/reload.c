@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/admission.h"
+#include "daemon/health.h"
 #include "daemon/daemon.h"
 #include "relay/relay.h"
 #include "roles/roles.h"
@@ -54,6 +55,7 @@ static void swap_policy(struct daemon *d, struct policy *np, bool cc_ok)
 	struct new_policy n = { .np = np, .cc_ok = cc_ok };
 
 	admission_set_policy(d->adm, np);
+	health_set_policy(d->health, np); /* (its paths and settings are the same: fixed fields) */
 	workers_call(d, worker_take_policy, &n);
 	d->pol = np;
 	d->cc_ok = cc_ok;

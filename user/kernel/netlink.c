@@ -141,7 +141,7 @@ static int route_oif_cb(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, sizeof(struct rtmsg), route_oif_attr, data);
 }
 
-int nl_route_oif(int family, const void *dst, const void *src)
+int nl_route_oif(int family, const void *dst, const void *src, __u32 mark)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), RTM_GETROUTE, false);
@@ -155,6 +155,8 @@ int nl_route_oif(int family, const void *dst, const void *src)
 	mnl_attr_put(nlh, RTA_DST, alen, dst);
 	if (src)
 		mnl_attr_put(nlh, RTA_SRC, alen, src);
+	if (mark)
+		mnl_attr_put_u32(nlh, RTA_MARK, mark);
 	err = nl_talk_cb(nlh, route_oif_cb, &oif);
 	return err ? err : oif;
 }

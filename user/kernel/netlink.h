@@ -23,11 +23,11 @@ int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *
 int nl_local_default(bool add, int family, __u32 table);
 
 /*
- * "ip route get DST from SRC": the index of the device a packet from src to
- * dst leaves by (addresses of family's length, network order), or a
- * negative errno. What a subflow's path is.
+ * "ip route get DST from SRC mark MARK": the index of the device a packet
+ * from src to dst leaves by (addresses of family's length, network order;
+ * mark 0: none), or a negative errno. What a subflow's path is.
  */
-int nl_route_oif(int family, const void *dst, const void *src);
+int nl_route_oif(int family, const void *dst, const void *src, __u32 mark);
 
 /*
  * Destroy (sock_diag SOCK_DESTROY, what `ss -K` does) the TCP sockets of
