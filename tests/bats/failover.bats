@@ -223,3 +223,34 @@ sink_bg() {
 	h_done
 	arrived_at_s "10.1.0.2"
 }
+
+@test "failover: a line whose RTT balloons is demoted for new connections, and promoted back once it recovers" {
+	jq '.health += {"max_rtt_ms": 100, "interval_ms": 200, "timeout_ms": 2000}' \
+		"$TOP/policies/hcpe-failover.json" > "$BATS_TEST_TMPDIR/hcpe.json"
+	# dsl upstream 5 Mbit/s with a deep buffer (a bloated modem), and a bulk
+	# upload into it that fills the buffer (cubic: loss-based)
+	tc -n "$LAB_HCPE" qdisc replace dev dsl root tbf rate 5mbit burst 32kbit latency 600ms
+	start_both
+	wait_state fixed up
+	ip netns exec "$LAB_HCPE" sysctl -qw net.ipv4.tcp_congestion_control=cubic
+	in_ns "$LAB_HAG" timeout 60 "$PY" "$PEER" serve 10.2.0.2 9100 --ready "$BATS_TEST_TMPDIR/bulk" >/dev/null 3>&- &
+	wait_for "$BATS_TEST_TMPDIR/bulk"
+	# (nsenter execs timeout: $! is what a kill reaches, and timeout passes it on)
+	nsenter --net="/run/netns/$LAB_HCPE" timeout 60 "$PY" "$PEER" send 10.2.0.2 9100 100000000 \
+		>/dev/null 2>&1 3>&- &
+	local bulk=$!
+	wait_state fixed demoted
+	run grep -E "path fixed: up -> demoted \(loss [0-9]+%, RTT [0-9]+ ms\)" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	assert_success
+	# a new connection starts on lte, the better line now
+	sink_bg 8450 5000000
+	sleep 0.5
+	assert_equal "$(first_subflow_path "$LAB_HCPE")" mobile
+	h_done
+	arrived_at_s "10.1.0.2"
+	# the upload ends, the buffer drains, the line is promoted back
+	kill "$bulk" 2>/dev/null || true
+	wait_state fixed up
+	run grep "path fixed: demoted -> up" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	assert_success
+}
