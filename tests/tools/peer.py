@@ -91,6 +91,7 @@
       if every connection was ok (and N came). --gate and --started as for
       load-send (--started needs --count: all N past their first half).
 """
+import errno
 import hashlib
 import os
 import socket
@@ -302,6 +303,13 @@ def convert_send(mcp, mcp_port, dst, dst_port, n, late=False, src=None, mptcp=Tr
     except (ConnectionResetError, BrokenPipeError, ConnectionRefusedError) as e:
         print(f"reset: {type(e).__name__}")
         sys.exit(3)
+    except OSError as e:
+        # a reset that came before shutdown(): the kernel closed the socket
+        # and reports no error then, only that it is not connected any more
+        if e.errno != errno.ENOTCONN:
+            raise
+        print("reset: ENOTCONN")
+        sys.exit(3)
     print(digest)
     if got != digest:
         sys.exit(f"peer: digest mismatch: sent {digest}, server saw {got}")
@@ -476,6 +484,9 @@ def load_outcome(e):
         return "eof"
     if isinstance(e, ConnectionRefusedError):
         return "refused"
+    # a reset that came before a shutdown() or write: the socket is closed, not connected
+    if isinstance(e, OSError) and e.errno == errno.ENOTCONN:
+        return "reset"
     return "error:" + type(e).__name__
 
 
