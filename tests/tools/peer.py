@@ -59,7 +59,7 @@
       "ok" for each still standing 1 s later, "reset" for each reset or
       closed; keep them open SECS more (default 0), then close them.
   peer.py load-send ADDRS PORT N [--sizes MIN:MAX] [--up|--down] [--gate FILE]
-                 [--started FILE] [--deadline SECS] [--seed S]
+                 [--started FILE] [--deadline SECS] [--seed S] [--via MCP_ADDR:PORT]
       N connections at once, to the comma-separated ADDRS in turn (each a
       server's address: IPv4 and IPv6 mix), uploads and downloads in turn
       (--up, --down: one kind only), each of a random size in MIN..MAX
@@ -75,7 +75,10 @@
       the transfers are in flight until the test says); --started FILE is
       created once every connection is past its first half (sent for an
       upload, received for a download). --deadline (default 120 s) bounds
-      the whole run: connections not ended by then are "timeout".
+      the whole run: connections not ended by then are "timeout". With
+      --via MCP_ADDR:PORT each connection is a Multipath Client's of the plain
+      mode: MPTCP to that MCP, an MP_CONVERT naming the server and an EOL
+      first in the stream (no SYN data), then the same protocol.
   peer.py load-serve ADDRS PORT [--count N] [--stop FILE] [--ready FILE]
                  [--gate FILE] [--started FILE] [--deadline SECS]
       the other end of load-send, listening on each of ADDRS: a connection
@@ -622,9 +625,42 @@ async def load_as_receiver(c, reader, writer, past_half):
     c.outcome = "ok" if announced == c.digest and not rest else "mismatch"
 
 
-async def load_client_conn(c, port, gate, past_half):
+async def load_connect(s, addr):
+    """A non-blocking connect (asyncio's sock_connect resolves the address
+    with the socket's protocol, which getaddrinfo does not know for MPTCP)."""
     import asyncio
-    reader, writer = await asyncio.open_connection(c.addr, port, limit=LOAD_CHUNK)
+    loop = asyncio.get_running_loop()
+    err = s.connect_ex(addr)
+    if err == errno.EINPROGRESS:
+        done = loop.create_future()
+        loop.add_writer(s.fileno(), lambda: done.done() or done.set_result(None))
+        try:
+            await done
+        finally:
+            loop.remove_writer(s.fileno())
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, os.strerror(err))
+
+
+async def load_open(c, port, via):
+    """c's connection: TCP to the server, or with via ("ADDR:PORT") MPTCP to
+    that MCP with an MP_CONVERT head naming the server at the stream's start."""
+    import asyncio
+    if not via:
+        return await asyncio.open_connection(c.addr, port, limit=LOAD_CHUNK)
+    host, vport = via.rsplit(":", 1)
+    host = host.strip("[]")
+    s = sock(host, True)
+    s.setblocking(False)
+    await load_connect(s, (host, int(vport)))
+    reader, writer = await asyncio.open_connection(sock=s, limit=LOAD_CHUNK)
+    writer.write(mp_convert(c.addr, port) + b"\0")
+    return reader, writer
+
+
+async def load_client_conn(c, port, gate, past_half, via=None):
+    reader, writer = await load_open(c, port, via)
     try:
         await load_write(c, writer, f"{c.kind} {c.id} {c.size}\n".encode())
         if c.kind == "U":
@@ -664,7 +700,7 @@ def load_counts(conns):
     return " ".join(f"{o} {n[o]}" for o in LOAD_OUTCOMES)
 
 
-def load_send(addrs, port, n, sizes, kinds, gate, started, deadline, seed):
+def load_send(addrs, port, n, sizes, kinds, gate, started, deadline, seed, via=None):
     import asyncio
     import random
     rng = random.Random(seed)
@@ -674,7 +710,7 @@ def load_send(addrs, port, n, sizes, kinds, gate, started, deadline, seed):
         conns.append(LoadConn(i, kind, addrs[i % len(addrs)], rng.randint(*sizes)))
     past_half = LoadHalf(started, n)
     start = time.monotonic()
-    asyncio.run(load_run(conns, lambda c: load_client_conn(c, port, gate, past_half), deadline))
+    asyncio.run(load_run(conns, lambda c: load_client_conn(c, port, gate, past_half, via), deadline))
     for c in conns:
         print(c.line())
     print(f"load: {n} connections in {time.monotonic() - start:.1f} s: {load_counts(conns)}; "
@@ -797,7 +833,7 @@ def main():
         lo, hi = (int(x) for x in opt(a, "--sizes", "1000:200000").split(":"))
         kinds = "U" if "--up" in a else "D" if "--down" in a else "UD"
         load_send(a[1].split(","), int(a[2]), int(a[3]), (lo, hi), kinds, opt(a, "--gate"),
-                  opt(a, "--started"), float(opt(a, "--deadline", 120)), opt(a, "--seed"))
+                  opt(a, "--started"), float(opt(a, "--deadline", 120)), opt(a, "--seed"), opt(a, "--via"))
     elif len(a) >= 3 and a[0] == "load-serve":
         load_serve(a[1].split(","), int(a[2]), int(opt(a, "--count", 0)), opt(a, "--stop"), ready,
                    opt(a, "--gate"), opt(a, "--started"), float(opt(a, "--deadline", 120)))

@@ -22,6 +22,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/admission.h"
+#include "daemon/anycast.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/dest.h"
@@ -82,6 +83,7 @@ static int check_syn_data(const struct daemon *d)
  */
 static void teardown(struct daemon *d)
 {
+	anycast_close(d); /* first: the routers stop sending new connections here */
 	workers_stop(d); /* they have stopped already, unless setup failed after starting them */
 	workers_free(d);
 	admission_free(d->adm); /* after the relays: their pairs' sessions end on the way out */
@@ -218,6 +220,45 @@ static int block_signals(struct daemon *d)
 	return 0;
 }
 
+/* The pairs open in every worker now. */
+static unsigned long long open_pairs(struct daemon *d)
+{
+	struct gather g = { 0 };
+
+	workers_call(d, gather_one, &g);
+	return g.sum.pairs_active;
+}
+
+/*
+ * SIGTERM on an anycast MCP: the shared addresses are withdrawn first (the
+ * routers send new connections to the other MCPs), the open pairs go on
+ * until they end or drain_timeout; a second SIGTERM stops at once.
+ */
+static void start_drain(struct daemon *d, const char *why)
+{
+	anycast_withdraw(d);
+	d->draining = true;
+	d->drain_until = xmcp_now_ns() + d->pol->anycast.drain_timeout * 1000000000ull;
+	fprintf(stderr, "xmcp: %s, draining: shared addresses withdrawn, %llu pairs open, stopping when they "
+			"end or in %u s (again: stop now)\n",
+		why, open_pairs(d), d->pol->anycast.drain_timeout);
+	sd_notify(0, "STATUS=draining");
+}
+
+/* Once a second while draining: stop when no pair is left, or at the timeout. */
+static void check_drain(struct daemon *d)
+{
+	unsigned long long left;
+
+	if (!d->draining || d->stop)
+		return;
+	left = open_pairs(d);
+	if (left && xmcp_now_ns() < d->drain_until)
+		return;
+	fprintf(stderr, "xmcp: drained, %llu pairs still open (reset now), shutting down\n", left);
+	d->stop = true;
+}
+
 static void on_signal(struct ev_handler *h, unsigned int events)
 {
 	struct daemon *d = container_of(h, struct daemon, on_signal);
@@ -226,6 +267,10 @@ static void on_signal(struct ev_handler *h, unsigned int events)
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			daemon_reload(d);
+			continue;
+		}
+		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining) {
+			start_drain(d, strsignal(si.ssi_signo));
 			continue;
 		}
 		fprintf(stderr, "xmcp: %s, shutting down\n", strsignal(si.ssi_signo));
@@ -244,6 +289,7 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 	control_tick(d->control);
 	metrics_tick(d->metrics);
 	warn_no_meta(d);
+	check_drain(d);
 }
 
 static json_object *control_answer(void *arg, const char *request);
@@ -378,6 +424,8 @@ static int setup(struct daemon *d)
 		return -1;
 	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && install_tfo_server(d))
 		return -1;
+	if (install_anycast(d))
+		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
 	if (d->pol->role == POL_ROLE_HAG)
 		flows_set_arrival_map(bpf_map__fd(d->dp.skel->maps.XMCP_MAP_ARRIVAL));
@@ -394,7 +442,10 @@ static int setup(struct daemon *d)
 	else
 		xmcp_dbg("capabilities from now on: %s", privs_describe());
 	/* after the drop: a thread has the capabilities of the one that made it */
-	return workers_start(d);
+	if (workers_start(d))
+		return -1;
+	/* last: routers send connections here only once every part is in place */
+	return anycast_announce(d);
 }
 
 /* Paths with their subflows, classes with their sessions, the workers: what `xmcp stats` adds from us. */
@@ -413,6 +464,8 @@ static json_object *daemon_summary(void *arg)
 	/* for `xmcp stats` where the pinned map is out of sight (ip netns exec) */
 	json_object_object_add(o, "counters", stats_daemon_json(&g.sum));
 	json_object_object_add(o, "workers", g.workers);
+	if (d->pol->anycast.n)
+		json_object_object_add(o, "anycast", anycast_json(d));
 	return o;
 }
 
@@ -517,7 +570,7 @@ static void describe_ports(const struct daemon *d, char *buf, size_t len)
 
 int daemon_run(const char *config)
 {
-	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .anycast_fd = -1 };
 	char ports[7 * XMCP_MAX_WORKERS];
 	struct policy *pol = malloc(sizeof(*pol));
 

@@ -114,6 +114,11 @@ struct daemon {
 	unsigned int n_workers;
 	struct ev_handler on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
+	int anycast_fd;		   /* MCP with "anycast": the announcing TUN device (-1: none) */
+	int anycast_ifindex;
+	bool announced;		   /* its addresses are on it */
+	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
+	__u64 drain_until;	   /* xmcp_now_ns() at which draining gives up */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
 };
 
@@ -157,6 +162,8 @@ int install_routing(struct daemon *d);
 int install_paths(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
+/* MCP with "anycast": the C flag and the shared addresses' local routes (daemon/anycast.h) */
+int install_anycast(struct daemon *d);
 int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np);
 int install_sync_limits(struct daemon *d, const struct policy *np);
 

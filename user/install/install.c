@@ -45,7 +45,7 @@ static int add_rule(const struct journal_entry *e)
 
 static int add_route(const struct journal_entry *e)
 {
-	return nl_local_default(true, e->family, e->a);
+	return nl_local_route(true, e->family, e->a, NULL);
 }
 
 int install_routing(struct daemon *d)
@@ -369,3 +369,55 @@ int install_sync_limits(struct daemon *d, const struct policy *np)
 	return set_limits(d, &orig);
 }
 
+
+#define SYSCTL_JOIN_INITIAL "/proc/sys/net/mptcp/allow_join_initial_addr_port"
+
+static int deny_join_initial(const struct journal_entry *e)
+{
+	return xmcp_sysctl_set(SYSCTL_JOIN_INITIAL, 0);
+}
+
+static int add_local_address(const struct journal_entry *e)
+{
+	__u8 addr[16];
+
+	if (inet_pton(e->family, e->text, addr) != 1)
+		return -EINVAL;
+	return nl_local_route(true, e->family, e->a, addr);
+}
+
+/*
+ * An MCP sharing addresses with others (user/daemon/anycast.h): the
+ * MP_CAPABLE C flag on every connection (the namespace's
+ * net.mptcp.allow_join_initial_addr_port 0: clients do not join the address
+ * they connected to, and a join that comes anyway is refused), and each
+ * shared address the host's own by a local route on lo, which a drain leaves
+ * in place.
+ */
+int install_anycast(struct daemon *d)
+{
+	const struct pol_anycast *a = &d->pol->anycast;
+	struct journal_entry e = { .op = J_SYSCTL, .text = SYSCTL_JOIN_INITIAL };
+	unsigned int i;
+	int err;
+
+	if (!a->n)
+		return 0;
+	err = xmcp_sysctl_get(SYSCTL_JOIN_INITIAL, &e.value);
+	if (!err && e.value)
+		err = journaled(d, &e, deny_join_initial);
+	if (err) {
+		xmcp_err("cannot set net.mptcp.allow_join_initial_addr_port to 0: %s", strerror(-err));
+		return -1;
+	}
+	for (i = 0; i < a->n; i++) {
+		e = (struct journal_entry){ .op = J_ROUTE, .family = a->addr[i].family, .a = RT_TABLE_LOCAL };
+		inet_ntop(e.family, a->addr[i].addr, e.text, sizeof(e.text));
+		err = journaled(d, &e, add_local_address);
+		if (err) {
+			xmcp_err("anycast: cannot add \"local %s dev lo table local\": %s", e.text, strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -316,6 +316,17 @@ static void undo_pins(const struct journal_entry *e)
 	pins_unlock(&pins);
 }
 
+/* The local default of the daemon's table, or one local address (text) in it; never the default for a bad address. */
+static void undo_local_route(const struct journal_entry *e)
+{
+	__u8 addr[16];
+
+	if (!e->text[0])
+		nl_local_route(false, e->family, e->a, NULL);
+	else if (inet_pton(e->family, e->text, addr) == 1)
+		nl_local_route(false, e->family, e->a, addr);
+}
+
 static void undo(const struct journal *j, const struct journal_entry *e)
 {
 	switch (e->op) {
@@ -329,7 +340,7 @@ static void undo(const struct journal *j, const struct journal_entry *e)
 		nl_fwmark_rule(false, e->family, e->a, e->b, e->c, e->value);
 		break;
 	case J_ROUTE:
-		nl_local_default(false, e->family, e->a);
+		undo_local_route(e);
 		break;
 	case J_PATH_ROUTE:
 		nl_path_default(false, e->family, e->a, 0, NULL);

@@ -30,7 +30,7 @@ enum journal_op {
 	J_PINS,		 /* the pin directory of the daemon's maps: emptied when no device is left in it */
 	J_DEVICE,	 /* xmcp's programs (XDP, tc ingress and egress) and shaping on a device */
 	J_RULE,		 /* ip rule fwmark MARK lookup TABLE pref PRIO [suppress_prefixlength 0] */
-	J_ROUTE,	 /* local default dev lo in TABLE */
+	J_ROUTE,	 /* local default dev lo in TABLE, or local ADDRESS (text) dev lo in TABLE */
 	J_PATH_ROUTE,	 /* default via NEXT HOP dev DEV in a path's TABLE (HCPE with health) */
 	J_ENDPOINT,	 /* an MPTCP endpoint added: undo removes the id */
 	J_ENDPOINT_GONE, /* an MPTCP endpoint removed by a reload: undo adds it back */
@@ -46,7 +46,8 @@ struct journal_entry {
 				    J_DEVICE: ifindex, flags (XMCP_IFACE_*); J_PATH_ROUTE: table, ifindex */
 	long value;		 /* J_SYSCTL: the old value; J_RULE: 1 with suppress_prefixlength 0 */
 	struct pm_endpoint ep;	 /* J_ENDPOINT (id), J_ENDPOINT_GONE (all of it) */
-	char text[128];		 /* J_DEVICE: name; J_SYSCTL, J_FILE, J_PINS: path; J_PATH_ROUTE: next hop or "" */
+	char text[128];		 /* J_DEVICE: name; J_SYSCTL, J_FILE, J_PINS: path; J_PATH_ROUTE: next hop or "";
+				    J_ROUTE: the local address or "" (the default) */
 };
 
 struct journal {

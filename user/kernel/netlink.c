@@ -10,6 +10,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/if_addr.h>
 #include <linux/inet_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -110,12 +111,12 @@ int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *
 	return nl_talk(nlh);
 }
 
-int nl_local_default(bool add, int family, __u32 table)
+int nl_local_route(bool add, int family, __u32 table, const void *dst)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWROUTE : RTM_DELROUTE, add);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	unsigned int lo = if_nametoindex("lo");
+	unsigned int lo = if_nametoindex("lo"), alen = family == AF_INET ? 4 : 16;
 
 	if (!lo)
 		return -ENODEV;
@@ -124,8 +125,31 @@ int nl_local_default(bool add, int family, __u32 table)
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = RT_SCOPE_HOST;
 	rtm->rtm_type = RTN_LOCAL;
+	if (dst) {
+		rtm->rtm_dst_len = alen * 8;
+		mnl_attr_put(nlh, RTA_DST, alen, dst);
+	}
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, lo);
+	return nl_talk(nlh);
+}
+
+int nl_host_addr(bool add, int ifindex, int family, const void *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWADDR : RTM_DELADDR, add);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	unsigned int alen = family == AF_INET ? 4 : 16;
+
+	ifa->ifa_family = family;
+	ifa->ifa_prefixlen = alen * 8;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen, addr);
+	/* no duplicate detection (the address is shared on purpose), no route of its own */
+	if (add)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
 	return nl_talk(nlh);
 }
 

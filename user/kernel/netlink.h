@@ -19,8 +19,18 @@ int nl_fwmark_rule(bool add, int family, __u32 mark, __u32 table, __u32 prio, bo
  */
 int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *via);
 
-/* "ip route add local default dev lo table TABLE" (or del). */
-int nl_local_default(bool add, int family, __u32 table);
+/*
+ * "ip route add local default dev lo table TABLE" (or del); with dst (the
+ * family's length, network order): "local DST dev lo table TABLE", one
+ * address taken as the host's own without being any device's.
+ */
+int nl_local_route(bool add, int family, __u32 table, const void *dst);
+
+/*
+ * "ip addr add ADDR/32 (/128) dev IFINDEX nodad noprefixroute" (or del):
+ * an address of the device's own and no route with it.
+ */
+int nl_host_addr(bool add, int ifindex, int family, const void *addr);
 
 /*
  * "ip route get DST from SRC mark MARK": the index of the device a packet

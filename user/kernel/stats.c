@@ -303,7 +303,7 @@ static json_object *workers_json(const struct stats *s)
 static json_object *stats_json(const struct stats *s)
 {
 	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
-		    *mf = json_object_new_object();
+		    *mf = json_object_new_object(), *any;
 	unsigned int i;
 
 	for (i = 0; i < XMCP_CLASS_MAX; i++) {
@@ -324,6 +324,9 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "paths", paths_json(s));
 	json_object_object_add(root, "subscriber_classes", classes_json(s));
 	json_object_object_add(root, "workers", workers_json(s));
+	/* an anycast MCP's announcement (the daemon's summary has it only then) */
+	if (s->summary && json_object_object_get_ex(s->summary, "anycast", &any))
+		json_object_object_add(root, "anycast", json_object_get(any));
 	return root;
 }
 
@@ -399,6 +402,18 @@ static void print_paths_table(FILE *f, const struct stats *s)
 	print_workers(f, s);
 }
 
+/* "anycast: device xmcp-anycast, announced" (or "withdrawn, draining") */
+static void print_anycast(FILE *f, const struct stats *s)
+{
+	json_object *any, *v;
+
+	if (!s->summary || !json_object_object_get_ex(s->summary, "anycast", &any))
+		return;
+	fprintf(f, "\nanycast: device %s, %s%s\n", str_of(any, "device"),
+		json_object_object_get_ex(any, "announced", &v) && json_object_get_boolean(v) ? "announced" : "withdrawn",
+		json_object_object_get_ex(any, "draining", &v) && json_object_get_boolean(v) ? ", draining" : "");
+}
+
 static void print_table(FILE *f, const struct stats *s)
 {
 	unsigned int i;
@@ -418,6 +433,7 @@ static void print_table(FILE *f, const struct stats *s)
 		fprintf(f, "%-20s %12llu  %s\n", scalars[i].name, (unsigned long long)scalar(s, &scalars[i]),
 		       scalars[i].help);
 	print_paths_table(f, s);
+	print_anycast(f, s);
 }
 
 /* One counter family: HELP and TYPE, then its samples (label NULL: a single sample). */
@@ -505,6 +521,20 @@ static void prom_health(FILE *f, json_object *paths)
 	}
 }
 
+/* An anycast MCP: whether its shared addresses are announced, whether it drains. */
+static void prom_anycast(FILE *f, const struct stats *s)
+{
+	json_object *any, *v;
+
+	if (!s->summary || !json_object_object_get_ex(s->summary, "anycast", &any))
+		return;
+	prom_family(f, "anycast_announced", "MCP: 1 while the shared addresses are announced.", "gauge");
+	prom_sample(f, "anycast_announced", NULL, NULL,
+		    json_object_object_get_ex(any, "announced", &v) && json_object_get_boolean(v));
+	prom_family(f, "draining", "MCP: 1 from SIGTERM until the open pairs end (the addresses withdrawn).", "gauge");
+	prom_sample(f, "draining", NULL, NULL, json_object_object_get_ex(any, "draining", &v) && json_object_get_boolean(v));
+}
+
 static void prom_paths(FILE *f, const struct stats *s)
 {
 	json_object *paths = summary_list(s, "paths"), *classes = summary_list(s, "classes");
@@ -537,6 +567,7 @@ static void prom_paths(FILE *f, const struct stats *s)
 		}
 	}
 	prom_workers(f, s);
+	prom_anycast(f, s);
 	if (classes) {
 		prom_family(f, "class_sessions", "Sessions open now, by subscriber class.", "gauge");
 		for (k = 0; k < json_object_array_length(classes); k++) {

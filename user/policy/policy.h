@@ -122,6 +122,19 @@ struct pol_health {
 	unsigned int failover_ms;	       /* a SYN unanswered this long: the next path races it */
 };
 
+/*
+ * MCP: service addresses several MCPs share behind the operator's ECMP
+ * routing (policy "anycast", docs/scale-out.md), announced as addresses of
+ * a device only the daemon holds (user/daemon/anycast.h).
+ */
+#define POL_MAX_ANYCAST 4
+struct pol_anycast {
+	unsigned int n; /* 0: no anycast */
+	struct pol_prefix addr[POL_MAX_ANYCAST]; /* host prefixes */
+	char device[POL_IFNAMSIZ];		 /* the announcing device */
+	unsigned int drain_timeout;		 /* seconds SIGTERM waits for open pairs */
+};
+
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
 struct pol_endpoint {
 	struct pol_prefix addr; /* len is the full length */
@@ -172,6 +185,7 @@ struct policy {
 	unsigned int n_paths;
 	struct pol_path paths[POL_MAX_PATHS];
 	struct pol_health health; /* HCPE */
+	struct pol_anycast anycast; /* MCP */
 	bool has_modes; /* HAG: "modes" given */
 	enum xmcp_mode default_mode;
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */

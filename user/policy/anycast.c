@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * "anycast" (MCP): service addresses several MCPs share behind the
+ * operator's ECMP routing (docs/scale-out.md). Each is announced as an
+ * address of a device the daemon holds (user/daemon/anycast.h); joins go to
+ * the MCP's own address, announced by a signal endpoint, since a join to
+ * the shared address could be routed to another MCP.
+ */
+#include <linux/mptcp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/parse.h"
+#include "xmcp_addr.h"
+
+/* 1..POL_MAX_ANYCAST host addresses no relayed peer may have (include/xmcp_addr.h) */
+static int get_addresses(struct ctx *c, json_object *o, struct pol_anycast *a)
+{
+	unsigned int i;
+
+	if (pol_get_prefixes_as(c, o, "addresses", "addresses", a->addr, POL_MAX_ANYCAST, &a->n))
+		return -1;
+	if (!a->n)
+		return pol_bad(c, "addresses", "name the service address(es) the MCPs share");
+	for (i = 0; i < a->n; i++) {
+		struct xmcp_addr k;
+		char item[32];
+
+		snprintf(item, sizeof(item), "addresses[%u]", i);
+		if (a->addr[i].len != (a->addr[i].family == AF_INET ? 32 : 128))
+			return pol_bad(c, item, "must be one address (/32 or /128), not a prefix");
+		xmcp_addr_prefix(&k, a->addr[i].family == AF_INET, a->addr[i].addr, a->addr[i].len);
+		if (xmcp_addr_verdict(&k) != XMCP_ADDR_OK)
+			return pol_bad(c, item, "is a special address (unspecified, loopback, link-local, multicast "
+						"or broadcast)");
+	}
+	return 0;
+}
+
+/*
+ * The endpoints: none may announce a shared address (a join to it may be
+ * routed to another MCP), and one must announce an address of this MCP's
+ * own: that is where joins go.
+ */
+static int check_endpoints(struct ctx *c, const struct policy *p)
+{
+	bool own_signal = false;
+	unsigned int i, k;
+
+	for (i = 0; i < p->n_endpoints; i++) {
+		const struct pol_endpoint *e = &p->endpoints[i];
+		char item[32];
+
+		for (k = 0; k < p->anycast.n; k++)
+			if (e->addr.family == p->anycast.addr[k].family &&
+			    !memcmp(e->addr.addr, p->anycast.addr[k].addr, e->addr.family == AF_INET ? 4 : 16)) {
+				snprintf(item, sizeof(item), "endpoints[%u]", i);
+				return pol_bad(c, item, "is a shared (anycast) address: a join to it may be "
+							"routed to another MCP");
+			}
+		own_signal |= !!(e->flags & MPTCP_PM_ADDR_FLAG_SIGNAL);
+	}
+	if (!own_signal)
+		return pol_bad(c, "endpoints", "an anycast MCP needs a signal endpoint with an address of its own: "
+					       "joins go there, never to the shared address");
+	return 0;
+}
+
+int pol_get_anycast(struct ctx *c, json_object *root, struct policy *p)
+{
+	static const char *const keys[] = { "addresses", "device", "drain_timeout", NULL };
+	struct pol_anycast *a = &p->anycast;
+	const char *dev = "xmcp-anycast";
+	json_object *o, *v;
+	long long drain;
+
+	if (!json_object_object_get_ex(root, "anycast", &o))
+		return 0;
+	if (p->role != POL_ROLE_MCP)
+		return pol_bad(c, "anycast", "only an MCP serves a shared address (a HAG keeps the subscriber's)");
+	if (!json_object_is_type(o, json_type_object))
+		return pol_bad(c, "anycast", "must be an object with addresses, device, drain_timeout");
+	if (pol_only_keys(c, o, "anycast", keys))
+		return -1;
+	c->prefix = "anycast.";
+	if (get_addresses(c, o, a) || pol_get_uint(c, o, "drain_timeout", 0, 86400, 30, &drain))
+		return -1;
+	a->drain_timeout = drain;
+	if (json_object_object_get_ex(o, "device", &v) && pol_copy_ifname(c, "device", v, a->device))
+		return -1;
+	if (!a->device[0])
+		snprintf(a->device, sizeof(a->device), "%s", dev);
+	c->prefix = "";
+	return check_endpoints(c, p);
+}
