@@ -333,3 +333,34 @@ refused() {
 	refute_output --partial xdp
 	[ ! -e "$PINS-$LAB_HAG" ]
 }
+
+# log_says NS TEXT: the daemon in NS logs TEXT within 5 s
+log_says() {
+	local i
+	for i in $(seq 50); do
+		grep -q "$2" "$BATS_TEST_TMPDIR/$1.log" && return 0
+		sleep 0.1
+	done
+	echo "$1's log does not say '$2':" >&2
+	tail -5 "$BATS_TEST_TMPDIR/$1.log" >&2
+	return 1
+}
+
+@test "mcp: an AF_PACKET socket for IPv4 in the namespace (FRR's bfdd opens one) is warned about, and its end" {
+	start_mcp
+	# what bfdd does for BFD echo: a raw packet socket of protocol ETH_P_IP
+	in_ns "$LAB_HAG" "$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+open(sys.argv[1], "w").close()
+time.sleep(3)' "$BATS_TEST_TMPDIR/tap" 3>&- &
+	local tap=$!
+	wait_for "$BATS_TEST_TMPDIR/tap"
+	log_says "$LAB_HAG" "warning: 1 AF_PACKET socket for IPv4/IPv6 in this namespace"
+	wait "$tap"
+	log_says "$LAB_HAG" "no AF_PACKET socket for IPv4/IPv6 is left in this namespace: steering works again"
+	# and it does
+	s_server 8096 serve 10.4.0.2 8096
+	convert 10.2.0.2 9443 10.4.0.2 8096 100000
+	assert_success
+	wait "$S_PID"
+}

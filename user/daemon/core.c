@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "daemon/flows.h"
 #include "daemon/health.h"
 #include "daemon/metrics.h"
+#include "kernel/pktsock.h"
 #include "kernel/privs.h"
 #include "relay/relay.h"
 #include "roles/roles.h"
@@ -125,6 +127,33 @@ static void warn_no_meta(struct daemon *d)
 		 "has no room for it, so tc steers nothing there; \"xdp_mode\": \"auto\" or \"tc\" works on any device",
 		 (unsigned long long)xs.meta_unavailable);
 	d->warned_no_meta = true;
+}
+
+/*
+ * Once a second: an AF_PACKET socket that breaks steering on this kernel
+ * (kernel/pktsock.h), said when one appears and when none is left.
+ */
+static void warn_pktsock(struct daemon *d)
+{
+	const struct pol_ifs *groups[] = { &d->pol->lan, &d->pol->access, &d->pol->wan };
+	int idx[3 * POL_MAX_IFS], n = 0, c;
+	unsigned long inode = 0;
+	unsigned int g, i;
+
+	for (g = 0; g < 3; g++)
+		for (i = 0; i < groups[g]->n; i++)
+			if ((idx[n] = if_nametoindex(groups[g]->name[i])) > 0)
+				n++;
+	c = pktsock_ip_taps(idx, n, &inode);
+	if (c > 0 && !d->warned_pktsock)
+		xmcp_err("warning: %d AF_PACKET socket%s for IPv4/IPv6 in this namespace (socket inode %lu; FRR's "
+			 "bfdd opens one): on this kernel the stack then copies each packet after tc, the copy loses "
+			 "the listener steering chose, and steered SYNs are reset (docs/kernels.md)",
+			 c, c == 1 ? "" : "s", inode);
+	else if (!c && d->warned_pktsock)
+		fprintf(stderr, "xmcp: no AF_PACKET socket for IPv4/IPv6 is left in this namespace: steering works again\n");
+	if (c >= 0)
+		d->warned_pktsock = c > 0;
 }
 
 /* A worker's counters now (in its thread, or once it has stopped). */
@@ -289,6 +318,7 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 	control_tick(d->control);
 	metrics_tick(d->metrics);
 	warn_no_meta(d);
+	warn_pktsock(d);
 	check_drain(d);
 }
 

@@ -103,6 +103,7 @@ struct daemon {
 	struct journal journal;	    /* every change to the system, to undo (user/install/journal.h) */
 	bool journaled;
 	bool warned_no_meta;
+	bool warned_pktsock; /* an AF_PACKET socket breaks steering (kernel/pktsock.h), said */
 	bool warned_cc; /* the default mptcp_congestion can't be set here */
 	bool cc_ok;	/* the policy's mptcp_congestion can be set (daemon_check_mptcp_cc) */
 	int epfd, sigfd, timerfd;  /* the main thread's loop */
