@@ -26,7 +26,11 @@ setup() {
 }
 
 teardown() {
-	local k
+	local k p
+	# the peers first, quietly (bash reports a killed job)
+	for p in "${SERVE_PID:-}" "${LOAD_PID:-}" "${ATTEMPTS_PID:-}"; do
+		[ -z "$p" ] || { kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
+	done
 	for k in 1 2; do
 		stop_daemon "${MCP_PID[$k]:-}"
 		[ -e "/run/netns/${SO_MCP[$k]:-none}" ] &&
@@ -174,4 +178,43 @@ one_box() {
 	lost=$(grep -c -v ' ok$' "$BATS_TEST_TMPDIR/held.out")
 	echo "lost $lost of 60 (MCP1 held $held1)" >&2
 	assert_equal "$lost" "$held1"
+}
+
+# attempts SECS NAME: a new connection every 100 ms for SECS, in the
+# background (ATTEMPTS_PID); "EPOCH_MS ok|fail" per attempt (its start) in NAME
+attempts() {
+	nsenter --net="/run/netns/$SO_CL" timeout "$(slow 60)" bash -c '
+		end=$(($(date +%s%N) + $1 * 1000000000))
+		while [ "$(date +%s%N)" -lt "$end" ]; do
+			t=$(date +%s%N)
+			if timeout 2 "$2" "$3" load-send "$4" 8080 1 --via "$5:9443" --sizes 100:100 --deadline 2 \
+				>/dev/null 2>&1; then r=ok; else r=fail; fi
+			echo "$((t / 1000000)) $r"
+			sleep 0.1
+		done' _ "$1" "$PY" "$PEER" "$SO_SERVER" "$SO_ANYCAST" > "$BATS_TEST_TMPDIR/$2" 3>&- &
+	ATTEMPTS_PID=$!
+}
+
+@test "scaleout: an MCP box hangs (silent, link up): the router drops it when the BGP hold time (3 s) runs out; new connections succeed from then on" {
+	serve 1000
+	attempts 10 tries
+	sleep 2
+	local t0 t1 last_fail after
+	t0=$(($(date +%s%N) / 1000000))
+	so_hang 1
+	so_wait_paths 1
+	t1=$(($(date +%s%N) / 1000000))
+	echo "the router dropped the hung MCP $((t1 - t0)) ms after it hung" >&2
+	wait "$ATTEMPTS_PID"
+	# every attempt over before the hang (they give up after 2 s) succeeded
+	run awk -v t="$((t0 - 2000))" '$1 < t && $2 != "ok"' "$BATS_TEST_TMPDIR/tries"
+	assert_output ""
+	# after it, the last failed attempt started within the hold time and a second
+	last_fail=$(awk -v t0="$t0" '$1 >= t0 && $2 == "fail" { l = $1 - t0 } END { print l + 0 }' "$BATS_TEST_TMPDIR/tries")
+	after=$(awk -v t="$((t0 + last_fail))" '$1 > t && $2 == "ok"' "$BATS_TEST_TMPDIR/tries" | wc -l)
+	echo "attempts failed until $last_fail ms after the hang; $after succeeded after that" >&2
+	awk -v t0="$t0" '{ printf "%s%d %s", (NR > 1 ? ", " : "attempts (ms from the hang): "), $1 - t0, $2 } END { print "" }' \
+		"$BATS_TEST_TMPDIR/tries" >&2
+	[ "$last_fail" -le "$(slow 4000)" ]
+	[ "$after" -ge 5 ]
 }

@@ -120,3 +120,11 @@ so_down() {
 	done
 	return 0
 }
+
+# so_hang K: MCP K's box stops answering, its link left up (a hung machine):
+# nothing passes between it and the router either way (tbf at 8 bit/s, since
+# this kernel has no netem or gact), so only the BGP hold time finds it dead
+so_hang() {
+	tc -n "${SO_MCP[$1]}" qdisc replace dev acc root tbf rate 8bit burst 10 latency 1ms
+	tc -n "$SO_RT" qdisc replace dev "m$1" root tbf rate 8bit burst 10 latency 1ms
+}
