@@ -27,6 +27,7 @@ setup() {
 
 teardown() {
 	local k p
+	stop_daemon "${HCPE_PID:-}"
 	# the peers first, quietly (bash reports a killed job)
 	for p in "${SERVE_PID:-}" "${LOAD_PID:-}" "${ATTEMPTS_PID:-}"; do
 		[ -z "$p" ] || { kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
@@ -217,4 +218,34 @@ attempts() {
 		"$BATS_TEST_TMPDIR/tries" >&2
 	[ "$last_fail" -le "$(slow 4000)" ]
 	[ "$after" -ge 5 ]
+}
+
+@test "scaleout: an off-path HCPE toward the anycast MCPs: a dead first candidate is passed over, connections spread over both, intact" {
+	# nothing routes to 10.71.99.1: the router answers unreachable
+	so_hcpe "10.71.99.1:9443" "$SO_ANYCAST:9443"
+	HCPE_PID=$(start_daemon "$SO_CL" "$BATS_TEST_TMPDIR/hcpe.json")
+	serve 41
+	# the first connection finds the first candidate dead; from then on it is passed over
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$SO_H" "$PY" "$PEER" load-send "$SO_SERVER" 8080 1
+	assert_success
+	run timeout "$(slow 60)" nsenter --net="/run/netns/$SO_H" "$PY" "$PEER" load-send "$SO_SERVER" 8080 40 \
+		--sizes 20000:60000
+	assert_success
+	wait "$SERVE_PID"
+	local c1 c2
+	c1=$(conns 1) c2=$(conns 2)
+	echo "connections: $c1 on MCP1, $c2 on MCP2" >&2
+	assert_equal "$((c1 + c2))" 41
+	[ "$c1" -gt 0 ] && [ "$c2" -gt 0 ]
+	# the HCPE's second subflow (its a2 endpoint) joined the box of each connection
+	local k
+	for k in 1 2; do
+		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinNoTokenFound)" 0
+		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" "$(conns "$k")"
+	done
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	run grep "^xmcp: MCP " "$BATS_TEST_TMPDIR/$SO_CL.log"
+	assert_line "xmcp: MCP 10.71.99.1:9443: 1 tried, 0 connected, 1 failed"
+	assert_line "xmcp: MCP $SO_ANYCAST:9443: 41 tried, 41 connected, 0 failed"
 }

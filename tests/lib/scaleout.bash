@@ -11,6 +11,10 @@
 #         anycast 10.71.100.1 (announced while xmcp serves it)
 #   S     wK 10.71.2K.1/24, the server at 10.71.30.1 (lo)
 #
+# so_hcpe MCP...: an off-path HCPE in CL toward those MCP candidates
+# ("ADDR:PORT"), with a LAN host H (SO_H, 10.71.40.2, behind CL's lan
+# 10.71.40.1): H's plain TCP becomes the HCPE's MPTCP with an MP_CONVERT.
+#
 # so_up TAG N makes namespaces TAG-cl, -rt, -s, -mcp1..N (SO_CL, SO_RT, SO_S,
 # SO_MCP[1..N]) and starts FRR in RT and each MCP; so_down removes all.
 SO_ANYCAST=10.71.100.1
@@ -110,10 +114,27 @@ so_wait_paths() {
 	return 1
 }
 
+so_hcpe() {
+	local mcps
+	SO_H="${SO_CL%-cl}-h"
+	so_ns "$SO_H"
+	so_link "$SO_H" lan 10.71.40.2 "$SO_CL" lan 10.71.40.1
+	ip -n "$SO_H" route add default via 10.71.40.1
+	mcps=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+	cat > "$BATS_TEST_TMPDIR/hcpe.json" <<-JSON
+	{
+	  "role": "hcpe",
+	  "interfaces": { "lan": ["lan"], "access": ["a1", "a2"] },
+	  "limits": { "subflows": 4, "add_addr_accepted": 4 },
+	  "downstream": { "mode": "off-path", "mcps": $mcps, "connect_timeout_ms": 500, "retry_after": 30 }
+	}
+	JSON
+}
+
 so_down() {
 	local ns
 	frr_down "${SO_RT:-}" "${SO_MCP[@]}"
-	for ns in "${SO_CL:-}" "${SO_RT:-}" "${SO_S:-}" "${SO_MCP[@]}"; do
+	for ns in "${SO_H:-}" "${SO_CL:-}" "${SO_RT:-}" "${SO_S:-}" "${SO_MCP[@]}"; do
 		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
 		ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
