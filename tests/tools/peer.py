@@ -40,6 +40,10 @@
   peer.py hold-serve ADDR PORT [--ready FILE]
       accept connections until killed, reading and dropping what they send;
       print "connection from ADDR" for each.
+  peer.py keep-n ADDR PORT N SECS [--ready FILE]
+      open N TCP connections (FILE created once all are), then send a byte
+      on each every 100 ms for SECS; print "kept K of N, lost L" (lost: a
+      send failed, or the peer reset or closed it).
   peer.py partial-heads ADDR PORT N [--hold SECS] [--fin]
       open N MPTCP connections, each sending the first 3 bytes of a 22-byte
       MP_CONVERT and no more (with --fin, then a FIN); wait up to SECS
@@ -381,6 +385,39 @@ def open_n(addr, port, n, hold, mptcp):
             print("reset", flush=True)
         socks.append(s)
     time.sleep(hold)
+    for s in socks:
+        s.close()
+
+
+def keep_n(addr, port, n, secs, ready):
+    """N connections kept busy: a byte on each every 100 ms for SECS (so a
+    router's resilient hash buckets see them active); a connection whose
+    send fails, or that the peer resets or closes, is lost."""
+    socks = []
+    for _ in range(n):
+        s = sock(addr, False)
+        s.settimeout(5)
+        s.connect((addr, port))
+        s.setblocking(False)
+        socks.append(s)
+    if ready:
+        open(ready, "w").close()
+    lost = set()
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        for i, s in enumerate(socks):
+            if i in lost:
+                continue
+            try:
+                s.send(b"x")
+                if s.recv(1, socket.MSG_PEEK) == b"":
+                    lost.add(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                lost.add(i)
+        time.sleep(0.1)
+    print(f"kept {n - len(lost)} of {n}, lost {len(lost)}")
     for s in socks:
         s.close()
 
@@ -815,6 +852,8 @@ def main():
         md5_send(a[1], int(a[2]), int(a[3]))
     elif len(a) >= 3 and a[0] == "hold-serve":
         hold_serve(a[1], int(a[2]), ready)
+    elif len(a) >= 5 and a[0] == "keep-n":
+        keep_n(a[1], int(a[2]), int(a[3]), float(a[4]), ready)
     elif len(a) >= 4 and a[0] == "open-n":
         hold = float(a[a.index("--hold") + 1]) if "--hold" in a else 0
         open_n(a[1], int(a[2]), int(a[3]), hold, mptcp)
