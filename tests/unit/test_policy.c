@@ -618,6 +618,27 @@ static void test_fixed_fields(void)
 	}
 }
 
+/* An anycast MCP's shared addresses, device and drain: a restart changes them, a reload does not. */
+static void test_anycast_fixed(void)
+{
+#define ANYCAST_MCP                                                                                         \
+	"{\"role\": \"mcp\", \"interfaces\": {\"access\": [\"dsl\"], \"wan\": [\"wan\"]}, "                 \
+	"\"subscribers\": [\"10.1.0.0/24\"], \"endpoints\": [{\"address\": \"10.3.0.2\", \"flags\": [\"signal\"]}], " \
+	"\"anycast\": {\"addresses\": [\"192.0.2.1\"]}}"
+	static struct policy a, b;
+
+	ok(load_text(ANYCAST_MCP, &a) == 0 && a.anycast.n == 1 && !strcmp(a.anycast.device, "xmcp-anycast") &&
+		   a.anycast.drain_timeout == 30,
+	   "an anycast MCP: one address, the default device and drain_timeout");
+	ok(load_with(ANYCAST_MCP, "anycast.addresses", "[\"192.0.2.2\"]", &b) == 0, "... another address");
+	is_str(policy_fixed_field(&a, &b) ?: "(none)", "anycast", "a reload that changes the shared addresses is refused");
+	ok(load_with(ANYCAST_MCP, "anycast.drain_timeout", "5", &b) == 0, "... another drain_timeout");
+	is_str(policy_fixed_field(&a, &b) ?: "(none)", "anycast", "a reload that changes drain_timeout is refused");
+	ok(load_with(ANYCAST_MCP, "anycast", NULL, &b) == 0, "... no anycast");
+	is_str(policy_fixed_field(&a, &b) ?: "(none)", "anycast", "a reload that drops anycast is refused");
+#undef ANYCAST_MCP
+}
+
 static void test_prefixes(void)
 {
 	struct pol_prefix p;
@@ -735,6 +756,7 @@ int main(void)
 	test_examples();
 	test_reload_comparable();
 	test_fixed_fields();
+	test_anycast_fixed();
 	test_prefixes();
 	test_lookups();
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
