@@ -193,6 +193,7 @@ install: $(BUILD)/xmcp
 	install -d $(DESTDIR)$(PREFIX)/share/xmcp/policies $(DESTDIR)/etc/xmcp
 	install -m 0644 policies/*.json $(DESTDIR)$(PREFIX)/share/xmcp/policies/
 	install -m 0644 docs/policy.md $(DESTDIR)$(PREFIX)/share/xmcp/
+	install -D -m 0644 contrib/xmcp-anycast.conf $(DESTDIR)$(PREFIX)/share/xmcp/contrib/xmcp-anycast.conf
 
 clean:
 	rm -rf $(BUILD)

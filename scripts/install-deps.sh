@@ -26,7 +26,7 @@ PKGS=(
 	microsocks mptcpize socat haproxy gnuplot-nox
 	# the OpenMPTCProuter-style peer of the chain: a shadowsocks tunnel over MPTCP
 	shadowsocks-libev
-	# scale-out tests: BGP and BFD routers in namespaces (tests/bats/scaleout.bats)
+	# scale-out tests: BGP routers (zebra, bgpd) in namespaces (tests/bats/scaleout.bats)
 	frr
 )
 

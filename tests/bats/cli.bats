@@ -109,4 +109,10 @@ teardown() {
 	run systemd-analyze security --offline=true "$BATS_TEST_TMPDIR/xmcp@lab.service"
 	assert_success
 	assert_output --regexp 'Overall exposure level for xmcp@lab.service: [0-3]\.[0-9] OK'
+	# an anycast MCP's drop-in (docs/scale-out.md) on top of it is a valid unit too
+	cat "$BATS_TEST_TMPDIR/xmcp@lab.service" "$stage/usr/local/share/xmcp/contrib/xmcp-anycast.conf" \
+		> "$BATS_TEST_TMPDIR/xmcp@any.service"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/xmcp@any.service"
+	assert_success
+	assert_output ""
 }

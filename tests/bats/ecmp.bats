@@ -66,7 +66,7 @@ add_fourth() {
 	NEW4=$(($(grep -c "connection from" "$BATS_TEST_TMPDIR/box4.out" || true) - before4))
 }
 
-@test "ecmp: plain ECMP (hash-threshold): a fourth MCP moves about half of the busy flows off their box" {
+@test "ecmp: plain ECMP (hash-threshold): a fourth box moves about half of the busy flows off their box" {
 	add_fourth
 	echo "plain: $MOVED of 300 busy flows moved (reset); box 4 took $NEW4 of 100 new flows" >&2
 	# hash-threshold: regions shift, about 1/2 of the flows move (1/4 would be the least any scheme could)
@@ -74,7 +74,7 @@ add_fourth() {
 	[ "$NEW4" -gt 0 ]
 }
 
-@test "ecmp: resilient group: a fourth MCP moves no busy flow; new flows reach it through the idle buckets" {
+@test "ecmp: resilient group: a fourth box moves no busy flow; new flows reach it through the idle buckets" {
 	add_fourth type resilient buckets 128 idle_timer 2 unbalanced_timer 0
 	echo "resilient: $MOVED of 300 busy flows moved (reset); box 4 took $NEW4 of 100 new flows" >&2
 	ip -n "$EC_RT" nexthop bucket show id 100 | awk '{ print $NF }' | sort | uniq -c >&2 || true

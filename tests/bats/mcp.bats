@@ -364,3 +364,48 @@ time.sleep(3)' "$BATS_TEST_TMPDIR/tap" 3>&- &
 	assert_success
 	wait "$S_PID"
 }
+
+@test "mcp: anycast (IPv4 and IPv6): the shared addresses on the daemon's own device, the C flag, conversions through them; SIGTERM, and kill -9 then detach, take it all back" {
+	local before
+	before=$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)
+	jq '.anycast = {"addresses": ["10.90.0.1", "fd90::1"], "device": "xany0", "drain_timeout": 0}' \
+		"$BATS_TEST_TMPDIR/mcp.json" > "$BATS_TEST_TMPDIR/any.json"
+	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/any.json")
+	run ip -n "$LAB_HAG" -br addr show dev xany0
+	assert_output --partial "10.90.0.1/32"
+	assert_output --partial "fd90::1/128"
+	# the host's own by a route on lo (a drain withdraws the device's, not these)
+	run ip -n "$LAB_HAG" route show table local 10.90.0.1 dev lo
+	assert_output --partial "local 10.90.0.1"
+	run ip -n "$LAB_HAG" -6 route show table local fd90::1 dev lo
+	assert_output --partial "local fd90::1"
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" 0
+	assert_equal "$(gw_stat "$LAB_HAG" .anycast.announced)" true
+	# H reaches the shared addresses through the HCPE's default route
+	s_server 8097 serve 10.4.0.2 8097
+	convert 10.90.0.1 9443 10.4.0.2 8097 100000
+	assert_success
+	wait "$S_PID"
+	s_server 8098 serve fd04::2 8098
+	convert fd90::1 9443 fd04::2 8098 100000
+	assert_success
+	wait "$S_PID"
+	stop_daemon "$MCP_PID"
+	MCP_PID=
+	run ip -n "$LAB_HAG" link show xany0
+	assert_failure
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" "$before"
+	run ip -n "$LAB_HAG" route show table local 10.90.0.1 dev lo
+	assert_output ""
+	# kill -9: the device goes with the process at once; detach --all undoes the rest
+	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/any.json")
+	kill -KILL "$MCP_PID"
+	for _ in $(seq 50); do ip -n "$LAB_HAG" link show xany0 > /dev/null 2>&1 || break; sleep 0.1; done
+	run ip -n "$LAB_HAG" link show xany0
+	assert_failure
+	MCP_PID=
+	XMCP_PIN_DIR="$PINS-$LAB_HAG" in_ns "$LAB_HAG" "$XMCP" detach --all
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" "$before"
+	run ip -n "$LAB_HAG" -6 route show table local fd90::1 dev lo
+	assert_output ""
+}

@@ -110,7 +110,7 @@ bad_policy() {
 	local mcp='"role":"mcp","interfaces":{"access":["acc"],"wan":["wan"]},"subscribers":["10.0.0.0/8"]'
 	local own='"endpoints":[{"address":"192.0.2.11","interface":"acc","flags":["signal"],"port":7011}]'
 	bad_policy '{"role":"hag","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"anycast":{"addresses":["192.0.2.1"]}}' "anycast: only an MCP serves a shared address (a HAG keeps the subscriber's)"
-	bad_policy '{'"$mcp"','"$own"',"anycast":["192.0.2.1"]}' 'anycast: must be an object with addresses, device, drain_timeout'
+	bad_policy '{'"$mcp"','"$own"',"anycast":["192.0.2.1"]}' 'anycast: must be an object with addresses, device, drain_min, drain_timeout'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{}}' 'anycast.addresses: name the service address(es) the MCPs share'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.0/24"]}}' 'anycast.addresses[0]: must be one address (/32 or /128), not a prefix'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["224.0.0.1"]}}' 'anycast.addresses[0]: is a special address (unspecified, loopback, link-local, multicast or broadcast)'
@@ -118,6 +118,8 @@ bad_policy() {
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"device":"a-very-long-interface"}}' "anycast.device: 'a-very-long-interface' is longer than 15 characters"
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"drain_timeout":86401}}' 'anycast.drain_timeout: must be between 0 and 86400, not 86401'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"weight":1}}' 'anycast.weight: unknown key'
+	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1","::ffff:192.0.2.1"]}}' 'anycast.addresses[1]: is addresses[0] again'
+	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"drain_timeout":10,"drain_min":11}}' 'anycast.drain_min: is longer than drain_timeout (10 s)'
 	bad_policy '{'"$mcp"',"anycast":{"addresses":["192.0.2.1"]}}' 'endpoints: an anycast MCP needs a signal endpoint with an address of its own: joins go there, never to the shared address'
 	bad_policy '{'"$mcp"',"endpoints":[{"address":"192.0.2.1","flags":["signal"]}],"anycast":{"addresses":["192.0.2.1"]}}' 'endpoints[0]: is a shared (anycast) address: a join to it may be routed to another MCP'
 	# and a good one passes

@@ -94,7 +94,8 @@ one_box() {
 	n1=$(one_box 1)
 	n2=$(one_box 2)
 	echo "held open: $n1 on MCP1, $n2 on MCP2" >&2
-	[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ]
+	[ "$n1" -gt 0 ]
+	[ "$n2" -gt 0 ]
 	touch "$GATE"
 	wait_job "$LOAD_PID"
 	[ "$status" -eq 0 ] || cat "$BATS_TEST_TMPDIR/load.err" >&2
@@ -104,12 +105,14 @@ one_box() {
 	echo "connections: $c1 on MCP1, $c2 on MCP2" >&2
 	assert_equal "$((c1 + c2))" 200
 	# both carry a share, within 3x of each other
-	[ "$c1" -le $((3 * c2)) ] && [ "$c2" -le $((3 * c1)) ]
-	# every connection joined its own box, and no join went anywhere else
+	[ "$c1" -le $((3 * c2)) ]
+	[ "$c2" -le $((3 * c1)) ]
+	# no join went to a box without the connection; the held ones (checked
+	# above) each joined their own, the short ones may end before their join
 	local k
 	for k in 1 2; do
 		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinNoTokenFound)" 0
-		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" "$(conns "$k")"
+		[ "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" -le "$(conns "$k")" ]
 		# the C flag is set while the daemon runs (and restored after)
 		run ip netns exec "${SO_MCP[$k]}" sysctl -n net.mptcp.allow_join_initial_addr_port
 		assert_output 0
@@ -118,7 +121,6 @@ one_box() {
 }
 
 @test "scaleout: drain: SIGTERM withdraws the address, new connections go to the other MCP, open ones finish, then it exits" {
-	SO_DRAIN=60
 	serve 140
 	load_bg 100 held --up --gate "$GATE" --started "$STARTED"
 	wait_for "$STARTED"
@@ -147,7 +149,8 @@ one_box() {
 	[ "$status" -eq 0 ] || cat "$BATS_TEST_TMPDIR/held.err" >&2
 	assert_equal "$status" 0
 	for _ in $(seq "$(slow 50)"); do kill -0 "${MCP_PID[1]}" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "${MCP_PID[1]}" 2>/dev/null
+	run kill -0 "${MCP_PID[1]}"
+	assert_failure
 	grep -q "drained, 0 pairs still open" "$BATS_TEST_TMPDIR/${SO_MCP[1]}.log"
 	MCP_PID[1]=
 	# and it left nothing: the C flag is back, no local route for the address
@@ -236,12 +239,15 @@ attempts() {
 	c1=$(conns 1) c2=$(conns 2)
 	echo "connections: $c1 on MCP1, $c2 on MCP2" >&2
 	assert_equal "$((c1 + c2))" 41
-	[ "$c1" -gt 0 ] && [ "$c2" -gt 0 ]
-	# the HCPE's second subflow (its a2 endpoint) joined the box of each connection
+	[ "$c1" -gt 0 ]
+	[ "$c2" -gt 0 ]
+	# the HCPE's second subflows (its a2 endpoint) joined each box, and only
+	# boxes that had the connection (a short one may end before its join)
 	local k
 	for k in 1 2; do
 		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinNoTokenFound)" 0
-		assert_equal "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" "$(conns "$k")"
+		[ "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" -gt 0 ]
+		[ "$(mib "${SO_MCP[$k]}" MPTcpExtMPJoinAckRx)" -le "$(conns "$k")" ]
 	done
 	stop_daemon "$HCPE_PID"
 	HCPE_PID=

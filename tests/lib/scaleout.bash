@@ -1,6 +1,7 @@
 # The scale-out lab (docs/scale-out.md): multipath clients behind a router
 # that spreads connections over two MCPs sharing an anycast address by ECMP,
-# learnt over BGP (FRR), with BFD watching each MCP.
+# learnt over BGP (FRR; short timers find a dead MCP: no bfdd, see
+# docs/scale-out.md).
 #
 #   CL a1 ---- RT ---- m1/acc  MCP1  wan ---- S
 #      a2 ----    ---- m2/acc  MCP2  wan ----
@@ -35,7 +36,7 @@ so_ns() {
 		net.ipv4.conf.default.rp_filter=0
 }
 
-# so_rt_conf N: the router's bgpd: every MCP a peer, ECMP over up to 8, BFD 3 x 100 ms
+# so_rt_conf N: the router's bgpd: every MCP a peer, ECMP over up to 8, hold time 3 s
 so_rt_conf() {
 	local k
 	printf 'router bgp 65000\n bgp router-id 10.71.1.1\n no bgp ebgp-requires-policy\n'
@@ -65,7 +66,7 @@ so_policy() {
 	  "subscribers": ["10.71.1.0/24", "10.71.2.0/24"],
 	  "endpoints": [ { "address": "10.71.1$1.2", "interface": "acc", "flags": ["signal"], "port": 7011 } ],
 	  "limits": { "subflows": 4, "add_addr_accepted": 0 },
-	  "anycast": { "addresses": ["$SO_ANYCAST"], "drain_timeout": ${SO_DRAIN:-30} }
+	  "anycast": { "addresses": ["$SO_ANYCAST"], "drain_min": 1, "drain_timeout": 60 }
 	}
 	JSON
 }

@@ -41,7 +41,8 @@ static int link_up(const char *name)
  */
 static int open_device(struct daemon *d, const char *name)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	/* EXCL: never another's (or a persistent leftover) device of that name */
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL };
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), err;
 
 	if (fd < 0)
@@ -68,7 +69,11 @@ int anycast_announce(struct daemon *d)
 	err = open_device(d, a->device);
 	if (err) {
 		xmcp_err("anycast.device %s: cannot create it as this daemon's TUN device: %s%s", a->device,
-			 strerror(-err), err == -EBUSY || err == -EINVAL ? " (a device of that name exists)" : "");
+			 strerror(-err),
+			 err == -EBUSY || err == -EINVAL || err == -EEXIST ? " (a device of that name exists)"
+			 : err == -ENOENT || err == -EPERM ? " (no /dev/net/tun here; under systemd, the unit needs "
+							     "contrib/xmcp-anycast.conf)"
+							   : "");
 		return -1;
 	}
 	for (i = 0; i < a->n; i++) {
@@ -83,14 +88,23 @@ int anycast_announce(struct daemon *d)
 	return 0;
 }
 
-void anycast_withdraw(struct daemon *d)
+int anycast_withdraw(struct daemon *d)
 {
 	const struct pol_anycast *a = &d->pol->anycast;
+	char text[INET6_ADDRSTRLEN];
 	unsigned int i;
+	int err, failed = 0;
 
-	for (i = 0; d->announced && i < a->n; i++)
-		nl_host_addr(false, d->anycast_ifindex, a->addr[i].family, a->addr[i].addr);
-	d->announced = false;
+	for (i = 0; d->announced && i < a->n; i++) {
+		err = nl_host_addr(false, d->anycast_ifindex, a->addr[i].family, a->addr[i].addr);
+		if (err && err != -EADDRNOTAVAIL) {
+			inet_ntop(a->addr[i].family, a->addr[i].addr, text, sizeof(text));
+			xmcp_err("anycast: cannot withdraw %s from %s: %s", text, a->device, strerror(-err));
+			failed = -1;
+		}
+	}
+	d->announced = d->announced && failed;
+	return failed;
 }
 
 void anycast_close(struct daemon *d)

@@ -22,8 +22,8 @@ struct daemon;
 
 /* The announcing device and its addresses: from now on routers send here; 0 or -1 after saying why. */
 int anycast_announce(struct daemon *d);
-/* The addresses off the device (the routers stop sending new connections here); the device stays. */
-void anycast_withdraw(struct daemon *d);
+/* The addresses off the device (the routers stop sending new connections here); the device stays. 0 or -1 after saying why. */
+int anycast_withdraw(struct daemon *d);
 /* The device goes (with whatever it still announces). */
 void anycast_close(struct daemon *d);
 /* {"device", "announced", "draining"} for `xmcp stats`. */

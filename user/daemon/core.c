@@ -147,7 +147,7 @@ static void warn_pktsock(struct daemon *d)
 	c = pktsock_ip_taps(idx, n, &inode);
 	if (c > 0 && !d->warned_pktsock)
 		xmcp_err("warning: %d AF_PACKET socket%s for IPv4/IPv6 in this namespace (socket inode %lu; FRR's "
-			 "bfdd opens one): on this kernel the stack then copies each packet after tc, the copy loses "
+			 "bfdd opens one): on Linux 6.18 (measured) the stack then copies each packet after tc, the copy loses "
 			 "the listener steering chose, and steered SYNs are reset (docs/kernels.md)",
 			 c, c == 1 ? "" : "s", inode);
 	else if (!c && d->warned_pktsock)
@@ -249,40 +249,51 @@ static int block_signals(struct daemon *d)
 	return 0;
 }
 
-/* The pairs open in every worker now. */
+static void count_open(struct worker *w, void *arg)
+{
+	*(unsigned long long *)arg += relay_active(w->relay) + (w->role->waiting ? w->role->waiting(w) : 0);
+}
+
+/* The pairs open in every worker now, and the connections on their way to be one. */
 static unsigned long long open_pairs(struct daemon *d)
 {
-	struct gather g = { 0 };
+	unsigned long long n = 0;
 
-	workers_call(d, gather_one, &g);
-	return g.sum.pairs_active;
+	workers_call(d, count_open, &n);
+	return n;
 }
 
 /*
  * SIGTERM on an anycast MCP: the shared addresses are withdrawn first (the
- * routers send new connections to the other MCPs), the open pairs go on
- * until they end or drain_timeout; a second SIGTERM stops at once.
+ * routers send new connections to the other MCPs); new connections that
+ * still come are served for drain_min seconds (the routers converging), the
+ * open pairs until they end or drain_timeout; a second SIGTERM stops at once.
  */
 static void start_drain(struct daemon *d, const char *why)
 {
-	anycast_withdraw(d);
+	const struct pol_anycast *a = &d->pol->anycast;
+	__u64 now = xmcp_now_ns();
+
 	d->draining = true;
-	d->drain_until = xmcp_now_ns() + d->pol->anycast.drain_timeout * 1000000000ull;
-	fprintf(stderr, "xmcp: %s, draining: shared addresses withdrawn, %llu pairs open, stopping when they "
-			"end or in %u s (again: stop now)\n",
-		why, open_pairs(d), d->pol->anycast.drain_timeout);
+	d->drain_min_until = now + a->drain_min * 1000000000ull;
+	d->drain_until = now + a->drain_timeout * 1000000000ull;
+	fprintf(stderr, "xmcp: %s, draining: %s, %llu pairs open, stopping when they end (not before %u s) "
+			"or in %u s (again: stop now)\n",
+		why, anycast_withdraw(d) ? "shared addresses NOT all withdrawn" : "shared addresses withdrawn",
+		open_pairs(d), a->drain_min, a->drain_timeout);
 	sd_notify(0, "STATUS=draining");
 }
 
-/* Once a second while draining: stop when no pair is left, or at the timeout. */
+/* Once a second while draining: stop when no pair is left (after drain_min), or at the timeout. */
 static void check_drain(struct daemon *d)
 {
 	unsigned long long left;
+	__u64 now = xmcp_now_ns();
 
-	if (!d->draining || d->stop)
+	if (!d->draining || d->stop || now < d->drain_min_until)
 		return;
 	left = open_pairs(d);
-	if (left && xmcp_now_ns() < d->drain_until)
+	if (left && now < d->drain_until)
 		return;
 	fprintf(stderr, "xmcp: drained, %llu pairs still open (reset now), shutting down\n", left);
 	d->stop = true;
@@ -298,7 +309,9 @@ static void on_signal(struct ev_handler *h, unsigned int events)
 			daemon_reload(d);
 			continue;
 		}
-		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining) {
+		/* (a signal of our own is a worker that died: stop, draining would wait for its pairs in vain) */
+		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining &&
+		    si.ssi_pid != (__u32)getpid()) {
 			start_drain(d, strsignal(si.ssi_signo));
 			continue;
 		}
@@ -632,6 +645,7 @@ int daemon_run(const char *config)
 	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol->role));
 	loop(&d);
 	sd_notify(0, "STOPPING=1");
+	anycast_close(&d); /* withdrawn before anything stops, drained or not */
 	workers_stop(&d);
 	/* the pairs still open are reset now: the summary counts them as aborted */
 	workers_call(&d, abort_pairs, NULL);

@@ -119,6 +119,7 @@ struct daemon {
 	int anycast_ifindex;
 	bool announced;		   /* its addresses are on it */
 	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
+	__u64 drain_min_until;	   /* xmcp_now_ns() before which a drain does not stop */
 	__u64 drain_until;	   /* xmcp_now_ns() at which draining gives up */
 	bool keep_sys_admin;	   /* an XDP program not ours runs on a device: its detach needs it */
 };

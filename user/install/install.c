@@ -415,7 +415,9 @@ int install_anycast(struct daemon *d)
 		inet_ntop(e.family, a->addr[i].addr, e.text, sizeof(e.text));
 		err = journaled(d, &e, add_local_address);
 		if (err) {
-			xmcp_err("anycast: cannot add \"local %s dev lo table local\": %s", e.text, strerror(-err));
+			xmcp_err("anycast: cannot add \"local %s dev lo table local\": %s%s", e.text, strerror(-err),
+				 err == -EEXIST ? " (the address is set on this host already: leave that to the daemon)"
+						: "");
 			return -1;
 		}
 	}

@@ -16,7 +16,7 @@
 /* 1..POL_MAX_ANYCAST host addresses no relayed peer may have (include/xmcp_addr.h) */
 static int get_addresses(struct ctx *c, json_object *o, struct pol_anycast *a)
 {
-	unsigned int i;
+	unsigned int i, j;
 
 	if (pol_get_prefixes_as(c, o, "addresses", "addresses", a->addr, POL_MAX_ANYCAST, &a->n))
 		return -1;
@@ -33,6 +33,9 @@ static int get_addresses(struct ctx *c, json_object *o, struct pol_anycast *a)
 		if (xmcp_addr_verdict(&k) != XMCP_ADDR_OK)
 			return pol_bad(c, item, "is a special address (unspecified, loopback, link-local, multicast "
 						"or broadcast)");
+		for (j = 0; j < i; j++)
+			if (!memcmp(&a->addr[j], &a->addr[i], sizeof(a->addr[i])))
+				return pol_bad(c, item, "is addresses[%u] again", j);
 	}
 	return 0;
 }
@@ -68,24 +71,28 @@ static int check_endpoints(struct ctx *c, const struct policy *p)
 
 int pol_get_anycast(struct ctx *c, json_object *root, struct policy *p)
 {
-	static const char *const keys[] = { "addresses", "device", "drain_timeout", NULL };
+	static const char *const keys[] = { "addresses", "device", "drain_min", "drain_timeout", NULL };
 	struct pol_anycast *a = &p->anycast;
 	const char *dev = "xmcp-anycast";
 	json_object *o, *v;
-	long long drain;
+	long long drain, drain_min;
 
 	if (!json_object_object_get_ex(root, "anycast", &o))
 		return 0;
 	if (p->role != POL_ROLE_MCP)
 		return pol_bad(c, "anycast", "only an MCP serves a shared address (a HAG keeps the subscriber's)");
 	if (!json_object_is_type(o, json_type_object))
-		return pol_bad(c, "anycast", "must be an object with addresses, device, drain_timeout");
+		return pol_bad(c, "anycast", "must be an object with addresses, device, drain_min, drain_timeout");
 	if (pol_only_keys(c, o, "anycast", keys))
 		return -1;
 	c->prefix = "anycast.";
-	if (get_addresses(c, o, a) || pol_get_uint(c, o, "drain_timeout", 0, 86400, 30, &drain))
+	if (get_addresses(c, o, a) || pol_get_uint(c, o, "drain_timeout", 0, 86400, 30, &drain) ||
+	    pol_get_uint(c, o, "drain_min", 0, 3600, drain < 3 ? drain : 3, &drain_min))
 		return -1;
+	if (drain_min > drain)
+		return pol_bad(c, "drain_min", "is longer than drain_timeout (%lld s)", drain);
 	a->drain_timeout = drain;
+	a->drain_min = drain_min;
 	if (json_object_object_get_ex(o, "device", &v) && pol_copy_ifname(c, "device", v, a->device))
 		return -1;
 	if (!a->device[0])

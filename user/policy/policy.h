@@ -132,7 +132,8 @@ struct pol_anycast {
 	unsigned int n; /* 0: no anycast */
 	struct pol_prefix addr[POL_MAX_ANYCAST]; /* host prefixes */
 	char device[POL_IFNAMSIZ];		 /* the announcing device */
-	unsigned int drain_timeout;		 /* seconds SIGTERM waits for open pairs */
+	unsigned int drain_min;			 /* seconds SIGTERM serves at least (routers converging) */
+	unsigned int drain_timeout;		 /* seconds SIGTERM waits for open pairs at most */
 };
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */

@@ -72,6 +72,11 @@ static unsigned long long no_head(const struct worker *w)
 	return mcp_stats(w->rs->mcp)->no_head;
 }
 
+static unsigned int waiting(const struct worker *w)
+{
+	return mcp_waiting(w->rs->mcp);
+}
+
 /* The conversions' account, summed over the workers. */
 static void log_summary(const struct daemon *d, FILE *f)
 {
@@ -120,6 +125,7 @@ const struct role_ops mcp_role = {
 	.after_batch = after_batch,
 	.set_policy = set_policy,
 	.no_head = no_head,
+	.waiting = waiting,
 	.log_summary = log_summary,
 	.free = role_free,
 };

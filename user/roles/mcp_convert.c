@@ -52,6 +52,11 @@ const struct mcp_stats *mcp_stats(const struct mcp *m)
 	return &m->st;
 }
 
+unsigned int mcp_waiting(const struct mcp *m)
+{
+	return heads_waiting(m->heads);
+}
+
 int mcp_add(struct mcp *m, int fd, struct session *sess)
 {
 	return heads_add(m->heads, fd, sess);

@@ -46,5 +46,7 @@ void mcp_expire(struct mcp *m);
 void mcp_reap(struct mcp *m);
 void mcp_free(struct mcp *m);
 const struct mcp_stats *mcp_stats(const struct mcp *m);
+/* Connections waiting for their MP_CONVERT head now. */
+unsigned int mcp_waiting(const struct mcp *m);
 
 #endif

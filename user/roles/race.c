@@ -227,8 +227,8 @@ void race_expire(struct race *r)
 		 */
 		if (t >= a->give_up_at)
 			give_up(a);
-		else if (t >= a->next_at && a->next < a->n_paths && !open_next(a) && !a->live)
-			give_up(a);	/* (no leg could be opened and none is left racing) */
+		else if (t >= a->next_at && a->next < a->n_paths)
+			open_next(a);
 	}
 }
 

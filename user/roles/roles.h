@@ -60,6 +60,8 @@ struct role_ops {
 	void (*set_policy)(struct worker *w, const struct policy *p);
 	/* connections reset before their head or marker came */
 	unsigned long long (*no_head)(const struct worker *w);
+	/* connections accepted and not yet a pair (an MCP's waiting for their head): a drain waits for them too */
+	unsigned int (*waiting)(const struct worker *w);
 	/* the role's lines of the summary on the way out, every worker's counted */
 	void (*log_summary)(const struct daemon *d, FILE *f);
 	/* connections without a valid marker (the summary's "without their marker") */
