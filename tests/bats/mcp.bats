@@ -409,3 +409,42 @@ time.sleep(3)' "$BATS_TEST_TMPDIR/tap" 3>&- &
 	run ip -n "$LAB_HAG" -6 route show table local fd90::1 dev lo
 	assert_output ""
 }
+
+@test "mcp: anycast drain: SIGTERM waits for a connection still waiting for its head, stops once head_timeout has reset it; stats show the drain" {
+	jq '.anycast = {"addresses": ["10.90.0.1"], "device": "xany1", "drain_min": 0, "drain_timeout": 20} |
+		.head_timeout = 4' "$BATS_TEST_TMPDIR/mcp.json" > "$BATS_TEST_TMPDIR/any.json"
+	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/any.json")
+	run in_ns "$LAB_HAG" "$XMCP" stats
+	assert_output --partial "anycast: device xany1, announced"
+	run in_ns "$LAB_HAG" "$XMCP" stats --prometheus
+	assert_line "xmcp_anycast_announced 1"
+	assert_line "xmcp_draining 0"
+	# one client that sends the first 3 bytes of its head and no more
+	nsenter --net="/run/netns/$LAB_H" "$PY" "$PEER" partial-heads 10.90.0.1 9443 1 --hold "$(slow 10)" \
+		> "$BATS_TEST_TMPDIR/heads.out" 3>&- &
+	local heads=$! t0
+	for _ in $(seq 50); do [ "$(in_ns "$LAB_HAG" ss -tnH state established '( sport = :9443 )' | wc -l)" -gt 0 ] && break; sleep 0.1; done
+	t0=$SECONDS
+	kill -TERM "$MCP_PID"
+	sleep 1.5
+	# withdrawn, still serving: the connection waits for its head
+	kill -0 "$MCP_PID"
+	run ip -n "$LAB_HAG" -br addr show dev xany1
+	refute_output --partial "10.90.0.1"
+	run in_ns "$LAB_HAG" "$XMCP" stats
+	assert_output --partial "anycast: device xany1, withdrawn, draining"
+	run in_ns "$LAB_HAG" "$XMCP" stats --prometheus
+	assert_line "xmcp_draining 1"
+	# head_timeout resets it, and the drain ends then, well before drain_timeout
+	for _ in $(seq "$(slow 100)"); do kill -0 "$MCP_PID" 2>/dev/null || break; sleep 0.1; done
+	run kill -0 "$MCP_PID"
+	assert_failure
+	MCP_PID=
+	echo "stopped $((SECONDS - t0)) s after SIGTERM" >&2
+	[ $((SECONDS - t0)) -ge 2 ]
+	[ $((SECONDS - t0)) -lt 15 ]
+	grep -q "drained, 0 pairs still open" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	wait "$heads"
+	run cat "$BATS_TEST_TMPDIR/heads.out"
+	assert_output --partial "ended 1 of 1"
+}
