@@ -255,3 +255,27 @@ attempts() {
 	assert_line "xmcp: MCP 10.71.99.1:9443: 1 tried, 0 connected, 1 failed"
 	assert_line "xmcp: MCP $SO_ANYCAST:9443: 41 tried, 41 connected, 0 failed"
 }
+
+@test "scaleout: an MCP joins (plain ECMP reshuffles): the first subflows moved to it are reset, the multipath connections go on over their joins" {
+	# only MCP2 serves at first
+	stop_daemon "${MCP_PID[1]}"
+	MCP_PID[1]=
+	so_wait_paths 1
+	serve 60
+	load_bg 60 held --up --gate "$GATE" --started "$STARTED"
+	wait_for "$STARTED"
+	assert_equal "$(conns 2)" 60
+	local rst0
+	rst0=$(mib "${SO_MCP[1]}" TcpOutRsts)
+	MCP_PID[1]=$(start_daemon "${SO_MCP[1]}" "$BATS_TEST_TMPDIR/mcp1.json")
+	so_wait_paths 2
+	# the held connections' first subflows that now hash to MCP1 meet no socket there
+	touch "$GATE"
+	wait_job "$LOAD_PID"
+	[ "$status" -eq 0 ] || cat "$BATS_TEST_TMPDIR/held.err" >&2
+	assert_equal "$status" 0
+	local moved=$(($(mib "${SO_MCP[1]}" TcpOutRsts) - rst0))
+	echo "resets MCP1 sent to first subflows moved to it: $moved (60 connections, all intact)" >&2
+	[ "$moved" -gt 0 ]
+	assert_equal "$(conns 1)" 0
+}
