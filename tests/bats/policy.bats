@@ -120,6 +120,8 @@ bad_policy() {
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"weight":1}}' 'anycast.weight: unknown key'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1","::ffff:192.0.2.1"]}}' 'anycast.addresses[1]: is addresses[0] again'
 	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"drain_timeout":10,"drain_min":11}}' 'anycast.drain_min: is longer than drain_timeout (10 s)'
+	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"device":"acc"}}' "anycast.device: 'acc' must be a name of its own (no % or /, none of the interfaces)"
+	bad_policy '{'"$mcp"','"$own"',"anycast":{"addresses":["192.0.2.1"],"device":"any%d"}}' "anycast.device: 'any%d' must be a name of its own (no % or /, none of the interfaces)"
 	bad_policy '{'"$mcp"',"anycast":{"addresses":["192.0.2.1"]}}' 'endpoints: an anycast MCP needs a signal endpoint with an address of its own: joins go there, never to the shared address'
 	bad_policy '{'"$mcp"',"endpoints":[{"address":"192.0.2.1","flags":["signal"]}],"anycast":{"addresses":["192.0.2.1"]}}' 'endpoints[0]: is a shared (anycast) address: a join to it may be routed to another MCP'
 	# and a good one passes

@@ -74,6 +74,19 @@ subflows_by_token() {
 			sub(/.*\//, "", t); print t, local }'
 }
 
+# wait_joins N: until the MCPs have taken N joins between them (each held
+# connection's second subflow; 10 s at most)
+wait_joins() {
+	local i n
+	for i in $(seq "$(slow 100)"); do
+		n=$(($(mib "${SO_MCP[1]}" MPTcpExtMPJoinAckRx) + $(mib "${SO_MCP[2]}" MPTcpExtMPJoinAckRx)))
+		[ "$n" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "the MCPs took $n joins, not $1" >&2
+	return 1
+}
+
 # one_box K: every MPTCP connection on MCP K has its first subflow on the
 # anycast address and a join on K's own address, nowhere else; prints the count
 one_box() {
@@ -91,6 +104,8 @@ one_box() {
 	wait_for "$STARTED"
 	# (uploads are held open by the gate: their subflows can be looked at)
 	local n1 n2 c1 c2
+	# (the uploads are past their first half at once: their joins may still be on the way)
+	wait_joins 100
 	n1=$(one_box 1)
 	n2=$(one_box 2)
 	echo "held open: $n1 on MCP1, $n2 on MCP2" >&2
@@ -125,6 +140,7 @@ one_box() {
 	load_bg 100 held --up --gate "$GATE" --started "$STARTED"
 	wait_for "$STARTED"
 	local held1 t0 t1 before2
+	wait_joins 100
 	held1=$(conns 1)
 	[ "$held1" -gt 0 ]
 	t0=$(date +%s%N)
@@ -165,6 +181,7 @@ one_box() {
 	load_bg 60 held --up --gate "$GATE" --started "$STARTED"
 	wait_for "$STARTED"
 	local held1 t0 t1
+	wait_joins 60
 	held1=$(conns 1)
 	t0=$(date +%s%N)
 	kill -KILL "${MCP_PID[1]}"
@@ -265,6 +282,7 @@ attempts() {
 	load_bg 60 held --up --gate "$GATE" --started "$STARTED"
 	wait_for "$STARTED"
 	assert_equal "$(conns 2)" 60
+	wait_joins 60
 	local rst0
 	rst0=$(mib "${SO_MCP[1]}" TcpOutRsts)
 	MCP_PID[1]=$(start_daemon "${SO_MCP[1]}" "$BATS_TEST_TMPDIR/mcp1.json")

@@ -290,7 +290,13 @@ static void check_drain(struct daemon *d)
 	unsigned long long left;
 	__u64 now = xmcp_now_ns();
 
-	if (!d->draining || d->stop || now < d->drain_min_until)
+	if (!d->draining || d->stop)
+		return;
+	if (workers_any_dead(d)) {
+		d->stop = true;
+		return;
+	}
+	if (now < d->drain_min_until)
 		return;
 	left = open_pairs(d);
 	if (left && now < d->drain_until)
@@ -309,9 +315,8 @@ static void on_signal(struct ev_handler *h, unsigned int events)
 			daemon_reload(d);
 			continue;
 		}
-		/* (a signal of our own is a worker that died: stop, draining would wait for its pairs in vain) */
-		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining &&
-		    si.ssi_pid != (__u32)getpid()) {
+		/* (a worker that died sent it: stop, draining would wait for its pairs in vain) */
+		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining && !workers_any_dead(d)) {
 			start_drain(d, strsignal(si.ssi_signo));
 			continue;
 		}
@@ -616,6 +621,7 @@ int daemon_run(const char *config)
 	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .anycast_fd = -1 };
 	char ports[7 * XMCP_MAX_WORKERS];
 	struct policy *pol = malloc(sizeof(*pol));
+	int failed;
 
 	if (!pol)
 		xmcp_err("out of memory");
@@ -646,10 +652,12 @@ int daemon_run(const char *config)
 	loop(&d);
 	sd_notify(0, "STOPPING=1");
 	anycast_close(&d); /* withdrawn before anything stops, drained or not */
+	/* a worker that died is a failure: the service manager restarts the daemon */
+	failed = workers_any_dead(&d);
 	workers_stop(&d);
 	/* the pairs still open are reset now: the summary counts them as aborted */
 	workers_call(&d, abort_pairs, NULL);
 	log_summary(&d);
 	teardown(&d);
-	return 0;
+	return failed;
 }

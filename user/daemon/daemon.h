@@ -131,6 +131,8 @@ int workers_listen(struct daemon *d, unsigned int n);
 int workers_setup(struct daemon *d);
 /* Their threads (after the capabilities are dropped: a thread keeps the ones it was made with). */
 int workers_start(struct daemon *d);
+/* A worker's loop died (it then SIGTERMs the daemon, which must stop, not drain, and fail). */
+bool workers_any_dead(struct daemon *d);
 /* Stop and join every thread; the workers' state stays for the summary and teardown. */
 void workers_stop(struct daemon *d);
 void workers_free(struct daemon *d);

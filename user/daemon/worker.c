@@ -291,6 +291,19 @@ static void stop_one(struct worker *w, void *arg)
 	w->stop = true;
 }
 
+bool workers_any_dead(struct daemon *d)
+{
+	bool dead = false;
+	unsigned int i;
+
+	for (i = 0; i < d->n_workers; i++) {
+		pthread_mutex_lock(&d->workers[i].lock);
+		dead |= d->workers[i].dead;
+		pthread_mutex_unlock(&d->workers[i].lock);
+	}
+	return dead;
+}
+
 void workers_stop(struct daemon *d)
 {
 	unsigned int i;

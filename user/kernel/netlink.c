@@ -128,6 +128,9 @@ int nl_local_route(bool add, int family, __u32 table, const void *dst)
 	if (dst) {
 		rtm->rtm_dst_len = alen * 8;
 		mnl_attr_put(nlh, RTA_DST, alen, dst);
+		/* IPv6 would take metric 1024 and sit beside an address's own local route (metric 0): clash instead */
+		if (family == AF_INET6)
+			mnl_attr_put_u32(nlh, RTA_PRIORITY, 0);
 	}
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	mnl_attr_put_u32(nlh, RTA_OIF, lo);

@@ -34,10 +34,23 @@ static int get_addresses(struct ctx *c, json_object *o, struct pol_anycast *a)
 			return pol_bad(c, item, "is a special address (unspecified, loopback, link-local, multicast "
 						"or broadcast)");
 		for (j = 0; j < i; j++)
-			if (!memcmp(&a->addr[j], &a->addr[i], sizeof(a->addr[i])))
+			if (a->addr[j].family == a->addr[i].family && a->addr[j].len == a->addr[i].len &&
+			    !memcmp(a->addr[j].addr, a->addr[i].addr, sizeof(a->addr[i].addr)))
 				return pol_bad(c, item, "is addresses[%u] again", j);
 	}
 	return 0;
+}
+
+static bool is_policy_interface(const struct policy *p, const char *name)
+{
+	const struct pol_ifs *g[] = { &p->lan, &p->access, &p->wan };
+	unsigned int i, k;
+
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < g[i]->n; k++)
+			if (!strcmp(g[i]->name[k], name))
+				return true;
+	return false;
 }
 
 /*
@@ -97,6 +110,9 @@ int pol_get_anycast(struct ctx *c, json_object *root, struct policy *p)
 		return -1;
 	if (!a->device[0])
 		snprintf(a->device, sizeof(a->device), "%s", dev);
+	if (strchr(a->device, '%') || strchr(a->device, '/') || is_policy_interface(p, a->device))
+		return pol_bad(c, "device", "'%s' must be a name of its own (no %% or /, none of the interfaces)",
+			       a->device);
 	c->prefix = "";
 	return check_endpoints(c, p);
 }
