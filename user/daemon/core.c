@@ -273,13 +273,14 @@ static void start_drain(struct daemon *d, const char *why)
 {
 	const struct pol_anycast *a = &d->pol->anycast;
 	__u64 now = xmcp_now_ns();
+	bool withdrawn = !anycast_withdraw(d);
 
 	d->draining = true;
 	d->drain_min_until = now + a->drain_min * 1000000000ull;
 	d->drain_until = now + a->drain_timeout * 1000000000ull;
 	fprintf(stderr, "xmcp: %s, draining: %s, %llu pairs open, stopping when they end (not before %u s) "
 			"or in %u s (again: stop now)\n",
-		why, anycast_withdraw(d) ? "shared addresses NOT all withdrawn" : "shared addresses withdrawn",
+		why, withdrawn ? "shared addresses withdrawn" : "shared addresses NOT all withdrawn",
 		open_pairs(d), a->drain_min, a->drain_timeout);
 	sd_notify(0, "STATUS=draining");
 }
