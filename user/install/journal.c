@@ -415,7 +415,8 @@ void journal_close(struct journal *j)
 /*
  * Is the journal's daemon still running? Not if its pid is gone, is a
  * zombie its parent has not reaped yet (a daemon killed with SIGKILL is one
- * until then, and kill(pid, 0) succeeds on it), or started at another time
+ * until then, and kill(pid, 0) succeeds on it), is on its way to being one
+ * ('X': killed, still closing its files), or started at another time
  * than the daemon did: the pid now names another process, whatever its
  * name (anyone can call a program "xmcp").
  */
@@ -428,7 +429,7 @@ static bool daemon_alive(const struct journal *j)
 		return false;
 	start = xmcp_proc_start(j->pid, &state);
 	/* a journal of an older xmcp has no start time: a live pid is taken to be it */
-	return start && state != 'Z' && (start == j->start || !j->start);
+	return start && state != 'Z' && state != 'X' && (start == j->start || !j->start);
 }
 
 /*

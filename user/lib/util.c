@@ -380,10 +380,14 @@ __u64 xmcp_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* include/linux/sched.h: the task is exiting (not exported to user space) */
+#define XMCP_PF_EXITING 0x00000004u
+
 unsigned long long xmcp_proc_start(pid_t pid, char *state)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
+	unsigned int flags;
 	FILE *f;
 	size_t n;
 
@@ -396,9 +400,15 @@ unsigned long long xmcp_proc_start(pid_t pid, char *state)
 	buf[n] = '\0';
 	/* "pid (comm) state ppid ...": comm may hold anything, the rest follows the last ')' */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 state, &start) != 2)
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 state, &flags, &start) != 3)
 		return 0;
+	/*
+	 * PF_EXITING: SIGKILL has reached it. Its files (a TUN device, say) are
+	 * being closed, and a caller that saw one go must not take it for alive.
+	 */
+	if ((flags & XMCP_PF_EXITING) && *state != 'Z')
+		*state = 'X';
 	return start;
 }
 

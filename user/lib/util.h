@@ -15,29 +15,9 @@
 /* Older C libraries name neither (glibc 2.36 has both). */
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
-/*
- * The start time of pid, in clock ticks since boot (field 22 of
- * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
- * and its start time name one process: a pid reused is another.
- */
-unsigned long long xmcp_proc_start(pid_t pid, char *state);
-
-/* Where the maps are pinned: --pin-dir, $XMCP_PIN_DIR, or the default under /sys/fs/bpf (XMCP_PIN_DIR_DEFAULT). */
-extern const char *xmcp_pin_dir;
-
 #endif
 #ifndef SOL_MPTCP
 #define SOL_MPTCP 284
-/*
- * The start time of pid, in clock ticks since boot (field 22 of
- * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
- * and its start time name one process: a pid reused is another.
- */
-unsigned long long xmcp_proc_start(pid_t pid, char *state);
-
-/* Where the maps are pinned: --pin-dir, $XMCP_PIN_DIR, or the default under /sys/fs/bpf (XMCP_PIN_DIR_DEFAULT). */
-extern const char *xmcp_pin_dir;
-
 #endif
 
 extern int xmcp_verbose;
@@ -128,7 +108,10 @@ const char *xmcp_malformed_name(unsigned int reason);
 /*
  * The start time of pid, in clock ticks since boot (field 22 of
  * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
- * and its start time name one process: a pid reused is another.
+ * and its start time name one process: a pid reused is another. A process
+ * on its way out (SIGKILL delivered, its threads closing their files) is
+ * reported as 'X', dead, though /proc still says R or D: nothing of it
+ * will run again.
  */
 unsigned long long xmcp_proc_start(pid_t pid, char *state);
 
