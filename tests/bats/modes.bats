@@ -101,3 +101,44 @@ hag() {
 	assert_equal "$(hag .steered)" 2
 	assert_equal "$(hag .passed_learned)" 0
 }
+
+@test "modes: a HAG's announce: its subscriber prefixes on the daemon's own device, never the host's own addresses; conversions go on; SIGTERM and kill -9 take them away" {
+	jq '.announce = {"prefixes": ["10.1.0.0/24", "fd01::/64"], "device": "xann0"}' \
+		"$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	run ip -n "$LAB_HAG" -br addr show dev xann0
+	assert_output --partial "10.1.0.0/24"
+	assert_output --partial "fd01::/64"
+	# announced, not owned: no local, broadcast or anycast route the kernel added with them
+	run ip -n "$LAB_HAG" route show table local dev xann0
+	assert_output ""
+	run ip -n "$LAB_HAG" -6 route show table local dev xann0
+	refute_output --partial "fd01::"
+	run ip -n "$LAB_HAG" route get 10.1.0.0
+	refute_output --partial "local"
+	run ip -n "$LAB_HAG" route get 10.1.0.255
+	refute_output --partial "broadcast"
+	run ip -n "$LAB_HAG" -6 route get fd01::
+	refute_output --partial "local"
+	assert_equal "$(hag .announce.announced)" true
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" ip netns exec "$LAB_HAG" "$XMCP" stats
+	assert_output --partial "announce: device xann0, announced"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" ip netns exec "$LAB_HAG" "$XMCP" stats --prometheus
+	assert_line "xmcp_announced 1"
+	# the MCP's C flag is not the HAG's business: the sysctl stays
+	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" 1
+	# H's bytes arrive at S from H's address, through the HAG's daemon
+	to_s 8213
+	assert_equal "$(hag .steered)" 1
+	stop_daemon "$HAG_PID"
+	HAG_PID=
+	run ip -n "$LAB_HAG" link show xann0
+	assert_failure
+	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
+	kill -KILL "$HAG_PID"
+	for _ in $(seq 50); do ip -n "$LAB_HAG" link show xann0 > /dev/null 2>&1 || break; sleep 0.1; done
+	run ip -n "$LAB_HAG" link show xann0
+	assert_failure
+	HAG_PID=
+	XMCP_PIN_DIR="$PINS-$LAB_HAG" in_ns "$LAB_HAG" "$XMCP" detach --all
+}

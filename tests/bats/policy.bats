@@ -130,6 +130,21 @@ bad_policy() {
 	assert_success
 }
 
+@test "policy: a HAG's announce: each mistake is named by its field" {
+	local hag='"role":"hag","interfaces":{"access":["acc"],"wan":["wan"]},"subscribers":["10.1.0.0/16","2001:db8:1::/48"]'
+	bad_policy '{"role":"mcp","interfaces":{"access":["a"],"wan":["b"]},"subscribers":["10.0.0.0/8"],"announce":{"prefixes":["10.0.0.0/8"]}}' 'announce: only a HAG announces subscriber prefixes (an MCP shares addresses: "anycast")'
+	bad_policy '{'"$hag"',"announce":["10.1.0.0/24"]}' 'announce: must be an object with prefixes, device'
+	bad_policy '{'"$hag"',"announce":{}}' 'announce.prefixes: name the subscriber prefixes this HAG serves'
+	bad_policy '{'"$hag"',"announce":{"prefixes":["10.2.0.0/24"]}}' 'announce.prefixes[0]: is not inside any of subscribers: servers'"'"' replies to it have no connection here'
+	bad_policy '{'"$hag"',"announce":{"prefixes":["10.0.0.0/8"]}}' 'announce.prefixes[0]: is not inside any of subscribers: servers'"'"' replies to it have no connection here'
+	bad_policy '{'"$hag"',"announce":{"prefixes":["10.1.0.0/24","10.1.0.128/25"]}}' 'announce.prefixes[1]: overlaps prefixes[0]'
+	bad_policy '{'"$hag"',"announce":{"prefixes":["10.1.0.0/24"],"device":"wan"}}' "announce.device: 'wan' must be a name of its own (no % or /, none of the interfaces)"
+	bad_policy '{'"$hag"',"announce":{"prefixes":["10.1.0.0/24"],"drain_timeout":5}}' 'announce.drain_timeout: unknown key'
+	printf '%s\n' '{'"$hag"',"announce":{"prefixes":["10.1.0.0/24","10.1.1.0/24","2001:db8:1:1::/64"]}}' > "$BATS_TEST_TMPDIR/ok.json"
+	run "$XMCP" check -c "$BATS_TEST_TMPDIR/ok.json"
+	assert_success
+}
+
 @test "policy: unreadable or broken JSON is a plain error" {
 	run "$XMCP" run -c "$BATS_TEST_TMPDIR/none.json"
 	assert_failure 1

@@ -627,8 +627,8 @@ static void test_anycast_fixed(void)
 	"\"anycast\": {\"addresses\": [\"192.0.2.1\"]}}"
 	static struct policy a, b;
 
-	ok(load_text(ANYCAST_MCP, &a) == 0 && a.anycast.n == 1 && !strcmp(a.anycast.device, "xmcp-anycast") &&
-		   a.anycast.drain_timeout == 30,
+	ok(load_text(ANYCAST_MCP, &a) == 0 && a.announce.n == 1 && !strcmp(a.announce.device, "xmcp-anycast") &&
+		   a.announce.drain_timeout == 30,
 	   "an anycast MCP: one address, the default device and drain_timeout");
 	ok(load_with(ANYCAST_MCP, "anycast.addresses", "[\"192.0.2.2\"]", &b) == 0, "... another address");
 	is_str(policy_fixed_field(&a, &b) ?: "(none)", "anycast", "a reload that changes the shared addresses is refused");
@@ -637,6 +637,22 @@ static void test_anycast_fixed(void)
 	ok(load_with(ANYCAST_MCP, "anycast", NULL, &b) == 0, "... no anycast");
 	is_str(policy_fixed_field(&a, &b) ?: "(none)", "anycast", "a reload that drops anycast is refused");
 #undef ANYCAST_MCP
+}
+
+/* A HAG's announced prefixes: fixed too (moving them is the routing's business: a restart). */
+static void test_announce_fixed(void)
+{
+#define ANNOUNCE_HAG                                                                                \
+	"{\"role\": \"hag\", \"interfaces\": {\"access\": [\"dsl\"], \"wan\": [\"wan\"]}, "         \
+	"\"subscribers\": [\"10.1.0.0/16\"], \"announce\": {\"prefixes\": [\"10.1.0.0/24\"]}}"
+	static struct policy a, b;
+
+	ok(load_text(ANNOUNCE_HAG, &a) == 0 && a.announce.n == 1 && a.announce.prefixes &&
+		   !strcmp(a.announce.device, "xmcp-announce") && a.announce.addr[0].len == 24,
+	   "a HAG announcing one prefix on the default device");
+	ok(load_with(ANNOUNCE_HAG, "announce.prefixes", "[\"10.1.1.0/24\"]", &b) == 0, "... another prefix");
+	is_str(policy_fixed_field(&a, &b) ?: "(none)", "announce", "a reload that changes the prefixes is refused, by name");
+#undef ANNOUNCE_HAG
 }
 
 static void test_prefixes(void)
@@ -757,6 +773,7 @@ int main(void)
 	test_reload_comparable();
 	test_fixed_fields();
 	test_anycast_fixed();
+	test_announce_fixed();
 	test_prefixes();
 	test_lookups();
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);

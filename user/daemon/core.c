@@ -23,7 +23,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/admission.h"
-#include "daemon/anycast.h"
+#include "daemon/announce.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/dest.h"
@@ -85,7 +85,7 @@ static int check_syn_data(const struct daemon *d)
  */
 static void teardown(struct daemon *d)
 {
-	anycast_close(d); /* first: the routers stop sending new connections here */
+	announce_close(d); /* first: the routers stop sending new connections here */
 	workers_stop(d); /* they have stopped already, unless setup failed after starting them */
 	workers_free(d);
 	admission_free(d->adm); /* after the relays: their pairs' sessions end on the way out */
@@ -271,9 +271,9 @@ static unsigned long long open_pairs(struct daemon *d)
  */
 static void start_drain(struct daemon *d, const char *why)
 {
-	const struct pol_anycast *a = &d->pol->anycast;
+	const struct pol_announce *a = &d->pol->announce;
 	__u64 now = xmcp_now_ns();
-	bool withdrawn = !anycast_withdraw(d);
+	bool withdrawn = !announce_withdraw(d);
 
 	d->draining = true;
 	d->drain_min_until = now + a->drain_min * 1000000000ull;
@@ -317,7 +317,7 @@ static void on_signal(struct ev_handler *h, unsigned int events)
 			continue;
 		}
 		/* (a worker that died sent it: stop, draining would wait for its pairs in vain) */
-		if (d->pol->anycast.n && d->pol->anycast.drain_timeout && !d->draining && !workers_any_dead(d)) {
+		if (d->pol->announce.n && d->pol->announce.drain_timeout && !d->draining && !workers_any_dead(d)) {
 			start_drain(d, strsignal(si.ssi_signo));
 			continue;
 		}
@@ -473,7 +473,7 @@ static int setup(struct daemon *d)
 		return -1;
 	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && install_tfo_server(d))
 		return -1;
-	if (install_anycast(d))
+	if (install_announce(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */
 	if (d->pol->role == POL_ROLE_HAG)
@@ -494,7 +494,7 @@ static int setup(struct daemon *d)
 	if (workers_start(d))
 		return -1;
 	/* last: routers send connections here only once every part is in place */
-	return anycast_announce(d);
+	return announce_up(d);
 }
 
 /* Paths with their subflows, classes with their sessions, the workers: what `xmcp stats` adds from us. */
@@ -513,8 +513,8 @@ static json_object *daemon_summary(void *arg)
 	/* for `xmcp stats` where the pinned map is out of sight (ip netns exec) */
 	json_object_object_add(o, "counters", stats_daemon_json(&g.sum));
 	json_object_object_add(o, "workers", g.workers);
-	if (d->pol->anycast.n)
-		json_object_object_add(o, "anycast", anycast_json(d));
+	if (d->pol->announce.n)
+		json_object_object_add(o, d->pol->announce.prefixes ? "announce" : "anycast", announce_json(d));
 	return o;
 }
 
@@ -619,7 +619,7 @@ static void describe_ports(const struct daemon *d, char *buf, size_t len)
 
 int daemon_run(const char *config)
 {
-	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .anycast_fd = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .announce_fd = -1 };
 	char ports[7 * XMCP_MAX_WORKERS];
 	struct policy *pol = malloc(sizeof(*pol));
 	int failed;
@@ -652,7 +652,7 @@ int daemon_run(const char *config)
 	sd_notifyf(0, "READY=1\nSTATUS=running as %s", policy_role_name(d.pol->role));
 	loop(&d);
 	sd_notify(0, "STOPPING=1");
-	anycast_close(&d); /* withdrawn before anything stops, drained or not */
+	announce_close(&d); /* withdrawn before anything stops, drained or not */
 	/* a worker that died is a failure: the service manager restarts the daemon */
 	failed = workers_any_dead(&d);
 	workers_stop(&d);

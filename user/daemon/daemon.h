@@ -115,8 +115,8 @@ struct daemon {
 	unsigned int n_workers;
 	struct ev_handler on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
-	int anycast_fd;		   /* MCP with "anycast": the announcing TUN device (-1: none) */
-	int anycast_ifindex;
+	int announce_fd;		   /* MCP with "anycast": the announcing TUN device (-1: none) */
+	int announce_ifindex;
 	bool announced;		   /* its addresses are on it */
 	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
 	__u64 drain_min_until;	   /* xmcp_now_ns() before which a drain does not stop */
@@ -166,8 +166,8 @@ int install_routing(struct daemon *d);
 int install_paths(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
-/* MCP with "anycast": the C flag and the shared addresses' local routes (daemon/anycast.h) */
-int install_anycast(struct daemon *d);
+/* MCP with "anycast": the C flag and the shared addresses' local routes (daemon/announce.h); nothing for a HAG */
+int install_announce(struct daemon *d);
 int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np);
 int install_sync_limits(struct daemon *d, const struct policy *np);
 

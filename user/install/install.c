@@ -387,21 +387,21 @@ static int add_local_address(const struct journal_entry *e)
 }
 
 /*
- * An MCP sharing addresses with others (user/daemon/anycast.h): the
+ * An MCP sharing addresses with others (user/daemon/announce.h): the
  * MP_CAPABLE C flag on every connection (the namespace's
  * net.mptcp.allow_join_initial_addr_port 0: clients do not join the address
  * they connected to, and a join that comes anyway is refused), and each
  * shared address the host's own by a local route on lo, which a drain leaves
  * in place.
  */
-int install_anycast(struct daemon *d)
+int install_announce(struct daemon *d)
 {
-	const struct pol_anycast *a = &d->pol->anycast;
+	const struct pol_announce *a = &d->pol->announce;
 	struct journal_entry e = { .op = J_SYSCTL, .text = SYSCTL_JOIN_INITIAL };
 	unsigned int i;
 	int err;
 
-	if (!a->n)
+	if (!a->n || a->prefixes) /* a HAG's prefixes need neither: see announce.h */
 		return 0;
 	err = xmcp_sysctl_get(SYSCTL_JOIN_INITIAL, &e.value);
 	if (!err && e.value)

@@ -137,7 +137,7 @@ int nl_local_route(bool add, int family, __u32 table, const void *dst)
 	return nl_talk(nlh);
 }
 
-int nl_host_addr(bool add, int ifindex, int family, const void *addr)
+int nl_dev_addr(bool add, int ifindex, int family, const void *addr, unsigned int len)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), add ? RTM_NEWADDR : RTM_DELADDR, add);
@@ -145,7 +145,7 @@ int nl_host_addr(bool add, int ifindex, int family, const void *addr)
 	unsigned int alen = family == AF_INET ? 4 : 16;
 
 	ifa->ifa_family = family;
-	ifa->ifa_prefixlen = alen * 8;
+	ifa->ifa_prefixlen = len;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = ifindex;
 	mnl_attr_put(nlh, IFA_LOCAL, alen, addr);
@@ -154,6 +154,25 @@ int nl_host_addr(bool add, int ifindex, int family, const void *addr)
 	if (add)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_NOPREFIXROUTE);
 	return nl_talk(nlh);
+}
+
+int nl_del_kernel_route(int family, unsigned char type, const void *dst, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_start_zeroed(buf, sizeof(buf), RTM_DELROUTE, false);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	unsigned int alen = family == AF_INET ? 4 : 16;
+	int err;
+
+	rtm->rtm_family = family;
+	rtm->rtm_table = RT_TABLE_LOCAL;
+	rtm->rtm_scope = RT_SCOPE_NOWHERE; /* any scope: the kernel's are host (local) and link (broadcast) */
+	rtm->rtm_type = type;
+	rtm->rtm_dst_len = alen * 8;
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+	err = nl_talk(nlh);
+	return err == -ENOENT ? -ESRCH : err;
 }
 
 static int route_oif_attr(const struct nlattr *attr, void *data)

@@ -27,10 +27,15 @@ int nl_path_default(bool add, int family, __u32 table, int ifindex, const void *
 int nl_local_route(bool add, int family, __u32 table, const void *dst);
 
 /*
- * "ip addr add ADDR/32 (/128) dev IFINDEX nodad noprefixroute" (or del):
- * an address of the device's own and no route with it.
+ * "ip addr add ADDR/LEN dev IFINDEX nodad noprefixroute" (or del): an
+ * address of the device's own and no prefix route with it.
  */
-int nl_host_addr(bool add, int ifindex, int family, const void *addr);
+int nl_dev_addr(bool add, int ifindex, int family, const void *addr, unsigned int len);
+/*
+ * "ip route del TYPE DST dev IFINDEX table local" (a host route the kernel
+ * added with an address); -ESRCH when there is none.
+ */
+int nl_del_kernel_route(int family, unsigned char type, const void *dst, int ifindex);
 
 /*
  * "ip route get DST from SRC mark MARK": the index of the device a packet

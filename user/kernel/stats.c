@@ -300,10 +300,26 @@ static json_object *workers_json(const struct stats *s)
 	return o;
 }
 
+/* The daemon's announcement, if it makes one: an MCP's under "anycast", a HAG's under "announce". */
+static json_object *announcement(const struct stats *s, const char **key)
+{
+	static const char *const keys[] = { "anycast", "announce" };
+	json_object *o;
+	unsigned int i;
+
+	for (i = 0; s->summary && i < 2; i++)
+		if (json_object_object_get_ex(s->summary, keys[i], &o)) {
+			*key = keys[i];
+			return o;
+		}
+	return NULL;
+}
+
 static json_object *stats_json(const struct stats *s)
 {
 	json_object *root = json_object_new_object(), *cls = json_object_new_object(),
 		    *mf = json_object_new_object(), *any;
+	const char *key;
 	unsigned int i;
 
 	for (i = 0; i < XMCP_CLASS_MAX; i++) {
@@ -324,9 +340,9 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "paths", paths_json(s));
 	json_object_object_add(root, "subscriber_classes", classes_json(s));
 	json_object_object_add(root, "workers", workers_json(s));
-	/* an anycast MCP's announcement (the daemon's summary has it only then) */
-	if (s->summary && json_object_object_get_ex(s->summary, "anycast", &any))
-		json_object_object_add(root, "anycast", json_object_get(any));
+	/* an anycast MCP's or a HAG's announcement (the daemon's summary has it only then) */
+	if ((any = announcement(s, &key)))
+		json_object_object_add(root, key, json_object_get(any));
 	return root;
 }
 
@@ -402,14 +418,15 @@ static void print_paths_table(FILE *f, const struct stats *s)
 	print_workers(f, s);
 }
 
-/* "anycast: device xmcp-anycast, announced" (or "withdrawn, draining") */
+/* "anycast: device xmcp-anycast, announced" (or "withdrawn, draining"; "announce: ..." on a HAG) */
 static void print_anycast(FILE *f, const struct stats *s)
 {
 	json_object *any, *v;
+	const char *key;
 
-	if (!s->summary || !json_object_object_get_ex(s->summary, "anycast", &any))
+	if (!(any = announcement(s, &key)))
 		return;
-	fprintf(f, "\nanycast: device %s, %s%s\n", str_of(any, "device"),
+	fprintf(f, "\n%s: device %s, %s%s\n", key, str_of(any, "device"),
 		json_object_object_get_ex(any, "announced", &v) && json_object_get_boolean(v) ? "announced" : "withdrawn",
 		json_object_object_get_ex(any, "draining", &v) && json_object_get_boolean(v) ? ", draining" : "");
 }
@@ -521,13 +538,20 @@ static void prom_health(FILE *f, json_object *paths)
 	}
 }
 
-/* An anycast MCP: whether its shared addresses are announced, whether it drains. */
+/* An anycast MCP: whether its shared addresses are announced, whether it drains; a HAG: its prefixes. */
 static void prom_anycast(FILE *f, const struct stats *s)
 {
 	json_object *any, *v;
+	const char *key;
 
-	if (!s->summary || !json_object_object_get_ex(s->summary, "anycast", &any))
+	if (!(any = announcement(s, &key)))
 		return;
+	if (!strcmp(key, "announce")) {
+		prom_family(f, "announced", "HAG: 1 while the subscriber prefixes are announced.", "gauge");
+		prom_sample(f, "announced", NULL, NULL,
+			    json_object_object_get_ex(any, "announced", &v) && json_object_get_boolean(v));
+		return;
+	}
 	prom_family(f, "anycast_announced", "MCP: 1 while the shared addresses are announced.", "gauge");
 	prom_sample(f, "anycast_announced", NULL, NULL,
 		    json_object_object_get_ex(any, "announced", &v) && json_object_get_boolean(v));

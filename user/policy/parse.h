@@ -4,7 +4,7 @@
  * getters (parse.c), and each section of the policy, one file each:
  * subscribers.c (subscribers, classes), endpoints.c (endpoints, limits),
  * downstream.c (the off-path HCPE's MCPs), mode_rules.c (the HAG's modes),
- * paths.c (access networks), anycast.c (MCPs sharing an address); policy.c reads the file and the rest.
+ * paths.c (access networks), announce.c (what the routing is told: MCPs' shared addresses, HAGs' subscriber prefixes); policy.c reads the file and the rest.
  * Every function reports the first problem as "FILE: field.path: what is
  * wrong" and returns -1, or returns 0.
  */
@@ -53,5 +53,6 @@ int pol_get_limits(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_paths(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_health(struct ctx *c, json_object *root, struct policy *p);
 int pol_get_anycast(struct ctx *c, json_object *root, struct policy *p);
+int pol_get_announce(struct ctx *c, json_object *root, struct policy *p);
 
 #endif

@@ -257,7 +257,7 @@ int policy_load(const char *path, struct policy *p)
 					    "marker",	  "endpoints",	 "limits",	"relay",
 					    "tcp_pairs",  "terminate_tcp", "forbidden", "downstream",
 					    "transparent_source", "classes", "modes", "paths", "metrics",
-					    "origin_check", "head_timeout", "control_group", "mptcp_congestion", "health", "anycast", NULL };
+					    "origin_check", "head_timeout", "control_group", "mptcp_congestion", "health", "anycast", "announce", NULL };
 	struct ctx c = { .file = path };
 	json_object *root;
 	int ret = -1;
@@ -274,7 +274,7 @@ int policy_load(const char *path, struct policy *p)
 	    pol_get_subscribers(&c, root, p) || get_misc(&c, root, p) || pol_get_endpoints(&c, root, p) ||
 	    pol_get_downstream(&c, root, p) || pol_get_modes(&c, root, p) ||
 	    pol_get_limits(&c, root, p) || pol_get_paths(&c, root, p) || pol_get_health(&c, root, p) ||
-	    pol_get_anycast(&c, root, p) || get_metrics(&c, root, p))
+	    pol_get_anycast(&c, root, p) || pol_get_announce(&c, root, p) || get_metrics(&c, root, p))
 		goto out;
 	if (p->role != POL_ROLE_HCPE && !p->n_subscribers) {
 		pol_bad(&c, "subscribers", "a HAG or MCP serves only subscriber prefixes: list them");
@@ -310,8 +310,8 @@ const char *policy_fixed_field(const struct policy *a, const struct policy *b)
 		return "paths";
 	if (!SAME(health))
 		return "health";
-	if (!SAME(anycast))
-		return "anycast";
+	if (!SAME(announce))
+		return a->role == POL_ROLE_HAG ? "announce" : "anycast";
 	if (!SAME(has_metrics) || !SAME(metrics))
 		return "metrics";
 	if (!SAME(control_gid))

@@ -123,17 +123,23 @@ struct pol_health {
 };
 
 /*
- * MCP: service addresses several MCPs share behind the operator's ECMP
- * routing (policy "anycast", docs/scale-out.md), announced as addresses of
- * a device only the daemon holds (user/daemon/anycast.h).
+ * What the daemon announces to the operator's routing (docs/scale-out.md)
+ * as addresses of a device only it holds (user/daemon/announce.h), so
+ * that the announcement lives exactly as long as the daemon:
+ *   - MCP, policy "anycast": service addresses several MCPs share behind
+ *     ECMP, host addresses the host takes as its own;
+ *   - HAG, policy "announce": subscriber prefixes, so that servers' replies
+ *     to a subscriber come back to the HAG that holds its connections;
+ *     routed through the access side, never the host's own.
  */
-#define POL_MAX_ANYCAST 4
-struct pol_anycast {
-	unsigned int n; /* 0: no anycast */
-	struct pol_prefix addr[POL_MAX_ANYCAST]; /* host prefixes */
-	char device[POL_IFNAMSIZ];		 /* the announcing device */
-	unsigned int drain_min;			 /* seconds SIGTERM serves at least (routers converging) */
-	unsigned int drain_timeout;		 /* seconds SIGTERM waits for open pairs at most */
+#define POL_MAX_ANNOUNCE 16
+struct pol_announce {
+	unsigned int n;				  /* 0: nothing announced */
+	bool prefixes;				  /* HAG: subscriber prefixes, not addresses of this host */
+	struct pol_prefix addr[POL_MAX_ANNOUNCE]; /* host prefixes (MCP), subscriber prefixes (HAG) */
+	char device[POL_IFNAMSIZ];		  /* the announcing device */
+	unsigned int drain_min;			  /* MCP: seconds SIGTERM serves at least (routers converging) */
+	unsigned int drain_timeout;		  /* MCP: seconds SIGTERM waits for open pairs at most */
 };
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
@@ -186,7 +192,7 @@ struct policy {
 	unsigned int n_paths;
 	struct pol_path paths[POL_MAX_PATHS];
 	struct pol_health health; /* HCPE */
-	struct pol_anycast anycast; /* MCP */
+	struct pol_announce announce; /* MCP "anycast", HAG "announce" */
 	bool has_modes; /* HAG: "modes" given */
 	enum xmcp_mode default_mode;
 	unsigned int learned_lifetime; /* seconds a server learned MPTCP-capable stays so */

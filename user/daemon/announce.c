@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The announcing device of an anycast MCP or a HAG: see announce.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/announce.h"
+#include "daemon/daemon.h"
+#include "kernel/netlink.h"
+#include "lib/util.h"
+
+/* name up (IFF_UP): its addresses become routes the routing daemon sees */
+static int link_up(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		err = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!err && ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		err = -errno;
+	close(s);
+	return err;
+}
+
+/*
+ * A TUN device of this process's (not persistent: it lives as long as the
+ * descriptor). It carries no route: its addresses are added without one,
+ * and nothing is ever sent to it.
+ */
+static int open_device(struct daemon *d, const char *name)
+{
+	/* EXCL: never another's (or a persistent leftover) device of that name */
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || !(d->announce_ifindex = if_nametoindex(name))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	d->announce_fd = fd;
+	return link_up(name);
+}
+
+/* a route already gone is fine */
+static int gone(int err)
+{
+	return err == -ESRCH ? 0 : err;
+}
+
+/*
+ * A subscriber prefix is set as an address (its network address, with the
+ * prefix's length) only for the routing daemon to see; the kernel still
+ * takes that address as the host's own (a local route) and, for IPv4, adds
+ * the prefix's broadcast: both go, or the HAG would answer for a
+ * subscriber's address. IPv4 before 5.x also had a broadcast for the
+ * network address itself; IPv6 with forwarding an anycast route for it.
+ */
+static int drop_kernel_routes(int ifindex, const struct pol_prefix *x)
+{
+	__u8 bcast[16];
+	int err, i;
+
+	/* IPv6 adds its local route from a work queue, even without DAD: wait for it (1 s at most) */
+	for (i = 0; x->family == AF_INET6 && i < 100; i++) {
+		err = nl_del_kernel_route(AF_INET6, RTN_LOCAL, x->addr, ifindex);
+		if (err != -ESRCH)
+			return err ?: gone(nl_del_kernel_route(AF_INET6, RTN_ANYCAST, x->addr, ifindex));
+		usleep(10000);
+	}
+	if (x->family == AF_INET6)
+		return 0;
+	memcpy(bcast, x->addr, 4);
+	if (x->len < 32)
+		*(__u32 *)bcast |= htonl(0xffffffffu >> x->len);
+	err = gone(nl_del_kernel_route(AF_INET, RTN_LOCAL, x->addr, ifindex));
+	if (!err && x->len < 31)
+		err = gone(nl_del_kernel_route(AF_INET, RTN_BROADCAST, bcast, ifindex)) ?:
+		      gone(nl_del_kernel_route(AF_INET, RTN_BROADCAST, x->addr, ifindex));
+	return err;
+}
+
+/* One address or prefix onto (add) or off the device; 0 or -1 after saying why. */
+static int put(struct daemon *d, bool add, const struct pol_prefix *x)
+{
+	const struct pol_announce *a = &d->pol->announce;
+	char text[INET6_ADDRSTRLEN];
+	int err = nl_dev_addr(add, d->announce_ifindex, x->family, x->addr, x->len);
+
+	if (!err && add && a->prefixes)
+		err = drop_kernel_routes(d->announce_ifindex, x);
+	if (!err || (!add && err == -EADDRNOTAVAIL))
+		return 0;
+	inet_ntop(x->family, x->addr, text, sizeof(text));
+	xmcp_err("%s: cannot %s %s/%u %s %s: %s", a->prefixes ? "announce" : "anycast", add ? "add" : "withdraw",
+		 text, x->len, add ? "to" : "from", a->device, strerror(-err));
+	return -1;
+}
+
+int announce_up(struct daemon *d)
+{
+	const struct pol_announce *a = &d->pol->announce;
+	const char *key = a->prefixes ? "announce" : "anycast";
+	unsigned int i;
+	int err;
+
+	if (!a->n)
+		return 0;
+	err = open_device(d, a->device);
+	if (err) {
+		xmcp_err("%s.device %s: cannot create it as this daemon's TUN device: %s%s", key, a->device,
+			 strerror(-err),
+			 err == -EBUSY || err == -EINVAL || err == -EEXIST ? " (a device of that name exists)"
+			 : err == -ENOENT || err == -EPERM ? " (no /dev/net/tun here; under systemd, the unit needs "
+							     "contrib/xmcp-anycast.conf)"
+							   : "");
+		return -1;
+	}
+	for (i = 0; i < a->n; i++)
+		if (put(d, true, &a->addr[i]))
+			return -1;
+	d->announced = true;
+	return 0;
+}
+
+int announce_withdraw(struct daemon *d)
+{
+	const struct pol_announce *a = &d->pol->announce;
+	unsigned int i;
+	int failed = 0;
+
+	for (i = 0; d->announced && i < a->n; i++)
+		failed |= put(d, false, &a->addr[i]);
+	d->announced = d->announced && failed;
+	return failed;
+}
+
+void announce_close(struct daemon *d)
+{
+	if (d->announce_fd >= 0)
+		close(d->announce_fd);
+	d->announce_fd = -1;
+	d->announced = false;
+}
+
+json_object *announce_json(const struct daemon *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "device", json_object_new_string(d->pol->announce.device));
+	json_object_object_add(o, "announced", json_object_new_boolean(d->announced));
+	json_object_object_add(o, "draining", json_object_new_boolean(d->draining));
+	return o;
+}
