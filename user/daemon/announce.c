@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -113,6 +115,68 @@ static int put(struct daemon *d, bool add, const struct pol_prefix *x)
 	return -1;
 }
 
+/* An HCPE's probe: its SYN got the SYN+ACK that says this HAG serves; nothing more to it. */
+static void on_probe(struct ev_handler *h, unsigned int events)
+{
+	struct daemon *d = container_of(h, struct daemon, on_probe);
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(d->probe_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(fd);
+}
+
+/*
+ * The probe port (announce.probe_port), on every address of the host, both
+ * families: the kernel answers SYNs while this process has it open, so an
+ * HCPE that follows the HAG that answers (health.hag_port) leaves this one
+ * as soon as it stops or dies, though its box still routes.
+ */
+/* A listener on the wildcard address of family at port (IPv6: IPv4 too); its fd or -errno. */
+static int listen_any(int family, __u16 port)
+{
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0, on = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	if ((family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off))) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+	    (family == AF_INET6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6))
+				: bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) ||
+	    listen(fd, 64)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int open_probe_port(struct daemon *d, __u16 port)
+{
+	int fd = listen_any(AF_INET6, port);
+
+	if (fd == -EAFNOSUPPORT) /* no IPv6 on this host: IPv4 alone */
+		fd = listen_any(AF_INET, port);
+	if (fd < 0)
+		return fd;
+	d->on_probe.fn = on_probe;
+	if (ev_add(d->epfd, fd, EPOLLIN, &d->on_probe)) {
+		close(fd);
+		return -errno;
+	}
+	d->probe_fd = fd;
+	return 0;
+}
+
+static void close_probe_port(struct daemon *d)
+{
+	if (d->probe_fd >= 0)
+		close(d->probe_fd); /* and out of epoll with it: nothing dups it */
+	d->probe_fd = -1;
+}
+
 int announce_up(struct daemon *d)
 {
 	const struct pol_announce *a = &d->pol->announce;
@@ -135,6 +199,10 @@ int announce_up(struct daemon *d)
 	for (i = 0; i < a->n; i++)
 		if (put(d, true, &a->addr[i]))
 			return -1;
+	if (a->probe_port && (err = open_probe_port(d, a->probe_port))) {
+		xmcp_err("announce.probe_port %u: cannot listen there: %s", a->probe_port, strerror(-err));
+		return -1;
+	}
 	d->announced = true;
 	return 0;
 }
@@ -145,6 +213,7 @@ int announce_withdraw(struct daemon *d)
 	unsigned int i;
 	int failed = 0;
 
+	close_probe_port(d); /* the HCPEs leave with the routers */
 	for (i = 0; d->announced && i < a->n; i++)
 		failed |= put(d, false, &a->addr[i]);
 	d->announced = d->announced && failed;
@@ -153,6 +222,7 @@ int announce_withdraw(struct daemon *d)
 
 void announce_close(struct daemon *d)
 {
+	close_probe_port(d);
 	if (d->announce_fd >= 0)
 		close(d->announce_fd);
 	d->announce_fd = -1;

@@ -344,34 +344,80 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 static json_object *control_answer(void *arg, const char *request);
 static json_object *daemon_summary(void *arg);
 
+/* The path a leg's mark names (user/daemon/health.h), or -1: a mark of no path. */
+static int path_of_mark(const struct policy *p, int fd)
+{
+	__u32 mark;
+	socklen_t len = sizeof(mark);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) || mark <= p->fwmark || mark > p->fwmark + p->n_paths)
+		return -1;
+	return mark - p->fwmark - 1;
+}
+
+/* What the open pairs do when the best path changes: the best path now, and how many were reset. */
+struct remark {
+	const struct policy *pol;
+	unsigned int best;
+	_Atomic unsigned int reset;
+};
+
+/*
+ * A pair whose leg went to another HAG than the best path's: that HAG is
+ * down, or (failback) the primary is back and takes its subscribers'
+ * prefixes, so the servers' replies no longer come to where the pair's
+ * MPTCP connection lives. It is reset now rather than left to time out.
+ */
+static bool on_other_hag(void *arg, const struct relay_pair_info *pi)
+{
+	const struct remark *rm = arg;
+	int i = path_of_mark(rm->pol, pi->server_fd);
+
+	return i >= 0 && rm->pol->paths[i].hag_rank != rm->pol->paths[rm->best].hag_rank;
+}
+
 /* A pair's server leg on another path than the best goes over to it (SO_MARK: every subflow follows). */
 static void remark_leg(void *arg, const struct relay_pair_info *pi)
 {
-	const struct policy *p = arg;
-	unsigned int order[POL_MAX_PATHS];
-	__u32 mark, best;
-	socklen_t len = sizeof(mark);
+	const struct remark *rm = arg;
+	__u32 best = health_mark(rm->pol, rm->best);
+	int i = path_of_mark(rm->pol, pi->server_fd);
 
-	if (!health_order(order) || getsockopt(pi->server_fd, SOL_SOCKET, SO_MARK, &mark, &len))
-		return;
-	best = health_mark(p, order[0]);
-	if (mark != best && mark > p->fwmark && mark <= p->fwmark + p->n_paths)
+	if (i >= 0 && (unsigned int)i != rm->best)
 		setsockopt(pi->server_fd, SOL_SOCKET, SO_MARK, &best, sizeof(best));
 }
 
 static void remark_worker(struct worker *w, void *arg)
 {
-	relay_foreach(w->relay, remark_leg, (void *)w->pol);
+	struct remark *rm = arg;
+
+	rm->reset += relay_abort_if(w->relay, on_other_hag, rm);
+	relay_foreach(w->relay, remark_leg, rm);
 }
 
 /*
  * The best path changed (user/daemon/health.c): the connections open now
  * move their first subflow over to it, failover and failback alike. Their
  * joins to the HAG's addresses keep their own lines (connected routes).
+ * With several HAGs, a change of HAG resets the pairs on the other one.
  */
 static void paths_changed(void *arg)
 {
-	workers_call(arg, remark_worker, NULL);
+	struct daemon *d = arg;
+	unsigned int order[POL_MAX_PATHS];
+	struct remark rm = { .pol = d->pol };
+	const struct pol_path *best;
+
+	if (!health_order(order))
+		return;
+	rm.best = order[0];
+	best = &d->pol->paths[rm.best];
+	workers_call(d, remark_worker, &rm);
+	if (d->pol->n_hags && best->hag_rank != d->hag_now) {
+		fprintf(stderr, "xmcp: HAG %s: new connections go there now (path %s); %u pairs on the other HAG "
+				"reset\n", best->hag, best->name, (unsigned int)rm.reset);
+		d->hag_now = best->hag_rank;
+	}
 }
 
 /* The main thread's loop: signals, the tick, control and metrics (the workers have their own). */
@@ -619,7 +665,7 @@ static void describe_ports(const struct daemon *d, char *buf, size_t len)
 
 int daemon_run(const char *config)
 {
-	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .announce_fd = -1 };
+	struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .announce_fd = -1, .probe_fd = -1 };
 	char ports[7 * XMCP_MAX_WORKERS];
 	struct policy *pol = malloc(sizeof(*pol));
 	int failed;

@@ -115,9 +115,12 @@ struct daemon {
 	unsigned int n_workers;
 	struct ev_handler on_signal, on_timer;
 	bool stop;		   /* SIGTERM or SIGINT: leave the loop after this batch */
-	int announce_fd;		   /* MCP with "anycast": the announcing TUN device (-1: none) */
+	int announce_fd;		   /* "anycast" (MCP), "announce" (HAG): the announcing TUN device (-1: none) */
 	int announce_ifindex;
+	int probe_fd;			   /* HAG with announce.probe_port: the HCPEs' probes' listener (-1: none) */
+	struct ev_handler on_probe;
 	bool announced;		   /* its addresses are on it */
+	unsigned int hag_now;	   /* HCPE with several HAGs: the rank of the one new connections go to */
 	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
 	__u64 drain_min_until;	   /* xmcp_now_ns() before which a drain does not stop */
 	__u64 drain_until;	   /* xmcp_now_ns() at which draining gives up */

@@ -252,6 +252,34 @@ void summary_count_paths(struct relay *r, const struct policy *p, int *path_subf
 	relay_foreach(r, count_pair, &counts);
 }
 
+/*
+ * HCPE with several HAGs: [{"name", "active", "paths": [names]}] in the
+ * policy's order; active: the one new connections go to (the best path's).
+ */
+static json_object *hags_json(const struct policy *p)
+{
+	json_object *hags = json_object_new_array();
+	unsigned int order[POL_MAX_PATHS], r, i, active = 0;
+
+	if (health_order(order))
+		active = p->paths[order[0]].hag_rank;
+	for (r = 0; r < p->n_hags; r++) {
+		json_object *o = json_object_new_object(), *names = json_object_new_array();
+		const char *name = "";
+
+		for (i = 0; i < p->n_paths; i++)
+			if (p->paths[i].hag_rank == r) {
+				name = p->paths[i].hag;
+				json_object_array_add(names, json_object_new_string(p->paths[i].name));
+			}
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "active", json_object_new_boolean(r == active));
+		json_object_object_add(o, "paths", names);
+		json_object_array_add(hags, o);
+	}
+	return hags;
+}
+
 json_object *summary_json(const int *path_subflows, const struct policy *p, const unsigned long long *class_sessions)
 {
 	json_object *root = json_object_new_object(), *paths = json_object_new_array(),
@@ -267,6 +295,8 @@ json_object *summary_json(const int *path_subflows, const struct policy *p, cons
 		json_object_object_add(o, "access", json_object_new_string(pp->access));
 		json_object_object_add(o, "backup", json_object_new_boolean(pp->backup));
 		json_object_object_add(o, "rate_mbit", json_object_new_int64(pp->rate_mbit));
+		if (pp->hag[0])
+			json_object_object_add(o, "hag", json_object_new_string(pp->hag));
 		json_object_object_add(o, "subflows", json_object_new_int(path_subflows[i]));
 		json_object *h = health_json(i);
 
@@ -284,5 +314,7 @@ json_object *summary_json(const int *path_subflows, const struct policy *p, cons
 	}
 	json_object_object_add(root, "paths", paths);
 	json_object_object_add(root, "classes", classes);
+	if (p->n_hags)
+		json_object_object_add(root, "hags", hags_json(p));
 	return root;
 }

@@ -2,6 +2,7 @@
 /* Path health: probes, states and the ranking of the paths (daemon/health.h). */
 #include <errno.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +42,9 @@ struct path {
 	__u32 window; /* bit k: the probe k rounds ago was lost */
 	unsigned int samples;
 	unsigned int rtt_us; /* smoothed over answered probes */
+	/* paths naming HAGs: the HAG's via address(es) at health.hag_port, instead of health.probes */
+	unsigned int n_hag_targets;
+	struct pol_mcp hag_target[2];
 };
 
 struct health {
@@ -88,20 +92,46 @@ void health_leg_result(unsigned int i, bool answered)
 	atomic_fetch_add(answered ? &shared[i].pending_ok : &shared[i].pending_lost, 1);
 }
 
-/* Up primaries in the policy's order, up backups, then demoted ones alike, down ones last. */
+/*
+ * The HAG new connections go to: the first in the policy's order with a
+ * path not down. Only it has the subscribers' prefixes while it lives (the
+ * others are standbys announcing them at a worse preference): a slow path
+ * to it beats a good one to a standby, whose servers' replies would go to it.
+ */
+static unsigned int active_hag(const struct policy *p)
+{
+	unsigned int i, best = 0;
+	bool found = false;
+
+	for (i = 0; i < p->n_paths; i++)
+		if (atomic_load(&shared[i].state) != PATH_DOWN && (!found || p->paths[i].hag_rank < best)) {
+			best = p->paths[i].hag_rank;
+			found = true;
+		}
+	return best;
+}
+
+/*
+ * Up primaries in the policy's order, up backups, then demoted ones alike,
+ * down ones last: first the active HAG's paths, then the others' (a race's
+ * last resort). Without HAGs named, every path is the one HAG's.
+ */
 static __u64 rank(const struct policy *p)
 {
 	static const struct {
 		int state, backup;
 	} tiers[] = { { PATH_UP, 0 }, { PATH_UP, 1 }, { PATH_DEMOTED, 0 }, { PATH_DEMOTED, 1 },
 		      { PATH_DOWN, 0 }, { PATH_DOWN, 1 } };
-	unsigned int t, i, n = 0;
+	unsigned int t, i, pass, n = 0, active = active_hag(p);
 	__u64 r = 0;
 
-	for (t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++)
-		for (i = 0; i < p->n_paths; i++)
-			if (atomic_load(&shared[i].state) == tiers[t].state && p->paths[i].backup == tiers[t].backup)
-				r |= (__u64)i << (4 * n++);
+	for (pass = 0; pass < 2; pass++)
+		for (t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++)
+			for (i = 0; i < p->n_paths; i++)
+				if ((p->paths[i].hag_rank == active) == !pass &&
+				    atomic_load(&shared[i].state) == tiers[t].state &&
+				    p->paths[i].backup == tiers[t].backup)
+					r |= (__u64)i << (4 * n++);
 	return r | (__u64)n << 32;
 }
 
@@ -227,8 +257,11 @@ static void probe_event(struct ev_handler *h, unsigned int events)
 	 */
 	if (!err && getpeername(pr->fd, (struct sockaddr *)&peer, &plen) && errno == ENOTCONN)
 		return;
-	/* a SYN+ACK or a RST: the line carried our SYN and its answer */
-	if (!err || err == ECONNREFUSED) {
+	/*
+	 * A SYN+ACK or a RST: the line carried our SYN and its answer. From a
+	 * HAG's probe port only a SYN+ACK: a RST is its box without its xmcp.
+	 */
+	if (!err || (err == ECONNREFUSED && !ph->n_hag_targets)) {
 		ph->answered = true;
 		end_round(ph);
 		return;
@@ -266,11 +299,14 @@ static void start_round(struct path *ph, __u64 now)
 	const struct pol_health *c = &ph->hl->pol->health;
 	unsigned int k;
 
+	const struct pol_mcp *targets = ph->n_hag_targets ? ph->hag_target : c->probes;
+	unsigned int n = ph->n_hag_targets ? ph->n_hag_targets : c->n_probes;
+
 	ph->answered = false;
 	ph->started = now;
 	ph->out = 0;
-	for (k = 0; k < c->n_probes; k++)
-		if (!send_probe(ph, &c->probes[k], &ph->probe[k]))
+	for (k = 0; k < n; k++)
+		if (!send_probe(ph, &targets[k], &ph->probe[k]))
 			ph->out++;
 	ph->in_round = true;
 	if (!ph->out) /* no route for any target out of this line (e.g. ENETUNREACH): lost */
@@ -313,6 +349,35 @@ static void on_tick(struct ev_handler *h, unsigned int events)
 	}
 }
 
+/* A path to a named HAG probes it: each of its via addresses at health.hag_port. */
+static void hag_targets(const struct policy *p, struct path *ph)
+{
+	const struct pol_path *pp = &p->paths[ph->i];
+	unsigned int k;
+
+	for (k = 0; p->n_hags && k < pp->n_via && k < 2; k++) {
+		struct pol_mcp *t = &ph->hag_target[k];
+
+		memset(t, 0, sizeof(*t));
+		if (pp->via[k].family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&t->sa;
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(p->health.hag_port);
+			memcpy(&sin->sin_addr, pp->via[k].addr, 4);
+			t->len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->sa;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(p->health.hag_port);
+			memcpy(&sin6->sin6_addr, pp->via[k].addr, 16);
+			t->len = sizeof(*sin6);
+		}
+		ph->n_hag_targets++;
+	}
+}
+
 struct health *health_open(const struct policy *p, int epfd, void (*on_change)(void *arg), void *arg)
 {
 	unsigned int ms = p->health.interval_ms, i, k;
@@ -327,6 +392,7 @@ struct health *health_open(const struct policy *p, int epfd, void (*on_change)(v
 	*hl = (struct health){ .pol = p, .epfd = epfd, .on_timer.fn = on_tick, .on_change = on_change, .arg = arg };
 	for (i = 0; i < p->n_paths; i++) {
 		hl->path[i] = (struct path){ .hl = hl, .i = i };
+		hag_targets(p, &hl->path[i]);
 		for (k = 0; k < POL_MAX_PROBES; k++)
 			hl->path[i].probe[k] = (struct probe){ .h.fn = probe_event, .path = &hl->path[i], .fd = -1 };
 		atomic_store(&shared[i].state, PATH_UP); /* until a probe says otherwise */

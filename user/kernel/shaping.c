@@ -93,6 +93,17 @@ static int shape_path(const struct pol_path *pp, int steer_fd)
 	return 0;
 }
 
+/* An earlier path (the same line to another HAG) shaped this one's device already, at the same rate. */
+static bool device_shaped(const struct policy *p, unsigned int i)
+{
+	unsigned int k;
+
+	for (k = 0; k < i; k++)
+		if (!strcmp(p->paths[k].ifname, p->paths[i].ifname))
+			return true;
+	return false;
+}
+
 int shaping_apply(const struct policy *p, int path_prog_fd, int steer_fd)
 {
 	unsigned int i;
@@ -105,7 +116,7 @@ int shaping_apply(const struct policy *p, int path_prog_fd, int steer_fd)
 			return -1;
 	}
 	for (i = 0; i < p->n_paths; i++)
-		if (p->paths[i].rate_mbit && shape_path(&p->paths[i], steer_fd))
+		if (p->paths[i].rate_mbit && !device_shaped(p, i) && shape_path(&p->paths[i], steer_fd))
 			return -1;
 	return 0;
 }

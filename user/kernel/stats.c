@@ -239,6 +239,63 @@ static json_object *path_of_dev(const struct stats *s, const char *dev)
 	return NULL;
 }
 
+/* {"NAME": {"active", "paths": {"PATH": health}}} from the daemon's summary; NULL without HAGs */
+static json_object *hags_json(const struct stats *s)
+{
+	json_object *hags = summary_list(s, "hags"), *paths = summary_list(s, "paths"), *o, *names, *v;
+	size_t k, j, i;
+
+	if (!hags)
+		return NULL;
+	o = json_object_new_object();
+	for (k = 0; k < json_object_array_length(hags); k++) {
+		json_object *h = json_object_array_get_idx(hags, k), *e = json_object_new_object(),
+			    *ps = json_object_new_object();
+
+		json_object_object_add(e, "active", json_object_new_boolean(json_object_object_get_ex(h, "active", &v) &&
+									       json_object_get_boolean(v)));
+		for (j = 0; json_object_object_get_ex(h, "paths", &names) && j < json_object_array_length(names); j++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(names, j));
+
+			for (i = 0; paths && i < json_object_array_length(paths); i++)
+				if (!strcmp(str_of(json_object_array_get_idx(paths, i), "name"), name) &&
+				    json_object_object_get_ex(json_object_array_get_idx(paths, i), "health", &v))
+					json_object_object_add(ps, name, json_object_get(v));
+		}
+		json_object_object_add(e, "paths", ps);
+		json_object_object_add(o, str_of(h, "name"), e);
+	}
+	return o;
+}
+
+/* "HAGs: a (active): fixed-a up, mobile-a up; s: fixed-s up, mobile-s down" */
+static void print_hags(FILE *f, const struct stats *s)
+{
+	json_object *hags = hags_json(s);
+	const char *sep = "\nHAGs: ";
+
+	if (!hags)
+		return;
+	json_object_object_foreach(hags, name, h)
+	{
+		json_object *v, *ps;
+		const char *comma = ": ";
+
+		fprintf(f, "%s%s%s", sep, name,
+			json_object_object_get_ex(h, "active", &v) && json_object_get_boolean(v) ? " (active)" : "");
+		if (json_object_object_get_ex(h, "paths", &ps)) {
+			json_object_object_foreach(ps, path, health)
+			{
+				fprintf(f, "%s%s %s", comma, path, str_of(health, "state"));
+				comma = ", ";
+			}
+		}
+		sep = "; ";
+	}
+	fprintf(f, "\n");
+	json_object_put(hags);
+}
+
 /* Per access device: MPTCP subflow traffic, and the path's name, type and subflows when a daemon says. */
 static json_object *paths_json(const struct stats *s)
 {
@@ -340,6 +397,9 @@ static json_object *stats_json(const struct stats *s)
 	json_object_object_add(root, "paths", paths_json(s));
 	json_object_object_add(root, "subscriber_classes", classes_json(s));
 	json_object_object_add(root, "workers", workers_json(s));
+	/* an HCPE's HAGs, each with its paths' health: a device may carry a path to each */
+	if ((any = hags_json(s)))
+		json_object_object_add(root, "hags", any);
 	/* an anycast MCP's or a HAG's announcement (the daemon's summary has it only then) */
 	if ((any = announcement(s, &key)))
 		json_object_object_add(root, key, json_object_get(any));
@@ -415,6 +475,7 @@ static void print_paths_table(FILE *f, const struct stats *s)
 	}
 	if (classes && json_object_array_length(classes))
 		fprintf(f, "\n");
+	print_hags(f, s);
 	print_workers(f, s);
 }
 

@@ -163,11 +163,15 @@ static int get_prefixes(struct ctx *c, json_object *o, struct policy *p)
 	return 0;
 }
 
-/* HAG: "announce": {"prefixes", "device"}; SIGTERM withdraws them, nothing drains (docs/scale-out.md) */
+/*
+ * HAG: "announce": {"prefixes", "device", "probe_port"}: SIGTERM withdraws
+ * the prefixes and closes the probe port, nothing drains (docs/scale-out.md)
+ */
 int pol_get_announce(struct ctx *c, json_object *root, struct policy *p)
 {
-	static const char *const keys[] = { "prefixes", "device", NULL };
+	static const char *const keys[] = { "prefixes", "device", "probe_port", NULL };
 	json_object *o;
+	long long port;
 
 	if (!json_object_object_get_ex(root, "announce", &o))
 		return 0;
@@ -175,13 +179,15 @@ int pol_get_announce(struct ctx *c, json_object *root, struct policy *p)
 		return pol_bad(c, "announce", "only a HAG announces subscriber prefixes (an MCP shares addresses: "
 					      "\"anycast\")");
 	if (!json_object_is_type(o, json_type_object))
-		return pol_bad(c, "announce", "must be an object with prefixes, device");
+		return pol_bad(c, "announce", "must be an object with prefixes, device, probe_port");
 	if (pol_only_keys(c, o, "announce", keys))
 		return -1;
 	c->prefix = "announce.";
 	p->announce.prefixes = true;
-	if (get_prefixes(c, o, p) || get_device(c, o, p, "xmcp-announce"))
+	if (get_prefixes(c, o, p) || get_device(c, o, p, "xmcp-announce") ||
+	    pol_get_uint(c, o, "probe_port", 0, 65535, 0, &port))
 		return -1;
+	p->announce.probe_port = port;
 	c->prefix = "";
 	return 0;
 }

@@ -67,10 +67,62 @@ static int get_via(struct ctx *c, json_object *o, const struct policy *p, struct
 	pp->n_via = n < 0 ? 0 : n;
 	return n < 0 ? -1 : 0;
 }
-/* One of "paths": {"name", "interface", "access", "priority", "rate_mbit"} */
+/*
+ * "hag": the HAG a path leads to, on an HCPE that follows the one that
+ * answers (docs/scale-out.md). Named on every path or on none; the first
+ * named is the primary, ranked 0.
+ */
+static int get_hag(struct ctx *c, json_object *o, struct policy *p, unsigned int i)
+{
+	struct pol_path *pp = &p->paths[i];
+	const char *hag = NULL;
+	unsigned int k;
+
+	if (pol_get_string(c, o, "hag", &hag))
+		return -1;
+	if (hag && p->role != POL_ROLE_HCPE)
+		return pol_bad(c, "hag", "only an HCPE chooses its HAG");
+	if (hag && (!*hag || strlen(hag) >= POL_PATH_NAME))
+		return pol_bad(c, "hag", "needs a name of 1 to %d characters", POL_PATH_NAME - 1);
+	if (i && !hag != !p->paths[0].hag[0])
+		return pol_bad(c, "hag", "name the HAG of every path or of none (paths[0] %s)",
+			       p->paths[0].hag[0] ? "names one" : "does not");
+	if (!hag)
+		return 0;
+	snprintf(pp->hag, sizeof(pp->hag), "%s", hag);
+	for (k = 0; k < i && strcmp(p->paths[k].hag, hag); k++)
+		;
+	pp->hag_rank = k < i ? p->paths[k].hag_rank : p->n_hags++;
+	return 0;
+}
+
+/*
+ * Two paths on one device lead to different HAGs, each by its own next
+ * hop, and share the device's shaping.
+ */
+static int check_shared_device(struct ctx *c, const struct policy *p, unsigned int k, unsigned int i)
+{
+	const struct pol_path *a = &p->paths[k], *b = &p->paths[i];
+	char where[32];
+
+	snprintf(where, sizeof(where), "paths[%u]", i);
+	if (!a->hag[0])
+		return pol_bad(c, where, "paths[%u] has the same name or interface", k);
+	if (!strcmp(a->hag, b->hag))
+		return pol_bad(c, where, "paths[%u] has the same interface and HAG", k);
+	if (!a->n_via || !b->n_via)
+		return pol_bad(c, where, "shares %s with paths[%u]: each needs its HAG's next hop (\"via\")",
+			       b->ifname, k);
+	if (a->rate_mbit != b->rate_mbit)
+		return pol_bad(c, where, "shares %s with paths[%u]: give both the same rate_mbit (one shaper per device)",
+			       b->ifname, k);
+	return 0;
+}
+
+/* One of "paths": {"name", "interface", "access", "priority", "rate_mbit", "via", "hag"} */
 static int get_path(struct ctx *c, json_object *o, unsigned int i, struct policy *p)
 {
-	static const char *const keys[] = { "name", "interface", "access", "priority", "rate_mbit", "via", NULL };
+	static const char *const keys[] = { "name", "interface", "access", "priority", "rate_mbit", "via", "hag", NULL };
 	static const char *const prios[] = { "primary", "backup", NULL };
 	struct pol_path *pp = &p->paths[i];
 	char where[32], prefix[40];
@@ -103,7 +155,7 @@ static int get_path(struct ctx *c, json_object *o, unsigned int i, struct policy
 		return -1;
 	if (access < 0)
 		return pol_bad(c, "access", "missing (dsl, lte, 5g, wlan, fiber, cable, satellite or ethernet)");
-	if (get_via(c, o, p, pp))
+	if (get_via(c, o, p, pp) || get_hag(c, o, p, i))
 		return -1;
 	c->prefix = "";
 	snprintf(pp->access, sizeof(pp->access), "%s", access_types[access]);
@@ -120,15 +172,17 @@ int pol_get_paths(struct ctx *c, json_object *root, struct policy *p)
 	for (i = 0; i < n; i++) {
 		if (get_path(c, json_object_array_get_idx(arr, i), i, p))
 			return -1;
-		for (k = 0; k < i; k++)
-			if (!strcmp(p->paths[k].ifname, p->paths[i].ifname) ||
-			    !strcmp(p->paths[k].name, p->paths[i].name)) {
+		p->n_paths = i + 1;
+		for (k = 0; k < i; k++) {
+			if (!strcmp(p->paths[k].name, p->paths[i].name)) {
 				char where[32];
 
 				snprintf(where, sizeof(where), "paths[%d]", i);
 				return pol_bad(c, where, "paths[%d] has the same name or interface", k);
 			}
-		p->n_paths = i + 1;
+			if (!strcmp(p->paths[k].ifname, p->paths[i].ifname) && check_shared_device(c, p, k, i))
+				return -1;
+		}
 	}
 	return n < 0 ? -1 : 0;
 }
@@ -187,17 +241,52 @@ static int get_health_numbers(struct ctx *c, json_object *o, struct pol_health *
 	return 0;
 }
 
+/*
+ * "hag_port": with paths naming HAGs, each path probes its HAG, at its via
+ * address(es) and this port (the HAG's announce.probe_port): only the HAG's
+ * running xmcp answers with a SYN+ACK, so a box that is up but no longer
+ * converting counts as down. The shared "probes" are refused then.
+ */
+static int get_hag_port(struct ctx *c, json_object *o, struct policy *p)
+{
+	long long port;
+	unsigned int i;
+
+	if (pol_get_uint(c, o, "hag_port", 0, 65535, 0, &port))
+		return -1;
+	p->health.hag_port = port;
+	if (!p->n_hags)
+		return port ? pol_bad(c, "hag_port", "only with paths that name their \"hag\"") : 0;
+	if (!port)
+		return pol_bad(c, "hag_port", "missing: the paths name HAGs; each probes its HAG at this port "
+					      "(the HAG's announce.probe_port)");
+	if (p->health.n_probes)
+		return pol_bad(c, "probes", "with HAGs named, each path probes its own HAG (via, hag_port): "
+					    "leave probes out");
+	for (i = 0; i < p->n_paths; i++)
+		if (!p->paths[i].n_via) {
+			char where[40];
+
+			c->prefix = "";
+			snprintf(where, sizeof(where), "paths[%u].via", i);
+			return pol_bad(c, where, "missing: the HAG's address on %s (its probes go there)",
+				       p->paths[i].ifname);
+		}
+	return 0;
+}
+
 /* HCPE: "health": probes and thresholds ranking the paths; needs two paths or more. */
 int pol_get_health(struct ctx *c, json_object *root, struct policy *p)
 {
 	static const char *const keys[] = { "probes", "interval_ms", "timeout_ms", "down_after", "up_after",
-					    "max_loss_percent", "max_rtt_ms", "failover_ms", NULL };
+					    "max_loss_percent", "max_rtt_ms", "failover_ms", "hag_port", NULL };
 	struct pol_health *h = &p->health;
 	json_object *o;
 	unsigned int i;
 
 	if (!json_object_object_get_ex(root, "health", &o))
-		return 0;
+		return p->n_hags ? pol_bad(c, "health", "missing: the paths name HAGs, and probes tell which one answers")
+				 : 0;
 	if (p->role != POL_ROLE_HCPE)
 		return pol_bad(c, "health", "only an HCPE chooses the path of a new connection");
 	if (!json_object_is_type(o, json_type_object))
@@ -220,9 +309,9 @@ int pol_get_health(struct ctx *c, json_object *root, struct policy *p)
 		return pol_bad(c, "health", "the off-path HCPE does not choose its lines yet (its MCP legs follow "
 					    "the routing table)");
 	c->prefix = "health.";
-	if (get_probes(c, o, h) || get_health_numbers(c, o, h))
+	if (get_probes(c, o, h) || get_health_numbers(c, o, h) || get_hag_port(c, o, p))
 		return -1;
-	if (!h->n_probes)
+	if (!h->n_probes && !p->n_hags)
 		return pol_bad(c, "probes", "name at least one target (ADDRESS:PORT) the lines can reach");
 	c->prefix = "";
 	h->on = true;

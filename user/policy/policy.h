@@ -104,6 +104,12 @@ struct pol_path {
 	/* HCPE with "health": the next hop of this line, at most one per family */
 	unsigned int n_via;
 	struct pol_prefix via[2];
+	/*
+	 * HCPE with several HAGs: the HAG this path leads to (a line to each
+	 * HAG is a path of its own) and its rank, 0 for the first named
+	 */
+	char hag[POL_PATH_NAME];
+	unsigned int hag_rank;
 };
 
 /*
@@ -120,6 +126,7 @@ struct pol_health {
 	unsigned int down_after, up_after;     /* lost in a row: down; answered in a row: up again */
 	unsigned int max_loss, max_rtt_ms;     /* over the last probes: demoted above these (0: no limit) */
 	unsigned int failover_ms;	       /* a SYN unanswered this long: the next path races it */
+	__u16 hag_port;			       /* paths naming HAGs: each probes its via at this port, a SYN+ACK answers */
 };
 
 /*
@@ -140,6 +147,7 @@ struct pol_announce {
 	char device[POL_IFNAMSIZ];		  /* the announcing device */
 	unsigned int drain_min;			  /* MCP: seconds SIGTERM serves at least (routers converging) */
 	unsigned int drain_timeout;		  /* MCP: seconds SIGTERM waits for open pairs at most */
+	__u16 probe_port;			  /* HAG: the HCPEs' probes get a SYN+ACK here while it serves */
 };
 
 /* An MPTCP endpoint the daemon adds (and removes on exit). */
@@ -191,6 +199,7 @@ struct policy {
 	unsigned int connect_timeout_ms, retry_after;
 	unsigned int n_paths;
 	struct pol_path paths[POL_MAX_PATHS];
+	unsigned int n_hags; /* HCPE: HAGs the paths name (0: none named, one HAG) */
 	struct pol_health health; /* HCPE */
 	struct pol_announce announce; /* MCP "anycast", HAG "announce" */
 	bool has_modes; /* HAG: "modes" given */

@@ -748,18 +748,43 @@ void relay_free(struct relay *r)
 	free(r);
 }
 
+static struct relay_pair_info pair_info(const struct pair *p, time_t now)
+{
+	struct relay_pair_info pi = { .client_fd = p->fd[CLIENT], .server_fd = p->fd[SERVER],
+				      .age = now - p->started, .connected = p->connected };
+	int d;
+
+	for (d = 0; d < 2; d++)
+		pi.bytes[d] = p->moved[d];
+	return pi;
+}
+
+unsigned int relay_abort_if(struct relay *r, bool (*pred)(void *arg, const struct relay_pair_info *pi), void *arg)
+{
+	struct pair *p, *next;
+	time_t t = xmcp_now_s();
+	unsigned int n = 0;
+
+	for (p = r->pairs; p; p = next) {
+		struct relay_pair_info pi = pair_info(p, t);
+
+		next = p->next; /* close_pair moves p to the dead list */
+		if (pred(arg, &pi)) {
+			close_pair(r, p, true);
+			n++;
+		}
+	}
+	return n;
+}
+
 void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg)
 {
 	const struct pair *p;
 	time_t t = xmcp_now_s();
-	int d;
 
 	for (p = r->pairs; p; p = p->next) {
-		struct relay_pair_info pi = { .client_fd = p->fd[CLIENT], .server_fd = p->fd[SERVER],
-					      .age = t - p->started, .connected = p->connected };
+		struct relay_pair_info pi = pair_info(p, t);
 
-		for (d = 0; d < 2; d++)
-			pi.bytes[d] = p->moved[d];
 		fn(arg, &pi);
 	}
 }
