@@ -119,10 +119,11 @@ static int put(struct daemon *d, bool add, const struct pol_prefix *x)
 static void on_probe(struct ev_handler *h, unsigned int events)
 {
 	struct daemon *d = container_of(h, struct daemon, on_probe);
-	int fd;
+	int fd, n = 0;
 
 	(void)events;
-	while ((fd = accept4(d->probe_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+	/* a bounded batch: a flood of connections must not hold up the main loop (level-triggered: the rest next time) */
+	while (n++ < 64 && (fd = accept4(d->probe_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
 }
 
