@@ -113,8 +113,9 @@ static unsigned int active_hag(const struct policy *p)
 
 /*
  * Up primaries in the policy's order, up backups, then demoted ones alike,
- * down ones last: first the active HAG's paths, then the others' (a race's
- * last resort). Without HAGs named, every path is the one HAG's.
+ * down ones last; only the active HAG's paths (a connection raced to
+ * another HAG could not work: the replies go to the active one). Without
+ * HAGs named, every path is the one HAG's.
  */
 static __u64 rank(const struct policy *p)
 {
@@ -122,16 +123,14 @@ static __u64 rank(const struct policy *p)
 		int state, backup;
 	} tiers[] = { { PATH_UP, 0 }, { PATH_UP, 1 }, { PATH_DEMOTED, 0 }, { PATH_DEMOTED, 1 },
 		      { PATH_DOWN, 0 }, { PATH_DOWN, 1 } };
-	unsigned int t, i, pass, n = 0, active = active_hag(p);
+	unsigned int t, i, n = 0, active = active_hag(p);
 	__u64 r = 0;
 
-	for (pass = 0; pass < 2; pass++)
-		for (t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++)
-			for (i = 0; i < p->n_paths; i++)
-				if ((p->paths[i].hag_rank == active) == !pass &&
-				    atomic_load(&shared[i].state) == tiers[t].state &&
-				    p->paths[i].backup == tiers[t].backup)
-					r |= (__u64)i << (4 * n++);
+	for (t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++)
+		for (i = 0; i < p->n_paths; i++)
+			if (p->paths[i].hag_rank == active && atomic_load(&shared[i].state) == tiers[t].state &&
+			    p->paths[i].backup == tiers[t].backup)
+				r |= (__u64)i << (4 * n++);
 	return r | (__u64)n << 32;
 }
 

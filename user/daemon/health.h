@@ -42,7 +42,8 @@ void health_set_policy(struct health *h, const struct policy *p);
 
 /*
  * Any thread: the paths (policy indexes) in the order new connections try
- * them; their number (0 when health is off).
+ * them, with several HAGs only the active HAG's; their number (0 when
+ * health is off).
  */
 unsigned int health_order(unsigned int order[POL_MAX_PATHS]);
 /* Any thread: a leg's SYN on path i was answered, or was not in time. */
