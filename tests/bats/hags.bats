@@ -37,14 +37,10 @@ teardown() {
 		[ -z "$p" ] || { kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
 	done
 	for k in 1 2; do
-		stop_daemon "${HCPE_PID[$k]:-}"
-		[ -e "/run/netns/${HS_C[$k]:-none}" ] &&
-			XMCP_PIN_DIR="$PINS-${HS_C[$k]}" in_ns "${HS_C[$k]}" "$XMCP" detach --all >/dev/null 2>&1
+		stop_detach "${HS_C[$k]:-}" "${HCPE_PID[$k]:-}"
 	done
 	for k in a b s; do
-		stop_daemon "${HAG_PID[$k]:-}"
-		[ -e "/run/netns/${HS_HAG[$k]:-none}" ] &&
-			XMCP_PIN_DIR="$PINS-${HS_HAG[$k]}" in_ns "${HS_HAG[$k]}" "$XMCP" detach --all >/dev/null 2>&1
+		stop_detach "${HS_HAG[$k]:-}" "${HAG_PID[$k]:-}"
 	done
 	hs_down
 	[ -z "${PINS:-}" ] || rm -rf "$PINS"-*

@@ -399,10 +399,7 @@ time.sleep(3)' "$BATS_TEST_TMPDIR/tap" 3>&- &
 	assert_output ""
 	# kill -9: the device goes with the process at once; detach --all undoes the rest
 	MCP_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/any.json")
-	kill -KILL "$MCP_PID"
-	for _ in $(seq 50); do ip -n "$LAB_HAG" link show xany0 > /dev/null 2>&1 || break; sleep 0.1; done
-	run ip -n "$LAB_HAG" link show xany0
-	assert_failure
+	kill_device_gone "$LAB_HAG" "$MCP_PID" xany0
 	MCP_PID=
 	XMCP_PIN_DIR="$PINS-$LAB_HAG" in_ns "$LAB_HAG" "$XMCP" detach --all
 	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" "$before"

@@ -135,10 +135,7 @@ hag() {
 	run ip -n "$LAB_HAG" link show xann0
 	assert_failure
 	HAG_PID=$(start_daemon "$LAB_HAG" "$BATS_TEST_TMPDIR/hag.json")
-	kill -KILL "$HAG_PID"
-	for _ in $(seq 50); do ip -n "$LAB_HAG" link show xann0 > /dev/null 2>&1 || break; sleep 0.1; done
-	run ip -n "$LAB_HAG" link show xann0
-	assert_failure
+	kill_device_gone "$LAB_HAG" "$HAG_PID" xann0
 	HAG_PID=
 	XMCP_PIN_DIR="$PINS-$LAB_HAG" in_ns "$LAB_HAG" "$XMCP" detach --all
 }

@@ -33,9 +33,7 @@ teardown() {
 		[ -z "$p" ] || { kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
 	done
 	for k in 1 2; do
-		stop_daemon "${MCP_PID[$k]:-}"
-		[ -e "/run/netns/${SO_MCP[$k]:-none}" ] &&
-			XMCP_PIN_DIR="$PINS-${SO_MCP[$k]}" in_ns "${SO_MCP[$k]}" "$XMCP" detach --all >/dev/null 2>&1
+		stop_detach "${SO_MCP[$k]:-}" "${MCP_PID[$k]:-}"
 	done
 	so_down
 	[ -z "${PINS:-}" ] || rm -rf "$PINS"-*

@@ -155,6 +155,27 @@ arrived_at_s() {
 }
 
 # gw_stat NS FILTER: a field of `xmcp stats -j` of the daemon in namespace NS
+# stop_detach NS PID: a test's teardown of the daemon PID in NS (none: ""):
+# SIGTERM, then `detach --all` for whatever a killed one left behind
+stop_detach() {
+	stop_daemon "$2"
+	[ -e "/run/netns/${1:-none}" ] || return 0
+	XMCP_PIN_DIR="$PINS-$1" in_ns "$1" "$XMCP" detach --all > /dev/null 2>&1
+	return 0
+}
+
+# kill_device_gone NS PID DEV: kill -9 the daemon, and wait (5 s at most)
+# for its device DEV to go with it; fails if it stays
+kill_device_gone() {
+	kill -KILL "$2"
+	for _ in $(seq 50); do
+		ip -n "$1" link show "$3" > /dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	echo "$3 is still there 5 s after kill -9 of $2" >&2
+	return 1
+}
+
 gw_stat() {
 	XMCP_PIN_DIR="$PINS-$1" stat_of "$1" "$2"
 }

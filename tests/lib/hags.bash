@@ -157,12 +157,6 @@ hs_wait_via() {
 }
 
 hs_down() {
-	local ns
 	frr_down "${HS_RT:-}" "${HS_HAG[@]}"
-	for ns in "${HS_H[@]}" "${HS_C[@]}" "${HS_HAG[@]}" "${HS_RT:-}" "${HS_AN:-}"; do
-		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
-		ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	return 0
+	ns_gone "${HS_H[@]}" "${HS_C[@]}" "${HS_HAG[@]}" "${HS_RT:-}" "${HS_AN:-}"
 }

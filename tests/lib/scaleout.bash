@@ -132,15 +132,20 @@ so_hcpe() {
 	JSON
 }
 
-so_down() {
+# ns_gone NS...: whatever still runs in them killed, the namespaces deleted ("" and missing ones skipped)
+ns_gone() {
 	local ns
-	frr_down "${SO_RT:-}" "${SO_MCP[@]}"
-	for ns in "${SO_H:-}" "${SO_CL:-}" "${SO_RT:-}" "${SO_S:-}" "${SO_MCP[@]}"; do
+	for ns in "$@"; do
 		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
 		ip netns pids "$ns" | xargs -r kill -KILL 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
 	return 0
+}
+
+so_down() {
+	frr_down "${SO_RT:-}" "${SO_MCP[@]}"
+	ns_gone "${SO_H:-}" "${SO_CL:-}" "${SO_RT:-}" "${SO_S:-}" "${SO_MCP[@]}"
 }
 
 # so_hang K: MCP K's box stops answering, its link left up (a hung machine):
