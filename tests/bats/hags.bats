@@ -94,6 +94,12 @@ steered() {
 	assert_equal "$(jq -r '.hags.a.active' <<< "$output")" true
 	assert_equal "$(jq -r '.hags.s.active' <<< "$output")" false
 	assert_equal "$(jq -r '.hags.s.paths["fixed-s"].state' <<< "$output")" up
+	assert_equal "$(jq -r '.hags.s.rank' <<< "$output")" 1
+	run env XMCP_PIN_DIR="$PINS-${HS_C[1]}" nsenter --net="/run/netns/${HS_C[1]}" "$XMCP" stats --prometheus
+	assert_line 'xmcp_hag_active{hag="a"} 1'
+	assert_line 'xmcp_hag_active{hag="s"} 0'
+	run gw_stat "${HS_HAG[a]}" .announce.probe_port
+	assert_output 712
 	# B stopped for maintenance (SIGTERM): its prefix withdrawn and its probe port
 	# closed first, so its HCPE and the router both go over to the standby
 	T0=$(date +%s.%N)
@@ -171,7 +177,7 @@ elapsed() {
 	t_hcpe=$(wait_hcpe_hag 1 s)
 	echo "xmcp killed on A: the router sends prefix 1 to the standby after $t_route s, HCPE 1 goes over after $t_hcpe s" >&2
 	# the box is up (its kernel refuses the probe port now), but only a running xmcp answers the probes
-	run nsenter --net="/run/netns/${HS_C[1]}" timeout 3 bash -c 'exec 4<>/dev/tcp/10.72.2.2/7012'
+	run nsenter --net="/run/netns/${HS_C[1]}" timeout 3 bash -c 'exec 4<>/dev/tcp/10.72.2.2/712'
 	assert_failure
 	assert_output --partial "refused"
 	# new connections of subscriber 1 are the standby's

@@ -127,6 +127,16 @@ hag() {
 	assert_line "xmcp_announced 1"
 	# the MCP's C flag is not the HAG's business: the sysctl stays
 	assert_equal "$(ip netns exec "$LAB_HAG" sysctl -n net.mptcp.allow_join_initial_addr_port)" 1
+	# the kernel makes them local again when the device goes down and up: the daemon takes that back
+	ip -n "$LAB_HAG" link set xann0 down
+	ip -n "$LAB_HAG" link set xann0 up
+	for _ in $(seq 30); do
+		[ -z "$(ip -n "$LAB_HAG" route show table local dev xann0)" ] && break
+		sleep 0.1
+	done
+	run ip -n "$LAB_HAG" route show table local dev xann0
+	assert_output ""
+	grep -q "announce: the kernel had made 10.1.0.0 this host's own again" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	# H's bytes arrive at S from H's address, through the HAG's daemon
 	to_s 8213
 	assert_equal "$(hag .steered)" 1

@@ -149,18 +149,19 @@ bad_policy() {
 	local base='"role":"hcpe","interfaces":{"lan":["lan"],"access":["dsl","lte"]}'
 	local pa='{"name":"fa","interface":"dsl","access":"dsl","hag":"a","via":["10.2.0.2"]}'
 	local ps='{"name":"fs","interface":"dsl","access":"dsl","hag":"s","via":["10.2.0.3"]}'
-	local h='"health":{"hag_port":7012}'
+	local h='"health":{"hag_port":712}'
 	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"fs","interface":"dsl","access":"dsl","via":["10.2.0.3"]}],'"$h"'}' 'paths[1].hag: name the HAG of every path or of none (paths[0] names one)'
 	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"fs","interface":"dsl","access":"dsl","hag":"a","via":["10.2.0.3"]}],'"$h"'}' 'paths[1]: paths[0] has the same interface and HAG'
 	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"fs","interface":"dsl","access":"dsl","hag":"s"}],'"$h"'}' "paths[1]: shares dsl with paths[0]: each needs its HAG's next hop (\"via\")"
 	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"fs","interface":"dsl","access":"dsl","hag":"s","via":["10.2.0.3"],"rate_mbit":10}],'"$h"'}' 'paths[1]: shares dsl with paths[0]: give both the same rate_mbit (one shaper per device)'
+	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"fs","interface":"dsl","access":"dsl","hag":"s","via":["10.2.0.2"]}],'"$h"'}' 'paths[1]: has the next hop of paths[0]: each HAG is reached by its own address'
 	bad_policy '{'"$base"',"paths":['"$pa"','"$ps"']}' 'health: missing: the paths name HAGs, and probes tell which one answers'
 	bad_policy '{'"$base"',"paths":['"$pa"','"$ps"'],"health":{}}' 'health.hag_port: missing: the paths name HAGs; each probes its HAG at this port (the HAG'"'"'s announce.probe_port)'
-	bad_policy '{'"$base"',"paths":['"$pa"','"$ps"'],"health":{"hag_port":7012,"probes":["10.4.0.1:9"]}}' 'health.probes: with HAGs named, each path probes its own HAG (via, hag_port): leave probes out'
-	bad_policy '{'"$base"',"paths":[{"name":"f","interface":"dsl","access":"dsl"},{"name":"m","interface":"lte","access":"lte"}],"health":{"hag_port":7012,"probes":["10.4.0.1:9"]}}' 'health.hag_port: only with paths that name their "hag"'
+	bad_policy '{'"$base"',"paths":['"$pa"','"$ps"'],"health":{"hag_port":712,"probes":["10.4.0.1:9"]}}' 'health.probes: with HAGs named, each path probes its own HAG (via, hag_port): leave probes out'
+	bad_policy '{'"$base"',"paths":[{"name":"f","interface":"dsl","access":"dsl"},{"name":"m","interface":"lte","access":"lte"}],"health":{"hag_port":712,"probes":["10.4.0.1:9"]}}' 'health.hag_port: only with paths that name their "hag"'
 	bad_policy '{'"$base"',"paths":['"$pa"',{"name":"m","interface":"lte","access":"lte","hag":"s"}],'"$h"'}' "paths[1].via: missing: the HAG's address on lte (its probes go there)"
 	bad_policy '{"role":"hag","interfaces":{"access":["dsl"],"wan":["wan"]},"subscribers":["10.1.0.0/24"],"paths":[{"name":"f","interface":"dsl","access":"dsl","hag":"a"}]}' 'paths[0].hag: only an HCPE chooses its HAG'
-	bad_policy '{"role":"hag","interfaces":{"access":["dsl"],"wan":["wan"]},"subscribers":["10.1.0.0/24"],"announce":{"prefixes":["10.1.0.0/24"],"probe_port":70000}}' 'announce.probe_port: must be between 0 and 65535, not 70000'
+	bad_policy '{"role":"hag","interfaces":{"access":["dsl"],"wan":["wan"]},"subscribers":["10.1.0.0/24"],"announce":{"prefixes":["10.1.0.0/24"],"probe_port":7012}}' 'announce.probe_port: must be between 0 and 1023, not 7012'
 	printf '%s\n' '{'"$base"',"paths":['"$pa"','"$ps"'],'"$h"'}' > "$BATS_TEST_TMPDIR/ok.json"
 	run "$XMCP" check -c "$BATS_TEST_TMPDIR/ok.json"
 	assert_success

@@ -13,7 +13,7 @@
 #   Hk     lan 10.72.10k.2/24 (subscriber prefix k: 10.72.10k.0/24)
 #   Ck     lan 10.72.10k.1, dsl 10.72.2.1k, lte 10.72.3.1k
 #   A B S  dsl 10.72.2.{2,3,4}, lte 10.72.3.{2,3,4} (signal endpoint, port 7011),
-#          wan 10.72.1{1,2,3}.2, AS 65200; announce.probe_port 7012
+#          wan 10.72.1{1,2,3}.2, AS 65200; announce.probe_port 712
 #   RT     1{1,2,3}.1 toward each HAG, AS 65000; the server at 10.72.30.1 (lo)
 #   AN     the two segments' bridges
 #
@@ -74,7 +74,7 @@ hs_hag_policy() {
 	  "limits": { "subflows": 2, "add_addr_accepted": 0 },
 	  "paths": [ { "name": "fixed", "interface": "dsl", "access": "dsl" },
 	             { "name": "mobile", "interface": "lte", "access": "lte" } ],
-	  "announce": { "prefixes": $prefixes, "probe_port": 7012 }
+	  "announce": { "prefixes": $prefixes, "probe_port": 712 }
 	}
 	JSON
 }
@@ -93,7 +93,7 @@ hs_hcpe_policy() {
 	    { "name": "fixed-s", "interface": "dsl", "access": "dsl", "hag": "s", "via": ["10.72.2.$s"] },
 	    { "name": "mobile-s", "interface": "lte", "access": "lte", "hag": "s", "via": ["10.72.3.$s"] }
 	  ],
-	  "health": { "hag_port": 7012 }
+	  "health": { "hag_port": 712 }
 	}
 	JSON
 }

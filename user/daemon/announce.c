@@ -60,10 +60,12 @@ static int open_device(struct daemon *d, const char *name)
 	return link_up(name);
 }
 
-/* a route already gone is fine */
-static int gone(int err)
+/* One of the kernel's routes off: 1 if it was there, 0 if not, or -errno. */
+static int drop(int family, unsigned char type, const void *dst, int ifindex)
 {
-	return err == -ESRCH ? 0 : err;
+	int err = nl_del_kernel_route(family, type, dst, ifindex);
+
+	return err == -ESRCH ? 0 : err ?: 1;
 }
 
 /*
@@ -73,29 +75,45 @@ static int gone(int err)
  * the prefix's broadcast: both go, or the HAG would answer for a
  * subscriber's address. IPv4 before 5.x also had a broadcast for the
  * network address itself; IPv6 with forwarding an anycast route for it.
+ * How many it removed, or -errno.
  */
 static int drop_kernel_routes(int ifindex, const struct pol_prefix *x)
 {
-	__u8 bcast[16];
-	int err, i;
+	__u32 bcast;
+	int a, b = 0, c = 0;
 
-	/* IPv6 adds its local route from a work queue, even without DAD: wait for it (1 s at most) */
-	for (i = 0; x->family == AF_INET6 && i < 100; i++) {
-		err = nl_del_kernel_route(AF_INET6, RTN_LOCAL, x->addr, ifindex);
-		if (err != -ESRCH)
-			return err ?: gone(nl_del_kernel_route(AF_INET6, RTN_ANYCAST, x->addr, ifindex));
+	if (x->family == AF_INET6) {
+		a = drop(AF_INET6, RTN_LOCAL, x->addr, ifindex);
+		b = drop(AF_INET6, RTN_ANYCAST, x->addr, ifindex);
+	} else {
+		memcpy(&bcast, x->addr, 4);
+		if (x->len < 32)
+			bcast |= htonl(0xffffffffu >> x->len);
+		a = drop(AF_INET, RTN_LOCAL, x->addr, ifindex);
+		if (x->len < 31) {
+			b = drop(AF_INET, RTN_BROADCAST, &bcast, ifindex);
+			c = drop(AF_INET, RTN_BROADCAST, x->addr, ifindex);
+		}
+	}
+	return a < 0 ? a : b < 0 ? b : c < 0 ? c : a + b + c;
+}
+
+/*
+ * Right after the address is set: IPv6 adds its local route from a work
+ * queue, even without DAD, so wait for it (1 s at most; the tick would
+ * find it later anyway: announce_tick).
+ */
+static int drop_new_routes(int ifindex, const struct pol_prefix *x)
+{
+	int n, i;
+
+	for (i = 0; i < 100; i++) {
+		n = drop_kernel_routes(ifindex, x);
+		if (n || x->family == AF_INET)
+			return n < 0 ? n : 0;
 		usleep(10000);
 	}
-	if (x->family == AF_INET6)
-		return 0;
-	memcpy(bcast, x->addr, 4);
-	if (x->len < 32)
-		*(__u32 *)bcast |= htonl(0xffffffffu >> x->len);
-	err = gone(nl_del_kernel_route(AF_INET, RTN_LOCAL, x->addr, ifindex));
-	if (!err && x->len < 31)
-		err = gone(nl_del_kernel_route(AF_INET, RTN_BROADCAST, bcast, ifindex)) ?:
-		      gone(nl_del_kernel_route(AF_INET, RTN_BROADCAST, x->addr, ifindex));
-	return err;
+	return 0;
 }
 
 /* One address or prefix onto (add) or off the device; 0 or -1 after saying why. */
@@ -106,7 +124,7 @@ static int put(struct daemon *d, bool add, const struct pol_prefix *x)
 	int err = nl_dev_addr(add, d->announce_ifindex, x->family, x->addr, x->len);
 
 	if (!err && add && a->prefixes)
-		err = drop_kernel_routes(d->announce_ifindex, x);
+		err = drop_new_routes(d->announce_ifindex, x);
 	if (!err || (!add && err == -EADDRNOTAVAIL))
 		return 0;
 	inet_ntop(x->family, x->addr, text, sizeof(text));
@@ -122,8 +140,12 @@ static void on_probe(struct ev_handler *h, unsigned int events)
 	int fd, n = 0;
 
 	(void)events;
-	/* a bounded batch: a flood of connections must not hold up the main loop (level-triggered: the rest next time) */
-	while (n++ < 64 && (fd = accept4(d->probe_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+	/*
+	 * A bounded batch: a flood of connections must not hold up the main
+	 * loop (level-triggered: the rest next time). Out of descriptors,
+	 * xmcp_accept resets the one at the head instead of leaving it there.
+	 */
+	while (n++ < 64 && (fd = xmcp_accept(d->probe_fd, NULL, NULL, SOCK_CLOEXEC, NULL)) >= 0)
 		close(fd);
 }
 
@@ -146,7 +168,7 @@ static int listen_any(int family, __u16 port)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
 	    (family == AF_INET6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6))
 				: bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) ||
-	    listen(fd, 64)) {
+	    listen(fd, SOMAXCONN)) { /* a full queue drops SYNs: HCPEs would take this HAG for dead */
 		err = -errno;
 		close(fd);
 		return err;
@@ -193,7 +215,7 @@ int announce_up(struct daemon *d)
 			 strerror(-err),
 			 err == -EBUSY || err == -EINVAL || err == -EEXIST ? " (a device of that name exists)"
 			 : err == -ENOENT || err == -EPERM ? " (no /dev/net/tun here; under systemd, the unit needs "
-							     "contrib/xmcp-anycast.conf)"
+							     "contrib/xmcp-anycast.conf, for anycast and announce alike)"
 							   : "");
 		return -1;
 	}
@@ -201,7 +223,8 @@ int announce_up(struct daemon *d)
 		if (put(d, true, &a->addr[i]))
 			return -1;
 	if (a->probe_port && (err = open_probe_port(d, a->probe_port))) {
-		xmcp_err("announce.probe_port %u: cannot listen there: %s", a->probe_port, strerror(-err));
+		xmcp_err("announce.probe_port %u: cannot listen there: %s%s", a->probe_port, strerror(-err),
+			 err == -EADDRINUSE ? " (another process holds it: HCPEs would take it for this HAG's xmcp)" : "");
 		return -1;
 	}
 	d->announced = true;
@@ -221,6 +244,21 @@ int announce_withdraw(struct daemon *d)
 	return failed;
 }
 
+void announce_tick(struct daemon *d)
+{
+	const struct pol_announce *a = &d->pol->announce;
+	char text[INET6_ADDRSTRLEN];
+	unsigned int i;
+
+	/* the kernel puts them back on its own: the device set down and up, forwarding turned on */
+	for (i = 0; d->announced && a->prefixes && i < a->n; i++)
+		if (drop_kernel_routes(d->announce_ifindex, &a->addr[i]) > 0) {
+			inet_ntop(a->addr[i].family, a->addr[i].addr, text, sizeof(text));
+			xmcp_err("announce: the kernel had made %s this host's own again (a local or broadcast route "
+				 "on %s): removed", text, a->device);
+		}
+}
+
 void announce_close(struct daemon *d)
 {
 	close_probe_port(d);
@@ -236,6 +274,9 @@ json_object *announce_json(const struct daemon *d)
 
 	json_object_object_add(o, "device", json_object_new_string(d->pol->announce.device));
 	json_object_object_add(o, "announced", json_object_new_boolean(d->announced));
-	json_object_object_add(o, "draining", json_object_new_boolean(d->draining));
+	if (d->pol->announce.prefixes) /* a HAG: no drain */
+		json_object_object_add(o, "probe_port", json_object_new_int(d->pol->announce.probe_port));
+	else
+		json_object_object_add(o, "draining", json_object_new_boolean(d->draining));
 	return o;
 }

@@ -28,9 +28,11 @@ struct daemon;
 int announce_up(struct daemon *d);
 /* The addresses off the device (the routers stop sending new connections here); the device stays. 0 or -1 after saying why. */
 int announce_withdraw(struct daemon *d);
+/* Once a second: a HAG's prefixes stay off the host's own addresses (the kernel may put them back). */
+void announce_tick(struct daemon *d);
 /* The device goes (with whatever it still announces). */
 void announce_close(struct daemon *d);
-/* {"device", "announced", "draining"} for `xmcp stats` (under "anycast" or "announce"). */
+/* For `xmcp stats`: {"device", "announced", "draining"} under "anycast", {"device", "announced", "probe_port"} under "announce". */
 json_object *announce_json(const struct daemon *d);
 
 #endif

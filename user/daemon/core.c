@@ -338,6 +338,7 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 	metrics_tick(d->metrics);
 	warn_no_meta(d);
 	warn_pktsock(d);
+	announce_tick(d);
 	check_drain(d);
 }
 

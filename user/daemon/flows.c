@@ -71,6 +71,25 @@ static int arrival_oif(const struct sockaddr_storage *local, const struct sockad
  * socket's mark, the HCPE's path) (ifname, "" without a route) and the
  * policy's path there, or NULL.
  */
+/*
+ * The path on ifname: with several HAGs, a device carries a path to each,
+ * and the connection's mark (its first subflow's path) tells which HAG its
+ * subflows go to. Else the one path on the device.
+ */
+static const struct pol_path *path_on(const struct policy *p, const char *ifname, __u32 mark)
+{
+	const struct pol_path *marked;
+	unsigned int i;
+
+	if (!p->n_hags || mark <= p->fwmark || mark > p->fwmark + p->n_paths)
+		return policy_path_of(p, ifname);
+	marked = &p->paths[mark - p->fwmark - 1];
+	for (i = 0; i < p->n_paths; i++)
+		if (!strcmp(p->paths[i].ifname, ifname) && p->paths[i].hag_rank == marked->hag_rank)
+			return &p->paths[i];
+	return policy_path_of(p, ifname);
+}
+
 static const struct pol_path *subflow_path(const struct sockaddr_storage *local,
 					   const struct sockaddr_storage *remote, __u32 mark, const struct policy *p,
 					   char ifname[IF_NAMESIZE])
@@ -84,7 +103,7 @@ static const struct pol_path *subflow_path(const struct sockaddr_storage *local,
 		ifname[0] = '\0';
 		return NULL;
 	}
-	return policy_path_of(p, ifname);
+	return path_on(p, ifname, mark);
 }
 
 static void add_path(json_object *sf, const struct sockaddr_storage *local, const struct sockaddr_storage *remote,

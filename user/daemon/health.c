@@ -100,6 +100,12 @@ void health_leg_result(unsigned int i, bool answered)
  */
 static unsigned int active_hag(const struct policy *p)
 {
+	/*
+	 * With every path down (the HCPE's own lines out: a modem resyncing),
+	 * nothing says which HAG is gone: stay with the one in use, whose
+	 * connections MPTCP may still carry over once a line is back.
+	 */
+	static unsigned int active; /* main thread only, as every caller */
 	unsigned int i, best = 0;
 	bool found = false;
 
@@ -108,7 +114,9 @@ static unsigned int active_hag(const struct policy *p)
 			best = p->paths[i].hag_rank;
 			found = true;
 		}
-	return best;
+	if (found)
+		active = best;
+	return active;
 }
 
 /*

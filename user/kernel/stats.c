@@ -254,6 +254,8 @@ static json_object *hags_json(const struct stats *s)
 
 		json_object_object_add(e, "active", json_object_new_boolean(json_object_object_get_ex(h, "active", &v) &&
 									       json_object_get_boolean(v)));
+		/* 0 the primary, then the standbys in the policy's order */
+		json_object_object_add(e, "rank", json_object_new_int64(k));
 		for (j = 0; json_object_object_get_ex(h, "paths", &names) && j < json_object_array_length(names); j++) {
 			const char *name = json_object_get_string(json_object_array_get_idx(names, j));
 
@@ -599,6 +601,20 @@ static void prom_health(FILE *f, json_object *paths)
 	}
 }
 
+/* An HCPE with several HAGs: which one new connections go to. */
+static void prom_hags(FILE *f, const struct stats *s)
+{
+	json_object *hags = hags_json(s), *v;
+
+	if (!hags)
+		return;
+	prom_family(f, "hag_active", "HCPE: 1 for the HAG new connections go to, 0 for the others.", "gauge");
+	json_object_object_foreach(hags, name, h)
+		prom_sample(f, "hag_active", "hag", name,
+			    json_object_object_get_ex(h, "active", &v) && json_object_get_boolean(v));
+	json_object_put(hags);
+}
+
 /* An anycast MCP: whether its shared addresses are announced, whether it drains; a HAG: its prefixes. */
 static void prom_anycast(FILE *f, const struct stats *s)
 {
@@ -653,6 +669,7 @@ static void prom_paths(FILE *f, const struct stats *s)
 	}
 	prom_workers(f, s);
 	prom_anycast(f, s);
+	prom_hags(f, s);
 	if (classes) {
 		prom_family(f, "class_sessions", "Sessions open now, by subscriber class.", "gauge");
 		for (k = 0; k < json_object_array_length(classes); k++) {

@@ -404,8 +404,9 @@ unsigned long long xmcp_proc_start(pid_t pid, char *state)
 			 state, &flags, &start) != 3)
 		return 0;
 	/*
-	 * PF_EXITING: SIGKILL has reached it. Its files (a TUN device, say) are
-	 * being closed, and a caller that saw one go must not take it for alive.
+	 * PF_EXITING: it is on its way out (exit(), or a fatal signal such as
+	 * SIGKILL). Its files (a TUN device, say) are being closed, and a
+	 * caller that saw one go must not take it for alive.
 	 */
 	if ((flags & XMCP_PF_EXITING) && *state != 'Z')
 		*state = 'X';

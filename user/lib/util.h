@@ -109,7 +109,7 @@ const char *xmcp_malformed_name(unsigned int reason);
  * The start time of pid, in clock ticks since boot (field 22 of
  * /proc/PID/stat), and its state letter in *state; 0 if it is gone. A pid
  * and its start time name one process: a pid reused is another. A process
- * on its way out (SIGKILL delivered, its threads closing their files) is
+ * on its way out (exit() or a fatal signal, its threads closing their files) is
  * reported as 'X', dead, though /proc still says R or D: nothing of it
  * will run again.
  */

@@ -185,8 +185,9 @@ int pol_get_announce(struct ctx *c, json_object *root, struct policy *p)
 	c->prefix = "announce.";
 	p->announce.prefixes = true;
 	if (get_prefixes(c, o, p) || get_device(c, o, p, "xmcp-announce") ||
-	    pol_get_uint(c, o, "probe_port", 0, 65535, 0, &port))
+	    pol_get_uint(c, o, "probe_port", 0, 1023, 0, &port))
 		return -1;
+	/* below 1024: only a privileged process binds it, so no local user can answer HCPEs for a dead xmcp */
 	p->announce.probe_port = port;
 	c->prefix = "";
 	return 0;

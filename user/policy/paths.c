@@ -113,6 +113,12 @@ static int check_shared_device(struct ctx *c, const struct policy *p, unsigned i
 	if (!a->n_via || !b->n_via)
 		return pol_bad(c, where, "shares %s with paths[%u]: each needs its HAG's next hop (\"via\")",
 			       b->ifname, k);
+	for (unsigned int x = 0; x < a->n_via; x++)
+		for (unsigned int y = 0; y < b->n_via; y++)
+			if (a->via[x].family == b->via[y].family &&
+			    !memcmp(a->via[x].addr, b->via[y].addr, a->via[x].family == AF_INET ? 4 : 16))
+				return pol_bad(c, where, "has the next hop of paths[%u]: each HAG is reached by its own "
+							 "address", k);
 	if (a->rate_mbit != b->rate_mbit)
 		return pol_bad(c, where, "shares %s with paths[%u]: give both the same rate_mbit (one shaper per device)",
 			       b->ifname, k);

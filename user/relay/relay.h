@@ -76,8 +76,9 @@ struct relay_pair_info {
 /* Call fn for each open pair. */
 void relay_foreach(struct relay *r, void (*fn)(void *arg, const struct relay_pair_info *pi), void *arg);
 /*
- * Reset the pairs pred says yes to (counted as aborted), their number; the
- * caller is within an event batch: relay_reap() after it frees them.
+ * Reset the pairs pred says yes to (counted as aborted), their number. On
+ * the relay's own thread (a worker: worker_call), within an event batch:
+ * relay_reap() after it frees them.
  */
 unsigned int relay_abort_if(struct relay *r, bool (*pred)(void *arg, const struct relay_pair_info *pi), void *arg);
 /* Pairs open now. */

@@ -144,12 +144,29 @@ static bool open_next(struct attempt *a)
 }
 
 /* Leg l connected: it is the pair's; the others were slower, their paths told so. */
+/*
+ * With several HAGs: the HCPE went over to another HAG while this leg's
+ * SYN was out. The pairs on the one it left were reset; a leg that
+ * connects there now would be one more, whose replies go elsewhere.
+ */
+static bool hag_left(const struct policy *p, unsigned int path)
+{
+	unsigned int order[POL_MAX_PATHS];
+
+	return p->n_hags && health_order(order) && p->paths[order[0]].hag_rank != p->paths[path].hag_rank;
+}
+
 static void won(struct attempt *a, struct leg *l)
 {
 	struct race *r = a->r;
 	int fd = l->fd;
 	unsigned int k;
 
+	if (hag_left(r->pol, l->path)) {
+		leg_close(l);
+		give_up(a);
+		return;
+	}
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
 	l->fd = -1;
 	a->live--;
