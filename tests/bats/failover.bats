@@ -69,6 +69,26 @@ by_arrival() {
 	assert_output ""
 }
 
+@test "failover: a line set down and up (the kernel flushes its path's route): the daemon puts the route back and the path comes up again" {
+	start_both
+	wait_state fixed up
+	ip -n "$LAB_HCPE" link set dsl down
+	run ip -n "$LAB_HCPE" route show table 30830
+	assert_output ""
+	wait_state fixed down
+	ip -n "$LAB_HCPE" link set dsl up
+	wait_state fixed up
+	run ip -n "$LAB_HCPE" route show table 30830
+	assert_output --partial "default via 10.2.0.2 dev dsl"
+	grep -q "path fixed: its IPv4 default route was gone (dsl went down or lost its address): put back" \
+		"$BATS_TEST_TMPDIR/$LAB_HCPE.log"
+	# and a new connection leaves by it again (the main table's default route
+	# went too: the line's own configuration, DHCP or PPP, would put it back)
+	ip -n "$LAB_HCPE" route replace default via 10.2.0.2
+	transfer 10.4.0.2 8409 200000
+	assert_success
+}
+
 @test "failover: new connections while the primary is a black hole go through the secondary, IPv4 and IPv6" {
 	start_both
 	wait_state fixed up

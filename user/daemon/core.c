@@ -339,6 +339,7 @@ static void on_timer(struct ev_handler *h, unsigned int events)
 	warn_no_meta(d);
 	warn_pktsock(d);
 	announce_tick(d);
+	install_paths_repair(d);
 	check_drain(d);
 }
 

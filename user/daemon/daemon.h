@@ -167,6 +167,8 @@ void daemon_reset(int fd);
 int install_routing(struct daemon *d);
 /* HCPE with "health": each path's table and rules (install.c's comment) */
 int install_paths(struct daemon *d);
+/* Once a second: a down path's default route put back if the kernel flushed it. */
+void install_paths_repair(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
 /* MCP with "anycast": the C flag and the shared addresses' local routes (daemon/announce.h); nothing for a HAG */

@@ -84,6 +84,11 @@ unsigned int health_order(unsigned int order[POL_MAX_PATHS])
 	return n;
 }
 
+bool health_down(unsigned int i)
+{
+	return i < POL_MAX_PATHS && atomic_load(&shared[i].state) == PATH_DOWN;
+}
+
 void health_leg_result(unsigned int i, bool answered)
 {
 	if (i >= POL_MAX_PATHS)

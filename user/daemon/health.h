@@ -6,7 +6,10 @@
  * Each path is probed every interval: a TCP SYN to each probe target, sent
  * out of the path only (the path's mark, so its routing table, and the
  * path's device bound); a SYN+ACK or a RST is an answer (both prove the line
- * carries packets both ways), nothing within the timeout is a loss. The
+ * carries packets both ways), nothing within the timeout is a loss. With
+ * paths naming HAGs, each path probes its HAG's probe port instead, and
+ * only a SYN+ACK answers; new connections go to one HAG (the first with a
+ * path not down) and the ranking holds only its paths. The
  * legs of real connections count too (health_leg_result). A path is
  *   up       answered, loss and RTT within the policy's limits;
  *   demoted  answered, but losing more than max_loss_percent of the last
@@ -46,6 +49,8 @@ void health_set_policy(struct health *h, const struct policy *p);
  * health is off).
  */
 unsigned int health_order(unsigned int order[POL_MAX_PATHS]);
+/* Any thread: whether path i is down now. */
+bool health_down(unsigned int i);
 /* Any thread: a leg's SYN on path i was answered, or was not in time. */
 void health_leg_result(unsigned int i, bool answered);
 /* The mark of path i's sockets (its routing rules, user/install/install.c). */

@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "kernel/mptcp_pm.h"
 #include "kernel/netlink.h"
 #include "lib/util.h"
@@ -102,20 +103,28 @@ static bool point_to_point(const char *dev)
 	return ok;
 }
 
+/* The path's next hop of family fam, as text into via ("" if none). */
+static void path_via(const struct pol_path *pp, int fam, char via[INET6_ADDRSTRLEN])
+{
+	unsigned int k;
+
+	via[0] = '\0';
+	for (k = 0; k < pp->n_via; k++)
+		if (pp->via[k].family == fam)
+			inet_ntop(fam, pp->via[k].addr, via, INET6_ADDRSTRLEN);
+}
+
 /* Path i's default route of one family into its table; 1 when it has none (no next hop), 0, or -1. */
 static int install_path_route(struct daemon *d, unsigned int i, int fam)
 {
 	const struct pol_path *pp = &d->pol->paths[i];
 	struct journal_entry e = { .op = J_PATH_ROUTE, .family = fam, .a = d->pol->table + 1 + i };
-	unsigned int k;
 	int err, ifindex = xmcp_ifindex(pp->ifname);
 
 	if (ifindex < 0)
 		return -1;
 	e.b = ifindex;
-	for (k = 0; k < pp->n_via; k++)
-		if (pp->via[k].family == fam)
-			inet_ntop(fam, pp->via[k].addr, e.text, sizeof(e.text));
+	path_via(pp, fam, e.text);
 	if (!e.text[0] && !point_to_point(pp->ifname)) {
 		fprintf(stderr, "xmcp: path %s: no %s next hop (\"via\") on %s: its %s connections "
 				"follow the routing table\n", pp->name, fam == AF_INET ? "IPv4" : "IPv6", pp->ifname,
@@ -127,6 +136,37 @@ static int install_path_route(struct daemon *d, unsigned int i, int fam)
 		xmcp_err("path %s: cannot add the default route %s%s dev %s to table %u: %s", pp->name,
 			 e.text[0] ? "via " : "", e.text, pp->ifname, e.a, strerror(-err));
 	return err ? -1 : 0;
+}
+
+/*
+ * Once a second, for the paths that are down: the kernel flushes a route
+ * whose device is set down or loses the address that reached its next hop
+ * (a modem reset, a line re-addressed), and does not put it back. The
+ * journal's entry undoes it by table, whatever the device's index now.
+ */
+void install_paths_repair(struct daemon *d)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	const struct policy *p = d->pol;
+	struct journal_entry e;
+	unsigned int i, f;
+	__u8 via[16];
+	int ifindex;
+
+	for (i = 0; p->health.on && i < p->n_paths; i++) {
+		if (!health_down(i) || !(ifindex = if_nametoindex(p->paths[i].ifname)))
+			continue;
+		for (f = 0; f < 2; f++) {
+			path_via(&p->paths[i], fams[f], e.text);
+			if ((!e.text[0] && !point_to_point(p->paths[i].ifname)) ||
+			    (e.text[0] && inet_pton(fams[f], e.text, via) != 1))
+				continue;
+			if (!nl_path_default(true, fams[f], p->table + 1 + i, ifindex, e.text[0] ? via : NULL))
+				fprintf(stderr, "xmcp: path %s: its %s default route was gone (%s went down or lost "
+						"its address): put back\n", p->paths[i].name,
+					fams[f] == AF_INET ? "IPv4" : "IPv6", p->paths[i].ifname);
+		}
+	}
 }
 
 int install_paths(struct daemon *d)
