@@ -130,13 +130,20 @@ hag() {
 	# the kernel makes them local again when the device goes down and up: the daemon takes that back
 	ip -n "$LAB_HAG" link set xann0 down
 	ip -n "$LAB_HAG" link set xann0 up
+	# (and takes the IPv6 prefix off the device: the daemon sets it again)
 	for _ in $(seq 30); do
-		[ -z "$(ip -n "$LAB_HAG" route show table local dev xann0)" ] && break
+		[ -z "$(ip -n "$LAB_HAG" route show table local dev xann0)" ] &&
+			ip -n "$LAB_HAG" -br addr show dev xann0 | grep -q "fd01::/64" && break
 		sleep 0.1
 	done
 	run ip -n "$LAB_HAG" route show table local dev xann0
 	assert_output ""
+	run ip -n "$LAB_HAG" -br addr show dev xann0
+	assert_output --partial "fd01::/64"
+	run ip -n "$LAB_HAG" -6 route show table local dev xann0
+	refute_output --partial "fd01::"
 	grep -q "announce: the kernel had made 10.1.0.0 this host's own again" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
+	grep -q "announce: fd01::/64 had gone from xann0: set again" "$BATS_TEST_TMPDIR/$LAB_HAG.log"
 	# H's bytes arrive at S from H's address, through the HAG's daemon
 	to_s 8213
 	assert_equal "$(hag .steered)" 1

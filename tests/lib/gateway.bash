@@ -154,7 +154,6 @@ arrived_at_s() {
 	assert_output "$digest $1"
 }
 
-# gw_stat NS FILTER: a field of `xmcp stats -j` of the daemon in namespace NS
 # stop_detach NS PID: a test's teardown of the daemon PID in NS (none: ""):
 # SIGTERM, then `detach --all` for whatever a killed one left behind
 stop_detach() {
@@ -176,6 +175,7 @@ kill_device_gone() {
 	return 1
 }
 
+# gw_stat NS FILTER: a field of `xmcp stats -j` of the daemon in namespace NS
 gw_stat() {
 	XMCP_PIN_DIR="$PINS-$1" stat_of "$1" "$2"
 }

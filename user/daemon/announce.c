@@ -147,14 +147,11 @@ static void on_probe(struct ev_handler *h, unsigned int events)
 	 */
 	while (n++ < 64 && (fd = xmcp_accept(d->probe_fd, NULL, NULL, SOCK_CLOEXEC, NULL)) >= 0)
 		close(fd);
+	/* still out of descriptors (the reserve taken): pause until the next tick, not spin */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && !ev_mod(d->epfd, d->probe_fd, 0, &d->on_probe))
+		d->probe_paused = true;
 }
 
-/*
- * The probe port (announce.probe_port), on every address of the host, both
- * families: the kernel answers SYNs while this process has it open, so an
- * HCPE that follows the HAG that answers (health.hag_port) leaves this one
- * as soon as it stops or dies, though its box still routes.
- */
 /* A listener on the wildcard address of family at port (IPv6: IPv4 too); its fd or -errno. */
 static int listen_any(int family, __u16 port)
 {
@@ -176,6 +173,12 @@ static int listen_any(int family, __u16 port)
 	return fd;
 }
 
+/*
+ * The probe port (announce.probe_port), on every address of the host, both
+ * families: the kernel answers SYNs while this process has it open, so an
+ * HCPE that follows the HAG that answers (health.hag_port) leaves this one
+ * as soon as it stops or dies, though its box still routes.
+ */
 static int open_probe_port(struct daemon *d, __u16 port)
 {
 	int fd = listen_any(AF_INET6, port);
@@ -219,14 +222,15 @@ int announce_up(struct daemon *d)
 							   : "");
 		return -1;
 	}
-	for (i = 0; i < a->n; i++)
-		if (put(d, true, &a->addr[i]))
-			return -1;
+	/* the port first: if it is taken, nothing was announced (no flap of the shard) */
 	if (a->probe_port && (err = open_probe_port(d, a->probe_port))) {
 		xmcp_err("announce.probe_port %u: cannot listen there: %s%s", a->probe_port, strerror(-err),
 			 err == -EADDRINUSE ? " (another process holds it: HCPEs would take it for this HAG's xmcp)" : "");
 		return -1;
 	}
+	for (i = 0; i < a->n; i++)
+		if (put(d, true, &a->addr[i]))
+			return -1;
 	d->announced = true;
 	return 0;
 }
@@ -244,19 +248,40 @@ int announce_withdraw(struct daemon *d)
 	return failed;
 }
 
-void announce_tick(struct daemon *d)
+/*
+ * A prefix still on the device and still not the host's own: the device set
+ * down (by someone else: it is this daemon's) takes IPv6 addresses off it,
+ * and set up again, or forwarding turned on, gives the kernel's local,
+ * broadcast and anycast routes back.
+ */
+static void keep_prefix(struct daemon *d, const struct pol_prefix *x)
 {
 	const struct pol_announce *a = &d->pol->announce;
 	char text[INET6_ADDRSTRLEN];
+	int err = nl_dev_addr(true, d->announce_ifindex, x->family, x->addr, x->len);
+
+	inet_ntop(x->family, x->addr, text, sizeof(text));
+	if (!err) {
+		fprintf(stderr, "xmcp: announce: %s/%u had gone from %s: set again\n", text, x->len, a->device);
+		drop_new_routes(d->announce_ifindex, x);
+	}
+	if (drop_kernel_routes(d->announce_ifindex, x) > 0)
+		fprintf(stderr, "xmcp: announce: the kernel had made %s this host's own again (a local or "
+				"broadcast route on %s): removed\n", text, a->device);
+}
+
+void announce_tick(struct daemon *d)
+{
+	const struct pol_announce *a = &d->pol->announce;
 	unsigned int i;
 
-	/* the kernel puts them back on its own: the device set down and up, forwarding turned on */
-	for (i = 0; d->announced && a->prefixes && i < a->n; i++)
-		if (drop_kernel_routes(d->announce_ifindex, &a->addr[i]) > 0) {
-			inet_ntop(a->addr[i].family, a->addr[i].addr, text, sizeof(text));
-			xmcp_err("announce: the kernel had made %s this host's own again (a local or broadcast route "
-				 "on %s): removed", text, a->device);
-		}
+	if (d->probe_paused && !ev_mod(d->epfd, d->probe_fd, EPOLLIN, &d->on_probe))
+		d->probe_paused = false;
+	if (!d->announced || !a->prefixes)
+		return;
+	link_up(a->device); /* (set down, it would carry nothing the routing daemon announces) */
+	for (i = 0; i < a->n; i++)
+		keep_prefix(d, &a->addr[i]);
 }
 
 void announce_close(struct daemon *d)

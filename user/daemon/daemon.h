@@ -119,6 +119,7 @@ struct daemon {
 	int announce_ifindex;
 	int probe_fd;			   /* HAG with announce.probe_port: the HCPEs' probes' listener (-1: none) */
 	struct ev_handler on_probe;
+	bool probe_paused;		   /* out of descriptors: the probe listener waits for the next tick */
 	bool announced;		   /* its addresses are on it */
 	unsigned int hag_now;	   /* HCPE with several HAGs: the rank of the one new connections go to */
 	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
@@ -167,7 +168,7 @@ void daemon_reset(int fd);
 int install_routing(struct daemon *d);
 /* HCPE with "health": each path's table and rules (install.c's comment) */
 int install_paths(struct daemon *d);
-/* Once a second: a down path's default route put back if the kernel flushed it. */
+/* Once a second: a path's default route put back if the kernel flushed it. */
 void install_paths_repair(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);

@@ -66,12 +66,6 @@ static int arrival_oif(const struct sockaddr_storage *local, const struct sockad
 }
 
 /*
- * The path of a subflow: the device its packets to the peer leave by (the
- * HAG: the line the subflow arrived on; else a route lookup with the
- * socket's mark, the HCPE's path) (ifname, "" without a route) and the
- * policy's path there, or NULL.
- */
-/*
  * The path on ifname: with several HAGs, a device carries a path to each,
  * and the connection's mark (its first subflow's path) tells which HAG its
  * subflows go to. Else the one path on the device.
@@ -90,6 +84,12 @@ static const struct pol_path *path_on(const struct policy *p, const char *ifname
 	return policy_path_of(p, ifname);
 }
 
+/*
+ * The path of a subflow: the device its packets to the peer leave by (the
+ * HAG: the line the subflow arrived on; else a route lookup with the
+ * socket's mark, the HCPE's path) (ifname, "" without a route) and the
+ * policy's path there, or NULL.
+ */
 static const struct pol_path *subflow_path(const struct sockaddr_storage *local,
 					   const struct sockaddr_storage *remote, __u32 mark, const struct policy *p,
 					   char ifname[IF_NAMESIZE])

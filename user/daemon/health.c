@@ -54,6 +54,7 @@ struct health {
 	struct path path[POL_MAX_PATHS];
 	void (*on_change)(void *arg);
 	void *arg;
+	bool changed; /* a path's state changed since the ranking was last published */
 };
 
 /* What the workers and the summary read (any thread). */
@@ -82,11 +83,6 @@ unsigned int health_order(unsigned int order[POL_MAX_PATHS])
 	for (k = 0; k < n && k < POL_MAX_PATHS; k++)
 		order[k] = (r >> (4 * k)) & 0xf;
 	return n;
-}
-
-bool health_down(unsigned int i)
-{
-	return i < POL_MAX_PATHS && atomic_load(&shared[i].state) == PATH_DOWN;
 }
 
 void health_leg_result(unsigned int i, bool answered)
@@ -151,13 +147,28 @@ static void set_state(struct path *ph, int state, const char *why)
 {
 	struct health *hl = ph->hl;
 	int old = atomic_exchange(&shared[ph->i].state, state);
-	__u64 was = atomic_load(&ranking), now;
 
 	if (old == state)
 		return;
 	atomic_store(&shared[ph->i].since, (long long)time(NULL));
 	fprintf(stderr, "xmcp: path %s: %s -> %s (%s)\n", hl->pol->paths[ph->i].name, state_names[old],
 		state_names[state], why);
+	hl->changed = true;
+}
+
+/*
+ * The paths' new states ranked and published, once every path's results
+ * of the moment are in: ranked one path at a time, the lines dying
+ * together would look for an instant like the primary HAG alone going
+ * (its paths first in the policy) and move everything to the standby.
+ */
+static void publish(struct health *hl)
+{
+	__u64 was = atomic_load(&ranking), now;
+
+	if (!hl->changed)
+		return;
+	hl->changed = false;
 	now = rank(hl->pol);
 	atomic_store(&ranking, now);
 	if ((now & 0xf) != (was & 0xf) && hl->on_change)
@@ -251,9 +262,8 @@ static void end_round(struct path *ph)
 	record(ph, ph->answered, ph->answered ? (xmcp_now_ns() - ph->started) / 1000 : 0);
 }
 
-static void probe_event(struct ev_handler *h, unsigned int events)
+static void probe_result(struct probe *pr)
 {
-	struct probe *pr = container_of(h, struct probe, h);
 	struct path *ph = pr->path;
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(int), plen = sizeof(peer);
@@ -283,6 +293,15 @@ static void probe_event(struct ev_handler *h, unsigned int events)
 	pr->fd = -1;
 	if (--ph->out == 0)
 		end_round(ph);
+}
+
+static void probe_event(struct ev_handler *h, unsigned int events)
+{
+	struct probe *pr = container_of(h, struct probe, h);
+
+	(void)events;
+	probe_result(pr);
+	publish(pr->path->hl);
 }
 
 /* A SYN to target t out of path ph only: its mark (routing table) and its device. */
@@ -359,6 +378,7 @@ static void on_tick(struct ev_handler *h, unsigned int events)
 		if (!ph->in_round)
 			start_round(ph, now);
 	}
+	publish(hl);
 }
 
 /* A path to a named HAG probes it: each of its via addresses at health.hag_port. */

@@ -49,8 +49,6 @@ void health_set_policy(struct health *h, const struct policy *p);
  * health is off).
  */
 unsigned int health_order(unsigned int order[POL_MAX_PATHS]);
-/* Any thread: whether path i is down now. */
-bool health_down(unsigned int i);
 /* Any thread: a leg's SYN on path i was answered, or was not in time. */
 void health_leg_result(unsigned int i, bool answered);
 /* The mark of path i's sockets (its routing rules, user/install/install.c). */

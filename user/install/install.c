@@ -19,7 +19,6 @@
 #include <linux/rtnetlink.h>
 
 #include "daemon/daemon.h"
-#include "daemon/health.h"
 #include "kernel/mptcp_pm.h"
 #include "kernel/netlink.h"
 #include "lib/util.h"
@@ -138,34 +137,61 @@ static int install_path_route(struct daemon *d, unsigned int i, int fam)
 	return err ? -1 : 0;
 }
 
+/* What the last repair of a path's route found, per family, to say each change once. */
+static struct {
+	int err[2];
+	int ifindex;
+} repair_seen[POL_MAX_PATHS];
+
+/* One family's route of path i put back if it is gone; says so, and each new failure, once. */
+static void repair_route(const struct policy *p, unsigned int i, unsigned int f, int ifindex)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	const struct pol_path *pp = &p->paths[i];
+	char text[INET6_ADDRSTRLEN];
+	__u8 via[16];
+	int err;
+
+	path_via(pp, fams[f], text);
+	if ((!text[0] && !point_to_point(pp->ifname)) || (text[0] && inet_pton(fams[f], text, via) != 1))
+		return;
+	err = nl_path_default(true, fams[f], p->table + 1 + i, ifindex, text[0] ? via : NULL);
+	if (err == -EEXIST)
+		err = 0;
+	else if (!err)
+		fprintf(stderr, "xmcp: path %s: its %s default route was gone (%s went down or lost its address): "
+				"put back\n", pp->name, fams[f] == AF_INET ? "IPv4" : "IPv6", pp->ifname);
+	else if (err != repair_seen[i].err[f])
+		xmcp_err("path %s: cannot put its %s default route %s%s back on %s: %s (tried each second)", pp->name,
+			 fams[f] == AF_INET ? "IPv4" : "IPv6", text[0] ? "via " : "", text, pp->ifname, strerror(-err));
+	repair_seen[i].err[f] = err;
+}
+
 /*
- * Once a second, for the paths that are down: the kernel flushes a route
- * whose device is set down or loses the address that reached its next hop
- * (a modem reset, a line re-addressed), and does not put it back. The
- * journal's entry undoes it by table, whatever the device's index now.
+ * Once a second: the kernel flushes a path's route when its device is set
+ * down or loses the address that reached the next hop (a modem reset, a
+ * line re-addressed), and does not put it back; a path can even be up
+ * again without it (its HAG's probes reach the HAG by the connected route).
+ * Cheap when nothing is missing: one netlink request per path and family,
+ * refused as existing. The journal undoes the route by its table, whatever
+ * the device's index now.
  */
 void install_paths_repair(struct daemon *d)
 {
-	static const int fams[] = { AF_INET, AF_INET6 };
 	const struct policy *p = d->pol;
-	struct journal_entry e;
 	unsigned int i, f;
-	__u8 via[16];
 	int ifindex;
 
 	for (i = 0; p->health.on && i < p->n_paths; i++) {
-		if (!health_down(i) || !(ifindex = if_nametoindex(p->paths[i].ifname)))
+		if (!(ifindex = if_nametoindex(p->paths[i].ifname)))
 			continue;
-		for (f = 0; f < 2; f++) {
-			path_via(&p->paths[i], fams[f], e.text);
-			if ((!e.text[0] && !point_to_point(p->paths[i].ifname)) ||
-			    (e.text[0] && inet_pton(fams[f], e.text, via) != 1))
-				continue;
-			if (!nl_path_default(true, fams[f], p->table + 1 + i, ifindex, e.text[0] ? via : NULL))
-				fprintf(stderr, "xmcp: path %s: its %s default route was gone (%s went down or lost "
-						"its address): put back\n", p->paths[i].name,
-					fams[f] == AF_INET ? "IPv4" : "IPv6", p->paths[i].ifname);
-		}
+		if (repair_seen[i].ifindex && ifindex != repair_seen[i].ifindex)
+			xmcp_err("path %s: %s is a new device (index %d, was %d): its route is put back, but xmcp's "
+				 "programs are on the old one: restart xmcp", p->paths[i].name, p->paths[i].ifname,
+				 ifindex, repair_seen[i].ifindex);
+		repair_seen[i].ifindex = ifindex;
+		for (f = 0; f < 2; f++)
+			repair_route(p, i, f, ifindex);
 	}
 }
 

@@ -258,7 +258,7 @@ static int get_hag_port(struct ctx *c, json_object *o, struct policy *p)
 	long long port;
 	unsigned int i;
 
-	if (pol_get_uint(c, o, "hag_port", 0, 65535, 0, &port))
+	if (pol_get_uint(c, o, "hag_port", 0, 1023, 0, &port)) /* as announce.probe_port */
 		return -1;
 	p->health.hag_port = port;
 	if (!p->n_hags)

@@ -96,10 +96,14 @@ static void log_summary(const struct daemon *d, FILE *f)
 		if (d->workers[k].rs && d->workers[k].rs->race) {
 			rs.raced += race_stats(d->workers[k].rs->race)->raced;
 			rs.failed += race_stats(d->workers[k].rs->race)->failed;
+			rs.rerun += race_stats(d->workers[k].rs->race)->rerun;
 		}
 	if (d->pol->health.on && !d->pol->off_path)
 		fprintf(f, "xmcp: %llu connections raced a second path, %llu found none answering\n", rs.raced,
 			rs.failed);
+	if (d->pol->n_hags)
+		fprintf(f, "xmcp: %llu connections raced again on the HAG the HCPE went over to while they raced\n",
+			rs.rerun);
 
 	for (i = 0; d->pol->off_path && i < d->pol->n_mcps; i++) {
 		struct upstream_cand_stats sum = { 0 };

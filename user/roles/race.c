@@ -34,6 +34,7 @@ struct attempt {
 	unsigned int order[POL_MAX_PATHS], n_paths, next; /* the paths by rank; the next to try */
 	struct leg leg[POL_MAX_PATHS];
 	unsigned int live;	     /* legs still connecting */
+	bool rerun;		     /* raced again on another HAG: no leg keeps the client's port */
 	__u64 next_at, give_up_at;   /* ns: the next path joins the race; the client is reset */
 	bool done;
 	struct attempt *prev, *next_a; /* the race's list (next: the next path to try) */
@@ -118,7 +119,7 @@ static bool open_next(struct attempt *a)
 	while (a->next < a->n_paths) {
 		unsigned int path = a->order[a->next], k = a->next++;
 		struct leg_opts o = { .proto = IPPROTO_MPTCP, .marked = r->pol->marker,
-				      .mark = health_mark(r->pol, path), .any_port = k > 0 };
+				      .mark = health_mark(r->pol, path), .any_port = k > 0 || a->rerun };
 		struct leg *l = &a->leg[k];
 		int fd = server_leg_open(&a->client, &a->server, &o);
 
@@ -143,7 +144,6 @@ static bool open_next(struct attempt *a)
 	return false;
 }
 
-/* Leg l connected: it is the pair's; the others were slower, their paths told so. */
 /*
  * With several HAGs: the HCPE went over to another HAG while this leg's
  * SYN was out. The pairs on the one it left were reset; a leg that
@@ -156,6 +156,28 @@ static bool hag_left(const struct policy *p, unsigned int path)
 	return p->n_hags && health_order(order) && p->paths[order[0]].hag_rank != p->paths[path].hag_rank;
 }
 
+/*
+ * The HCPE went over to another HAG while this connection raced (its legs
+ * on the HAG it left): race again from the new ranking, each leg from a
+ * port of the kernel's (the first one's 4-tuple may be known at the
+ * server already), within the same connect_timeout.
+ */
+static void rerun(struct attempt *a)
+{
+	unsigned int k;
+
+	for (k = 0; k < POL_MAX_PATHS; k++)
+		leg_close(&a->leg[k]);
+	a->rerun = true;
+	a->next = 0;
+	a->n_paths = health_order(a->order);
+	a->r->st.rerun++;
+	if (!open_next(a))
+		give_up(a);
+}
+
+/* Leg l connected: it is the pair's; the others were slower, their paths told so. */
+
 static void won(struct attempt *a, struct leg *l)
 {
 	struct race *r = a->r;
@@ -163,8 +185,7 @@ static void won(struct attempt *a, struct leg *l)
 	unsigned int k;
 
 	if (hag_left(r->pol, l->path)) {
-		leg_close(l);
-		give_up(a);
+		rerun(a);
 		return;
 	}
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -244,6 +265,8 @@ void race_expire(struct race *r)
 		 */
 		if (t >= a->give_up_at)
 			give_up(a);
+		else if (a->n_paths && hag_left(r->pol, a->order[0]))
+			rerun(a);
 		else if (t >= a->next_at && a->next < a->n_paths)
 			open_next(a);
 	}

@@ -24,6 +24,7 @@ struct race;
 struct race_stats {
 	unsigned long long raced;  /* connections that needed a second path */
 	unsigned long long failed; /* no path answered: the client was reset */
+	unsigned long long rerun;  /* raced again on the HAG the HCPE went over to meanwhile */
 };
 
 struct race *race_new(const struct policy *p, int epfd, struct relay *relay);
