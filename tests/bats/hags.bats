@@ -67,17 +67,17 @@ steered() {
 }
 
 @test "hags: sharded subscribers: each HCPE converts through its own HAG, each HAG announces its prefix, the server sees the subscribers' addresses, bytes intact; a HAG stopped (SIGTERM) hands its shard to the standby" {
-	serve 60 8080
-	load_from 1 30 8080 &
+	serve 200 8080
+	load_from 1 100 8080 &
 	local l1=$!
-	load_from 2 30 8080
+	load_from 2 100 8080
 	wait "$l1"
 	wait "$SERVE_PID"
 	# each connection's peer at the server is its subscriber's own address
-	assert_equal "$(awk '$6 == "ok" && $3 == "10.72.101.2"' "$BATS_TEST_TMPDIR/serve.out" | wc -l)" 30
-	assert_equal "$(awk '$6 == "ok" && $3 == "10.72.102.2"' "$BATS_TEST_TMPDIR/serve.out" | wc -l)" 30
-	assert_equal "$(steered a)" 30
-	assert_equal "$(steered b)" 30
+	assert_equal "$(awk '$6 == "ok" && $3 == "10.72.101.2"' "$BATS_TEST_TMPDIR/serve.out" | wc -l)" 100
+	assert_equal "$(awk '$6 == "ok" && $3 == "10.72.102.2"' "$BATS_TEST_TMPDIR/serve.out" | wc -l)" 100
+	assert_equal "$(steered a)" 100
+	assert_equal "$(steered b)" 100
 	assert_equal "$(steered s)" 0
 	# every join went to the HAG that had its connection (its own signal endpoint), none elsewhere
 	local k
