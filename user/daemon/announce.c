@@ -264,8 +264,7 @@ static void keep_prefix(struct daemon *d, const struct pol_prefix *x)
 	if (!err) {
 		fprintf(stderr, "xmcp: announce: %s/%u had gone from %s: set again\n", text, x->len, a->device);
 		drop_new_routes(d->announce_ifindex, x);
-	}
-	if (drop_kernel_routes(d->announce_ifindex, x) > 0)
+	} else if (drop_kernel_routes(d->announce_ifindex, x) > 0)
 		fprintf(stderr, "xmcp: announce: the kernel had made %s this host's own again (a local or "
 				"broadcast route on %s): removed\n", text, a->device);
 }

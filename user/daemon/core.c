@@ -352,16 +352,14 @@ static int path_of_mark(const struct policy *p, int fd)
 	__u32 mark;
 	socklen_t len = sizeof(mark);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) || mark <= p->fwmark || mark > p->fwmark + p->n_paths)
-		return -1;
-	return mark - p->fwmark - 1;
+	return getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) ? -1 : health_path_of(p, mark);
 }
 
 /* What the open pairs do when the best path changes: the best path now, and how many were reset. */
 struct remark {
 	const struct policy *pol;
 	unsigned int best;
-	_Atomic unsigned int reset;
+	unsigned int reset; /* (workers_call runs the workers one after the other) */
 };
 
 /*
@@ -417,7 +415,7 @@ static void paths_changed(void *arg)
 	workers_call(d, remark_worker, &rm);
 	if (d->pol->n_hags && best->hag_rank != d->hag_now) {
 		fprintf(stderr, "xmcp: HAG %s: new connections go there now (path %s); %u pairs on the other HAG "
-				"reset\n", best->hag, best->name, (unsigned int)rm.reset);
+				"reset\n", best->hag, best->name, rm.reset);
 		d->hag_now = best->hag_rank;
 	}
 }

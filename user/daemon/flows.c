@@ -73,11 +73,12 @@ static int arrival_oif(const struct sockaddr_storage *local, const struct sockad
 static const struct pol_path *path_on(const struct policy *p, const char *ifname, __u32 mark)
 {
 	const struct pol_path *marked;
+	int m = health_path_of(p, mark);
 	unsigned int i;
 
-	if (!p->n_hags || mark <= p->fwmark || mark > p->fwmark + p->n_paths)
+	if (!p->n_hags || m < 0)
 		return policy_path_of(p, ifname);
-	marked = &p->paths[mark - p->fwmark - 1];
+	marked = &p->paths[m];
 	for (i = 0; i < p->n_paths; i++)
 		if (!strcmp(p->paths[i].ifname, ifname) && p->paths[i].hag_rank == marked->hag_rank)
 			return &p->paths[i];

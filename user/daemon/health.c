@@ -75,6 +75,11 @@ __u32 health_mark(const struct policy *p, unsigned int i)
 	return p->fwmark + 1 + i;
 }
 
+int health_path_of(const struct policy *p, __u32 mark)
+{
+	return mark > p->fwmark && mark <= p->fwmark + p->n_paths ? (int)(mark - p->fwmark - 1) : -1;
+}
+
 unsigned int health_order(unsigned int order[POL_MAX_PATHS])
 {
 	__u64 r = atomic_load(&ranking);

@@ -53,6 +53,8 @@ unsigned int health_order(unsigned int order[POL_MAX_PATHS]);
 void health_leg_result(unsigned int i, bool answered);
 /* The mark of path i's sockets (its routing rules, user/install/install.c). */
 __u32 health_mark(const struct policy *p, unsigned int i);
+/* The path whose mark that is (health_mark's inverse), or -1: a mark of no path. */
+int health_path_of(const struct policy *p, __u32 mark);
 /* Path i's health for the summary (`xmcp stats`, metrics); NULL when health is off. */
 json_object *health_json(unsigned int i);
 

@@ -102,15 +102,15 @@ static bool point_to_point(const char *dev)
 	return ok;
 }
 
-/* The path's next hop of family fam, as text into via ("" if none). */
-static void path_via(const struct pol_path *pp, int fam, char via[INET6_ADDRSTRLEN])
+/* The path's next hop of family fam (network order), or NULL. */
+static const __u8 *path_via(const struct pol_path *pp, int fam)
 {
 	unsigned int k;
 
-	via[0] = '\0';
 	for (k = 0; k < pp->n_via; k++)
 		if (pp->via[k].family == fam)
-			inet_ntop(fam, pp->via[k].addr, via, INET6_ADDRSTRLEN);
+			return pp->via[k].addr;
+	return NULL;
 }
 
 /* Path i's default route of one family into its table; 1 when it has none (no next hop), 0, or -1. */
@@ -118,12 +118,14 @@ static int install_path_route(struct daemon *d, unsigned int i, int fam)
 {
 	const struct pol_path *pp = &d->pol->paths[i];
 	struct journal_entry e = { .op = J_PATH_ROUTE, .family = fam, .a = d->pol->table + 1 + i };
+	const __u8 *via = path_via(pp, fam);
 	int err, ifindex = xmcp_ifindex(pp->ifname);
 
 	if (ifindex < 0)
 		return -1;
 	e.b = ifindex;
-	path_via(pp, fam, e.text);
+	if (via)
+		inet_ntop(fam, via, e.text, sizeof(e.text));
 	if (!e.text[0] && !point_to_point(pp->ifname)) {
 		fprintf(stderr, "xmcp: path %s: no %s next hop (\"via\") on %s: its %s connections "
 				"follow the routing table\n", pp->name, fam == AF_INET ? "IPv4" : "IPv6", pp->ifname,
@@ -148,14 +150,15 @@ static void repair_route(const struct policy *p, unsigned int i, unsigned int f,
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
 	const struct pol_path *pp = &p->paths[i];
-	char text[INET6_ADDRSTRLEN];
-	__u8 via[16];
+	const __u8 *via = path_via(pp, fams[f]);
+	char text[INET6_ADDRSTRLEN] = "";
 	int err;
 
-	path_via(pp, fams[f], text);
-	if ((!text[0] && !point_to_point(pp->ifname)) || (text[0] && inet_pton(fams[f], text, via) != 1))
+	if (!via && !point_to_point(pp->ifname))
 		return;
-	err = nl_path_default(true, fams[f], p->table + 1 + i, ifindex, text[0] ? via : NULL);
+	if (via)
+		inet_ntop(fams[f], via, text, sizeof(text));
+	err = nl_path_default(true, fams[f], p->table + 1 + i, ifindex, via);
 	if (err == -EEXIST)
 		err = 0;
 	else if (!err)
