@@ -240,3 +240,57 @@ elapsed() {
 	wait "$SERVE_PID"
 	assert_equal "$(steered a)" 3
 }
+
+# hcpe_states K: the states of HCPE K's paths, each once, sorted ("down", "up", "down up")
+hcpe_states() {
+	XMCP_PIN_DIR="$PINS-${HS_C[$1]}" nsenter --net="/run/netns/${HS_C[$1]}" "$XMCP" stats -j |
+		jq -r '[.hags[].paths[].state] | unique | join(" ")'
+}
+
+# wait_states K STATES: until HCPE K's paths are all STATES (15 s at most)
+wait_states() {
+	local i
+	for i in $(seq "$(slow 150)"); do
+		[ "$(hcpe_states "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "HCPE $1's paths are '$(hcpe_states "$1")', not '$2'" >&2
+	return 1
+}
+
+@test "hags: every line of an HCPE lost at once, then back (a modem resyncing): it stays with its HAG, though the standby answers first, and the connections it holds there go on" {
+	declare -gA KEEP_PID=()
+	hold_serve 8090
+	local dev
+	# A answers 100 ms after the standby: when the lines come back, the
+	# standby's paths are up a moment before A's, in the same round
+	for dev in dsl lte; do
+		tc -n "${HS_HAG[a]}" qdisc add dev "$dev" root netem delay 100ms
+	done
+	keep_bg 1 4 "$(slow 15)"
+	# both of HCPE 1's lines lose their carrier at the access node
+	for dev in dsl lte; do
+		ip -n "$HS_AN" link set "c1$dev" down
+	done
+	wait_states 1 down
+	assert_equal "$(hcpe_hag 1)" a
+	for dev in dsl lte; do
+		ip -n "$HS_AN" link set "c1$dev" up
+	done
+	wait_states 1 up
+	# never over to the standby, not even for the moment its answers alone were in
+	run grep "HAG s: new connections go there now" "$BATS_TEST_TMPDIR/${HS_C[1]}.log"
+	assert_failure
+	assert_equal "$(hcpe_hag 1)" a
+	wait "${KEEP_PID[1]}"
+	run cat "$BATS_TEST_TMPDIR/keep1.out"
+	assert_output "kept 4 of 4, lost 0"
+	# and new connections still go through A
+	local a_before
+	a_before=$(steered a)
+	serve 3 8084
+	load_from 1 3 8084
+	wait "$SERVE_PID"
+	assert_equal "$(steered a)" $((a_before + 3))
+	assert_equal "$(steered s)" 0
+}

@@ -156,3 +156,55 @@ hag() {
 	HAG_PID=
 	XMCP_PIN_DIR="$PINS-$LAB_HAG" in_ns "$LAB_HAG" "$XMCP" detach --all
 }
+
+# hag_probe PORT: connect to the HAG's probe port on its own loopback (what an HCPE's probe finds)
+hag_probe() {
+	run in_ns "$LAB_HAG" timeout 3 bash -c "exec 4<>/dev/tcp/127.0.0.1/$1"
+}
+
+# hag_log_waits TEXT: until the HAG's log has a line with TEXT (its tick is once a second)
+hag_log_waits() {
+	local i
+	for i in $(seq "$(slow 50)"); do
+		grep -qF -- "$1" "$BATS_TEST_TMPDIR/$LAB_HAG.log" && return 0
+		sleep 0.1
+	done
+	echo "no '$1' in the HAG's log:" >&2
+	cat "$BATS_TEST_TMPDIR/$LAB_HAG.log" >&2
+	return 1
+}
+
+@test "modes: a HAG that cannot keep a prefix on its device closes its probe port until it can (its HCPEs leave it as they would a dead one); stats say it is not announced" {
+	jq '.announce = {"prefixes": ["10.1.0.0/24", "fd01::/64"], "device": "xann1", "probe_port": 713}' \
+		"$TOP/policies/hag.json" > "$BATS_TEST_TMPDIR/hag.json"
+	start_both
+	hag_probe 713
+	assert_success
+	# IPv6 turned off on the device: the prefix goes, and cannot be set again
+	in_ns "$LAB_HAG" sysctl -qw net.ipv6.conf.xann1.disable_ipv6=1
+	hag_log_waits "xmcp: announce: cannot set fd01::/64 on xann1 again: Permission denied: probe port 713 closed"
+	hag_probe 713
+	assert_failure
+	assert_output --partial "refused"
+	assert_equal "$(hag .announce.announced)" false
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" ip netns exec "$LAB_HAG" "$XMCP" stats --prometheus
+	assert_line "xmcp_announced 0"
+	run env XMCP_PIN_DIR="$PINS-$LAB_HAG" ip netns exec "$LAB_HAG" "$XMCP" stats
+	assert_output --partial "announce: device xann1, withdrawn"
+	# the other prefix stays: the routing daemon's view is the device's
+	run ip -n "$LAB_HAG" -br addr show dev xann1
+	assert_output --partial "10.1.0.0/24"
+	# back: the prefix is set again, then the port opens
+	in_ns "$LAB_HAG" sysctl -qw net.ipv6.conf.xann1.disable_ipv6=0
+	hag_log_waits "xmcp: announce: every prefix is on xann1 again: probe port 713 open"
+	hag_probe 713
+	assert_success
+	assert_equal "$(hag .announce.announced)" true
+	run ip -n "$LAB_HAG" -br addr show dev xann1
+	assert_output --partial "fd01::/64"
+	run ip -n "$LAB_HAG" -6 route show table local dev xann1
+	refute_output --partial "fd01::"
+	# conversions went on throughout (the box routes; only the port tells HCPEs where to go)
+	to_s 8214
+	assert_equal "$(hag .steered)" 1
+}

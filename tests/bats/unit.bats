@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # C unit tests (tests/unit/, TAP): the MP_CONVERT codec and the shared
 # option scanner, the policy check, the undo journal, the destination
-# checks and the relay's state machine. Each binary prints "ok N"/"not ok N"
-# per check and the plan "1..N" last; run one alone as build/test_NAME.
+# checks, the relay's state machine and a connect's outcome as the races
+# read it. Each binary prints "ok N"/"not ok N" per check and the plan
+# "1..N" last; run one alone as build/test_NAME.
 load helpers
 
 # unit NAME: build/test_NAME ran to its plan with no failed check

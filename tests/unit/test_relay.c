@@ -532,6 +532,42 @@ static void test_client_reset_while_connecting(void)
 	relay_free(r);
 }
 
+/* until fd is writable (its connect ended, or never: the guard), as epoll would say */
+static void writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	poll(&p, 1, GUARD_MS);
+}
+
+/*
+ * xmcp_connect_result, which the HCPE's probes and SYN races ask when a
+ * socket of theirs is writable: connected, refused, and still connecting
+ * (an event meant for an earlier socket of the same slot: not an answer).
+ */
+static void test_connect_result(void)
+{
+	struct sockaddr_in sin;
+	struct pending pc;
+	int l = tcp_listener(1, &sin), fd, acc;
+
+	ok(tcp_connect(&sin, &fd) == 0, "connect result: a connect under way");
+	writable(fd);
+	is_int(xmcp_connect_result(fd), 0, "... connected: 0");
+	acc = accept(l, NULL, NULL);
+	close(acc);
+	close(fd);
+	close(l); /* nothing listens there now */
+	ok(tcp_connect(&sin, &fd) == 0, "... a connect to a port nothing listens on");
+	writable(fd);
+	is_int(xmcp_connect_result(fd), -ECONNREFUSED, "... refused: -ECONNREFUSED");
+	close(fd);
+	pending_connect(&pc);
+	is_int(xmcp_connect_result(pc.fd), -EINPROGRESS, "... its SYN dropped (a full queue): still connecting, -EINPROGRESS");
+	close(pc.fd);
+	pending_close(&pc);
+}
+
 /* relay_set_timeouts: a connect under way too long, a pair idle too long. */
 static void test_timeouts(void)
 {
@@ -648,6 +684,7 @@ int main(void)
 	test_held_back(false);
 	test_held_back(true);
 	test_timeouts();
+	test_connect_result();
 	close(epfd);
 	return done_testing();
 }

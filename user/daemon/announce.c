@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -165,7 +166,8 @@ static int listen_any(int family, __u16 port)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
 	    (family == AF_INET6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6))
 				: bind(fd, (struct sockaddr *)&sa4, sizeof(sa4))) ||
-	    listen(fd, SOMAXCONN)) { /* a full queue drops SYNs: HCPEs would take this HAG for dead */
+	    /* a full queue drops SYNs, and HCPEs would take this HAG for dead: as long as net.core.somaxconn allows */
+	    listen(fd, INT_MAX)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -201,6 +203,22 @@ static void close_probe_port(struct daemon *d)
 	if (d->probe_fd >= 0)
 		close(d->probe_fd); /* and out of epoll with it: nothing dups it */
 	d->probe_fd = -1;
+	d->probe_paused = false;
+}
+
+/*
+ * Below net.ipv4.ip_unprivileged_port_start, no user but root can listen
+ * on the probe port once xmcp has stopped, and answer HCPEs in its place;
+ * a host that lowered it (containers often set 0) loses that.
+ */
+static void warn_unprivileged(__u16 port)
+{
+	long start;
+
+	if (!xmcp_sysctl_get("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start) && start <= port)
+		fprintf(stderr, "xmcp: warning: announce.probe_port %u is not privileged here "
+				"(net.ipv4.ip_unprivileged_port_start is %ld): any local user could answer "
+				"HCPEs' probes there once xmcp has stopped\n", port, start);
 }
 
 int announce_up(struct daemon *d)
@@ -228,6 +246,8 @@ int announce_up(struct daemon *d)
 			 err == -EADDRINUSE ? " (another process holds it: HCPEs would take it for this HAG's xmcp)" : "");
 		return -1;
 	}
+	if (a->probe_port)
+		warn_unprivileged(a->probe_port);
 	for (i = 0; i < a->n; i++)
 		if (put(d, true, &a->addr[i]))
 			return -1;
@@ -242,6 +262,7 @@ int announce_withdraw(struct daemon *d)
 	int failed = 0;
 
 	close_probe_port(d); /* the HCPEs leave with the routers */
+	d->announce_lost = false;
 	for (i = 0; d->announced && i < a->n; i++)
 		failed |= put(d, false, &a->addr[i]);
 	d->announced = d->announced && failed;
@@ -252,9 +273,10 @@ int announce_withdraw(struct daemon *d)
  * A prefix still on the device and still not the host's own: the device set
  * down (by someone else: it is this daemon's) takes IPv6 addresses off it,
  * and set up again, or forwarding turned on, gives the kernel's local,
- * broadcast and anycast routes back.
+ * broadcast and anycast routes back. 0 when it is on the device, or -errno
+ * (written to why) when it cannot be set again (IPv6 disabled on the device).
  */
-static void keep_prefix(struct daemon *d, const struct pol_prefix *x)
+static int keep_prefix(struct daemon *d, const struct pol_prefix *x, char *why, size_t size)
 {
 	const struct pol_announce *a = &d->pol->announce;
 	char text[INET6_ADDRSTRLEN];
@@ -264,23 +286,66 @@ static void keep_prefix(struct daemon *d, const struct pol_prefix *x)
 	if (!err) {
 		fprintf(stderr, "xmcp: announce: %s/%u had gone from %s: set again\n", text, x->len, a->device);
 		drop_new_routes(d->announce_ifindex, x);
-	} else if (drop_kernel_routes(d->announce_ifindex, x) > 0)
+		return 0;
+	}
+	if (err != -EEXIST) {
+		snprintf(why, size, "cannot set %s/%u on %s again: %s", text, x->len, a->device, strerror(-err));
+		return err;
+	}
+	if (drop_kernel_routes(d->announce_ifindex, x) > 0)
 		fprintf(stderr, "xmcp: announce: the kernel had made %s this host's own again (a local or "
 				"broadcast route on %s): removed\n", text, a->device);
+	return 0;
+}
+
+/*
+ * The probe port answers only while every prefix is announced: a HAG that
+ * lost one (or its device's link) is no longer where the routers send that
+ * shard's replies, and its HCPEs must leave it as they would a dead one.
+ * why: what is wrong ("" when nothing is). Each change said once.
+ */
+static void set_lost(struct daemon *d, const char *why)
+{
+	int err;
+
+	if (*why && !d->announce_lost) {
+		close_probe_port(d);
+		d->announce_lost = true;
+		xmcp_err("announce: %s: probe port %u closed until it is back (HCPEs go to another HAG)", why,
+			 d->pol->announce.probe_port);
+	} else if (!*why && d->announce_lost) {
+		err = d->pol->announce.probe_port ? open_probe_port(d, d->pol->announce.probe_port) : 0;
+		if (err) { /* (taken meanwhile: the next tick tries again) */
+			xmcp_dbg("announce: probe port %u: %s", d->pol->announce.probe_port, strerror(-err));
+			return;
+		}
+		d->announce_lost = false;
+		fprintf(stderr, "xmcp: announce: every prefix is on %s again: probe port %u open\n",
+			d->pol->announce.device, d->pol->announce.probe_port);
+	}
 }
 
 void announce_tick(struct daemon *d)
 {
 	const struct pol_announce *a = &d->pol->announce;
+	char why[160] = "";
 	unsigned int i;
+	int err;
 
 	if (d->probe_paused && !ev_mod(d->epfd, d->probe_fd, EPOLLIN, &d->on_probe))
 		d->probe_paused = false;
 	if (!d->announced || !a->prefixes)
 		return;
-	link_up(a->device); /* (set down, it would carry nothing the routing daemon announces) */
-	for (i = 0; i < a->n; i++)
-		keep_prefix(d, &a->addr[i]);
+	/* (set down, it would carry nothing the routing daemon announces) */
+	if ((err = link_up(a->device)))
+		snprintf(why, sizeof(why), "cannot set %s up: %s", a->device, strerror(-err));
+	for (i = 0; i < a->n; i++) { /* every prefix, whatever came first */
+		char one[sizeof(why)];
+
+		if (keep_prefix(d, &a->addr[i], one, sizeof(one)) && !*why)
+			snprintf(why, sizeof(why), "%s", one);
+	}
+	set_lost(d, why);
 }
 
 void announce_close(struct daemon *d)
@@ -289,7 +354,7 @@ void announce_close(struct daemon *d)
 	if (d->announce_fd >= 0)
 		close(d->announce_fd);
 	d->announce_fd = -1;
-	d->announced = false;
+	d->announced = d->announce_lost = false;
 }
 
 json_object *announce_json(const struct daemon *d)
@@ -297,7 +362,7 @@ json_object *announce_json(const struct daemon *d)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "device", json_object_new_string(d->pol->announce.device));
-	json_object_object_add(o, "announced", json_object_new_boolean(d->announced));
+	json_object_object_add(o, "announced", json_object_new_boolean(d->announced && !d->announce_lost));
 	if (d->pol->announce.prefixes) /* a HAG: no drain */
 		json_object_object_add(o, "probe_port", json_object_new_int(d->pol->announce.probe_port));
 	else

@@ -121,6 +121,7 @@ struct daemon {
 	struct ev_handler on_probe;
 	bool probe_paused;		   /* out of descriptors: the probe listener waits for the next tick */
 	bool announced;		   /* its addresses are on it */
+	bool announce_lost;	   /* HAG: a prefix or the device's link could not be kept (announce_tick) */
 	unsigned int hag_now;	   /* HCPE with several HAGs: the rank of the one new connections go to */
 	bool draining;		   /* SIGTERM with anycast: withdrawn, waiting for the pairs to end */
 	__u64 drain_min_until;	   /* xmcp_now_ns() before which a drain does not stop */

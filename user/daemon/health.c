@@ -55,6 +55,7 @@ struct health {
 	void (*on_change)(void *arg);
 	void *arg;
 	bool changed; /* a path's state changed since the ranking was last published */
+	bool rose;    /* ... and one of them came back from down */
 };
 
 /* What the workers and the summary read (any thread). */
@@ -104,14 +105,8 @@ void health_leg_result(unsigned int i, bool answered)
  * others are standbys announcing them at a worse preference): a slow path
  * to it beats a good one to a standby, whose servers' replies would go to it.
  */
-static unsigned int active_hag(const struct policy *p)
+static unsigned int next_hag(const struct policy *p, unsigned int active)
 {
-	/*
-	 * With every path down (the HCPE's own lines out: a modem resyncing),
-	 * nothing says which HAG is gone: stay with the one in use, whose
-	 * connections MPTCP may still carry over once a line is back.
-	 */
-	static unsigned int active; /* main thread only, as every caller */
 	unsigned int i, best = 0;
 	bool found = false;
 
@@ -120,9 +115,20 @@ static unsigned int active_hag(const struct policy *p)
 			best = p->paths[i].hag_rank;
 			found = true;
 		}
-	if (found)
-		active = best;
-	return active;
+	/*
+	 * With every path down (the HCPE's own lines out: a modem resyncing),
+	 * nothing says which HAG is gone: stay with the one in use, whose
+	 * connections MPTCP may still carry over once a line is back.
+	 */
+	return found ? best : active;
+}
+
+static unsigned int hag_in_use; /* main thread only, as every caller */
+
+static unsigned int active_hag(const struct policy *p)
+{
+	hag_in_use = next_hag(p, hag_in_use);
+	return hag_in_use;
 }
 
 /*
@@ -159,6 +165,7 @@ static void set_state(struct path *ph, int state, const char *why)
 	fprintf(stderr, "xmcp: path %s: %s -> %s (%s)\n", hl->pol->paths[ph->i].name, state_names[old],
 		state_names[state], why);
 	hl->changed = true;
+	hl->rose |= old == PATH_DOWN;
 }
 
 /*
@@ -166,14 +173,22 @@ static void set_state(struct path *ph, int state, const char *why)
  * of the moment are in: ranked one path at a time, the lines dying
  * together would look for an instant like the primary HAG alone going
  * (its paths first in the policy) and move everything to the standby.
+ * Answers come one by one, though: the lines coming back together (all
+ * down, then up in the same round) would let a standby's first answer
+ * take the HCPE from its HAG, resetting its pairs there, for the
+ * milliseconds until the HAG's own answer. A change of HAG that a path
+ * coming back would make waits for the tick (at_tick), when the round's
+ * answers are in; one that a path going down makes does not wait.
  */
-static void publish(struct health *hl)
+static void publish(struct health *hl, bool at_tick)
 {
 	__u64 was = atomic_load(&ranking), now;
 
 	if (!hl->changed)
 		return;
-	hl->changed = false;
+	if (!at_tick && hl->rose && next_hag(hl->pol, hag_in_use) != hag_in_use)
+		return;
+	hl->changed = hl->rose = false;
 	now = rank(hl->pol);
 	atomic_store(&ranking, now);
 	if ((now & 0xf) != (was & 0xf) && hl->on_change)
@@ -270,19 +285,13 @@ static void end_round(struct path *ph)
 static void probe_result(struct probe *pr)
 {
 	struct path *ph = pr->path;
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(int), plen = sizeof(peer);
-	int err = 0;
+	int err;
 
 	if (pr->fd < 0)
 		return; /* its round ended earlier in this batch */
-	if (getsockopt(pr->fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
-	/*
-	 * An event of the previous round's socket, closed in this batch, can
-	 * reach this one, still connecting in the same slot: not an answer.
-	 */
-	if (!err && getpeername(pr->fd, (struct sockaddr *)&peer, &plen) && errno == ENOTCONN)
+	/* (an event of the previous round's socket, closed in this batch: not an answer) */
+	err = -xmcp_connect_result(pr->fd);
+	if (err == EINPROGRESS)
 		return;
 	/*
 	 * A SYN+ACK or a RST: the line carried our SYN and its answer. From a
@@ -306,7 +315,7 @@ static void probe_event(struct ev_handler *h, unsigned int events)
 
 	(void)events;
 	probe_result(pr);
-	publish(pr->path->hl);
+	publish(pr->path->hl, false);
 }
 
 /* A SYN to target t out of path ph only: its mark (routing table) and its device. */
@@ -383,7 +392,7 @@ static void on_tick(struct ev_handler *h, unsigned int events)
 		if (!ph->in_round)
 			start_round(ph, now);
 	}
-	publish(hl);
+	publish(hl, true);
 }
 
 /* A path to a named HAG probes it: each of its via addresses at health.hag_port. */

@@ -113,6 +113,17 @@ static const __u8 *path_via(const struct pol_path *pp, int fam)
 	return NULL;
 }
 
+/*
+ * Per path: the families whose route this process installed (and only
+ * those are repaired: the journal knows them), and what the last repair
+ * found, per family, to say each change once.
+ */
+static struct {
+	bool installed[2];
+	int err[2];
+	int ifindex;
+} repair_seen[POL_MAX_PATHS];
+
 /* Path i's default route of one family into its table; 1 when it has none (no next hop), 0, or -1. */
 static int install_path_route(struct daemon *d, unsigned int i, int fam)
 {
@@ -136,14 +147,9 @@ static int install_path_route(struct daemon *d, unsigned int i, int fam)
 	if (err)
 		xmcp_err("path %s: cannot add the default route %s%s dev %s to table %u: %s", pp->name,
 			 e.text[0] ? "via " : "", e.text, pp->ifname, e.a, strerror(-err));
+	repair_seen[i].installed[fam == AF_INET6] = !err;
 	return err ? -1 : 0;
 }
-
-/* What the last repair of a path's route found, per family, to say each change once. */
-static struct {
-	int err[2];
-	int ifindex;
-} repair_seen[POL_MAX_PATHS];
 
 /* One family's route of path i put back if it is gone; says so, and each new failure, once. */
 static void repair_route(const struct policy *p, unsigned int i, unsigned int f, int ifindex)
@@ -154,7 +160,7 @@ static void repair_route(const struct policy *p, unsigned int i, unsigned int f,
 	char text[INET6_ADDRSTRLEN] = "";
 	int err;
 
-	if (!via && !point_to_point(pp->ifname))
+	if (!repair_seen[i].installed[f])
 		return;
 	if (via)
 		inet_ntop(fams[f], via, text, sizeof(text));

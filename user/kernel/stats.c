@@ -522,19 +522,40 @@ static void prom_family(FILE *f, const char *name, const char *help, const char 
 	fprintf(f, "# HELP xmcp_%s %s\n# TYPE xmcp_%s %s\n", name, help, name, type);
 }
 
+/* label="value", the value escaped as the text format wants (names come from the policy) */
+static void prom_label(FILE *f, const char *label, const char *value)
+{
+	fprintf(f, "%s=\"", label);
+	for (; *value; value++)
+		if (*value == '\\' || *value == '"')
+			fprintf(f, "\\%c", *value);
+		else if (*value == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*value, f);
+	fputc('"', f);
+}
+
 static void prom_sample(FILE *f, const char *name, const char *label, const char *value, __u64 v)
 {
-	if (label)
-		fprintf(f, "xmcp_%s{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long)v);
-	else
-		fprintf(f, "xmcp_%s %llu\n", name, (unsigned long long)v);
+	fprintf(f, "xmcp_%s", name);
+	if (label) {
+		fputc('{', f);
+		prom_label(f, label, value);
+		fputc('}', f);
+	}
+	fprintf(f, " %llu\n", (unsigned long long)v);
 }
 
 /* A sample with two labels. */
 static void prom_sample2(FILE *f, const char *name, const char *l1, const char *v1, const char *l2,
 			 const char *v2, __u64 v)
 {
-	fprintf(f, "xmcp_%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1, l2, v2, (unsigned long long)v);
+	fprintf(f, "xmcp_%s{", name);
+	prom_label(f, l1, v1);
+	fputc(',', f);
+	prom_label(f, l2, v2);
+	fprintf(f, "} %llu\n", (unsigned long long)v);
 }
 
 /* Each relay worker's pairs: how evenly the steering spreads them. */

@@ -226,6 +226,21 @@ int xmcp_sock_protocol(int fd)
 	return proto;
 }
 
+int xmcp_connect_result(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int), plen = sizeof(peer);
+	int err = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	if (err)
+		return -err;
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen))
+		return errno == ENOTCONN ? -EINPROGRESS : -errno;
+	return 0;
+}
+
 /* setsockopt(TCP_CONGESTION) on a new socket of proto; then, if check, whether it reads back */
 static int try_cc(int proto, const char *name, bool check)
 {

@@ -81,6 +81,15 @@ void xmcp_accept_reserve(void);
 int xmcp_sock_protocol(int fd);
 
 /*
+ * A non-blocking connect's outcome, once epoll said the socket is writable:
+ * 0 connected, -EINPROGRESS still connecting, or -errno (ECONNREFUSED, a
+ * timeout...). Still connecting is an event meant for an earlier socket
+ * that was closed in the same batch of events, its slot (and handler)
+ * already given to this one: not an answer.
+ */
+int xmcp_connect_result(int fd);
+
+/*
  * Whether an MPTCP socket takes congestion control name (TCP_CONGESTION,
  * as the relay sets it on its MPTCP legs): 0, or -errno (ENOENT: no such
  * algorithm; EPERM: not in tcp_allowed_congestion_control and no

@@ -205,13 +205,17 @@ static void leg_event(struct ev_handler *h, unsigned int events)
 {
 	struct leg *l = container_of(h, struct leg, h);
 	struct attempt *a = l->a;
-	int err = 0;
-	socklen_t len = sizeof(err);
+	int err;
 
 	if (a->done || l->fd < 0)
 		return;
-	if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		err = errno;
+	/*
+	 * (a rerun, in this batch, closed every leg and gave this slot a new
+	 * one: an event of the old leg finds it still connecting)
+	 */
+	err = -xmcp_connect_result(l->fd);
+	if (err == EINPROGRESS)
+		return;
 	if (!err) {
 		won(a, l);
 		return;
