@@ -276,3 +276,38 @@ sink_bg() {
 	run grep "path fixed: demoted -> up" "$BATS_TEST_TMPDIR/$LAB_HCPE.log"
 	assert_success
 }
+
+@test "failover: both lines out while a connection's SYNs go unanswered, back within seconds: the next connections are still MPTCP (the kernel's blackhole detection is off on an HCPE, as it was again after)" {
+	local bh=/proc/sys/net/mptcp/blackhole_timeout before="" steered0
+	# (a kernel without the sysctl, before 6.12, has no such detection: the rest holds there too)
+	[ ! -e "$bh" ] || before=$(in_ns "$LAB_HCPE" cat "$bh")
+	start_both
+	wait_state fixed up
+	wait_state mobile up
+	[ -z "$before" ] || assert_equal "$(in_ns "$LAB_HCPE" cat "$bh")" 0
+	lab_black_hole dsl
+	lab_black_hole lte
+	# a connection whose MPTCP legs' SYNs are lost: the kernel retries each twice
+	# with MP_CAPABLE (1 s, then 3 s), the third time without
+	s_server 8430 serve 10.4.0.2 8430
+	nsenter --net="/run/netns/$LAB_H" timeout "$(slow 30)" "$PY" "$PEER" send 10.4.0.2 8430 100000 \
+		> "$BATS_TEST_TMPDIR/first.out" 2>&1 3>&- &
+	local first=$!
+	sleep 2
+	# the lines back before that third SYN: it is answered (the kernel's sign of a
+	# firewall that drops MPTCP options)
+	lab_line_rate dsl 1gbit
+	lab_line_rate lte 1gbit
+	wait "$first" || true
+	wait "$S_PID" || true
+	wait_state fixed up
+	# the next connection: MPTCP from the HCPE, terminated by the HAG
+	steered0=$(gw_stat "$LAB_HAG" .steered)
+	transfer 10.4.0.2 8431 1000000
+	arrived_at_s "10.1.0.2"
+	assert_equal "$(gw_stat "$LAB_HAG" .steered)" $((steered0 + 1))
+	[ -z "$before" ] || assert_equal "$(mib "$LAB_HCPE" MPTcpExtMPCapableSYNTXDisabled)" 0
+	stop_daemon "$HCPE_PID"
+	HCPE_PID=
+	[ -z "$before" ] || assert_equal "$(in_ns "$LAB_HCPE" cat "$bh")" "$before"
+}

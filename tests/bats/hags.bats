@@ -6,6 +6,7 @@
 # probes. Topology in tests/lib/hags.bash.
 load helpers
 bats_require_minimum_version 1.5.0
+load ../lib/lab
 load ../lib/gateway
 load ../lib/frr
 load ../lib/scaleout
@@ -15,6 +16,9 @@ setup() {
 	require_mptcp
 	TAG="hs$(unique_tag)"
 	PINS="/sys/fs/bpf/xmcp-test-$TAG"
+	# the test of lines coming back wants A's answers 50 ms after the standby's
+	HS_DELAY_A=
+	[[ "$BATS_TEST_DESCRIPTION" != *"(a modem resyncing)"* ]] || HS_DELAY_A=50
 	hs_up "$TAG"
 	declare -gA HAG_PID=() HCPE_PID=()
 	local k
@@ -43,6 +47,10 @@ teardown() {
 		stop_detach "${HS_HAG[$k]:-}" "${HAG_PID[$k]:-}"
 	done
 	hs_down
+	for p in "${LAB_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	[ -z "${PINS:-}" ] || rm -rf "$PINS"-*
 }
 
@@ -241,6 +249,14 @@ elapsed() {
 	assert_equal "$(steered a)" 3
 }
 
+# pin_neigh NS PEER DEV: NS's neighbour entry for PEER's address on DEV, permanent
+pin_neigh() {
+	local addr mac
+	addr=$(ip -n "$2" -j -4 addr show dev "$3" | jq -r '.[0].addr_info[0].local')
+	mac=$(ip -n "$2" -j link show dev "$3" | jq -r '.[0].address')
+	ip -n "$1" neigh replace "$addr" lladdr "$mac" dev "$3" nud permanent
+}
+
 # hcpe_states K: the states of HCPE K's paths, each once, sorted ("down", "up", "down up")
 hcpe_states() {
 	XMCP_PIN_DIR="$PINS-${HS_C[$1]}" nsenter --net="/run/netns/${HS_C[$1]}" "$XMCP" stats -j |
@@ -261,13 +277,25 @@ wait_states() {
 @test "hags: every line of an HCPE lost at once, then back (a modem resyncing): it stays with its HAG, though the standby answers first, and the connections it holds there go on" {
 	declare -gA KEEP_PID=()
 	hold_serve 8090
-	local dev
-	# A answers 100 ms after the standby: when the lines come back, the
-	# standby's paths are up a moment before A's, in the same round
+	local dev k
+	# (A answers 100 ms after the standby, setup's delay lines: when the lines
+	# come back, the standby's paths are up a moment before A's, in one round)
+	# Both ends' neighbours fixed: the ARP retries of the outage, a second
+	# apart, must not decide which HAG's first answer falls in which round
 	for dev in dsl lte; do
-		tc -n "${HS_HAG[a]}" qdisc add dev "$dev" root netem delay 100ms
+		for k in a s; do
+			pin_neigh "${HS_C[1]}" "${HS_HAG[$k]}" "$dev"
+			pin_neigh "${HS_HAG[$k]}" "${HS_C[1]}" "$dev"
+		done
 	done
 	keep_bg 1 4 "$(slow 15)"
+	# (their legs to A connected: the client's connect ends at the HCPE)
+	local i
+	for i in $(seq "$(slow 50)"); do
+		[ "$(nsenter --net="/run/netns/${HS_C[1]}" ss -tnH state established '( dport = :8090 )' | wc -l)" -ge 4 ] &&
+			break
+		sleep 0.1
+	done
 	# both of HCPE 1's lines lose their carrier at the access node
 	for dev in dsl lte; do
 		ip -n "$HS_AN" link set "c1$dev" down

@@ -19,6 +19,8 @@
 #
 # hs_up TAG makes the namespaces (HS_AN, HS_RT, HS_C[1,2], HS_H[1,2],
 # HS_HAG[a,b,s]) and starts FRR in RT and each HAG; hs_down removes all.
+# With HS_DELAY_A (ms), A's two segment links are delay lines of that
+# one-way delay: its answers come after the standby's.
 HS_SERVER=10.72.30.1
 declare -gA HS_ID=([a]=2 [b]=3 [s]=4) HS_WAN=([a]=1 [b]=2 [s]=3)
 
@@ -26,6 +28,16 @@ declare -gA HS_ID=([a]=2 [b]=3 [s]=4) HS_WAN=([a]=1 [b]=2 [s]=3)
 hs_seg() {
 	local peer="${1##*-}$2"
 	ip link add "$2" netns "$1" type veth peer name "$peer" netns "$HS_AN"
+	ip -n "$HS_AN" link set "$peer" master "$4" up
+	ip -n "$1" addr add "$3/24" dev "$2"
+	ip -n "$1" link set "$2" up
+}
+
+# hs_seg_delayed NS DEV ADDR BRIDGE MS: as hs_seg, by a delay line of MS
+# milliseconds each way (lab.bash; this kernel has no netem)
+hs_seg_delayed() {
+	local peer="${1##*-}$2"
+	lab_delay_line "$1:$2" "$HS_AN:$peer" -d "$5" || return 1
 	ip -n "$HS_AN" link set "$peer" master "$4" up
 	ip -n "$1" addr add "$3/24" dev "$2"
 	ip -n "$1" link set "$2" up
@@ -121,8 +133,13 @@ hs_up() {
 	for k in a b s; do
 		HS_HAG[$k]="$t-$k"
 		so_ns "${HS_HAG[$k]}"
-		hs_seg "${HS_HAG[$k]}" dsl "10.72.2.${HS_ID[$k]}" bd
-		hs_seg "${HS_HAG[$k]}" lte "10.72.3.${HS_ID[$k]}" bl
+		if [ "$k" = a ] && [ -n "${HS_DELAY_A:-}" ]; then
+			hs_seg_delayed "${HS_HAG[$k]}" dsl "10.72.2.${HS_ID[$k]}" bd "$HS_DELAY_A" || return 1
+			hs_seg_delayed "${HS_HAG[$k]}" lte "10.72.3.${HS_ID[$k]}" bl "$HS_DELAY_A" || return 1
+		else
+			hs_seg "${HS_HAG[$k]}" dsl "10.72.2.${HS_ID[$k]}" bd
+			hs_seg "${HS_HAG[$k]}" lte "10.72.3.${HS_ID[$k]}" bl
+		fi
 		so_link "${HS_HAG[$k]}" wan "10.72.1${HS_WAN[$k]}.2" "$HS_RT" "r$k" "10.72.1${HS_WAN[$k]}.1"
 		hs_hag_routes "$k"
 		frr_up "${HS_HAG[$k]}" "$(hs_hag_conf "$k")" || return 1

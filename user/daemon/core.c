@@ -519,6 +519,8 @@ static int setup(struct daemon *d)
 		return -1;
 	if (d->role->takes_syn_data && d->role->takes_syn_data(d->pol) && install_tfo_server(d))
 		return -1;
+	if (d->pol->role == POL_ROLE_HCPE && install_no_blackhole(d))
+		return -1;
 	if (install_announce(d))
 		return -1;
 	pins_unlock(&d->dp.pins); /* `xmcp detach` may run beside us */

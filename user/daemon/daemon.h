@@ -173,6 +173,8 @@ int install_paths(struct daemon *d);
 void install_paths_repair(struct daemon *d);
 int install_mptcp(struct daemon *d);
 int install_tfo_server(struct daemon *d);
+/* HCPE: the kernel's MPTCP blackhole detection off (a line's outage must not turn MPTCP off for an hour) */
+int install_no_blackhole(struct daemon *d);
 /* MCP with "anycast": the C flag and the shared addresses' local routes (daemon/announce.h); nothing for a HAG */
 int install_announce(struct daemon *d);
 int install_sync_endpoints(struct daemon *d, const struct policy *old, const struct policy *np);

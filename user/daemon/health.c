@@ -104,17 +104,25 @@ void health_leg_result(unsigned int i, bool answered)
  * path not down. Only it has the subscribers' prefixes while it lives (the
  * others are standbys announcing them at a worse preference): a slow path
  * to it beats a good one to a standby, whose servers' replies would go to it.
+ * Another HAG than the one in use counts only by a path whose last probe
+ * (or SYN) was answered: lines dying together take a far HAG's paths down
+ * a round before a near one's (an answer still in flight on the longer
+ * round trip is lost), and the near one, already unanswered, is no better.
  */
-static unsigned int next_hag(const struct policy *p, unsigned int active)
+static unsigned int next_hag(const struct health *hl, unsigned int active)
 {
+	const struct policy *p = hl->pol;
 	unsigned int i, best = 0;
 	bool found = false;
 
-	for (i = 0; i < p->n_paths; i++)
-		if (atomic_load(&shared[i].state) != PATH_DOWN && (!found || p->paths[i].hag_rank < best)) {
+	for (i = 0; i < p->n_paths; i++) {
+		if (atomic_load(&shared[i].state) == PATH_DOWN ||
+		    (p->paths[i].hag_rank != active && hl->path[i].lost_run))
+			continue;
+		if (!found || p->paths[i].hag_rank < best)
 			best = p->paths[i].hag_rank;
-			found = true;
-		}
+		found = true;
+	}
 	/*
 	 * With every path down (the HCPE's own lines out: a modem resyncing),
 	 * nothing says which HAG is gone: stay with the one in use, whose
@@ -125,25 +133,20 @@ static unsigned int next_hag(const struct policy *p, unsigned int active)
 
 static unsigned int hag_in_use; /* main thread only, as every caller */
 
-static unsigned int active_hag(const struct policy *p)
-{
-	hag_in_use = next_hag(p, hag_in_use);
-	return hag_in_use;
-}
-
 /*
  * Up primaries in the policy's order, up backups, then demoted ones alike,
  * down ones last; only the active HAG's paths (a connection raced to
  * another HAG could not work: the replies go to the active one). Without
  * HAGs named, every path is the one HAG's.
  */
-static __u64 rank(const struct policy *p)
+static __u64 rank(const struct health *hl)
 {
+	const struct policy *p = hl->pol;
 	static const struct {
 		int state, backup;
 	} tiers[] = { { PATH_UP, 0 }, { PATH_UP, 1 }, { PATH_DEMOTED, 0 }, { PATH_DEMOTED, 1 },
 		      { PATH_DOWN, 0 }, { PATH_DOWN, 1 } };
-	unsigned int t, i, n = 0, active = active_hag(p);
+	unsigned int t, i, n = 0, active = hag_in_use = next_hag(hl, hag_in_use);
 	__u64 r = 0;
 
 	for (t = 0; t < sizeof(tiers) / sizeof(tiers[0]); t++)
@@ -178,18 +181,21 @@ static void set_state(struct path *ph, int state, const char *why)
  * take the HCPE from its HAG, resetting its pairs there, for the
  * milliseconds until the HAG's own answer. A change of HAG that a path
  * coming back would make waits for the tick (at_tick), when the round's
- * answers are in; one that a path going down makes does not wait.
+ * answers are in; one that a path going down makes does not wait. (A
+ * change of HAG may also come with no change of state: another HAG's
+ * path answering again, next_hag.)
  */
 static void publish(struct health *hl, bool at_tick)
 {
 	__u64 was = atomic_load(&ranking), now;
+	bool other_hag = next_hag(hl, hag_in_use) != hag_in_use;
 
-	if (!hl->changed)
+	if (!hl->changed && !other_hag)
 		return;
-	if (!at_tick && hl->rose && next_hag(hl->pol, hag_in_use) != hag_in_use)
+	if (!at_tick && hl->rose && other_hag)
 		return;
 	hl->changed = hl->rose = false;
-	now = rank(hl->pol);
+	now = rank(hl);
 	atomic_store(&ranking, now);
 	if ((now & 0xf) != (was & 0xf) && hl->on_change)
 		hl->on_change(hl->arg);
@@ -444,7 +450,7 @@ struct health *health_open(const struct policy *p, int epfd, void (*on_change)(v
 		atomic_store(&shared[i].state, PATH_UP); /* until a probe says otherwise */
 		atomic_store(&shared[i].since, (long long)time(NULL));
 	}
-	atomic_store(&ranking, rank(p));
+	atomic_store(&ranking, rank(hl));
 	its.it_value = its.it_interval;
 	hl->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (hl->timerfd < 0 || timerfd_settime(hl->timerfd, 0, &its, NULL) ||

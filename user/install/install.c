@@ -445,6 +445,41 @@ int install_sync_limits(struct daemon *d, const struct policy *np)
 }
 
 
+#define SYSCTL_BLACKHOLE "/proc/sys/net/mptcp/blackhole_timeout"
+
+static int no_blackhole(const struct journal_entry *e)
+{
+	(void)e;
+	return xmcp_sysctl_set(SYSCTL_BLACKHOLE, 0);
+}
+
+/*
+ * An HCPE: the kernel's MPTCP blackhole detection off (6.12 and later). It
+ * takes an MP_CAPABLE SYN retransmitted twice, then answered without the
+ * option, for a firewall that drops MPTCP, and turns MPTCP off for every
+ * new connection of the namespace for net.mptcp.blackhole_timeout (an
+ * hour, doubling when it comes again). A line that goes down while a leg
+ * connects and is back within seconds does exactly that: a modem resyncing
+ * would cost the subscriber bonding for an hour. The HAGs are the
+ * operator's, and the paths' probes and SYN races already deal with lines
+ * that drop everything. A kernel without the sysctl has no detection.
+ */
+int install_no_blackhole(struct daemon *d)
+{
+	struct journal_entry e = { .op = J_SYSCTL, .text = SYSCTL_BLACKHOLE };
+	int err = xmcp_sysctl_get(SYSCTL_BLACKHOLE, &e.value);
+
+	if (err == -ENOENT || (!err && !e.value))
+		return 0;
+	if (!err)
+		err = journaled(d, &e, no_blackhole);
+	if (err) {
+		xmcp_err("cannot set net.mptcp.blackhole_timeout to 0: %s", strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
 #define SYSCTL_JOIN_INITIAL "/proc/sys/net/mptcp/allow_join_initial_addr_port"
 
 static int deny_join_initial(const struct journal_entry *e)
