@@ -14,9 +14,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# The hybrid tests VM_TESTS runs, by their exact names: each must match one
-# test, or the run fails (a renamed test would otherwise leave a filter that
-# matches nothing, and a VM part that passes with no test run).
+# The hybrid and admission tests VM_TESTS runs, by their exact names: each
+# must match one test, or the run fails (a renamed test would otherwise leave
+# a filter that matches nothing, and a VM part that passes with no test run).
 VM_HYBRID=(
 	"both paths carry a real share over two subflows"
 	"a path fails and returns, servers reset, both daemons stop mid-transfer: the kernel survives"
@@ -24,23 +24,36 @@ VM_HYBRID=(
 	"without TCP Fast Open on MPTCP, the SYN-data roles refuse to start and say why"
 	"where native XDP has no room for metadata (TAP on 6.1), the daemon says so and names the modes that work"
 )
+# Admission in XDP on 6.1: the SYN rate, the join budget, the origin check
+# (the sessions per address, and IPv6, are the same programs: host only)
+VM_ADMISSION=(
+	"a SYN flood from one subscriber address is held to its class's rate; another subscriber still gets through"
+	"max_subflows 1: the join is dropped in XDP and the transfer goes on over one path; 2 after a reload lets it in"
+	"origin_check on the HAG drops MPTCP SYNs from outside the subscriber prefixes in XDP"
+)
 # regex_quote STRING: STRING as a literal in an extended regex
 regex_quote() {
 	sed 's/[][\\.^$*+?(){}|/]/\\&/g' <<< "$1"
 }
-vm_filter='^hybrid: ('
-for t in "${VM_HYBRID[@]}"; do
-	vm_filter+="$(regex_quote "$t")|"
-done
-vm_filter="${vm_filter%|})\$"
+# names_filter PREFIX NAME...: a bats -f regex for exactly the tests "PREFIX: NAME"
+names_filter() {
+	local f="^$1: (" t
+	shift
+	for t in "$@"; do
+		f+="$(regex_quote "$t")|"
+	done
+	echo "${f%|})\$"
+}
+vm_filter=$(names_filter hybrid "${VM_HYBRID[@]}")
+vm_admission=$(names_filter admission "${VM_ADMISSION[@]}")
 # (VM_HYBRID_FILE: another file to look in, for tests/bats/runner.bats)
 VM_HYBRID_FILE=${VM_HYBRID_FILE:-tests/bats/hybrid.bats}
 # The classifier in the guest: its "classify:" tests, the differential
 # fuzzer among them (5000 frames of every class through the XDP and the tc
 # program, against an independent reference), not each capture's test one
 # by one, whose bats overhead alone is 3 of the VM's minutes under TCG.
-VM_TESTS=(-f '^classify: ' tests/bats/classify.bats --- tests/bats/paths.bats tests/bats/admission.bats ---
-	-f "$vm_filter" "$VM_HYBRID_FILE")
+VM_TESTS=(-f '^classify: ' tests/bats/classify.bats --- tests/bats/paths.bats ---
+	-f "$vm_admission" tests/bats/admission.bats --- -f "$vm_filter" "$VM_HYBRID_FILE")
 # What Debian's 6.1 (VMTEST_KERNEL=debian) lacks, for strict mode
 # (tests/bats/helpers.bash): another guest kernel names its own in
 # VMTEST_KERNEL_LACKS.
@@ -91,13 +104,20 @@ run_bats() {
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
 
-# Before anything runs: every test VM_HYBRID names is there
-if [ -n "${VMTEST_KERNEL:-}" ]; then
-	n=$(bats --count -f "$vm_filter" "$VM_HYBRID_FILE")
-	if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -ne "${#VM_HYBRID[@]}" ]; then
-		echo "tests/run.sh: VM_HYBRID names ${#VM_HYBRID[@]} tests, $n of them found in $VM_HYBRID_FILE (renamed?): fix VM_HYBRID" >&2
+# names_there LIST WANT FILTER FILE: the run stops unless FILTER matches WANT tests of FILE
+names_there() {
+	local n
+	n=$(bats --count -f "$3" "$4")
+	if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -ne "$2" ]; then
+		echo "tests/run.sh: $1 names $2 tests, $n of them found in $4 (renamed?): fix $1" >&2
 		exit 1
 	fi
+}
+
+# Before anything runs: every test VM_HYBRID and VM_ADMISSION name is there
+if [ -n "${VMTEST_KERNEL:-}" ]; then
+	names_there VM_HYBRID "${#VM_HYBRID[@]}" "$vm_filter" "$VM_HYBRID_FILE"
+	names_there VM_ADMISSION "${#VM_ADMISSION[@]}" "$vm_admission" tests/bats/admission.bats
 fi
 
 expected=$(count_runs "$@")
